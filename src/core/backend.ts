@@ -1,0 +1,26 @@
+/**
+ * What handles call into: the driver runtime in the main thread, a proxy to
+ * the driver inside workers. Kept in its own file so that handles do not
+ * depend on either implementation.
+ */
+import type { ObjectRef } from "./object-ref.js";
+import type { ResolvedTaskOptions } from "./protocol.js";
+import type { ResolvedActorOptions } from "./options.js";
+
+/** Result of `wait`: ready and not-ready refs, each in input order. */
+export type WaitResult<T> = [ready: ObjectRef<T>[], notReady: ObjectRef<T>[]];
+
+export interface Backend {
+  readonly where: "driver" | "worker";
+  submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown>;
+  submitCall(actor: number, method: string, args: readonly unknown[]): ObjectRef<unknown>;
+  createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number;
+  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined;
+  kill(actor: number): void;
+  get(ids: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]>;
+  put(value: unknown): ObjectRef<unknown>;
+  wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>>;
+  cancel(ref: ObjectRef<unknown>, force: boolean): void;
+  /** Registers a new ObjectRef instance so the object lives while it does. */
+  track(ref: ObjectRef<unknown>): void;
+}

@@ -1,0 +1,183 @@
+/**
+ * Error classes of rayts. Each has a stable `code`; errors raised in a worker
+ * cross the thread boundary as plain {@link ErrorData} and are rebuilt here
+ * from that code, so `instanceof` works on the driver.
+ */
+
+/** Stable codes of every rayts error class. */
+export type RayErrorCode =
+  | "RAY_ERROR"
+  | "RAY_TASK_ERROR"
+  | "GET_TIMEOUT"
+  | "TASK_CANCELLED"
+  | "WORKER_CRASHED"
+  | "ACTOR_DIED"
+  | "OBJECT_STORE_FULL"
+  | "SERIALIZATION_ERROR";
+
+const FOOTPRINT = Symbol.for("rayts.error");
+
+/** Base class of every error rayts raises. */
+export class RayError extends Error {
+  readonly code: RayErrorCode = "RAY_ERROR";
+  override name = "RayError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, FOOTPRINT, { value: true });
+  }
+}
+
+/**
+ * A task or actor method threw. `taskName` names the remote function or
+ * `Class.method`; `cause` holds the original error, rebuilt on the driver
+ * with its name, message and stack.
+ */
+export class RayTaskError extends RayError {
+  override readonly code = "RAY_TASK_ERROR";
+  override name = "RayTaskError";
+  readonly taskName: string;
+  readonly remoteStack: string | undefined;
+  constructor(taskName: string, message: string, options?: { cause?: unknown; remoteStack?: string | undefined }) {
+    super(`task ${taskName} failed: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.taskName = taskName;
+    this.remoteStack = options?.remoteStack;
+    if (options?.remoteStack !== undefined) {
+      this.stack = `${this.name}: ${this.message}\n  --- remote stack ---\n${options.remoteStack}`;
+    }
+  }
+}
+
+/** `get` (or `wait` with a timeout) did not see the value in time. */
+export class GetTimeoutError extends RayError {
+  override readonly code = "GET_TIMEOUT";
+  override name = "GetTimeoutError";
+}
+
+/** The task was cancelled with `cancel()` before it produced a value. */
+export class TaskCancelledError extends RayError {
+  override readonly code = "TASK_CANCELLED";
+  override name = "TaskCancelledError";
+}
+
+/** The worker running the task died and the task ran out of retries. */
+export class WorkerCrashedError extends RayError {
+  override readonly code = "WORKER_CRASHED";
+  override name = "WorkerCrashedError";
+}
+
+/** The actor is dead (killed, crashed past `maxRestarts`, or its constructor threw). */
+export class ActorDiedError extends RayError {
+  override readonly code = "ACTOR_DIED";
+  override name = "ActorDiedError";
+}
+
+/** A `put` or a task result would take the object store past `objectStoreMemory`. */
+export class ObjectStoreFullError extends RayError {
+  override readonly code = "OBJECT_STORE_FULL";
+  override name = "ObjectStoreFullError";
+}
+
+/** A value cannot be sent between threads; the message says which and why. */
+export class SerializationError extends RayError {
+  override readonly code = "SERIALIZATION_ERROR";
+  override name = "SerializationError";
+}
+
+/** An error as plain data, safe to post between threads. */
+export interface ErrorData {
+  readonly code: RayErrorCode | "USER";
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  /** For RAY_TASK_ERROR: the task's name. */
+  readonly taskName?: string;
+  /** For RAY_TASK_ERROR: the original error. */
+  readonly cause?: ErrorData;
+}
+
+/** Turns any thrown value into {@link ErrorData}. */
+export function errorToData(error: unknown): ErrorData {
+  if (error instanceof RayTaskError) {
+    return {
+      code: error.code,
+      name: error.name,
+      message: error.message,
+      stack: error.remoteStack,
+      taskName: error.taskName,
+      ...(error.cause === undefined ? {} : { cause: errorToData(error.cause) }),
+    };
+  }
+  if (error instanceof RayError) {
+    return { code: error.code, name: error.name, message: error.message, stack: error.stack };
+  }
+  if (error instanceof Error) {
+    return { code: "USER", name: error.name, message: error.message, stack: error.stack };
+  }
+  return { code: "USER", name: "Error", message: describeThrown(error), stack: undefined };
+}
+
+function describeThrown(value: unknown): string {
+  try {
+    return typeof value === "string" ? value : `non-error value thrown: ${JSON.stringify(value) ?? String(value)}`;
+  } catch {
+    return `non-error value thrown: ${String(value)}`;
+  }
+}
+
+const USER_ERROR_TYPES: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+};
+
+/** Rebuilds an error from {@link ErrorData}: rayts errors by code, others by name. */
+export function errorFromData(data: ErrorData): Error {
+  let error: Error;
+  switch (data.code) {
+    case "RAY_TASK_ERROR": {
+      const cause = data.cause === undefined ? undefined : errorFromData(data.cause);
+      const inner = cause?.message ?? data.message;
+      return new RayTaskError(data.taskName ?? "task", inner, { cause, remoteStack: data.cause?.stack ?? data.stack });
+    }
+    case "GET_TIMEOUT":
+      error = new GetTimeoutError(data.message);
+      break;
+    case "TASK_CANCELLED":
+      error = new TaskCancelledError(data.message);
+      break;
+    case "WORKER_CRASHED":
+      error = new WorkerCrashedError(data.message);
+      break;
+    case "ACTOR_DIED":
+      error = new ActorDiedError(data.message);
+      break;
+    case "OBJECT_STORE_FULL":
+      error = new ObjectStoreFullError(data.message);
+      break;
+    case "SERIALIZATION_ERROR":
+      error = new SerializationError(data.message);
+      break;
+    case "RAY_ERROR":
+      error = new RayError(data.message);
+      break;
+    case "USER": {
+      const Ctor = USER_ERROR_TYPES[data.name] ?? Error;
+      error = new Ctor(data.message);
+      if (error.name !== data.name) error.name = data.name;
+      break;
+    }
+  }
+  if (data.stack !== undefined && data.code === "USER") error.stack = data.stack;
+  return error;
+}
+
+/** Wraps a user error thrown by a task into the error `get` rejects with. */
+export function taskErrorData(taskName: string, error: unknown): ErrorData {
+  if (error instanceof RayError) return errorToData(error);
+  const cause = errorToData(error);
+  return { code: "RAY_TASK_ERROR", name: "RayTaskError", message: cause.message, stack: cause.stack, taskName, cause };
+}

@@ -1,0 +1,34 @@
+import { HANDLE_KEY } from "./protocol.js";
+
+/**
+ * A future for an immutable value in the object store, returned at once by
+ * `.remote()` and `put()`. Pass it to `get`, `wait`, or as an argument to
+ * another task (a top-level ref argument is resolved to its value before the
+ * task runs). The object lives while a ref to it, or a task needing it, does.
+ *
+ * @example
+ * const ref: ObjectRef<number> = square.remote(3);
+ * await ray.get(ref); // 9
+ */
+export class ObjectRef<T = unknown> {
+  /** Marks the ref so it survives a structured clone as a ref. */
+  readonly [HANDLE_KEY] = "ref" as const;
+  /** The object's id, unique in this runtime. */
+  readonly id: number;
+  /** Type carrier only; never set. */
+  declare readonly __value?: T;
+
+  /** @internal Refs are made by the runtime (`.remote()`, `put`). */
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  toString(): string {
+    return `ObjectRef(${this.id})`;
+  }
+}
+
+/** True for an ObjectRef from any copy of the rayts module. */
+export function isObjectRef(value: unknown): value is ObjectRef<unknown> {
+  return typeof value === "object" && value !== null && (value as { [HANDLE_KEY]?: unknown })[HANDLE_KEY] === "ref";
+}

@@ -1,0 +1,107 @@
+/**
+ * The driver/worker message protocol. Every message is a discriminated union
+ * on `kind`; messages travel in arrays so that everything produced in one
+ * tick crosses the thread boundary in a single `postMessage`.
+ */
+import type { ErrorData } from "./errors.js";
+
+/** Names of the typed-array constructors the object store keeps in shared memory. */
+export type TypedArrayName =
+  | "Int8Array"
+  | "Uint8Array"
+  | "Uint8ClampedArray"
+  | "Int16Array"
+  | "Uint16Array"
+  | "Int32Array"
+  | "Uint32Array"
+  | "Float32Array"
+  | "Float64Array"
+  | "BigInt64Array"
+  | "BigUint64Array";
+
+/** A primitive that rides inline in a message. */
+export type Primitive = number | string | boolean | bigint | null | undefined;
+
+/**
+ * A value in transit or at rest in the object store.
+ * - `v`: a primitive, inline.
+ * - `s`: v8 structured-clone bytes (in a SharedArrayBuffer when large);
+ *   `refs` tells whether it holds rayts handles to revive.
+ * - `ta`: a typed array living in a SharedArrayBuffer (zero-copy).
+ * - `ab`: a whole SharedArrayBuffer standing for an ArrayBuffer.
+ * - `ar`: Arrow IPC bytes in a SharedArrayBuffer, read back without a copy.
+ * - `r`: a task argument that is a top-level ObjectRef; the driver swaps it
+ *   for the object's value before dispatch. Never stored.
+ */
+export type Encoded =
+  | { readonly t: "v"; readonly v: Primitive }
+  | { readonly t: "s"; readonly b: Uint8Array; readonly refs: boolean }
+  | { readonly t: "ta"; readonly c: TypedArrayName; readonly b: SharedArrayBuffer; readonly o: number; readonly n: number }
+  | { readonly t: "ab"; readonly b: SharedArrayBuffer }
+  | { readonly t: "ar"; readonly k: "table" | "batch" | "vector"; readonly b: Uint8Array }
+  | { readonly t: "r"; readonly id: number };
+
+/** Task options after validation and defaults; what travels with a task. */
+export interface ResolvedTaskOptions {
+  readonly numCpus: number;
+  readonly maxRetries: number;
+  readonly retryExceptions: boolean;
+  readonly name: string;
+}
+
+/** How the worker gets a remote function's code. */
+export type FunctionDefinition =
+  | { readonly kind: "source"; readonly name: string; readonly source: string }
+  | {
+      readonly kind: "module";
+      readonly name: string;
+      readonly url: string;
+      readonly exportName: string;
+      readonly captures: Readonly<Record<string, number>>;
+    };
+
+/** Driver to worker. */
+export type ToWorker =
+  | { readonly kind: "define"; readonly fn: number; readonly def: FunctionDefinition; readonly captures: Readonly<Record<string, Encoded>> }
+  | { readonly kind: "run"; readonly task: number; readonly fn: number; readonly name: string; readonly args: readonly Encoded[]; readonly end: boolean }
+  | { readonly kind: "cancel"; readonly task: number }
+  | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
+  | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
+  | { readonly kind: "timeout"; readonly req: number }
+  | { readonly kind: "actorInit"; readonly actor: number; readonly cls: number; readonly name: string; readonly args: readonly Encoded[] }
+  | { readonly kind: "call"; readonly task: number; readonly method: string; readonly name: string; readonly args: readonly Encoded[] };
+
+/** Worker to driver. */
+export type FromWorker =
+  | { readonly kind: "done"; readonly task: number; readonly value: Encoded; readonly us: number }
+  | { readonly kind: "fail"; readonly task: number; readonly error: ErrorData; readonly us: number }
+  | { readonly kind: "blocked"; readonly task: number }
+  | { readonly kind: "unblocked"; readonly task: number }
+  | { readonly kind: "batchEnd" }
+  | { readonly kind: "submit"; readonly task: number; readonly fn: number; readonly args: readonly Encoded[]; readonly options: ResolvedTaskOptions }
+  | { readonly kind: "submitCall"; readonly task: number; readonly actor: number; readonly method: string; readonly args: readonly Encoded[] }
+  | { readonly kind: "defineFn"; readonly fn: number; readonly def: FunctionDefinition }
+  | { readonly kind: "get"; readonly req: number; readonly ids: readonly number[]; readonly timeout: number | undefined }
+  | { readonly kind: "wait"; readonly req: number; readonly ids: readonly number[]; readonly numReturns: number; readonly timeout: number | undefined }
+  | { readonly kind: "put"; readonly id: number; readonly value: Encoded }
+  | { readonly kind: "release"; readonly ids: readonly number[] }
+  | { readonly kind: "cancelTask"; readonly id: number; readonly force: boolean }
+  | { readonly kind: "kill"; readonly actor: number }
+  | { readonly kind: "log"; readonly stream: "out" | "err"; readonly text: string }
+  | { readonly kind: "actorReady" }
+  | { readonly kind: "actorInitFailed"; readonly error: ErrorData };
+
+/** Marker key carried by handles (ObjectRef, RemoteFunction, ActorHandle) so they survive structured clone. */
+export const HANDLE_KEY = "__rayts$";
+
+/** Key of an actor handle's data, apart from its method names. */
+export const ACTOR_KEY = "__rayts$actor";
+
+/** A handle as plain data after a structured clone. */
+export type HandleData =
+  | { readonly [HANDLE_KEY]: "ref"; readonly id: number }
+  | { readonly [HANDLE_KEY]: "fn"; readonly id: number; readonly name: string; readonly taskOptions: ResolvedTaskOptions }
+  | {
+      readonly [HANDLE_KEY]: "actor";
+      readonly [ACTOR_KEY]: { readonly id: number; readonly name: string; readonly methods: readonly string[] };
+    };

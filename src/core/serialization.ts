@@ -1,0 +1,262 @@
+/**
+ * The value codec. Binary data (typed arrays, ArrayBuffers, Arrow tables,
+ * record batches and vectors) is copied once into a SharedArrayBuffer and
+ * from then on crosses threads by reference: a worker's view of it is the
+ * driver's memory. Primitives ride inline. Everything else goes through v8's
+ * structured-clone serializer; large serialized values also move to shared
+ * memory so that sending them to many tasks copies nothing.
+ */
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+import { SerializationError } from "./errors.js";
+import { show } from "./options.js";
+import { HANDLE_KEY, type Encoded, type HandleData, type TypedArrayName } from "./protocol.js";
+
+/** Strings longer than this, and serialized values larger than this many bytes, go to shared memory. */
+const INLINE_LIMIT = 64 * 1024;
+const HANDLE_BYTES = Buffer.from(HANDLE_KEY, "latin1");
+
+/**
+ * SharedArrayBuffers the store made or handed out. Views on them are already
+ * immutable store objects, so passing them on needs no copy.
+ */
+const storeOwned = new WeakSet<SharedArrayBuffer>();
+
+type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+type TypedArrayConstructor = new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => TypedArray;
+
+const TYPED_ARRAYS: Record<TypedArrayName, TypedArrayConstructor> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+};
+
+/** Copies bytes into a fresh store-owned SharedArrayBuffer. */
+function toShared(bytes: Uint8Array): SharedArrayBuffer {
+  const shared = new SharedArrayBuffer(bytes.byteLength);
+  new Uint8Array(shared).set(bytes);
+  storeOwned.add(shared);
+  return shared;
+}
+
+/** Marks a buffer received from another thread as store-owned. */
+function adopt(buffer: SharedArrayBuffer): SharedArrayBuffer {
+  storeOwned.add(buffer);
+  return buffer;
+}
+
+interface ArrowModule {
+  tableToIPC(table: unknown, type?: "file" | "stream"): Uint8Array;
+  tableFromIPC(bytes: Uint8Array): ArrowTable;
+  Table: new (...args: unknown[]) => ArrowTable;
+  makeTable?: unknown;
+}
+interface ArrowTable {
+  readonly batches: readonly unknown[];
+  getChildAt(index: number): unknown;
+}
+
+let arrow: ArrowModule | undefined;
+/**
+ * Loads apache-arrow synchronously, the same module instance a user's
+ * `import` gets. Only called when an Arrow value is actually seen, so threads
+ * that never touch Arrow never pay for loading it.
+ */
+function loadArrow(): ArrowModule {
+  if (arrow === undefined) {
+    const require = createRequire(import.meta.url);
+    arrow = require(fileURLToPath(import.meta.resolve("apache-arrow"))) as ArrowModule;
+  }
+  return arrow;
+}
+
+type ArrowKind = "table" | "batch" | "vector";
+/** Recognises Arrow values by shape, without loading apache-arrow. */
+function arrowKind(value: object): ArrowKind | undefined {
+  const name = value.constructor?.name;
+  if (name === "Table" && "schema" in value && "batches" in value) return "table";
+  if (name === "RecordBatch" && "schema" in value && "data" in value) return "batch";
+  if (name === "Vector" && "data" in value && "type" in value) return "vector";
+  return undefined;
+}
+
+function encodeArrow(value: object, kind: ArrowKind): Encoded {
+  const lib = loadArrow();
+  let table: unknown = value;
+  if (kind === "batch") table = new lib.Table(value);
+  if (kind === "vector") table = new lib.Table({ v: value });
+  const bytes = lib.tableToIPC(table, "stream");
+  return { t: "ar", k: kind, b: new Uint8Array(toShared(bytes)) };
+}
+
+function decodeArrow(kind: ArrowKind, bytes: Uint8Array): unknown {
+  const table = loadArrow().tableFromIPC(bytes);
+  if (kind === "table") return table;
+  if (kind === "batch") return table.batches[0];
+  return table.getChildAt(0);
+}
+
+/** Why a value cannot be encoded, or undefined when it can be tried. */
+function refuse(value: unknown): string | undefined {
+  if (typeof value === "function") return "functions cannot be sent to a worker; make it a remote function or pass its result";
+  if (typeof value === "symbol") return "symbols cannot be sent to a worker";
+  return undefined;
+}
+
+/**
+ * Encodes a value for the store or a message. Throws SerializationError
+ * naming `what` (for example "argument 1 of task square") and the reason.
+ */
+export function encode(value: unknown, what: string): Encoded {
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return { t: "v", v: value };
+    case "string":
+      if (value.length <= INLINE_LIMIT) return { t: "v", v: value };
+      break;
+    case "function":
+    case "symbol":
+      throw new SerializationError(`Cannot send ${what} (${show(value)}): ${refuse(value)}`);
+    default:
+      break;
+  }
+  if (value === null) return { t: "v", v: null };
+  if (typeof value === "object") {
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      const view = value as TypedArray;
+      const name = view.constructor.name as TypedArrayName;
+      if (TYPED_ARRAYS[name] !== undefined) {
+        if (view.buffer instanceof SharedArrayBuffer && storeOwned.has(view.buffer)) {
+          return { t: "ta", c: name, b: view.buffer, o: view.byteOffset, n: view.length };
+        }
+        const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+        return { t: "ta", c: name, b: toShared(bytes), o: 0, n: view.length };
+      }
+    }
+    if (value instanceof ArrayBuffer) return { t: "ab", b: toShared(new Uint8Array(value)) };
+    if (value instanceof SharedArrayBuffer) {
+      return { t: "ab", b: storeOwned.has(value) ? value : toShared(new Uint8Array(value)) };
+    }
+    const kind = arrowKind(value);
+    if (kind !== undefined) return encodeArrow(value, kind);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = v8.serialize(value);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
+  }
+  const refs = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(HANDLE_BYTES) >= 0;
+  if (bytes.byteLength > INLINE_LIMIT) return { t: "s", b: new Uint8Array(toShared(bytes)), refs };
+  // A clone copies the whole backing buffer, so make sure it is exactly these bytes.
+  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) bytes = bytes.slice();
+  return { t: "s", b: bytes, refs };
+}
+
+/** Turns handle data back into live handles; supplied by the runtime of the thread. */
+export type Reviver = (data: HandleData) => unknown;
+
+/** Decodes a stored or received value. Binary values come back as views on shared memory. */
+export function decode(encoded: Encoded, revive: Reviver): unknown {
+  switch (encoded.t) {
+    case "v":
+      return encoded.v;
+    case "s": {
+      const value: unknown = v8.deserialize(encoded.b);
+      return encoded.refs ? reviveHandles(value, revive) : value;
+    }
+    case "ta":
+      return new TYPED_ARRAYS[encoded.c](adopt(encoded.b), encoded.o, encoded.n);
+    case "ab":
+      return adopt(encoded.b);
+    case "ar":
+      if (encoded.b.buffer instanceof SharedArrayBuffer) adopt(encoded.b.buffer);
+      return decodeArrow(encoded.k, encoded.b);
+    case "r":
+      throw new Error(`internal: unresolved ref ${encoded.id} reached decode`);
+  }
+}
+
+/** Bytes an encoded value occupies in the store. */
+export function sizeOf(encoded: Encoded): number {
+  switch (encoded.t) {
+    case "v":
+      return typeof encoded.v === "string" ? encoded.v.length * 2 : 8;
+    case "s":
+    case "ab":
+    case "ar":
+      return encoded.b.byteLength;
+    case "ta":
+      return encoded.n * (TYPED_ARRAYS[encoded.c] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    case "r":
+      return 0;
+  }
+}
+
+/** True when the value is a handle, as data or alive. */
+export function isHandleData(value: unknown): value is HandleData {
+  return typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[HANDLE_KEY] === "string";
+}
+
+/** Replaces handle data found anywhere in a deserialized value with live handles. */
+function reviveHandles(value: unknown, revive: Reviver): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (isHandleData(value)) return revive(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = reviveHandles(value[i], revive);
+    return value;
+  }
+  if (value instanceof Map) {
+    for (const [key, item] of value) value.set(key, reviveHandles(item, revive));
+    return value;
+  }
+  if (value instanceof Set) {
+    const items = [...value];
+    value.clear();
+    for (const item of items) value.add(reviveHandles(item, revive));
+    return value;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return value;
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) record[key] = reviveHandles(record[key], revive);
+  return value;
+}
+
+/** Collects the object ids of every ObjectRef inside a value (nested refs), without copying it. */
+export function collectRefIds(value: unknown, out: number[], seen = new Set<object>()): number[] {
+  if (typeof value !== "object" || value === null || seen.has(value)) return out;
+  seen.add(value);
+  if (isHandleData(value)) {
+    if (value[HANDLE_KEY] === "ref") out.push(value.id);
+    return out;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return out;
+  const items = Array.isArray(value) || value instanceof Set ? value : value instanceof Map ? value.values() : Object.values(value);
+  for (const item of items) collectRefIds(item, out, seen);
+  return out;
+}
