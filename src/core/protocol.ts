@@ -26,7 +26,7 @@ export type Primitive = number | string | boolean | bigint | null | undefined;
  * A value in transit or at rest in the object store.
  * - `v`: a primitive, inline.
  * - `s`: v8 structured-clone bytes (in a SharedArrayBuffer when large);
- *   `refs` tells whether it holds rayts handles to revive.
+ *   `ids` lists the ObjectRefs nested inside, when there are handles to revive.
  * - `ta`: a typed array living in a SharedArrayBuffer (zero-copy).
  * - `ab`: a whole SharedArrayBuffer standing for an ArrayBuffer.
  * - `ar`: Arrow IPC bytes in a SharedArrayBuffer, read back without a copy.
@@ -35,7 +35,7 @@ export type Primitive = number | string | boolean | bigint | null | undefined;
  */
 export type Encoded =
   | { readonly t: "v"; readonly v: Primitive }
-  | { readonly t: "s"; readonly b: Uint8Array; readonly refs: boolean }
+  | { readonly t: "s"; readonly b: Uint8Array; readonly ids: readonly number[] | undefined }
   | { readonly t: "ta"; readonly c: TypedArrayName; readonly b: SharedArrayBuffer; readonly o: number; readonly n: number }
   | { readonly t: "ab"; readonly b: SharedArrayBuffer }
   | { readonly t: "ar"; readonly k: "table" | "batch" | "vector"; readonly b: Uint8Array }
@@ -63,7 +63,7 @@ export type FunctionDefinition =
 /** Driver to worker. */
 export type ToWorker =
   | { readonly kind: "define"; readonly fn: number; readonly def: FunctionDefinition; readonly captures: Readonly<Record<string, Encoded>> }
-  | { readonly kind: "run"; readonly task: number; readonly fn: number; readonly name: string; readonly args: readonly Encoded[]; readonly end: boolean }
+  | { readonly kind: "run"; readonly task: number; readonly fn: number; readonly name: string; readonly args: readonly Encoded[] }
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
@@ -77,7 +77,7 @@ export type FromWorker =
   | { readonly kind: "fail"; readonly task: number; readonly error: ErrorData; readonly us: number }
   | { readonly kind: "blocked"; readonly task: number }
   | { readonly kind: "unblocked"; readonly task: number }
-  | { readonly kind: "batchEnd" }
+  | { readonly kind: "hello"; readonly threadId: number }
   | { readonly kind: "submit"; readonly task: number; readonly fn: number; readonly args: readonly Encoded[]; readonly options: ResolvedTaskOptions }
   | { readonly kind: "submitCall"; readonly task: number; readonly actor: number; readonly method: string; readonly args: readonly Encoded[] }
   | { readonly kind: "defineFn"; readonly fn: number; readonly def: FunctionDefinition }

@@ -171,11 +171,12 @@ export function encode(value: unknown, what: string): Encoded {
     const reason = error instanceof Error ? error.message : String(error);
     throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
   }
-  const refs = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(HANDLE_BYTES) >= 0;
-  if (bytes.byteLength > INLINE_LIMIT) return { t: "s", b: new Uint8Array(toShared(bytes)), refs };
+  const hasHandles = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(HANDLE_BYTES) >= 0;
+  const ids = hasHandles ? collectRefIds(value, []) : undefined;
+  if (bytes.byteLength > INLINE_LIMIT) return { t: "s", b: new Uint8Array(toShared(bytes)), ids };
   // A clone copies the whole backing buffer, so make sure it is exactly these bytes.
   if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) bytes = bytes.slice();
-  return { t: "s", b: bytes, refs };
+  return { t: "s", b: bytes, ids };
 }
 
 /** Turns handle data back into live handles; supplied by the runtime of the thread. */
@@ -188,7 +189,7 @@ export function decode(encoded: Encoded, revive: Reviver): unknown {
       return encoded.v;
     case "s": {
       const value: unknown = v8.deserialize(encoded.b);
-      return encoded.refs ? reviveHandles(value, revive) : value;
+      return encoded.ids === undefined ? value : reviveHandles(value, revive);
     }
     case "ta":
       return new TYPED_ARRAYS[encoded.c](adopt(encoded.b), encoded.o, encoded.n);

@@ -1,0 +1,292 @@
+/**
+ * The public runtime API. Each call routes to the runtime of the calling
+ * thread: the driver runtime in the main thread, a proxy to it in workers,
+ * so the same code works in a task and in the driver.
+ */
+import { ActorClass, DEFAULT_ACTOR_OPTIONS, makeActorHandle, methodNames, type ActorConstructor, type ActorHandle } from "./actor.js";
+import type { WaitResult } from "./backend.js";
+import { RayError } from "./errors.js";
+import { currentBackend, state } from "./global-state.js";
+import { isObjectRef, type ObjectRef } from "./object-ref.js";
+import {
+  checkInteger,
+  checkTimeout,
+  resolveActorOptions,
+  resolveInitOptions,
+  resolveTaskOptions,
+  show,
+  type ActorOptions,
+  type InitOptions,
+  type TaskOptions,
+} from "./options.js";
+import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
+import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
+
+function driver(what: string): DriverRuntime {
+  const backend = state.backend;
+  if (backend instanceof DriverRuntime) return backend;
+  if (backend !== undefined) throw new RayError(`${what}() is only available in the driver, not inside a task`);
+  throw new RayError(`${what}(): rayts is not initialized; call init() first`);
+}
+
+state.autoInit ??= () => {
+  const runtime = new DriverRuntime(resolveInitOptions(undefined));
+  state.backend = runtime;
+  return runtime;
+};
+
+/**
+ * Starts the local runtime: a pool of `numCpus` worker threads and an object
+ * store of `objectStoreMemory` bytes. Optional: the first `.remote()` or
+ * `put()` initialises with defaults.
+ *
+ * @example
+ * await ray.init({ numCpus: 2 });
+ */
+export async function init(options?: InitOptions): Promise<void> {
+  const resolved = resolveInitOptions(options);
+  if (state.backend !== undefined) {
+    if (resolved.ignoreReinitError) return;
+    throw new RayError("init() was called twice; call shutdown() first, or pass { ignoreReinitError: true }");
+  }
+  const runtime = new DriverRuntime(resolved);
+  state.backend = runtime;
+  await runtime.ready();
+}
+
+/** Stops every worker and actor and drops the object store. Safe to call when not initialized. */
+export async function shutdown(): Promise<void> {
+  const backend = state.backend;
+  if (!(backend instanceof DriverRuntime)) return;
+  state.backend = undefined;
+  await backend.shutdown();
+}
+
+/** True between `init()` (or auto-init) and `shutdown()`. */
+export function isInitialized(): boolean {
+  return state.backend !== undefined;
+}
+
+/**
+ * Turns a self-contained function into a remote function, or a class into an
+ * actor class. Uncompiled, the function's source text is shipped to the
+ * workers, so it may use only its parameters, globals such as `Math`, and the
+ * rayts API (available in the task as `ray`, or by name: `get`, `put`,
+ * `wait`, `remote`, ...). Use `raycompile` for functions that capture
+ * module-level values.
+ *
+ * @example
+ * const square = ray.remote((x: number) => x * x);
+ * const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
+ */
+export function remote<C extends ActorConstructor>(cls: C, options?: ActorOptions): ActorClass<C>;
+export function remote<A extends unknown[], R>(fn: (...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
+export function remote(target: unknown, options?: TaskOptions | ActorOptions): unknown {
+  if (typeof target !== "function") {
+    throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}`);
+  }
+  const source = shippableSource(target, "remote");
+  const name = target.name || "anonymous";
+  if (/^class\b/.test(source)) {
+    const id = defineFunction({ kind: "source", name, source });
+    return new ActorClass(id, name, methodNames(target), resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS));
+  }
+  const id = defineFunction({ kind: "source", name, source });
+  return new RemoteFunction(id, resolveTaskOptions(options, defaultTaskOptions(name)));
+}
+
+/** What `raycompile` emits for a remote function: where workers load it from and what it captures. */
+export interface CompiledRemoteSpec {
+  /** Name shown in logs and errors. */
+  name: string;
+  /** File URL of the generated task module. */
+  moduleUrl: string;
+  /**
+   * Export of that module: a factory called once per worker with the
+   * captured values (by name) that returns the function or class.
+   */
+  exportName: string;
+  /**
+   * Module-level values the function captures, by name. Each is evaluated and
+   * `put` once, on the first call, then handed to every worker by ref.
+   */
+  captures?: Record<string, () => unknown>;
+}
+
+function compiledDefinition(spec: CompiledRemoteSpec): number {
+  if (typeof spec !== "object" || spec === null) throw new TypeError(`Expected a compiled remote spec object, got ${show(spec)}`);
+  for (const key of ["name", "moduleUrl", "exportName"] as const) {
+    if (typeof spec[key] !== "string") throw new TypeError(`Expected \`${key}\` of the compiled remote spec to be a string, got ${show(spec[key])}`);
+  }
+  const captures = spec.captures ?? {};
+  return defineFunction({
+    kind: "module",
+    name: spec.name,
+    url: spec.moduleUrl,
+    exportName: spec.exportName,
+    captures: lazyCaptures(captures),
+  });
+}
+
+/** Capture thunks become object ids on first use: the value is put exactly once. */
+function lazyCaptures(captures: Record<string, () => unknown>): Record<string, number> {
+  const ids: Record<string, number> = {};
+  const refs: ObjectRef<unknown>[] = [];
+  for (const [name, thunk] of Object.entries(captures)) {
+    if (typeof thunk !== "function") throw new TypeError(`Expected capture \`${name}\` to be a function returning the value, got ${show(thunk)}`);
+    Object.defineProperty(ids, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = thunk();
+        const ref = isObjectRef(value) ? value : currentBackend().put(value);
+        refs.push(ref); // the definition keeps its captures alive
+        Object.defineProperty(ids, name, { value: ref.id, enumerable: true });
+        return ref.id;
+      },
+    });
+  }
+  return ids;
+}
+
+/**
+ * A remote function whose code workers load from a generated task module;
+ * emitted by `raycompile`, rarely written by hand.
+ */
+export function remoteFromModule<A extends unknown[], R>(spec: CompiledRemoteSpec, options?: TaskOptions): RemoteFunction<A, R> {
+  const id = compiledDefinition(spec);
+  return new RemoteFunction<A, R>(id, resolveTaskOptions(options, defaultTaskOptions(spec.name)));
+}
+
+/** An actor class whose code workers load from a generated task module; emitted by `raycompile`. */
+export function actorFromModule<C extends ActorConstructor>(
+  spec: CompiledRemoteSpec & { methods: readonly string[] },
+  options?: ActorOptions,
+): ActorClass<C> {
+  const id = compiledDefinition(spec);
+  return new ActorClass<C>(id, spec.name, spec.methods, resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS));
+}
+
+/** Options of `get`. */
+export interface GetOptions {
+  /** Milliseconds to wait before rejecting with GetTimeoutError. */
+  timeout?: number;
+}
+
+type Values<R extends readonly ObjectRef<unknown>[]> = { -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never };
+
+function checkRefs(refs: readonly unknown[], what: string): ObjectRef<unknown>[] {
+  const seen = new Set<number>();
+  refs.forEach((ref, index) => {
+    if (!isObjectRef(ref)) throw new TypeError(`Expected \`${what}\` to hold only ObjectRefs, got ${show(ref)} at index ${index}`);
+    if (seen.has(ref.id)) throw new RangeError(`Expected \`${what}\` to hold distinct ObjectRefs, got ${String(ref)} twice (again at index ${index})`);
+    seen.add(ref.id);
+  });
+  return refs as ObjectRef<unknown>[];
+}
+
+/**
+ * Waits for one value or an array of values (in order). Rejects with the
+ * task's error (`RayTaskError`, `WorkerCrashedError`, `TaskCancelledError`...)
+ * or with `GetTimeoutError` after `timeout` ms.
+ *
+ * @example
+ * await ray.get(ref);           // value
+ * await ray.get([r1, r2]);      // [v1, v2]
+ */
+export function get<T>(ref: ObjectRef<T>, options?: GetOptions): Promise<T>;
+export function get<const R extends readonly ObjectRef<unknown>[]>(refs: R, options?: GetOptions): Promise<Values<R>>;
+export async function get(refs: unknown, options?: GetOptions): Promise<unknown> {
+  const timeout = checkTimeout(options?.timeout, "timeout");
+  if (Array.isArray(refs)) {
+    if (refs.length === 0) return [];
+    return currentBackend().get(checkRefs(refs, "refs"), timeout);
+  }
+  if (!isObjectRef(refs)) throw new TypeError(`Expected \`get\` to receive an ObjectRef or an array of them, got ${show(refs)}`);
+  const [value] = await currentBackend().get([refs], timeout);
+  return value;
+}
+
+/**
+ * Stores an immutable copy of a value and returns a ref to it, synchronously.
+ * Typed arrays, ArrayBuffers and Arrow data go to shared memory and reach
+ * workers without another copy.
+ *
+ * @example
+ * const ref = ray.put(new Float64Array(1_000_000));
+ */
+export function put<T>(value: T): ObjectRef<T> {
+  return currentBackend().put(value) as ObjectRef<T>;
+}
+
+/** Options of `wait`. */
+export interface WaitOptions {
+  /** How many ready refs to wait for (default 1). */
+  numReturns?: number;
+  /** Milliseconds to wait at most; then return what is ready. */
+  timeout?: number;
+}
+
+/**
+ * Waits until `numReturns` of the refs are ready (or `timeout` ms pass) and
+ * returns `[ready, notReady]`, each in input order.
+ *
+ * @example
+ * const [ready, rest] = await ray.wait(refs, { numReturns: 1 });
+ */
+export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
+  if (!Array.isArray(refs)) throw new TypeError(`Expected \`refs\` to be an array of ObjectRefs, got ${show(refs)}`);
+  const checked = checkRefs(refs, "refs");
+  if (checked.length === 0) return [[], []];
+  const numReturns = options?.numReturns === undefined ? 1 : checkInteger(options.numReturns, "numReturns", 1);
+  if (numReturns > checked.length) {
+    throw new RangeError(`Expected \`numReturns\` to be at most the number of refs (${checked.length}), got ${numReturns}`);
+  }
+  const timeout = checkTimeout(options?.timeout, "timeout");
+  return (await currentBackend().wait(checked, numReturns, timeout)) as WaitResult<T>;
+}
+
+/**
+ * Cancels a task. A task not started yet never runs; a running one is
+ * abandoned (its result discarded), or with `force` its worker is stopped.
+ * `get` on the ref then rejects with TaskCancelledError.
+ */
+export function cancel(ref: ObjectRef<unknown>, options?: { force?: boolean }): void {
+  if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef, got ${show(ref)}`);
+  currentBackend().cancel(ref, options?.force === true);
+}
+
+/** Stops an actor at once; pending and later calls reject with ActorDiedError. */
+export function kill(actor: ActorHandle<unknown>): void {
+  const id = (actor as { actorId?: unknown } | null)?.actorId;
+  if (typeof id !== "number") throw new TypeError(`Expected \`kill\` to receive an actor handle, got ${show(actor)}`);
+  currentBackend().kill(id);
+}
+
+/** The handle of the actor started with `{ name }`, or throws a RayError when there is none. */
+export function getActor<T = unknown>(name: string): ActorHandle<T> {
+  if (typeof name !== "string") throw new TypeError(`Expected \`name\` to be a string, got ${show(name)}`);
+  const found = currentBackend().getActor(name);
+  if (found === undefined) throw new RayError(`no live actor is named "${name}"`);
+  return makeActorHandle(found.id, found.name, found.methods) as ActorHandle<T>;
+}
+
+/** Resources free now: `{ CPU, memory, object_store_memory, "node:<ip>" }`. */
+export function availableResources(): ClusterResources {
+  return driver("availableResources").resources(false);
+}
+
+/** Resource totals, same keys as {@link availableResources}. */
+export function clusterResources(): ClusterResources {
+  return driver("clusterResources").resources(true);
+}
+
+/** The nodes of the cluster: one in local mode. */
+export function nodes(): NodeInfo[] {
+  return driver("nodes").nodes();
+}
+
+/** Counters of the object store: objects, bytes, puts made. */
+export function objectStoreStats(): ObjectStoreStats {
+  return driver("objectStoreStats").storeStats();
+}

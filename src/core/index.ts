@@ -1,0 +1,39 @@
+/** The core runtime's public surface, used by `src/index.ts` and `src/ops`. */
+export {
+  init,
+  shutdown,
+  isInitialized,
+  remote,
+  remoteFromModule,
+  actorFromModule,
+  get,
+  put,
+  wait,
+  cancel,
+  kill,
+  getActor,
+  availableResources,
+  clusterResources,
+  nodes,
+  objectStoreStats,
+} from "./api.js";
+export { ObjectRef, isObjectRef } from "./object-ref.js";
+export { RemoteFunction } from "./remote-function.js";
+export { ActorClass } from "./actor.js";
+export {
+  RayError,
+  RayTaskError,
+  GetTimeoutError,
+  TaskCancelledError,
+  WorkerCrashedError,
+  ActorDiedError,
+  ObjectStoreFullError,
+  SerializationError,
+} from "./errors.js";
+export type { CompiledRemoteSpec, GetOptions, WaitOptions } from "./api.js";
+export type { ActorHandle, ActorMethod, ActorConstructor } from "./actor.js";
+export type { WaitResult } from "./backend.js";
+export type { RayErrorCode } from "./errors.js";
+export type { InitOptions, TaskOptions, ActorOptions } from "./options.js";
+export type { RemoteArgs } from "./remote-function.js";
+export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";

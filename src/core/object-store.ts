@@ -1,0 +1,168 @@
+/**
+ * The driver's object store: one entry per object id, holding the encoded
+ * value (binary payloads live in SharedArrayBuffers that workers map without
+ * copying), the error of a failed task, or the callbacks waiting for it.
+ *
+ * Lifetime is reference counted. An entry's `count` is the number of
+ *   - live ObjectRef instances in the driver (released by a
+ *     FinalizationRegistry when the instance is collected),
+ *   - pins held by pending tasks that take the object as an argument,
+ *   - borrows by workers that hold a ref to it,
+ *   - stored objects that contain a ref to it.
+ * When the count reaches zero and the value is known, the entry is dropped;
+ * the SharedArrayBuffer is then unreachable and V8 frees it.
+ */
+import { ObjectStoreFullError, type ErrorData } from "./errors.js";
+import type { Encoded } from "./protocol.js";
+import { sizeOf } from "./serialization.js";
+
+export type Settled = { readonly ok: true; readonly value: Encoded } | { readonly ok: false; readonly error: ErrorData };
+type Waiter = (settled: Settled) => void;
+
+interface Entry {
+  count: number;
+  settled: Settled | undefined;
+  waiters: Waiter[] | undefined;
+  size: number;
+}
+
+export interface ObjectStoreStats {
+  /** Objects held now (values, errors and pending results). */
+  readonly numObjects: number;
+  /** Bytes of values held now. */
+  readonly bytesUsed: number;
+  /** Capacity, `objectStoreMemory`. */
+  readonly capacity: number;
+  /** `put` calls so far (including captures put by compiled code). */
+  readonly putCount: number;
+  /** Objects freed because nothing could reach them any more. */
+  readonly freedCount: number;
+}
+
+export class ObjectStore {
+  readonly #entries = new Map<number, Entry>();
+  readonly #capacity: number;
+  #bytesUsed = 0;
+  #putCount = 0;
+  #freedCount = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get bytesUsed(): number {
+    return this.#bytesUsed;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Creates the entry of an object that a task will produce. */
+  expect(id: number, count: number): void {
+    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0 });
+  }
+
+  /** Stores a value given by `put`; throws ObjectStoreFullError when it does not fit. */
+  put(id: number, value: Encoded, count: number): void {
+    this.#reserve(sizeOf(value), `put of object ${id}`);
+    this.#putCount++;
+    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0 });
+    this.settle(id, { ok: true, value });
+  }
+
+  /** Settles an object with its value or error, and wakes its waiters. Unknown ids are ignored. */
+  settle(id: number, settled: Settled): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.settled !== undefined) return;
+    if (settled.ok) {
+      entry.size = sizeOf(settled.value);
+      this.#bytesUsed += entry.size;
+      if (settled.value.t === "s" && settled.value.ids !== undefined) this.addRefs(settled.value.ids, 1);
+    }
+    entry.settled = settled;
+    const waiters = entry.waiters;
+    entry.waiters = undefined;
+    if (waiters !== undefined) for (const waiter of waiters) waiter(settled);
+    if (entry.count <= 0) this.#drop(id, entry);
+  }
+
+  /**
+   * Throws ObjectStoreFullError when `bytes` more would not fit. Task results
+   * are checked by the caller before settling, so a full store fails the
+   * task rather than the driver.
+   */
+  #reserve(bytes: number, what: string): void {
+    if (this.#bytesUsed + bytes > this.#capacity) {
+      throw new ObjectStoreFullError(
+        `${what} needs ${bytes} bytes but the object store holds ${this.#bytesUsed} of ${this.#capacity}; ` +
+          "free refs you no longer need or raise init({ objectStoreMemory })",
+      );
+    }
+  }
+
+  /** True when a value of this many bytes fits now. */
+  fits(bytes: number): boolean {
+    return this.#bytesUsed + bytes <= this.#capacity;
+  }
+
+  /** The settled state, or undefined while pending (or unknown). */
+  peek(id: number): Settled | undefined {
+    return this.#entries.get(id)?.settled;
+  }
+
+  has(id: number): boolean {
+    return this.#entries.has(id);
+  }
+
+  /** Calls `waiter` once the object settles (at once when it has). Returns false for an unknown id. */
+  onSettled(id: number, waiter: Waiter): boolean {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return false;
+    if (entry.settled !== undefined) waiter(entry.settled);
+    else (entry.waiters ??= []).push(waiter);
+    return true;
+  }
+
+  /** Removes a waiter registered with {@link onSettled} (on timeout). */
+  offSettled(id: number, waiter: Waiter): void {
+    const waiters = this.#entries.get(id)?.waiters;
+    if (waiters === undefined) return;
+    const index = waiters.indexOf(waiter);
+    if (index >= 0) waiters.splice(index, 1);
+  }
+
+  addRef(id: number, delta: number): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    entry.count += delta;
+    if (entry.count <= 0 && entry.settled !== undefined) this.#drop(id, entry);
+  }
+
+  addRefs(ids: readonly number[], delta: number): void {
+    for (const id of ids) this.addRef(id, delta);
+  }
+
+  #drop(id: number, entry: Entry): void {
+    this.#entries.delete(id);
+    this.#bytesUsed -= entry.size;
+    this.#freedCount++;
+    const value = entry.settled?.ok === true ? entry.settled.value : undefined;
+    if (value !== undefined && value.t === "s" && value.ids !== undefined) this.addRefs(value.ids, -1);
+  }
+
+  stats(): ObjectStoreStats {
+    return {
+      numObjects: this.#entries.size,
+      bytesUsed: this.#bytesUsed,
+      capacity: this.#capacity,
+      putCount: this.#putCount,
+      freedCount: this.#freedCount,
+    };
+  }
+
+  /** Fails every pending object (shutdown). */
+  failPending(error: ErrorData): void {
+    for (const [id, entry] of this.#entries) if (entry.settled === undefined) this.settle(id, { ok: false, error });
+  }
+}

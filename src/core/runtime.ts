@@ -1,0 +1,821 @@
+/**
+ * The driver runtime: owns the object store, the task workers, the actors,
+ * and routes every message. One instance lives between `init` and
+ * `shutdown`; the public API in api.ts is a thin facade over it.
+ */
+import { networkInterfaces, totalmem } from "node:os";
+import { MessageChannel } from "node:worker_threads";
+import { ActorState } from "./actor-manager.js";
+import { makeActorHandle } from "./actor.js";
+import type { Backend, WaitResult } from "./backend.js";
+import {
+  errorFromData,
+  errorToData,
+  GetTimeoutError,
+  ObjectStoreFullError,
+  RayError,
+  TaskCancelledError,
+  WorkerCrashedError,
+  type ErrorData,
+} from "./errors.js";
+import { nextId, state } from "./global-state.js";
+import { isObjectRef, ObjectRef } from "./object-ref.js";
+import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
+import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
+import { HANDLE_KEY, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { RemoteFunction } from "./remote-function.js";
+import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
+import { decode, encode, sizeOf } from "./serialization.js";
+import { ThreadPool, type WorkerLink } from "./worker-pool.js";
+
+export type { ObjectStoreStats } from "./object-store.js";
+
+/** Resources as Ray names them. */
+export interface ClusterResources {
+  CPU: number;
+  memory: number;
+  object_store_memory: number;
+  [node: `node:${string}`]: number;
+}
+
+/** One node of the cluster. */
+export interface NodeInfo {
+  nodeId: string;
+  address: string;
+  alive: boolean;
+  resources: ClusterResources;
+}
+
+/** Largest number of actors (threads) one runtime starts. */
+const MAX_ACTORS = 4096;
+
+function nodeAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) if (address.family === "IPv4" && !address.internal) return address.address;
+  }
+  return "127.0.0.1";
+}
+
+function crashData(message: string): ErrorData {
+  return errorToData(new WorkerCrashedError(message));
+}
+
+type Owner = TaskWorker | ActorState;
+
+export class DriverRuntime implements Backend {
+  readonly where = "driver";
+  readonly #options: ResolvedInitOptions;
+  readonly #store: ObjectStore;
+  readonly #scheduler: Scheduler;
+  readonly #taskPool: ThreadPool;
+  readonly #actorPool: ThreadPool;
+  readonly #tasks = new Map<number, Task>();
+  /** Tasks waiting for a dependency, by the id they wait for. */
+  readonly #waitingOn = new Map<number, Task[]>();
+  readonly #actors = new Map<number, ActorState>();
+  readonly #actorNames = new Map<string, number>();
+  readonly #owners = new Map<WorkerLink, Owner>();
+  readonly #dirty = new Set<WorkerLink>();
+  readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
+  readonly #running: Float64Array;
+  readonly #address = nodeAddress();
+  /** A handle that keeps the process alive while work is pending. */
+  readonly #keepAlive = new MessageChannel();
+  #pendingWork = 0;
+  #tickScheduled = false;
+  #closed = false;
+  readonly #started: Promise<void>;
+
+  constructor(options: ResolvedInitOptions) {
+    this.#options = options;
+    this.#store = new ObjectStore(options.objectStoreMemory);
+    this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
+    const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
+    this.#running = new Float64Array(running);
+    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running);
+    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running);
+    this.#keepAlive.port1.on("message", () => undefined);
+    this.#keepAlive.port1.unref();
+    const hellos: Promise<void>[] = [];
+    for (let index = 0; index < options.numCpus; index++) {
+      const worker = new TaskWorker(this.#taskPool.start(index, this.#onMessages, this.#onExit));
+      this.#owners.set(worker.link, worker);
+      this.#scheduler.workers.push(worker);
+      hellos.push(new Promise((resolve) => (worker.link.onHello = resolve)));
+    }
+    this.#started = Promise.all(hellos).then(() => undefined);
+  }
+
+  /** Resolves once every task worker is up. */
+  ready(): Promise<void> {
+    return this.#started;
+  }
+
+  // ---- work accounting and the per-tick flush ----
+
+  #workStarted(): void {
+    if (this.#pendingWork++ === 0) this.#keepAlive.port1.ref();
+  }
+
+  #workEnded(): void {
+    if (--this.#pendingWork === 0) this.#keepAlive.port1.unref();
+  }
+
+  #send(link: WorkerLink, message: ToWorker): void {
+    link.send(message);
+    this.#dirty.add(link);
+    this.#scheduleTick();
+  }
+
+  #scheduleTick(): void {
+    if (this.#tickScheduled) return;
+    this.#tickScheduled = true;
+    queueMicrotask(this.#tick);
+  }
+
+  /** Once per tick: place ready tasks, then post each worker's messages as one batch. */
+  readonly #tick = (): void => {
+    this.#tickScheduled = false;
+    if (this.#closed) return;
+    this.#scheduler.dispatch();
+    for (const link of this.#dirty) link.flush();
+    this.#dirty.clear();
+  };
+
+  // ---- refs ----
+
+  /** A new driver ref to an existing object: one more count. */
+  #newRef<T>(id: number): ObjectRef<T> {
+    const ref = new ObjectRef<T>(id);
+    this.track(ref);
+    return ref;
+  }
+
+  /** The first ref of an object created with a count of one for it. */
+  #firstRef<T>(id: number): ObjectRef<T> {
+    const ref = new ObjectRef<T>(id);
+    this.#registry.register(ref, id);
+    return ref;
+  }
+
+  track(ref: ObjectRef<unknown>): void {
+    this.#store.addRef(ref.id, 1);
+    this.#registry.register(ref, ref.id);
+  }
+
+  readonly #revive = (data: HandleData): unknown => {
+    switch (data[HANDLE_KEY]) {
+      case "ref":
+        return this.#newRef(data.id);
+      case "fn":
+        return new RemoteFunction(data.id, data.taskOptions);
+      case "actor":
+        return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
+    }
+  };
+
+  /** Gives a worker thread a borrow of every ref nested in a value sent to it. */
+  #lend(owner: Owner, value: Encoded): void {
+    if (value.t !== "s" || value.ids === undefined) return;
+    for (const id of value.ids) {
+      this.#store.addRef(id, 1);
+      owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1);
+    }
+  }
+
+  #giveBack(owner: Owner, ids: readonly number[]): void {
+    for (const id of ids) {
+      const count = owner.borrows.get(id);
+      if (count === undefined) continue;
+      if (count <= 1) owner.borrows.delete(id);
+      else owner.borrows.set(id, count - 1);
+      this.#store.addRef(id, -1);
+    }
+  }
+
+  /** A dead thread's borrows all end. */
+  #dropBorrows(owner: Owner): void {
+    for (const [id, count] of owner.borrows) this.#store.addRef(id, -count);
+    owner.borrows = new Map();
+  }
+
+  // ---- tasks ----
+
+  /** Encodes arguments; a top-level ObjectRef becomes an `r` entry, a dependency. */
+  #encodeArgs(args: readonly unknown[], name: string): Encoded[] {
+    const encoded: Encoded[] = [];
+    for (let index = 0; index < args.length; index++) {
+      const arg = args[index];
+      encoded.push(isObjectRef(arg) ? { t: "r", id: arg.id } : encode(arg, `argument ${index} of ${name}`));
+    }
+    return encoded;
+  }
+
+  /** A task record; it pins its ref arguments and the refs nested in the others. */
+  #newTask(id: number, fn: number, args: Encoded[], options: ResolvedTaskOptions, actor?: number, method?: string): Task {
+    const pins: number[] = [];
+    for (const arg of args) {
+      if (arg.t === "r") pins.push(arg.id);
+      else if (arg.t === "s" && arg.ids !== undefined) pins.push(...arg.ids);
+    }
+    return {
+      id,
+      fn,
+      name: options.name,
+      args,
+      options,
+      deps: 0,
+      pins,
+      attempts: 0,
+      worker: undefined,
+      cancelled: "no",
+      actor,
+      method,
+      depError: undefined,
+    };
+  }
+
+  /**
+   * Registers a task: its result entry (with one count, for the driver's
+   * first ref or the submitting worker's borrow), pins, and dependency waits.
+   * Returns whether it can run now.
+   */
+  #admit(task: Task, owner?: Owner): boolean {
+    this.#store.expect(task.id, 1);
+    if (owner !== undefined) owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
+    this.#store.addRefs(task.pins, 1);
+    this.#tasks.set(task.id, task);
+    this.#workStarted();
+    this.#resolveArgs(task, task.args);
+    return task.deps === 0;
+  }
+
+  /** Swaps settled dependencies for their values; counts and subscribes to the rest. */
+  #resolveArgs(task: Task, args: Encoded[]): void {
+    for (let index = 0; index < args.length; index++) {
+      const arg = args[index] as Encoded;
+      if (arg.t !== "r") continue;
+      const settled = this.#store.peek(arg.id);
+      if (settled !== undefined) {
+        if (settled.ok) args[index] = settled.value;
+        else task.depError ??= settled.error;
+        continue;
+      }
+      if (!this.#store.has(arg.id)) {
+        task.depError ??= errorToData(new RayError(`argument ${index} of ${task.name} refers to object ${arg.id}, which no longer exists`));
+        continue;
+      }
+      task.deps++;
+      const waiting = this.#waitingOn.get(arg.id);
+      if (waiting === undefined) {
+        this.#waitingOn.set(arg.id, [task]);
+        this.#store.onSettled(arg.id, (settled) => this.#dependencySettled(arg.id, settled));
+      } else waiting.push(task);
+    }
+  }
+
+  #dependencySettled(id: number, settled: Settled): void {
+    const waiting = this.#waitingOn.get(id);
+    if (waiting === undefined) return;
+    this.#waitingOn.delete(id);
+    for (const task of waiting) {
+      const args = task.actor === undefined || task.method !== undefined ? task.args : this.#actors.get(task.actor)?.args;
+      if (args !== undefined) {
+        for (let index = 0; index < args.length; index++) {
+          const arg = args[index] as Encoded;
+          if (arg.t === "r" && arg.id === id) {
+            if (settled.ok) args[index] = settled.value;
+            else task.depError ??= settled.error;
+          }
+        }
+      }
+      if (--task.deps === 0) this.#ready(task);
+    }
+  }
+
+  /** A task whose inputs all exist: run it, or fail it with its dependency's error. */
+  #ready(task: Task): void {
+    if (task.cancelled !== "no") return;
+    if (task.actor !== undefined) {
+      if (task.method === undefined) this.#actorInitReady(task.actor);
+      else this.#pumpActor(task.actor);
+      return;
+    }
+    if (task.depError !== undefined) {
+      this.#settle(task, { ok: false, error: task.depError });
+      return;
+    }
+    this.#scheduler.queue.push(task);
+    this.#scheduleTick();
+  }
+
+  submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
+    if (options.numCpus > this.#options.numCpus) {
+      throw new RangeError(
+        `Expected \`numCpus\` of task ${options.name} to be at most the runtime's ${this.#options.numCpus} CPUs, got ${options.numCpus}`,
+      );
+    }
+    const id = nextId();
+    this.#submit(this.#newTask(id, fn, this.#encodeArgs(args, options.name), options));
+    return this.#firstRef(id);
+  }
+
+  /** Admits a task; `owner` is the worker that submitted it and holds its ref. */
+  #submit(task: Task, owner?: Owner): void {
+    const runnable = this.#admit(task, owner);
+    if (task.options.numCpus > this.#options.numCpus) {
+      const error = new RangeError(`task ${task.name} asks for ${task.options.numCpus} CPUs; the runtime has ${this.#options.numCpus}`);
+      this.#settle(task, { ok: false, error: errorToData(error) });
+    } else if (runnable) this.#ready(task);
+  }
+
+  /** Puts a task on a worker's outbox, defining its function there first if needed. */
+  #sendTask(worker: TaskWorker, task: Task): void {
+    this.#define(worker, worker.link, task.fn);
+    for (const arg of task.args) this.#lend(worker, arg);
+    this.#send(worker.link, { kind: "run", task: task.id, fn: task.fn, name: task.name, args: task.args });
+  }
+
+  #define(owner: Owner, link: WorkerLink, fn: number): void {
+    if (owner.defined.has(fn)) return;
+    const def = state.functions.get(fn);
+    if (def === undefined) throw new RayError(`remote function ${fn} is not defined in the driver`);
+    const captures: Record<string, Encoded> = {};
+    if (def.kind === "module") {
+      for (const [name, id] of Object.entries(def.captures)) {
+        const settled = this.#store.peek(id);
+        if (settled === undefined || !settled.ok) throw new RayError(`capture ${name} of ${def.name} is not available`);
+        this.#lend(owner, settled.value);
+        captures[name] = settled.value;
+      }
+    }
+    owner.defined.add(fn);
+    this.#send(link, { kind: "define", fn, def, captures });
+  }
+
+  /** Records a task's outcome, wakes waiters, unpins its inputs. */
+  #settle(task: Task, settled: Settled): void {
+    if (!this.#tasks.delete(task.id)) return;
+    this.#scheduler.release(task);
+    this.#store.settle(task.id, settled);
+    this.#store.addRefs(task.pins, -1);
+    this.#workEnded();
+  }
+
+  #onDone(task: Task, value: Encoded): void {
+    if (!this.#store.fits(sizeOf(value))) {
+      const error = new ObjectStoreFullError(
+        `the result of ${task.name} (${sizeOf(value)} bytes) does not fit in the object store (${this.#store.bytesUsed} of ${this.#store.capacity} bytes used)`,
+      );
+      this.#settle(task, { ok: false, error: errorToData(error) });
+      return;
+    }
+    this.#settle(task, { ok: true, value });
+  }
+
+  #onFail(task: Task, error: ErrorData): void {
+    if (error.code === "RAY_TASK_ERROR" && task.options.retryExceptions && task.attempts < task.options.maxRetries) {
+      task.attempts++;
+      this.#retry(task);
+      return;
+    }
+    this.#settle(task, { ok: false, error });
+  }
+
+  #retry(task: Task): void {
+    if (task.actor !== undefined) return;
+    this.#scheduler.release(task);
+    this.#scheduler.queue.unshift(task);
+    this.#scheduleTick();
+  }
+
+  cancel(ref: ObjectRef<unknown>, force: boolean): void {
+    const task = this.#tasks.get(ref.id);
+    if (task === undefined || task.cancelled !== "no") return;
+    const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));
+    const worker = task.worker;
+    if (worker === undefined || task.actor !== undefined) {
+      // Not started: it never runs. (An actor call in flight runs but its result is dropped.)
+      task.cancelled = "soft";
+      const actor = task.actor === undefined ? undefined : this.#actors.get(task.actor);
+      if (actor !== undefined) {
+        const index = actor.queue.indexOf(task);
+        if (index >= 0) actor.queue.splice(index, 1);
+        actor.inFlight.delete(task.id);
+      }
+      this.#settle(task, { ok: false, error });
+      return;
+    }
+    if (force) {
+      task.cancelled = "force";
+      worker.link.terminate();
+      return;
+    }
+    task.cancelled = "soft";
+    this.#send(worker.link, { kind: "cancel", task: task.id });
+    this.#store.settle(task.id, { ok: false, error });
+  }
+
+  // ---- objects ----
+
+  put(value: unknown): ObjectRef<unknown> {
+    const encoded = encode(value, "the value given to put()");
+    const id = nextId();
+    this.#store.put(id, encoded, 1);
+    return this.#firstRef(id);
+  }
+
+  get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      const finish = (): void => {
+        const values: unknown[] = [];
+        for (const ref of refs) {
+          const settled = this.#store.peek(ref.id) as Settled;
+          if (!settled.ok) return reject(errorFromData(settled.error));
+          values.push(decode(settled.value, this.#revive));
+        }
+        resolve(values);
+      };
+      this.#whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
+        if (count < refs.length) reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
+        else finish();
+      });
+    });
+  }
+
+  wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
+    return new Promise((resolve) => {
+      this.#whenSettled(refs.map((ref) => ref.id), numReturns, timeout, () => {
+        const result: WaitResult<unknown> = [[], []];
+        let ready = 0;
+        for (const ref of refs) {
+          const isReady = ready < numReturns && this.#store.peek(ref.id) !== undefined;
+          if (isReady) ready++;
+          result[isReady ? 0 : 1].push(ref);
+        }
+        resolve(result);
+      });
+    });
+  }
+
+  /**
+   * Calls `done(settledCount)` once `needed` of the ids have settled, or at
+   * the timeout with however many have. Unknown ids count as failed-settled
+   * so that `get` reports them instead of hanging.
+   */
+  #whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void): void {
+    let count = 0;
+    const pending: number[] = [];
+    for (const id of ids) {
+      if (!this.#store.has(id)) throw new RayError(`object ${id} does not exist in this runtime (was it made before a shutdown?)`);
+      if (this.#store.peek(id) !== undefined) count++;
+      else pending.push(id);
+    }
+    if (count >= needed || timeout === 0) return done(count);
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    const onSettled = (): void => {
+      if (finished || ++count < needed) return;
+      finished = true;
+      if (timer !== undefined) clearTimeout(timer);
+      for (const id of pending) this.#store.offSettled(id, onSettled);
+      done(count);
+    };
+    for (const id of pending) this.#store.onSettled(id, onSettled);
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        if (finished) return;
+        finished = true;
+        for (const id of pending) this.#store.offSettled(id, onSettled);
+        done(count);
+      }, timeout);
+    }
+  }
+
+  // ---- actors ----
+
+  createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
+    const def = state.functions.get(cls);
+    const name = options.name ?? def?.name ?? "Actor";
+    if (options.name !== undefined && this.#actorNames.has(options.name)) {
+      throw new RayError(`an actor named "${options.name}" already exists; pick another name or getActor("${options.name}")`);
+    }
+    const id = nextId();
+    const initOptions: ResolvedTaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` };
+    const init = this.#newTask(id, cls, this.#encodeArgs(args, initOptions.name), initOptions, id);
+    const actor = new ActorState(id, cls, name, options, methods, init.args, 0);
+    this.#actors.set(id, actor);
+    if (options.name !== undefined) this.#actorNames.set(options.name, id);
+    // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
+    this.#store.addRefs(init.pins, 1);
+    this.#resolveArgs(init, init.args);
+    actor.initDeps = init.deps;
+    actor.initPins = init.pins;
+    if (init.depError !== undefined) {
+      actor.die(`an argument of its constructor failed: ${init.depError.message}`);
+    } else {
+      if (init.deps > 0) this.#pendingInits.set(id, init);
+      this.#startActor(actor);
+    }
+    return id;
+  }
+
+  readonly #pendingInits = new Map<number, Task>();
+
+  #startActor(actor: ActorState): void {
+    actor.link = this.#actorPool.start(0, this.#onMessages, this.#onExit);
+    actor.defined = new Set();
+    actor.initSent = false;
+    this.#owners.set(actor.link, actor);
+    this.#actorInitReady(actor.id);
+  }
+
+  #actorInitReady(id: number): void {
+    const actor = this.#actors.get(id);
+    if (actor === undefined || actor.link === undefined || actor.initSent || actor.dead !== undefined) return;
+    const init = this.#pendingInits.get(id);
+    if (init !== undefined) {
+      if (init.deps > 0) return;
+      this.#pendingInits.delete(id);
+      if (init.depError !== undefined) {
+        this.#killActor(actor, `an argument of its constructor failed: ${init.depError.message}`);
+        return;
+      }
+    }
+    this.#define(actor, actor.link, actor.cls);
+    for (const arg of actor.args) this.#lend(actor, arg);
+    this.#send(actor.link, { kind: "actorInit", actor: actor.id, cls: actor.cls, name: actor.name, args: actor.args });
+    actor.initSent = true;
+    this.#pumpActor(id);
+  }
+
+  submitCall(actorId: number, method: string, args: readonly unknown[]): ObjectRef<unknown> {
+    const id = nextId();
+    this.#call(actorId, method, this.#encodeArgs(args, method), id);
+    return this.#firstRef(id);
+  }
+
+  #call(actorId: number, method: string, args: Encoded[], id: number, owner?: Owner): void {
+    const actor = this.#actors.get(actorId);
+    const name = `${actor?.name ?? "actor"}.${method}`;
+    const options: ResolvedTaskOptions = { numCpus: 0, maxRetries: actor?.options.maxTaskRetries ?? 0, retryExceptions: false, name };
+    const task = this.#newTask(id, 0, args, options, actorId, method);
+    this.#admit(task, owner);
+    if (actor === undefined || actor.dead !== undefined) {
+      this.#settle(task, { ok: false, error: actor?.dead ?? errorToData(new RayError(`no actor with id ${actorId}`)) });
+      return;
+    }
+    actor.queue.push(task);
+    this.#pumpActor(actorId);
+  }
+
+  /** Sends the actor's queued calls, in order, while their arguments are ready. */
+  #pumpActor(id: number): void {
+    const actor = this.#actors.get(id);
+    if (actor === undefined || actor.link === undefined || !actor.initSent) return;
+    while (actor.queue.length > 0) {
+      const task = actor.queue[0] as Task;
+      if (task.deps > 0) return;
+      actor.queue.shift();
+      if (task.cancelled !== "no") continue;
+      if (task.depError !== undefined) {
+        this.#settle(task, { ok: false, error: task.depError });
+        continue;
+      }
+      actor.inFlight.set(task.id, task);
+      for (const arg of task.args) this.#lend(actor, arg);
+      this.#send(actor.link, { kind: "call", task: task.id, method: task.method as string, name: task.name, args: task.args });
+    }
+  }
+
+  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
+    const id = this.#actorNames.get(name);
+    const actor = id === undefined ? undefined : this.#actors.get(id);
+    if (actor === undefined || actor.dead !== undefined) return undefined;
+    return { id: actor.id, name: actor.name, methods: actor.methods };
+  }
+
+  kill(id: number): void {
+    const actor = this.#actors.get(id);
+    if (actor === undefined || actor.dead !== undefined) return;
+    this.#killActor(actor, "it was killed with kill()");
+  }
+
+  #killActor(actor: ActorState, reason: string): void {
+    actor.killed = true;
+    const error = actor.die(reason);
+    if (actor.options.name !== undefined) this.#actorNames.delete(actor.options.name);
+    for (const task of actor.drain()) this.#settle(task, { ok: false, error });
+    this.#store.addRefs(actor.initPins, -1);
+    actor.initPins = [];
+    actor.link?.terminate();
+  }
+
+  // ---- messages from workers ----
+
+  readonly #onMessages = (link: WorkerLink, batch: FromWorker[]): void => {
+    const owner = this.#owners.get(link);
+    if (owner === undefined) return;
+    for (const message of batch) this.#onMessage(link, owner, message);
+    this.#scheduleTick();
+  };
+
+  #onMessage(link: WorkerLink, owner: Owner, message: FromWorker): void {
+    switch (message.kind) {
+      case "hello":
+        link.attach(message.threadId);
+        return;
+      case "done":
+      case "fail": {
+        const task = this.#tasks.get(message.task);
+        if (task === undefined) {
+          // Cancelled or already settled: forget it on its worker.
+          if (owner instanceof TaskWorker) {
+            const stale = owner.assigned.get(message.task);
+            if (stale !== undefined) this.#scheduler.release(stale);
+          } else owner.inFlight.delete(message.task);
+          return;
+        }
+        if (owner instanceof TaskWorker) this.#scheduler.record(task.fn, message.us);
+        else owner.inFlight.delete(task.id);
+        if (message.kind === "done") this.#onDone(task, message.value);
+        else this.#onFail(task, message.error);
+        return;
+      }
+      case "blocked":
+        if (owner instanceof TaskWorker) owner.blocked++;
+        return;
+      case "unblocked":
+        if (owner instanceof TaskWorker) owner.blocked--;
+        return;
+      case "defineFn":
+        if (!state.functions.has(message.fn)) state.functions.set(message.fn, message.def);
+        return;
+      case "submit":
+        this.#submit(this.#newTask(message.task, message.fn, [...message.args], message.options), owner);
+        return;
+      case "submitCall":
+        this.#call(message.actor, message.method, [...message.args], message.task, owner);
+        return;
+      case "put":
+        try {
+          this.#store.put(message.id, message.value, 1);
+          owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
+        } catch (error) {
+          this.#store.expect(message.id, 1);
+          owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
+          this.#store.settle(message.id, { ok: false, error: errorToData(error) });
+        }
+        return;
+      case "get":
+        this.#getForWorker(link, owner, message.req, message.ids, message.timeout);
+        return;
+      case "wait":
+        this.#waitForWorker(link, message.req, message.ids, message.numReturns, message.timeout);
+        return;
+      case "release":
+        this.#giveBack(owner, message.ids);
+        return;
+      case "cancelTask":
+        this.cancel(new ObjectRef(message.id), message.force);
+        return;
+      case "kill":
+        this.kill(message.actor);
+        return;
+      case "log":
+        (message.stream === "out" ? process.stdout : process.stderr).write(`${message.text}\n`);
+        return;
+      case "actorReady":
+        return;
+      case "actorInitFailed":
+        if (owner instanceof ActorState) this.#killActor(owner, `its constructor threw: ${message.error.cause?.message ?? message.error.message}`);
+        return;
+    }
+  }
+
+  #getForWorker(link: WorkerLink, owner: Owner, req: number, ids: readonly number[], timeout: number | undefined): void {
+    try {
+      this.#whenSettled(ids, ids.length, timeout, (count) => {
+        if (link.dead) return;
+        if (count < ids.length) {
+          this.#send(link, { kind: "timeout", req });
+          return;
+        }
+        const values: (Encoded | ErrorData)[] = [];
+        const errors: boolean[] = [];
+        for (const id of ids) {
+          const settled = this.#store.peek(id) as Settled;
+          if (settled.ok) this.#lend(owner, settled.value);
+          values.push(settled.ok ? settled.value : settled.error);
+          errors.push(!settled.ok);
+        }
+        this.#send(link, { kind: "values", req, values, errors });
+      });
+    } catch (error) {
+      this.#send(link, { kind: "values", req, values: [errorToData(error)], errors: [true] });
+    }
+  }
+
+  #waitForWorker(link: WorkerLink, req: number, ids: readonly number[], numReturns: number, timeout: number | undefined): void {
+    this.#whenSettled(ids, numReturns, timeout, () => {
+      const ready: number[] = [];
+      for (const id of ids) if (ready.length < numReturns && this.#store.peek(id) !== undefined) ready.push(id);
+      if (!link.dead) this.#send(link, { kind: "waited", req, ready });
+    });
+  }
+
+  // ---- worker exits ----
+
+  readonly #onExit = (link: WorkerLink, error: unknown): void => {
+    const owner = this.#owners.get(link);
+    this.#owners.delete(link);
+    this.#dirty.delete(link);
+    if (owner === undefined || this.#closed) return;
+    this.#dropBorrows(owner);
+    const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
+    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
+    else this.#actorWorkerDied(owner, reason);
+    this.#scheduleTick();
+  };
+
+  /**
+   * Retries what the dead thread held on a fresh one. Only the task that was
+   * running when it died spends a retry; the others had not started.
+   */
+  #taskWorkerDied(worker: TaskWorker, reason: string): void {
+    const running = this.#running[worker.link.index];
+    const tasks = [...worker.assigned.values()];
+    worker.assigned.clear();
+    worker.blocked = 0;
+    worker.extra = 0;
+    worker.shortOnly = true;
+    worker.defined = new Set();
+    worker.link = this.#taskPool.start(worker.link.index, this.#onMessages, this.#onExit);
+    this.#owners.set(worker.link, worker);
+    for (const task of tasks.reverse()) {
+      task.worker = undefined;
+      if (task.cancelled === "force") {
+        this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled (force)`)) });
+      } else if (task.cancelled === "soft") {
+        this.#tasks.delete(task.id);
+      } else if (task.id === running && task.attempts >= task.options.maxRetries) {
+        const message = `the worker running ${task.name} died (${reason}) and the task ran out of retries (maxRetries: ${task.options.maxRetries})`;
+        this.#settle(task, { ok: false, error: crashData(message) });
+      } else {
+        if (task.id === running) task.attempts++;
+        this.#scheduler.queue.unshift(task);
+      }
+    }
+  }
+
+  /** Restarts the actor if `maxRestarts` allows and retries calls that `maxTaskRetries` allows. */
+  #actorWorkerDied(actor: ActorState, reason: string): void {
+    if (actor.killed || actor.dead !== undefined) return;
+    if (actor.restarts >= actor.options.maxRestarts) {
+      this.#killActor(actor, `its worker died (${reason}) and it was restarted ${actor.restarts} of maxRestarts ${actor.options.maxRestarts} times`);
+      return;
+    }
+    actor.restarts++;
+    const inFlight = [...actor.inFlight.values()];
+    actor.inFlight.clear();
+    const error = errorToData(new WorkerCrashedError(`the worker of actor ${actor.name} died (${reason}) during this call`));
+    const retried: Task[] = [];
+    for (const task of inFlight) {
+      if (task.attempts < task.options.maxRetries) {
+        task.attempts++;
+        retried.push(task);
+      } else this.#settle(task, { ok: false, error });
+    }
+    actor.queue.unshift(...retried);
+    this.#startActor(actor);
+  }
+
+  // ---- resources and lifecycle ----
+
+  resources(total: boolean): ClusterResources {
+    const cpus = this.#options.numCpus;
+    return {
+      CPU: total ? cpus : Math.max(0, cpus - this.#scheduler.usedSlots()),
+      memory: Math.max(0, totalmem() - this.#options.objectStoreMemory),
+      object_store_memory: total ? this.#store.capacity : this.#store.capacity - this.#store.bytesUsed,
+      [`node:${this.#address}`]: 1,
+    };
+  }
+
+  nodes(): NodeInfo[] {
+    return [{ nodeId: `local-${process.pid}`, address: this.#address, alive: true, resources: this.resources(true) }];
+  }
+
+  storeStats(): ObjectStoreStats {
+    return this.#store.stats();
+  }
+
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    const error = errorToData(new RayError("the runtime was shut down"));
+    for (const task of [...this.#tasks.values()]) this.#settle(task, { ok: false, error });
+    this.#store.failPending(error);
+    this.#keepAlive.port1.close();
+    await Promise.all([this.#taskPool.close(), this.#actorPool.close()]);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Placement of ready tasks on task workers, under the CPU-slot budget.
+ *
+ * A worker holding unfinished, unblocked tasks uses one slot, plus
+ * `numCpus - 1` more while it runs a multi-CPU task; a task blocked in `get`
+ * gives its slot back (as in Ray), so nested tasks never deadlock the pool.
+ *
+ * Small tasks are micro-batched: the scheduler keeps a running estimate of
+ * each function's duration and sends a worker as many queued short tasks as
+ * fill ~BATCH_US of work in one message, and keeps a second batch in flight
+ * on busy workers so they never idle during the round trip. Tasks of unknown
+ * or long duration go one at a time, which keeps load balanced.
+ */
+import type { ErrorData } from "./errors.js";
+import type { Encoded, ResolvedTaskOptions } from "./protocol.js";
+import { FifoQueue, type TaskQueue } from "./task-queue.js";
+import type { WorkerLink } from "./worker-pool.js";
+
+/** Work of a batch sent to one worker, in microseconds. */
+const BATCH_US = 400;
+/** Tasks estimated shorter than this are batched. */
+const SHORT_US = 100;
+const MAX_BATCH = 1024;
+
+/** A submitted task or actor call, from submit until its result is settled. */
+export interface Task {
+  /** Also the id of the object that will hold its result. */
+  readonly id: number;
+  readonly fn: number;
+  readonly name: string;
+  readonly args: Encoded[];
+  readonly options: ResolvedTaskOptions;
+  /** Top-level ObjectRef arguments not yet settled. */
+  deps: number;
+  /** Object ids this task keeps alive until it settles. */
+  readonly pins: number[];
+  attempts: number;
+  worker: TaskWorker | undefined;
+  cancelled: "no" | "soft" | "force";
+  /** For actor calls. */
+  readonly actor: number | undefined;
+  readonly method: string | undefined;
+  /** A dependency failed: the task settles with this error instead of running. */
+  depError: ErrorData | undefined;
+}
+
+/** The scheduler's view of one task worker. */
+export class TaskWorker {
+  link: WorkerLink;
+  /** Functions already defined on the current thread. */
+  defined = new Set<number>();
+  readonly assigned = new Map<number, Task>();
+  blocked = 0;
+  /** Extra slots held by a running multi-CPU task. */
+  extra = 0;
+  /** Every assigned task is short: safe to keep a second batch in flight. */
+  shortOnly = true;
+  /** Object ids this thread borrows, with counts. */
+  borrows = new Map<number, number>();
+
+  constructor(link: WorkerLink) {
+    this.link = link;
+  }
+
+  get load(): number {
+    return this.assigned.size - this.blocked;
+  }
+}
+
+export class Scheduler {
+  readonly queue: TaskQueue<Task> = new FifoQueue<Task>();
+  readonly workers: TaskWorker[] = [];
+  readonly #numCpus: number;
+  readonly #estimates = new Map<number, number>();
+  readonly #assign: (worker: TaskWorker, task: Task) => void;
+
+  constructor(numCpus: number, assign: (worker: TaskWorker, task: Task) => void) {
+    this.#numCpus = numCpus;
+    this.#assign = assign;
+  }
+
+  /** Records a measured duration (us) for a function: an exponential moving average. */
+  record(fn: number, us: number): void {
+    const old = this.#estimates.get(fn);
+    this.#estimates.set(fn, old === undefined ? us : old * 0.8 + us * 0.2);
+  }
+
+  usedSlots(): number {
+    let used = 0;
+    for (const worker of this.workers) if (worker.load > 0) used += 1 + worker.extra;
+    return used;
+  }
+
+  /** Places as many queued tasks as the slots allow. */
+  dispatch(): void {
+    if (this.queue.size === 0) return;
+    let free = this.#numCpus - this.usedSlots();
+    let idle = 0;
+    for (const worker of this.workers) if (worker.load === 0 && !worker.link.dead) idle++;
+    for (const worker of this.workers) {
+      if (this.queue.size === 0) return;
+      if (worker.load > 0 || worker.link.dead) continue;
+      const head = this.#nextRunnable();
+      if (head === undefined) return;
+      if (head.options.numCpus > free) break;
+      free -= head.options.numCpus;
+      this.#fill(worker, Math.ceil(this.queue.size / Math.max(idle, 1)));
+      idle--;
+    }
+    // Busy workers running only short tasks get a second batch so they never wait for the round trip.
+    for (const worker of this.workers) {
+      if (this.queue.size === 0) return;
+      if (worker.load === 0 || worker.extra > 0 || !worker.shortOnly || worker.link.dead) continue;
+      if (worker.assigned.size >= this.#batchLimit()) continue;
+      this.#fill(worker, Math.ceil(this.queue.size / this.workers.length));
+    }
+  }
+
+  /** Drops cancelled tasks from the head of the queue and returns the next one. */
+  #nextRunnable(): Task | undefined {
+    let head = this.queue.peek();
+    while (head !== undefined && head.cancelled !== "no") {
+      this.queue.shift();
+      head = this.queue.peek();
+    }
+    return head;
+  }
+
+  #batchLimit(): number {
+    const head = this.queue.peek();
+    const estimate = head === undefined ? undefined : this.#estimates.get(head.fn);
+    return estimate === undefined ? 1 : Math.min(MAX_BATCH, Math.max(1, Math.floor(BATCH_US / Math.max(estimate, 0.5))));
+  }
+
+  /** Sends a worker one task, or a batch of short ones up to `share` tasks. */
+  #fill(worker: TaskWorker, share: number): void {
+    let budget = BATCH_US;
+    let count = 0;
+    for (let task = this.#nextRunnable(); task !== undefined; task = this.#nextRunnable()) {
+      const estimate = this.#estimates.get(task.fn);
+      const short = estimate !== undefined && estimate < SHORT_US && task.options.numCpus === 1;
+      if (count > 0 && (!short || budget <= 0 || count >= share || count >= MAX_BATCH)) break;
+      this.queue.shift();
+      count++;
+      budget -= estimate ?? BATCH_US;
+      if (!short) worker.shortOnly = false;
+      if (task.options.numCpus > 1) worker.extra = task.options.numCpus - 1;
+      task.worker = worker;
+      worker.assigned.set(task.id, task);
+      this.#assign(worker, task);
+      if (!short) break;
+    }
+  }
+
+  /** Forgets a finished task on its worker. */
+  release(task: Task): void {
+    const worker = task.worker;
+    if (worker === undefined) return;
+    worker.assigned.delete(task.id);
+    task.worker = undefined;
+    if (task.options.numCpus > 1) worker.extra = 0;
+    if (worker.assigned.size === 0) worker.shortOnly = true;
+  }
+}

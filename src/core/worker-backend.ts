@@ -1,0 +1,204 @@
+/**
+ * The rayts API inside a worker: `remote`, `get`, `put`, `wait` and friends
+ * become messages to the driver, which owns every object. Ids come from the
+ * shared counter, so `.remote()` and `put()` return at once here too.
+ *
+ * Refs held in a worker are borrows: the driver counts one per ref it sends
+ * (or that the worker creates); the worker keeps one ObjectRef instance per
+ * id, gives back extra borrows at once and the last one when the instance is
+ * collected.
+ */
+import type { MessagePort } from "node:worker_threads";
+import { makeActorHandle } from "./actor.js";
+import type { Backend, WaitResult } from "./backend.js";
+import { errorFromData, RayError, type ErrorData } from "./errors.js";
+import { nextId, state } from "./global-state.js";
+import { isObjectRef, ObjectRef } from "./object-ref.js";
+import { HANDLE_KEY, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { RemoteFunction } from "./remote-function.js";
+import { decode, encode } from "./serialization.js";
+
+type Reply = Extract<ToWorker, { kind: "values" | "waited" | "timeout" }>;
+interface Request {
+  readonly refs: readonly ObjectRef<unknown>[];
+  readonly resolve: (value: never) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class WorkerBackend implements Backend {
+  readonly where = "worker";
+  readonly outbox: FromWorker[] = [];
+  /** Tasks of this worker waiting in `get` or `wait`. */
+  blocked = 0;
+  readonly #flushNow: (port: MessagePort) => void;
+  #flushScheduled = false;
+  readonly #send: (message: FromWorker) => void;
+  readonly #onBlocked: () => void;
+  readonly #onUnblocked: () => void;
+  readonly #requests = new Map<number, Request>();
+  #nextRequest = 0;
+  /** Functions the driver knows; others are announced before their first call. */
+  readonly #known = new Set<number>();
+  readonly #live = new Map<number, WeakRef<ObjectRef<unknown>>>();
+  #releases: number[] = [];
+  readonly #registry = new FinalizationRegistry<number>((id) => {
+    const live = this.#live.get(id);
+    if (live !== undefined && live.deref() === undefined) this.#live.delete(id);
+    this.#release(id);
+  });
+
+  constructor(send: (message: FromWorker) => void, onBlocked: () => void, onUnblocked: () => void) {
+    this.#send = send;
+    this.#onBlocked = onBlocked;
+    this.#onUnblocked = onUnblocked;
+    this.#flushNow = (port) => {
+      this.#flushScheduled = false;
+      if (this.#releases.length > 0) {
+        this.outbox.push({ kind: "release", ids: this.#releases });
+        this.#releases = [];
+      }
+      if (this.outbox.length === 0) return;
+      port.postMessage(this.outbox.splice(0));
+    };
+  }
+
+  /** Posts everything queued in this tick as one batch. */
+  scheduleFlush(port: MessagePort): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => this.#flushNow(port));
+  }
+
+  /** Marks functions as known to the driver (it sent them). */
+  known(fn: number): void {
+    this.#known.add(fn);
+  }
+
+  #release(id: number): void {
+    this.#releases.push(id);
+  }
+
+  /** Turns handle data from a message into live handles; see the class comment for borrows. */
+  readonly revive = (data: HandleData): unknown => {
+    switch (data[HANDLE_KEY]) {
+      case "ref": {
+        const live = this.#live.get(data.id)?.deref();
+        if (live !== undefined) {
+          this.#release(data.id);
+          return live;
+        }
+        return this.#adopt(new ObjectRef(data.id));
+      }
+      case "fn":
+        this.#known.add(data.id);
+        return new RemoteFunction(data.id, data.taskOptions);
+      case "actor":
+        return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
+    }
+  };
+
+  #adopt<T>(ref: ObjectRef<T>): ObjectRef<T> {
+    this.#live.set(ref.id, new WeakRef(ref));
+    this.#registry.register(ref, ref.id);
+    return ref;
+  }
+
+  track(ref: ObjectRef<unknown>): void {
+    this.#adopt(ref);
+  }
+
+  #encodeArgs(args: readonly unknown[], name: string): Encoded[] {
+    return args.map((arg, index) => (isObjectRef(arg) ? { t: "r", id: arg.id } : encode(arg, `argument ${index} of ${name}`)));
+  }
+
+  submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
+    if (!this.#known.has(fn)) {
+      const def = state.functions.get(fn);
+      if (def === undefined) throw new RayError(`remote function ${options.name} is unknown in this worker`);
+      this.#send({ kind: "defineFn", fn, def });
+      this.#known.add(fn);
+    }
+    const encoded = this.#encodeArgs(args, options.name);
+    const task = nextId();
+    this.#send({ kind: "submit", task, fn, args: encoded, options });
+    return this.#adopt(new ObjectRef(task));
+  }
+
+  submitCall(actor: number, method: string, args: readonly unknown[]): ObjectRef<unknown> {
+    const encoded = this.#encodeArgs(args, method);
+    const task = nextId();
+    this.#send({ kind: "submitCall", task, actor, method, args: encoded });
+    return this.#adopt(new ObjectRef(task));
+  }
+
+  createActor(): number {
+    throw new RayError("actors can only be created in the driver; create the actor there and pass its handle to the task");
+  }
+
+  getActor(): undefined {
+    throw new RayError("getActor() is only available in the driver; pass the actor handle to the task instead");
+  }
+
+  kill(actor: number): void {
+    this.#send({ kind: "kill", actor });
+  }
+
+  put(value: unknown): ObjectRef<unknown> {
+    const encoded = encode(value, "the value given to put()");
+    const id = nextId();
+    this.#send({ kind: "put", id, value: encoded });
+    return this.#adopt(new ObjectRef(id));
+  }
+
+  cancel(ref: ObjectRef<unknown>, force: boolean): void {
+    this.#send({ kind: "cancelTask", id: ref.id, force });
+  }
+
+  #request<T>(refs: readonly ObjectRef<unknown>[], message: (req: number) => FromWorker): Promise<T> {
+    const req = ++this.#nextRequest;
+    this.blocked++;
+    this.#send(message(req));
+    this.#onBlocked();
+    return new Promise<T>((resolve, reject) => {
+      this.#requests.set(req, { refs, resolve: resolve as (value: never) => void, reject });
+    });
+  }
+
+  get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
+    return this.#request(refs, (req) => ({ kind: "get", req, ids: refs.map((ref) => ref.id), timeout }));
+  }
+
+  wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
+    return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.id), numReturns, timeout }));
+  }
+
+  /** Settles a `get` or `wait` with the driver's answer. */
+  reply(message: Reply): void {
+    const request = this.#requests.get(message.req);
+    if (request === undefined) return;
+    this.#requests.delete(message.req);
+    this.blocked--;
+    this.#onUnblocked();
+    switch (message.kind) {
+      case "timeout":
+        request.reject(errorFromData({ code: "GET_TIMEOUT", name: "GetTimeoutError", message: "get() timed out", stack: undefined }));
+        return;
+      case "waited": {
+        const ready = new Set(message.ready);
+        const result: WaitResult<unknown> = [[], []];
+        for (const ref of request.refs) result[ready.has(ref.id) ? 0 : 1].push(ref);
+        request.resolve(result as never);
+        return;
+      }
+      case "values": {
+        const failed = message.errors.indexOf(true);
+        if (failed >= 0) {
+          request.reject(errorFromData(message.values[failed] as ErrorData));
+          return;
+        }
+        request.resolve(message.values.map((value) => decode(value as Encoded, this.revive)) as never);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Thread lifecycle on `workerpool`: it spawns the worker threads, notices
+ * when one dies and replaces it. On top of each thread rayts opens its own
+ * MessageChannel and runs its protocol there (batched messages, no per-task
+ * promise bookkeeping), because a per-call `exec` would cost more than the
+ * task itself for small tasks.
+ */
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import workerpool from "workerpool";
+import type { FromWorker, ToWorker } from "./protocol.js";
+
+/** Path of the worker script: the built file, or a boot file that loads the TypeScript source. */
+function workerScript(): string {
+  const fromSource = import.meta.url.endsWith(".ts");
+  return new URL(fromSource ? "./worker-dev.mjs" : "./worker.js", import.meta.url).pathname;
+}
+
+/** What a worker is told when it starts. */
+export interface WorkerInfo {
+  readonly index: number;
+  readonly role: "task" | "actor";
+  readonly ids: SharedArrayBuffer;
+  /** One float per worker: the id of the task it is running, read after a crash. */
+  readonly running: SharedArrayBuffer;
+}
+
+interface WorkerpoolHandler {
+  readonly worker: Worker;
+}
+
+/** One live worker thread and the channel rayts talks to it on. */
+export class WorkerLink {
+  readonly index: number;
+  readonly #port: MessagePort;
+  readonly #pool: ThreadPool;
+  #thread: Worker | undefined;
+  #outbox: ToWorker[] = [];
+  #dead = false;
+  /** Called once the worker has said hello. */
+  onHello: (() => void) | undefined;
+
+  constructor(index: number, port: MessagePort, pool: ThreadPool) {
+    this.index = index;
+    this.#port = port;
+    this.#pool = pool;
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  /** Queues a message; everything queued in one tick is posted together by {@link flush}. */
+  send(message: ToWorker): void {
+    this.#outbox.push(message);
+  }
+
+  /** True when messages are queued. */
+  get pending(): boolean {
+    return this.#outbox.length > 0;
+  }
+
+  flush(): void {
+    if (this.#outbox.length === 0 || this.#dead) return;
+    const batch = this.#outbox;
+    this.#outbox = [];
+    this.#port.postMessage(batch);
+  }
+
+  /** Called on the worker's hello: finds its thread so it can be unref'd and, if need be, stopped. */
+  attach(threadId: number): void {
+    this.#thread = this.#pool.findThread(threadId);
+    this.#thread?.unref();
+    if (this.#pool.takePendingTerminate(this)) void this.#thread?.terminate();
+    this.onHello?.();
+  }
+
+  /** Stops the thread at once (force cancel, actor kill). The exit is reported like a crash. */
+  terminate(): void {
+    if (this.#thread !== undefined) void this.#thread.terminate();
+    else this.#pool.terminateLater(this);
+  }
+
+  /** @internal */
+  markDead(): void {
+    this.#dead = true;
+    this.#outbox = [];
+    this.#port.close();
+  }
+}
+
+export type ExitHandler = (link: WorkerLink, error: unknown) => void;
+
+/** A set of worker threads of one role (tasks or actors). */
+export class ThreadPool {
+  readonly #pool: workerpool.Pool;
+  readonly #role: "task" | "actor";
+  readonly #ids: SharedArrayBuffer;
+  readonly #running: SharedArrayBuffer;
+  readonly #pendingTerminate = new Set<WorkerLink>();
+  #closed = false;
+
+  constructor(role: "task" | "actor", size: number, ids: SharedArrayBuffer, running: SharedArrayBuffer) {
+    this.#role = role;
+    this.#ids = ids;
+    this.#running = running;
+    this.#pool = workerpool.pool(workerScript(), {
+      workerType: "thread",
+      minWorkers: role === "task" ? size : 0,
+      maxWorkers: size,
+      // A crashed worker's replacement may start while the old exit is reported.
+      workerTerminateTimeout: 100,
+    });
+  }
+
+  /**
+   * Starts a worker's serve loop. `onMessage` gets its batches; `onExit` is
+   * called once when the thread ends for any reason.
+   */
+  start(index: number, onMessage: (link: WorkerLink, batch: FromWorker[]) => void, onExit: ExitHandler): WorkerLink {
+    const { port1, port2 } = new MessageChannel();
+    const link = new WorkerLink(index, port1, this);
+    const info: WorkerInfo = { index, role: this.#role, ids: this.#ids, running: this.#running };
+    port1.on("message", (batch: FromWorker[]) => {
+      if (!link.dead) onMessage(link, batch);
+    });
+    // Idle workers must not keep the process alive; the runtime holds a
+    // separate handle while work is pending.
+    port1.unref();
+    const done = this.#pool.exec("serve", [port2, info], { transfer: [port2] });
+    let reported = false;
+    const exit = (error: unknown): void => {
+      if (reported) return;
+      reported = true;
+      this.#pendingTerminate.delete(link);
+      link.markDead();
+      if (!this.#closed) onExit(link, error);
+    };
+    done.then(
+      () => exit(undefined),
+      (error: unknown) => exit(error),
+    );
+    return link;
+  }
+
+  /** @internal The Node Worker with this thread id. */
+  findThread(threadId: number): Worker | undefined {
+    const handlers = (this.#pool as unknown as { workers: WorkerpoolHandler[] }).workers;
+    return handlers.find((handler) => handler.worker.threadId === threadId)?.worker;
+  }
+
+  /** @internal True (once) when a terminate was asked for before the worker said hello. */
+  takePendingTerminate(link: WorkerLink): boolean {
+    return this.#pendingTerminate.delete(link);
+  }
+
+  /** @internal A terminate asked for before the worker said hello. */
+  terminateLater(link: WorkerLink): void {
+    this.#pendingTerminate.add(link);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#pool.terminate(true);
+  }
+}

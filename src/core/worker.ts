@@ -1,0 +1,314 @@
+/**
+ * The worker thread. `workerpool` starts it and calls `serve` once with a
+ * MessagePort; from then on the thread runs rayts's protocol on that port:
+ * it defines functions once, runs the tasks (or actor calls) it is sent, and
+ * answers in batches. Inside tasks the rayts API talks to the driver through
+ * {@link WorkerBackend}.
+ */
+import { threadId, type MessagePort } from "node:worker_threads";
+import { format } from "node:util";
+import workerpool from "workerpool";
+import * as api from "./api.js";
+import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
+import { adoptIdCounter, state } from "./global-state.js";
+import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
+import { decode, encode } from "./serialization.js";
+import { WorkerBackend } from "./worker-backend.js";
+import type { WorkerInfo } from "./worker-pool.js";
+
+/** Names the rayts API is visible under inside an uncompiled task. */
+const API_SCOPE: Record<string, unknown> = {
+  ray: api,
+  get: api.get,
+  put: api.put,
+  wait: api.wait,
+  remote: api.remote,
+  cancel: api.cancel,
+  kill: api.kill,
+  getActor: api.getActor,
+  // Helper that esbuild-based loaders (tsx) insert into function sources to keep names.
+  __name: (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true }),
+};
+const SCOPE_NAMES = Object.keys(API_SCOPE);
+const SCOPE_VALUES = Object.values(API_SCOPE);
+
+type Callable = (...args: unknown[]) => unknown;
+type Run = Extract<ToWorker, { kind: "run" }>;
+type Call = Extract<ToWorker, { kind: "call" }>;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** Rebuilds a function or class from its source text, with the rayts API in scope. */
+function fromSource(source: string): unknown {
+  const build = (body: string): unknown => new Function(...SCOPE_NAMES, `"use strict";\nreturn (${body}\n);`)(...SCOPE_VALUES);
+  try {
+    return build(source);
+  } catch (error) {
+    // A method written in shorthand (`name(x) { ... }`) is not an expression on its own.
+    if (!(error instanceof SyntaxError)) throw error;
+    const holder = build(`{ ${source} }`) as Record<string, unknown>;
+    return Object.values(holder)[0];
+  }
+}
+
+/** Explains a missing name in a task shipped as source text. */
+function explainMissingName(error: unknown, def: FunctionDefinition): unknown {
+  if (def.kind !== "source" || !(error instanceof ReferenceError)) return error;
+  const match = /^(\S+) is not defined$/.exec(error.message);
+  if (match === null) return error;
+  const name = match[1];
+  const explained = new ReferenceError(
+    `${name} is not defined in the worker: remote function ${def.name} was shipped as source text, so it cannot see ` +
+      `the imports, functions or variables of its module. Pass ${name} as an argument (or put() it and pass the ObjectRef), ` +
+      "or compile the program with raycompile, which ships module-level captures for you.",
+  );
+  explained.stack = `${explained.name}: ${explained.message}\n${(error.stack ?? "").split("\n").slice(1).join("\n")}`;
+  return explained;
+}
+
+class WorkerServer {
+  readonly #port: MessagePort;
+  readonly #info: WorkerInfo;
+  readonly #backend: WorkerBackend;
+  readonly #running: Float64Array;
+  readonly #defs = new Map<number, FunctionDefinition>();
+  readonly #functions = new Map<number, Callable | Promise<Callable>>();
+  readonly #queue: Run[] = [];
+  readonly #cancelled = new Set<number>();
+  #runners = 0;
+  #currentName = "";
+  #stop: (() => void) | undefined;
+  // Actor state: the instance and the chain its calls run on, one at a time.
+  #actor: Record<string, unknown> | undefined;
+  #actorName = "";
+  #actorChain: Promise<unknown> = Promise.resolve();
+
+  constructor(port: MessagePort, info: WorkerInfo) {
+    this.#port = port;
+    this.#info = info;
+    this.#running = new Float64Array(info.running);
+    this.#backend = new WorkerBackend((message) => this.send(message), () => this.#onBlocked(), () => this.#onUnblocked());
+    state.backend = this.#backend;
+    adoptIdCounter(info.ids);
+    this.#redirectConsole();
+    port.on("message", (batch: ToWorker[]) => this.#receive(batch));
+    this.send({ kind: "hello", threadId });
+  }
+
+  /** Resolves when the driver closes the port (shutdown). */
+  served(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#stop = resolve;
+      this.#port.on("close", () => this.#stop?.());
+    });
+  }
+
+  send(message: FromWorker): void {
+    this.#backend.outbox.push(message);
+    this.#backend.scheduleFlush(this.#port);
+  }
+
+  #redirectConsole(): void {
+    const emit = (stream: "out" | "err") => (...args: unknown[]) => {
+      const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
+      this.send({ kind: "log", stream, text: `(${name} pid=${process.pid} worker=${this.#info.index}) ${format(...args)}` });
+    };
+    console.log = emit("out");
+    console.info = emit("out");
+    console.debug = emit("out");
+    console.warn = emit("err");
+    console.error = emit("err");
+  }
+
+  #receive(batch: ToWorker[]): void {
+    for (const message of batch) {
+      switch (message.kind) {
+        case "define":
+          this.#define(message.fn, message.def, message.captures);
+          break;
+        case "run":
+          this.#queue.push(message);
+          break;
+        case "cancel":
+          this.#cancelled.add(message.task);
+          break;
+        case "values":
+        case "waited":
+        case "timeout":
+          this.#backend.reply(message);
+          break;
+        case "actorInit":
+          void this.#initActor(message);
+          break;
+        case "call":
+          this.#enqueueCall(message);
+          break;
+      }
+    }
+    this.#pump();
+  }
+
+  #define(fn: number, def: FunctionDefinition, captures: Readonly<Record<string, Encoded>>): void {
+    this.#defs.set(fn, def);
+    state.functions.set(fn, def);
+    this.#backend.known(fn);
+    if (def.kind === "source") {
+      try {
+        this.#functions.set(fn, fromSource(def.source) as Callable);
+      } catch (error) {
+        // Reported to each task of this function when it runs.
+        const failed = Promise.reject(error);
+        failed.catch(() => undefined);
+        this.#functions.set(fn, failed);
+      }
+      return;
+    }
+    const values: Record<string, unknown> = {};
+    for (const [name, encoded] of Object.entries(captures)) values[name] = decode(encoded, this.#backend.revive);
+    const loading = import(def.url).then((module: Record<string, unknown>) => {
+      const factory = module[def.exportName];
+      if (typeof factory !== "function") throw new RayError(`task module ${def.url} has no factory export ${def.exportName}`);
+      const built = (factory as (captures: Record<string, unknown>) => Callable)(values);
+      this.#functions.set(fn, built);
+      return built;
+    });
+    loading.catch(() => undefined);
+    this.#functions.set(fn, loading);
+  }
+
+  /** Starts runners while the queue has work and no runner is free: a runner blocked in `get` frees its slot. */
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#runners - this.#backend.blocked < 1) {
+      this.#runners++;
+      void this.#runLoop();
+    }
+  }
+
+  async #runLoop(): Promise<void> {
+    try {
+      for (let task = this.#queue.shift(); task !== undefined; task = this.#queue.shift()) {
+        const pending = this.#run(task);
+        if (pending !== undefined) await pending;
+        if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
+      }
+    } finally {
+      this.#runners--;
+    }
+  }
+
+  /** Runs one task; returns a promise only when the task is asynchronous. */
+  #run(task: Run): Promise<void> | undefined {
+    const start = performance.now();
+    if (this.#cancelled.delete(task.task)) {
+      this.#fail(task.task, task.name, new TaskCancelledError(`task ${task.name} was cancelled before it started`), start);
+      return undefined;
+    }
+    const fn = this.#functions.get(task.fn);
+    if (fn === undefined) {
+      this.#fail(task.task, task.name, new RayError(`function ${task.fn} was never defined on this worker`), start);
+      return undefined;
+    }
+    if (fn instanceof Promise) {
+      return fn.then(
+        () => this.#run(task),
+        (error: unknown) => this.#fail(task.task, task.name, error, start),
+      );
+    }
+    this.#running[this.#info.index] = task.task;
+    this.#currentName = task.name;
+    let result: unknown;
+    try {
+      const args = task.args.map((arg) => decode(arg, this.#backend.revive));
+      result = fn(...args);
+    } catch (error) {
+      this.#fail(task.task, task.name, explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition), start);
+      return undefined;
+    }
+    if (!isThenable(result)) {
+      this.#complete(task.task, task.name, result, start);
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      (value) => this.#complete(task.task, task.name, value, start),
+      (error: unknown) => this.#fail(task.task, task.name, explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition), start),
+    );
+  }
+
+  #complete(task: number, name: string, value: unknown, start: number): void {
+    let encoded: Encoded;
+    try {
+      encoded = encode(value, `the return value of ${name}`);
+    } catch (error) {
+      this.#fail(task, name, error, start);
+      return;
+    }
+    this.send({ kind: "done", task, value: encoded, us: (performance.now() - start) * 1000 });
+  }
+
+  #fail(task: number, name: string, error: unknown, start: number): void {
+    const data: ErrorData =
+      error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
+    this.send({ kind: "fail", task, error: data, us: (performance.now() - start) * 1000 });
+  }
+
+  async #initActor(message: Extract<ToWorker, { kind: "actorInit" }>): Promise<void> {
+    this.#actorName = message.name;
+    const init = async (): Promise<void> => {
+      const fn = await this.#functions.get(message.cls);
+      if (fn === undefined) throw new RayError(`actor class ${message.cls} was never defined on this worker`);
+      const args = message.args.map((arg) => decode(arg, this.#backend.revive));
+      const Ctor = fn as unknown as new (...args: unknown[]) => Record<string, unknown>;
+      this.#actor = new Ctor(...args);
+    };
+    this.#actorChain = init().then(
+      () => this.send({ kind: "actorReady" }),
+      (error: unknown) => this.send({ kind: "actorInitFailed", error: taskErrorData(`${message.name}.constructor`, error) }),
+    );
+    await this.#actorChain;
+  }
+
+  #enqueueCall(call: Call): void {
+    this.#actorChain = this.#actorChain.then(() => this.#call(call));
+  }
+
+  async #call(call: Call): Promise<void> {
+    const start = performance.now();
+    this.#running[this.#info.index] = call.task;
+    const actor = this.#actor;
+    try {
+      if (actor === undefined) throw new RayError(`actor ${this.#actorName} is not constructed`);
+      const method = actor[call.method];
+      if (typeof method !== "function") throw new TypeError(`${this.#actorName} has no method ${call.method}`);
+      const args = call.args.map((arg) => decode(arg, this.#backend.revive));
+      let result: unknown = (method as Callable).apply(actor, args);
+      if (isThenable(result)) result = await result;
+      this.#complete(call.task, call.name, result, start);
+    } catch (error) {
+      this.#fail(call.task, call.name, error, start);
+    }
+  }
+
+  #onBlocked(): void {
+    this.send({ kind: "blocked", task: this.#running[this.#info.index] ?? 0 });
+    this.#pump();
+  }
+
+  #onUnblocked(): void {
+    this.send({ kind: "unblocked", task: this.#running[this.#info.index] ?? 0 });
+  }
+}
+
+// A throw outside any task's promise is a crash, as in Ray: the thread ends
+// and the driver retries what it was running on a fresh worker.
+process.on("unhandledRejection", (reason) => {
+  throw reason;
+});
+
+workerpool.worker({
+  serve(port: MessagePort, info: WorkerInfo): Promise<void> {
+    return new WorkerServer(port, info).served();
+  },
+});
+

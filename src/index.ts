@@ -1,0 +1,60 @@
+/**
+ * rayts: Ray Core's programming model for TypeScript on Node.js worker
+ * threads. Remote tasks return ObjectRefs at once, actors keep state on their
+ * own worker, and an object store of immutable values hands binary data to
+ * workers without copying.
+ *
+ * @example
+ * import * as ray from "rayts";
+ * const square = ray.remote((x: number) => x * x);
+ * console.log(await ray.get([1, 2, 3].map((x) => square.remote(x)))); // [1, 4, 9]
+ *
+ * @packageDocumentation
+ */
+export {
+  init,
+  shutdown,
+  isInitialized,
+  remote,
+  remoteFromModule,
+  actorFromModule,
+  get,
+  put,
+  wait,
+  cancel,
+  kill,
+  getActor,
+  availableResources,
+  clusterResources,
+  nodes,
+  objectStoreStats,
+  ObjectRef,
+  isObjectRef,
+  RemoteFunction,
+  ActorClass,
+  RayError,
+  RayTaskError,
+  GetTimeoutError,
+  TaskCancelledError,
+  WorkerCrashedError,
+  ActorDiedError,
+  ObjectStoreFullError,
+  SerializationError,
+} from "./core/index.js";
+export type {
+  ActorConstructor,
+  ActorHandle,
+  ActorMethod,
+  ActorOptions,
+  ClusterResources,
+  CompiledRemoteSpec,
+  GetOptions,
+  InitOptions,
+  NodeInfo,
+  ObjectStoreStats,
+  RayErrorCode,
+  RemoteArgs,
+  TaskOptions,
+  WaitOptions,
+  WaitResult,
+} from "./core/index.js";
