@@ -1,0 +1,288 @@
+/**
+ * The seed's `agg_list_with_ray`: split the sequence into chunks, fold each
+ * chunk on a worker, fold the partial results in order on the driver. The
+ * chunk size comes from a cost model fed with measured figures (see
+ * chunk-plan.ts) unless the caller fixes it.
+ */
+import { availableParallelism } from "node:os";
+import { availableResources, cancel, get, isInitialized, put } from "../core/api.js";
+import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
+import { shippableSource, type RemoteFunction } from "../core/remote-function.js";
+import { checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, checkSequenceOrRef, describe, isRemoteFunction } from "./checks.js";
+import { distributedLowerBoundMs, planChunks, SAFETY_MARGIN, type ChunkPlan } from "./chunk-plan.js";
+import { foldChunkTask, probeTask, type ChunkMode } from "./fold-task.js";
+import { foldRange, type Combiner } from "./tree-reduce.js";
+
+/** Options of {@link aggListDistributed}. */
+export interface AggListDistributedOptions {
+  /**
+   * Items per chunk task, or `"auto"` (the default): measure the combine and
+   * the task overhead, pick the size, and fold locally when distributing
+   * cannot win. A number always distributes, even a single chunk.
+   */
+  chunkSize?: number | "auto";
+}
+
+/** A combine step that runs as a task: `remote((a, b) => ...)`. */
+export type RemoteCombiner<T> = RemoteFunction<[T, T], T | PromiseLike<T>>;
+
+/** What `"auto"` decided and why, for tests, benchmarks and curious users. */
+export type AggListDecision = ChunkPlan & {
+  /** Items folded on the driver while measuring the combine. */
+  readonly sampled: number;
+};
+
+interface Resolved<T> {
+  readonly combine: Combiner<T> | RemoteCombiner<T>;
+  readonly chunkSize: number | "auto";
+}
+
+/** Combines timed while sampling stop once they took this long (ms). */
+const SAMPLE_MS = 0.5;
+/** Below this estimated local time (ms) the fold stays local without measuring the task overhead. */
+const MIN_DISTRIBUTE_MS = 1;
+/** Items cloned to estimate the transfer cost of plain values. */
+const TRANSFER_SAMPLE = 64;
+
+let measuredOverheadMs: number | undefined;
+let lastDecision: AggListDecision | undefined;
+
+/** The decision of the last `"auto"` call of {@link aggListDistributed} in this thread, if any. */
+export function lastAggListDecision(): AggListDecision | undefined {
+  return lastDecision;
+}
+
+function resolveOptions<T>(fn: unknown, options: unknown): Resolved<T> {
+  const combine = checkFunctionOrRemote<Combiner<T>, RemoteCombiner<T>>(fn, "fn");
+  const raw = checkOptions(options, ["chunkSize"], "aggListDistributed");
+  const chunkSize = raw["chunkSize"];
+  if (chunkSize === undefined || chunkSize === "auto") return { combine, chunkSize: "auto" };
+  if (typeof chunkSize !== "number" || !Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(`Expected \`chunkSize\` to be "auto" or an integer from 1 and up, got ${describe(chunkSize)}`);
+  }
+  return { combine, chunkSize: checkInteger(chunkSize, "chunkSize", 1) };
+}
+
+function isTypedArray(value: unknown): value is ArrayLike<unknown> & { subarray(start: number, end: number): ArrayLike<unknown> } {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+/** CPU slots free now; 1 when that cannot be known (inside a task). */
+function freeWorkers(): number {
+  if (!isInitialized()) return availableParallelism();
+  try {
+    return Math.max(1, Math.floor(availableResources()["CPU"] ?? 1));
+  } catch {
+    return 1;
+  }
+}
+
+/** Round trip of an empty task, measured once per thread (best of 5, the first starts the workers). */
+async function taskOverheadMs(): Promise<number> {
+  if (measuredOverheadMs !== undefined) return measuredOverheadMs;
+  const probe = probeTask();
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await get(probe.remote());
+    best = Math.min(best, performance.now() - t0);
+  }
+  measuredOverheadMs = best;
+  return best;
+}
+
+/**
+ * Where the items live and how a chunk of them is handed to a task:
+ * - a plain array on the driver: each task gets its slice (mode 0);
+ * - a typed array: stored once in shared memory, each task gets the whole
+ *   array by ref with no copy and folds its index range (mode 1);
+ * - a ref to a plain array: each task gets the ref boxed (so it is not
+ *   resolved on the driver), fetches it once per worker and folds its range
+ *   (mode 2).
+ */
+interface Source<T> {
+  readonly items: ArrayLike<T>;
+  readonly shared: boolean;
+  chunk(start: number, end: number): [data: unknown, start: number, end: number, mode: ChunkMode];
+}
+
+async function openSource<T>(seq: ArrayLike<T> | ObjectRef<ArrayLike<T>>): Promise<Source<T>> {
+  if (isObjectRef(seq)) {
+    const items = await get(seq);
+    if (typeof items !== "object" || items === null || typeof (items as { length?: unknown }).length !== "number") {
+      throw new TypeError(`Expected \`seq\` of aggListDistributed to refer to an array or a typed array, got ${describe(items)}`);
+    }
+    checkNotEmpty(items, "seq", "aggListDistributed");
+    if (isTypedArray(items)) return { items, shared: true, chunk: (a, b) => [seq, a, b, 1] };
+    const box = [seq];
+    return { items, shared: false, chunk: (a, b) => [box, a, b, 2] };
+  }
+  const items = seq;
+  if (isTypedArray(items)) {
+    let ref: ObjectRef<ArrayLike<T>> | undefined;
+    return {
+      items,
+      shared: true,
+      chunk: (a, b) => {
+        ref ??= put(items);
+        return [ref, a, b, 1];
+      },
+    };
+  }
+  return { items, shared: false, chunk: (a, b) => [Array.prototype.slice.call(items, a, b), 0, b - a, 0] };
+}
+
+/** Folds leading items locally while timing the combine; the work is kept. */
+function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed: number; combineMs: number } {
+  const n = items.length;
+  const parts: T[] = [];
+  let consumed = 0;
+  let size = 2;
+  let spent = 0;
+  let combineMs = 0;
+  while (consumed < n) {
+    const take = Math.min(size, n - consumed);
+    const t0 = performance.now();
+    parts.push(foldRange(fn, items, consumed, consumed + take));
+    const took = performance.now() - t0;
+    consumed += take;
+    spent += took;
+    // The last, largest sample is the warmest: it sets the estimate.
+    if (take > 1) combineMs = took / (take - 1);
+    if (spent >= SAMPLE_MS) break;
+    size *= 2;
+  }
+  return { parts, consumed, combineMs };
+}
+
+/** Driver-side cost of sending one item: a structured clone of a few. */
+function transferMsPerItem<T>(source: Source<T>, from: number): number {
+  if (source.shared) return 0;
+  const end = Math.min(source.items.length, from + TRANSFER_SAMPLE);
+  if (end <= from) return 0;
+  const slice = Array.prototype.slice.call(source.items, from, end);
+  const t0 = performance.now();
+  structuredClone(slice);
+  return (performance.now() - t0) / slice.length;
+}
+
+/** Submits one fold task per chunk of `[from, n)`. */
+function submitChunks<T>(source: string, src: Source<T>, from: number, chunkSize: number): ObjectRef<T>[] {
+  const task = foldChunkTask();
+  const refs: ObjectRef<T>[] = [];
+  const n = src.items.length;
+  for (let start = from; start < n; start += chunkSize) {
+    const [data, a, b, mode] = src.chunk(start, Math.min(n, start + chunkSize));
+    refs.push(task.remote(source, data, a, b, mode) as ObjectRef<T>);
+  }
+  return refs;
+}
+
+async function gatherAll<T>(refs: ObjectRef<T>[]): Promise<T[]> {
+  try {
+    return (await get(refs)) as T[];
+  } catch (error) {
+    for (const ref of refs) {
+      try {
+        cancel(ref);
+      } catch {
+        // already finished or gone: nothing to cancel
+      }
+    }
+    throw error;
+  }
+}
+
+/**
+ * With a RemoteFunction every combine is a task. The whole tree of
+ * `n - 1` tasks is submitted at once, pairwise within chunks of
+ * `chunkSize` leaves and then over the chunk results; each task names its
+ * operands by ref, so the runtime starts it as soon as both exist and no
+ * intermediate value passes through the driver.
+ */
+function remoteTree<T>(fn: RemoteCombiner<T>, items: ArrayLike<T>, chunkSize: number): ObjectRef<T> | T {
+  const n = items.length;
+  const tree = (level: (T | ObjectRef<T>)[]): T | ObjectRef<T> => {
+    while (level.length > 1) {
+      const next: (T | ObjectRef<T>)[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(fn.remote(level[i] as T, level[i + 1] as T) as ObjectRef<T>);
+      if (level.length & 1) next.push(level[level.length - 1] as T);
+      level = next;
+    }
+    return level[0] as T | ObjectRef<T>;
+  };
+  const partials: (T | ObjectRef<T>)[] = [];
+  for (let start = 0; start < n; start += chunkSize) {
+    partials.push(tree(Array.prototype.slice.call(items, start, Math.min(n, start + chunkSize)) as T[]));
+  }
+  return tree(partials);
+}
+
+/**
+ * Tree fold distributed over the workers: the sequence is cut into chunks,
+ * each chunk is folded on a worker, and the partial results are folded in
+ * order on the driver. Equals `aggList(fn, seq)` (and so `seq.reduce(fn)`)
+ * for any associative `fn`.
+ *
+ * - `fn`: a self-contained function (shipped as source text, compiled once
+ *   per worker) or a RemoteFunction (then each combine is one task).
+ * - `seq`: an array, a typed array, an iterable, or an ObjectRef to an array
+ *   or typed array. Typed arrays are chunked without copying: tasks read
+ *   index ranges of the one shared copy.
+ * - `chunkSize`: `"auto"` (default) samples the combine on the first items,
+ *   measures the task overhead, and folds locally when distribution cannot
+ *   win; a number forces chunks of that size. See docs/operators.md.
+ *
+ * @throws RangeError on an empty sequence or a bad `chunkSize`; TypeError on
+ * a bad `fn` or `seq`; the task's error (RayTaskError...) when a fold fails.
+ *
+ * @example
+ * const total = await aggListDistributed((a, b) => a + b, new Float64Array(1e7).fill(1));
+ * const merged = await aggListDistributed((a, b) => a.concat(b), lists, { chunkSize: 5000 });
+ */
+export async function aggListDistributed<T>(
+  fn: Combiner<T> | RemoteCombiner<T>,
+  seq: ArrayLike<T> | Iterable<T> | ObjectRef<ArrayLike<T>>,
+  options?: AggListDistributedOptions,
+): Promise<T> {
+  const { combine, chunkSize } = resolveOptions<T>(fn, options);
+  const checked = checkSequenceOrRef<T>(seq, "seq", "aggListDistributed");
+  if (isRemoteFunction(combine)) {
+    const items = isObjectRef(checked) ? await get(checked) : checked;
+    checkNotEmpty(items, "seq", "aggListDistributed");
+    const size = chunkSize === "auto" ? Math.ceil(items.length / freeWorkers()) : chunkSize;
+    const root = remoteTree(combine as RemoteCombiner<T>, items, size);
+    return isObjectRef(root) ? ((await get(root)) as T) : root;
+  }
+  const local = combine as Combiner<T>;
+  const source = shippableSource(local, "fn");
+  const src = await openSource(checked);
+  const n = src.items.length;
+  if (chunkSize !== "auto") {
+    const partials = await gatherAll(submitChunks(source, src, 0, chunkSize));
+    return foldRange(local, partials, 0, partials.length);
+  }
+
+  const { parts, consumed, combineMs } = sample(local, src.items);
+  const rest = n - consumed;
+  const finish = (tail: T[]): T => {
+    const all = parts.concat(tail);
+    return foldRange(local, all, 0, all.length);
+  };
+  const stayLocal = (plan: ChunkPlan): T => {
+    lastDecision = { ...plan, sampled: consumed };
+    return finish(rest > 0 ? [foldRange(local, src.items, consumed, n)] : []);
+  };
+  const localMs = rest * combineMs;
+  const workers = freeWorkers();
+  if (rest === 0 || workers < 2 || localMs < MIN_DISTRIBUTE_MS) {
+    return stayLocal({ kind: "local", localMs, distributedMs: Infinity });
+  }
+  const transfer = transferMsPerItem(src, consumed);
+  const bound = distributedLowerBoundMs({ items: rest, combineMs, transferMsPerItem: transfer, workers });
+  if (bound * SAFETY_MARGIN >= localMs) return stayLocal({ kind: "local", localMs, distributedMs: bound });
+  const plan = planChunks({ items: rest, combineMs, transferMsPerItem: transfer, taskOverheadMs: await taskOverheadMs(), workers });
+  if (plan.kind === "local") return stayLocal(plan);
+  lastDecision = { ...plan, sampled: consumed };
+  return finish(await gatherAll(submitChunks(source, src, consumed, plan.chunkSize)));
+}

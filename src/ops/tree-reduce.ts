@@ -1,0 +1,65 @@
+/**
+ * The seed's `agg_list`: a pairwise tree fold. Neighbours are combined level
+ * by level, so the fold is O(log n) deep and every combine sees operands of
+ * similar size. For list or string concatenation that turns the O(n^2) copy
+ * of a left fold into O(n log n).
+ *
+ * Order is kept left to right, so for any associative `fn` the result equals
+ * `seq.reduce(fn)`, commutative or not.
+ */
+import { checkFunction, checkSequence } from "./checks.js";
+
+/** A binary combine step: associative, not necessarily commutative. */
+export type Combiner<T> = (left: T, right: T) => T;
+
+/**
+ * Folds `items[start..end)` pairwise, level by level.
+ *
+ * Memory: the first level reads `items` and writes one buffer of
+ * ceil(n/2) slots; every later level folds that buffer in place (slot i is
+ * written only after slots 2i and 2i+1 were read, and i <= 2i), so the
+ * input is never copied and no level allocates.
+ *
+ * ```
+ * items: a b c d e      level 1 -> buf: ab cd e
+ *                       level 2 -> buf: abcd e
+ *                       level 3 -> buf: abcde
+ * ```
+ *
+ * @internal The caller guarantees `start < end`.
+ */
+export function foldRange<T>(fn: Combiner<T>, items: ArrayLike<T>, start: number, end: number): T {
+  const n = end - start;
+  if (n === 1) return items[start] as T;
+  const half = n >>> 1;
+  const buf: T[] = [];
+  for (let i = 0; i < half; i++) buf.push(fn(items[start + 2 * i] as T, items[start + 2 * i + 1] as T));
+  if (n & 1) buf.push(items[end - 1] as T);
+  let length = buf.length;
+  while (length > 1) {
+    const pairs = length >>> 1;
+    for (let i = 0; i < pairs; i++) buf[i] = fn(buf[2 * i] as T, buf[2 * i + 1] as T);
+    if (length & 1) buf[pairs] = buf[length - 1] as T;
+    length = pairs + (length & 1);
+  }
+  return buf[0] as T;
+}
+
+/**
+ * Pairwise tree fold of `seq` with `fn`, synchronous, on the calling thread.
+ * Equals `seq.reduce(fn)` for any associative `fn` (left-to-right order is
+ * kept, so `fn` need not be commutative). Arrays and typed arrays are read in
+ * place; other iterables are read once into an array.
+ *
+ * @throws RangeError when `seq` is empty; TypeError when `fn` is not a
+ * function or `seq` is not a sequence.
+ *
+ * @example
+ * aggList((a, b) => a.concat(b), [[1], [2], [3]]); // [1, 2, 3]
+ * aggList((a, b) => a + b, "abc".split(""));      // "abc"
+ */
+export function aggList<T>(fn: Combiner<T>, seq: ArrayLike<T> | Iterable<T>): T {
+  checkFunction(fn, "fn");
+  const items = checkSequence<T>(seq, "seq", "aggList");
+  return foldRange(fn, items, 0, items.length);
+}
