@@ -79,9 +79,13 @@ export class DriverRuntime implements Backend {
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #running: Float64Array;
   readonly #address = nodeAddress();
-  /** A handle that keeps the process alive while work is pending. */
+  /**
+   * A handle that keeps the process alive while the driver awaits a `get` or
+   * `wait`. Workers and their ports are unref'd, so a script exits after its
+   * last await, as a Ray driver does; tasks nobody waits for do not hold it.
+   */
   readonly #keepAlive = new MessageChannel();
-  #pendingWork = 0;
+  #waiting = 0;
   #tickScheduled = false;
   #closed = false;
   readonly #started: Promise<void>;
@@ -113,12 +117,12 @@ export class DriverRuntime implements Backend {
 
   // ---- work accounting and the per-tick flush ----
 
-  #workStarted(): void {
-    if (this.#pendingWork++ === 0) this.#keepAlive.port1.ref();
+  #waitStarted(): void {
+    if (this.#waiting++ === 0) this.#keepAlive.port1.ref();
   }
 
-  #workEnded(): void {
-    if (--this.#pendingWork === 0) this.#keepAlive.port1.unref();
+  #waitEnded(): void {
+    if (--this.#waiting === 0) this.#keepAlive.port1.unref();
   }
 
   #send(link: WorkerLink, message: ToWorker): void {
@@ -245,7 +249,6 @@ export class DriverRuntime implements Backend {
     if (owner !== undefined) owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
     this.#store.addRefs(task.pins, 1);
     this.#tasks.set(task.id, task);
-    this.#workStarted();
     this.#resolveArgs(task, task.args);
     return task.deps === 0;
   }
@@ -359,7 +362,6 @@ export class DriverRuntime implements Backend {
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
     this.#store.addRefs(task.pins, -1);
-    this.#workEnded();
   }
 
   #onDone(task: Task, value: Encoded): void {
@@ -426,6 +428,8 @@ export class DriverRuntime implements Backend {
   }
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
+    this.#checkKnown(refs.map((ref) => ref.id));
+    this.#waitStarted();
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         const values: unknown[] = [];
@@ -437,6 +441,7 @@ export class DriverRuntime implements Backend {
         resolve(values);
       };
       this.#whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
+        this.#waitEnded();
         if (count < refs.length) reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
         else finish();
       });
@@ -444,8 +449,11 @@ export class DriverRuntime implements Backend {
   }
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
+    this.#checkKnown(refs.map((ref) => ref.id));
+    this.#waitStarted();
     return new Promise((resolve) => {
       this.#whenSettled(refs.map((ref) => ref.id), numReturns, timeout, () => {
+        this.#waitEnded();
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
         for (const ref of refs) {
@@ -458,6 +466,12 @@ export class DriverRuntime implements Backend {
     });
   }
 
+  #checkKnown(ids: readonly number[]): void {
+    for (const id of ids) {
+      if (!this.#store.has(id)) throw new RayError(`object ${id} does not exist in this runtime (was it made before a shutdown?)`);
+    }
+  }
+
   /**
    * Calls `done(settledCount)` once `needed` of the ids have settled, or at
    * the timeout with however many have. Unknown ids count as failed-settled
@@ -466,8 +480,8 @@ export class DriverRuntime implements Backend {
   #whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void): void {
     let count = 0;
     const pending: number[] = [];
+    this.#checkKnown(ids);
     for (const id of ids) {
-      if (!this.#store.has(id)) throw new RayError(`object ${id} does not exist in this runtime (was it made before a shutdown?)`);
       if (this.#store.peek(id) !== undefined) count++;
       else pending.push(id);
     }
