@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * `raycompile <srcDir> [--outDir dist] [--project tsconfig.json] [--check] [--report json]`
+ *
+ * Exit codes: 0 compiled (warnings allowed), 1 diagnostics (nothing
+ * written), 2 the command line itself is wrong.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { compile, writeOutputs } from "./compile.js";
+import { formatDiagnostic, hasErrors, type Diagnostic } from "./diagnostics.js";
+import { diagnosticReport, formatReport } from "./report.js";
+
+/** Usage text printed by `--help` and on bad usage. */
+export const USAGE = `Usage: raycompile <srcDir> [options]
+
+Compiles a TypeScript project that uses rayts so that remote functions can
+capture module-level values: each remote function is loaded in workers from
+a generated task module, and captured consts are put once and passed by ref.
+
+Options:
+  -o, --outDir <dir>      where to write the JavaScript (default: dist); never inside srcDir
+  -p, --project <file>    tsconfig.json to read compiler options from
+                          (default: the nearest tsconfig.json above srcDir)
+      --check             analyse and report only; write nothing
+      --report <format>   print the report as "text" (default) or "json" on stdout
+  -h, --help              show this help
+
+Exit codes: 0 ok, 1 diagnostics (nothing written), 2 bad usage.
+Docs: docs/compiler.md`;
+
+/** Parsed command line. */
+export interface CliArguments {
+  readonly srcDir: string;
+  readonly outDir: string | undefined;
+  readonly project: string | undefined;
+  readonly check: boolean;
+  readonly report: "text" | "json";
+}
+
+/** Parses argv (without `node` and the script); returns the arguments, `"help"`, or a usage error message. */
+export function parseCommandLine(argv: readonly string[]): CliArguments | "help" | { error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        outDir: { type: "string", short: "o" },
+        project: { type: "string", short: "p" },
+        check: { type: "boolean" },
+        report: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return "help";
+  if (positionals.length === 0) return { error: "Expected a srcDir, got none" };
+  if (positionals.length > 1) return { error: `Expected one srcDir, got ${positionals.length}: ${positionals.join(" ")}` };
+  const report = values.report ?? "text";
+  if (report !== "text" && report !== "json") return { error: `Expected \`--report\` to be "text" or "json", got "${report}"` };
+  for (const key of ["outDir", "project"] as const) {
+    if (values[key] === "") return { error: `Expected \`--${key}\` to be a path, got an empty string` };
+  }
+  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, report };
+}
+
+/** Output streams, replaceable in tests. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly cwd: string;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+  cwd: process.cwd(),
+};
+
+/** Runs the CLI and returns its exit code. */
+export function main(argv: readonly string[], io: CliIo = processIo): number {
+  const args = parseCommandLine(argv);
+  if (args === "help") {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if ("error" in args) {
+    io.stderr(`raycompile: ${args.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const result = compile({
+    srcDir: args.srcDir,
+    cwd: io.cwd,
+    check: args.check,
+    ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
+    ...(args.project === undefined ? {} : { project: args.project }),
+  });
+  const diagnostics: Diagnostic[] = [...result.diagnostics];
+  let report = result.report;
+  if (!hasErrors(diagnostics) && result.outputs.length > 0) {
+    const failures = writeOutputs(result.outputs);
+    if (failures.length > 0) {
+      diagnostics.push(...failures);
+      report = { ...report, written: false, diagnostics: [...report.diagnostics, ...failures.map((d) => diagnosticReport(d, io.cwd))] };
+    }
+  }
+  for (const d of diagnostics) io.stderr(formatDiagnostic(d, io.cwd));
+  io.stdout(args.report === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
+  return hasErrors(diagnostics) ? 1 : 0;
+}
+
+/** True when this file is the process's entry point (also through the npm bin symlink). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,251 @@
+/**
+ * The compiler pass from start to end, without touching the disk until
+ * everything is known: check the paths, load the project, find and analyse
+ * the remote calls, then either return diagnostics (nothing to write) or
+ * the complete set of output files.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { ts } from "ts-morph";
+import { CAPTURE_CHECK_MODULE, CAPTURE_CHECK_SOURCE, formatBytes, HUGE_CAPTURE_BYTES, LARGE_CAPTURE_BYTES } from "./capture-size.js";
+import { analyzeRemote, type RemoteAnalysis } from "./classify-captures.js";
+import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import { emitFile, outputExtension, type FilePlan, type OutputFile, type PlannedRemote } from "./emit.js";
+import { actorMethods, findRemoteCalls, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
+import { loadProject, type LoadedProject } from "./project.js";
+import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
+import { locationOf } from "./syntax.js";
+
+/** What to compile. Relative paths are taken from `cwd`. */
+export interface CompileOptions {
+  readonly srcDir: string;
+  /** Default `dist`. */
+  readonly outDir?: string;
+  /** A tsconfig.json; default: the nearest one above srcDir, else built-in defaults. */
+  readonly project?: string;
+  /** Analyse and report only; plan no output. */
+  readonly check?: boolean;
+  /** Default `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+/** The outcome: diagnostics, the report, and (without errors or `check`) the files to write. */
+export interface CompileResult {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly report: CompileReport;
+  readonly outputs: readonly OutputFile[];
+}
+
+/** The real path of `p`, resolving symlinks of its longest existing prefix. */
+function realPathOf(p: string): string {
+  const missing: string[] = [];
+  let current = p;
+  while (!fs.existsSync(current)) {
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    missing.unshift(path.basename(current));
+    current = parent;
+  }
+  return path.join(fs.realpathSync(current), ...missing);
+}
+
+/** True when `inner` is `outer` or lies below it. */
+function isWithin(outer: string, inner: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/** RC1001/RC1002: srcDir must be a folder, outDir must not be inside it. */
+function checkPaths(srcDir: string, outDir: string): Diagnostic[] {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(srcDir);
+  } catch {
+    stat = undefined;
+  }
+  if (stat === undefined) return [diagnostic("RC1001", `srcDir ${srcDir} does not exist`, { file: srcDir })];
+  if (!stat.isDirectory()) return [diagnostic("RC1001", `srcDir ${srcDir} is not a directory`, { file: srcDir })];
+  if (isWithin(realPathOf(srcDir), realPathOf(outDir))) {
+    return [diagnostic("RC1002", `outDir ${outDir} is inside srcDir ${srcDir}; compiling would write into the sources`, { file: outDir })];
+  }
+  return [];
+}
+
+/** A file-name-safe label for a remote function, unique within its file. */
+function labelFor(call: RemoteCall, used: Set<string>): string {
+  const line = call.sourceFile.getLineAndCharacterOfPosition(call.call.getStart(call.sourceFile)).line + 1;
+  const raw = call.binding ?? (call.name === "anonymous" ? `task${line}` : call.name);
+  const base = raw.replace(/[^A-Za-z0-9_$]/g, "_") || `task${line}`;
+  let label = base;
+  for (let n = 2; used.has(label); n++) label = `${base}_${n}`;
+  used.add(label);
+  return label;
+}
+
+/** RC1302: relative imports that leave srcDir break once the files move to outDir. */
+function escapingImports(sourceFile: ts.SourceFile, srcDir: string): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const check = (spec: ts.Expression | undefined): void => {
+    if (spec === undefined || !ts.isStringLiteralLike(spec) || !spec.text.startsWith(".")) return;
+    if (!isWithin(srcDir, path.resolve(path.dirname(sourceFile.fileName), spec.text))) {
+      found.push(diagnostic("RC1302", `import "${spec.text}" resolves outside srcDir`, locationOf(spec)));
+    }
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) check(node.moduleSpecifier);
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) check(node.arguments[0]);
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
+/** RC1301: captures whose literal size passes Ray's thresholds. */
+function sizeWarnings(analysis: RemoteAnalysis): Diagnostic[] {
+  const label = analysis.call.binding ?? analysis.call.name;
+  return analysis.captures.flatMap((capture) => {
+    if (capture.kind !== "ref" || capture.estimatedBytes === undefined || capture.estimatedBytes <= LARGE_CAPTURE_BYTES) return [];
+    const size = formatBytes(capture.estimatedBytes);
+    const message =
+      capture.estimatedBytes > HUGE_CAPTURE_BYTES
+        ? `remote function ${label} captures \`${capture.name}\` of ${size}, above Ray's 100 MB limit for a function; rayts ships it as an object ref (put once), but it stays pinned in the object store`
+        : `remote function ${label} captures \`${capture.name}\` of ${size} (above 10 MB); it is put once and passed by ref`;
+    return [diagnostic("RC1301", message, locationOf(capture.declaration))];
+  });
+}
+
+/** Whether outDir needs its own `{"type": "module"}` package.json for its `.js` files to load as ESM. */
+function needsModulePackageJson(outDir: string): boolean {
+  for (let dir = outDir; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (fs.existsSync(file)) {
+      try {
+        return (JSON.parse(fs.readFileSync(file, "utf8")) as { type?: unknown }).type !== "module";
+      } catch {
+        return true;
+      }
+    }
+    if (path.dirname(dir) === dir) return true;
+  }
+}
+
+/** Output path of a source file. */
+function outPathOf(file: string, srcDir: string, outDir: string): string {
+  const rel = path.relative(srcDir, file);
+  return path.join(outDir, rel.slice(0, rel.length - path.extname(rel).length) + outputExtension(file));
+}
+
+interface Analysed {
+  readonly sourceFile: ts.SourceFile;
+  readonly raytsSpecifier: string;
+  readonly analyses: RemoteAnalysis[];
+}
+
+/** Finds and analyses every remote call of the project. */
+function analyseProject(loaded: LoadedProject): { files: Analysed[]; diagnostics: Diagnostic[] } {
+  const { checker } = loaded;
+  const diagnostics: Diagnostic[] = [];
+  const perFile: { sourceFile: ts.SourceFile; specifiers: string[]; calls: RemoteCall[] }[] = [];
+  for (const file of loaded.sourceFiles) {
+    const sourceFile = file.compilerNode;
+    const imports = raytsImports(checker, sourceFile);
+    const found = findRemoteCalls(checker, sourceFile);
+    diagnostics.push(...imports.diagnostics, ...found.diagnostics, ...escapingImports(sourceFile, loaded.srcDir));
+    perFile.push({ sourceFile, specifiers: imports.specifiers, calls: found.calls });
+  }
+  const allCalls = new Set(perFile.flatMap((f) => f.calls.map((c) => c.call)));
+  const files: Analysed[] = [];
+  for (const { sourceFile, specifiers, calls } of perFile) {
+    const analyses: RemoteAnalysis[] = [];
+    for (const call of calls) {
+      const result = analyzeRemote(checker, call, allCalls, specifiers.length > 0);
+      if ("diagnostics" in result) diagnostics.push(...result.diagnostics);
+      else {
+        analyses.push(result.analysis);
+        diagnostics.push(...sizeWarnings(result.analysis));
+      }
+    }
+    files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });
+  }
+  return { files, diagnostics };
+}
+
+/**
+ * Compiles srcDir into outDir in memory. Nothing is written here: call
+ * {@link writeOutputs} with `outputs` (empty when there are errors or with
+ * `check`).
+ */
+export function compile(options: CompileOptions): CompileResult {
+  const cwd = options.cwd ?? process.cwd();
+  const srcDir = path.resolve(cwd, options.srcDir);
+  const outDir = path.resolve(cwd, options.outDir ?? "dist");
+  const base = { srcDir: path.relative(cwd, srcDir) || ".", outDir: path.relative(cwd, outDir) || "." };
+  const fail = (diagnostics: Diagnostic[], files = 0): CompileResult => ({
+    diagnostics: sortDiagnostics(diagnostics),
+    report: { ...base, written: false, files, remoteFunctions: [], diagnostics: sortDiagnostics(diagnostics).map((d) => diagnosticReport(d, cwd)) },
+    outputs: [],
+  });
+
+  const pathErrors = checkPaths(srcDir, outDir);
+  if (pathErrors.length > 0) return fail(pathErrors);
+  const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project));
+  if ("diagnostics" in loaded) return fail(loaded.diagnostics);
+  const project = loaded.project;
+  const { files, diagnostics } = analyseProject(project);
+  if (hasErrors(diagnostics)) return fail(diagnostics, project.sourceFiles.length);
+
+  const plans: FilePlan[] = [];
+  const remotes: RemoteReport[] = [];
+  for (const file of files) {
+    const outPath = outPathOf(file.sourceFile.fileName, srcDir, outDir);
+    const used = new Set<string>();
+    const planned: PlannedRemote[] = file.analyses.map((analysis) => {
+      const label = labelFor(analysis.call, used);
+      const stem = path.basename(outPath, path.extname(outPath));
+      const moduleFile = `${stem}.${label}.task${path.extname(outPath) === ".mjs" ? ".mjs" : ".js"}`;
+      const exportName = `__rayts_task_${label}`;
+      const methods = analysis.call.kind === "actor" ? actorMethods(project.checker, analysis.call) : undefined;
+      const location = locationOf(analysis.call.call);
+      const where = `${path.relative(cwd, file.sourceFile.fileName)}:${location.line}:${location.column}`;
+      remotes.push(remoteReport(analysis, path.join(path.dirname(outPath), moduleFile), exportName, methods, file.raytsSpecifier, cwd));
+      return { analysis, moduleFile, exportName, methods, where };
+    });
+    plans.push({ sourceFile: file.sourceFile, outPath, raytsSpecifier: file.raytsSpecifier, remotes: planned });
+  }
+
+  const outputs: OutputFile[] = [];
+  if (options.check !== true) {
+    for (const plan of plans) outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions));
+    for (const asset of project.assets) outputs.push({ path: path.join(outDir, path.relative(srcDir, asset)), contents: fs.readFileSync(asset) });
+    if (plans.some((plan) => plan.remotes.some((r) => r.analysis.captures.some((c) => c.kind === "ref")))) {
+      outputs.push({ path: path.join(outDir, CAPTURE_CHECK_MODULE), contents: CAPTURE_CHECK_SOURCE });
+    }
+    if (needsModulePackageJson(outDir)) outputs.push({ path: path.join(outDir, "package.json"), contents: '{ "type": "module" }\n' });
+  }
+  const sorted = sortDiagnostics(diagnostics);
+  return {
+    diagnostics: sorted,
+    report: {
+      ...base,
+      written: outputs.length > 0,
+      files: project.sourceFiles.length,
+      remoteFunctions: remotes,
+      diagnostics: sorted.map((d) => diagnosticReport(d, cwd)),
+    },
+    outputs,
+  };
+}
+
+/** Writes the output files; RC1004 for any that cannot be written. */
+export function writeOutputs(outputs: readonly OutputFile[]): Diagnostic[] {
+  const failures: Diagnostic[] = [];
+  for (const output of outputs) {
+    try {
+      fs.mkdirSync(path.dirname(output.path), { recursive: true });
+      fs.writeFileSync(output.path, output.contents);
+    } catch (error) {
+      failures.push(diagnostic("RC1004", `cannot write ${output.path}: ${error instanceof Error ? error.message : String(error)}`, { file: output.path }));
+    }
+  }
+  return failures;
+}

@@ -1,0 +1,341 @@
+/**
+ * Emitting the compiled program. For each source file:
+ *
+ * - the caller module: the file itself, transpiled, where each compiled
+ *   `remote(f, opts)` becomes
+ *   `remoteFromModule({ name, moduleUrl, exportName, captures }, opts)`
+ *   (`actorFromModule` with `methods` for classes);
+ * - one task module per remote function, beside the caller module so that
+ *   relative imports resolve the same way. It holds the imports the
+ *   function uses, copies of the declarations it uses, and a factory that
+ *   receives the captured values by name and returns the function:
+ *
+ *       import { scale } from "./util.js";
+ *       export function __rayts_task_foo2({ A }) {
+ *         function helper(j) { return A[j] * 2; }
+ *         return (j) => scale(helper(j));
+ *       }
+ *
+ *   Workers import only this module, so the caller's top-level code never
+ *   runs there.
+ *
+ * Code is generated as TypeScript by splicing the original source text, then
+ * transpiled file by file with TypeScript (types erased, ESM output).
+ */
+import path from "node:path";
+import { ts } from "ts-morph";
+import { CAPTURE_CHECK_EXPORT, CAPTURE_CHECK_MODULE } from "./capture-size.js";
+import type { Capture, RemoteAnalysis } from "./classify-captures.js";
+
+/** A file to write, by absolute path: generated text, or bytes copied from srcDir. */
+export interface OutputFile {
+  readonly path: string;
+  readonly contents: string | Uint8Array;
+}
+
+/** A remote function with its place in the output. */
+export interface PlannedRemote {
+  readonly analysis: RemoteAnalysis;
+  /** File name of its task module, in the caller's output folder. */
+  readonly moduleFile: string;
+  /** The factory export of that module. */
+  readonly exportName: string;
+  /** Actor methods, for classes. */
+  readonly methods: readonly string[] | undefined;
+  /** `src/main.ts:12:14`, shown by the run-time size check. */
+  readonly where: string;
+}
+
+/** One source file's compile plan. */
+export interface FilePlan {
+  readonly sourceFile: ts.SourceFile;
+  /** Absolute output path of the caller module. */
+  readonly outPath: string;
+  /** The module specifier the file imports rayts by (e.g. "rayts"). */
+  readonly raytsSpecifier: string;
+  readonly remotes: readonly PlannedRemote[];
+}
+
+/** Names the emitted code introduces; users' code never declares `__rayts_*`. */
+const REMOTE_FROM_MODULE = "__rayts_remoteFromModule";
+const ACTOR_FROM_MODULE = "__rayts_actorFromModule";
+const CHECK_CAPTURE = "__rayts_checkCapture";
+const PUT = "__rayts_put";
+/** The module-level variable memoising the ref of a captured const. */
+const refVariable = (name: string): string => `__rayts_ref_${name}`;
+
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: () => string;
+}
+
+/** What a generated module must import because of the replacements rendered into it. */
+interface Needs {
+  remoteFromModule: boolean;
+  actorFromModule: boolean;
+  checkCapture: boolean;
+  /** Captured consts whose ref this module memoises. */
+  readonly refs: Set<string>;
+}
+
+function noNeeds(): Needs {
+  return { remoteFromModule: false, actorFromModule: false, checkCapture: false, refs: new Set() };
+}
+
+/** Output extension for a source file: `.ts`/`.tsx` -> `.js`, `.mts` -> `.mjs`, `.cts` -> `.cjs`. */
+export function outputExtension(file: string): string {
+  const ext = path.extname(file);
+  return ext === ".mts" ? ".mjs" : ext === ".cts" ? ".cjs" : ".js";
+}
+
+/** A JavaScript string literal. */
+function quote(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** A relative module specifier from one output folder to a file, `./x.js` style. */
+function relativeSpecifier(fromDir: string, file: string): string {
+  const rel = path.relative(fromDir, file).split(path.sep).join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+/**
+ * Renders one file's code, splicing compiled remote calls (and deletions)
+ * into the original text. Nested calls are rendered inside their parent's
+ * replacement, so a remote function defined inside a remote function is
+ * compiled too.
+ */
+class Renderer {
+  readonly #sourceFile: ts.SourceFile;
+  readonly #calls: Map<ts.CallExpression, PlannedRemote>;
+  readonly #captureCheck: string;
+
+  constructor(plan: FilePlan, outDir: string) {
+    this.#sourceFile = plan.sourceFile;
+    this.#calls = new Map(plan.remotes.map((remote) => [remote.analysis.call.call, remote]));
+    this.#captureCheck = relativeSpecifier(path.dirname(plan.outPath), path.join(outDir, CAPTURE_CHECK_MODULE));
+  }
+
+  /** The specifier of the capture-size helper from this file's output folder. */
+  get captureCheckSpecifier(): string {
+    return this.#captureCheck;
+  }
+
+  /** Text of `[start, end)` with the compiled calls inside it replaced, plus extra edits. */
+  render(start: number, end: number, needs: Needs, extra: readonly Edit[] = []): string {
+    const edits: Edit[] = [...extra];
+    for (const [call, remote] of this.#calls) {
+      const callStart = call.getStart(this.#sourceFile);
+      if (callStart >= start && call.end <= end) edits.push({ start: callStart, end: call.end, text: () => this.#replacement(remote, needs) });
+    }
+    edits.sort((a, b) => a.start - b.start || b.end - a.end);
+    const text = this.#sourceFile.text;
+    let out = "";
+    let at = start;
+    for (const edit of edits) {
+      if (edit.start < at) continue; // nested inside an edit already applied: rendered by it
+      out += text.slice(at, edit.start) + edit.text();
+      at = edit.end;
+    }
+    return out + text.slice(at, end);
+  }
+
+  /** Text of a node (from its first token) with its compiled calls replaced. */
+  renderNode(node: ts.Node, needs: Needs, extra: readonly Edit[] = []): string {
+    return this.render(node.getStart(this.#sourceFile), node.end, needs, extra);
+  }
+
+  /** `remoteFromModule({...}, options)` for one call. */
+  #replacement(remote: PlannedRemote, needs: Needs): string {
+    const { analysis } = remote;
+    const call = analysis.call;
+    const fields = [
+      `name: ${quote(call.name)}`,
+      `moduleUrl: new URL(${quote(`./${remote.moduleFile}`)}, import.meta.url).href`,
+      `exportName: ${quote(remote.exportName)}`,
+    ];
+    const thunks = analysis.captures.flatMap((capture) => {
+      if (capture.kind === "ref") {
+        // One put per module and captured const, however many remote functions capture it.
+        needs.checkCapture = true;
+        needs.refs.add(capture.name);
+        const args = [capture.name, quote(capture.name), quote(call.binding ?? call.name), quote(remote.where)].join(", ");
+        return [`${capture.name}: () => (${refVariable(capture.name)} ??= ${PUT}(${CHECK_CAPTURE}(${args})))`];
+      }
+      return capture.kind === "remote" ? [`${capture.name}: () => ${capture.name}`] : [];
+    });
+    if (thunks.length > 0) fields.push(`captures: { ${thunks.join(", ")} }`);
+    let callee = REMOTE_FROM_MODULE;
+    if (call.kind === "actor") {
+      callee = ACTOR_FROM_MODULE;
+      needs.actorFromModule = true;
+      fields.push(`methods: ${JSON.stringify(remote.methods ?? [])}`);
+    } else {
+      needs.remoteFromModule = true;
+    }
+    const options = call.options === undefined ? "" : `, ${this.renderNode(call.options, needs)}`;
+    return `${callee}({ ${fields.join(", ")} }${options})`;
+  }
+}
+
+/** Import lines for what rendered replacements use. */
+function runtimeImports(needs: Needs, raytsSpecifier: string, captureCheck: string): string[] {
+  const names: string[] = [];
+  if (needs.remoteFromModule) names.push(`remoteFromModule as ${REMOTE_FROM_MODULE}`);
+  if (needs.actorFromModule) names.push(`actorFromModule as ${ACTOR_FROM_MODULE}`);
+  if (needs.refs.size > 0) names.push(`put as ${PUT}`);
+  const lines = names.length > 0 ? [`import { ${names.join(", ")} } from ${quote(raytsSpecifier)};`] : [];
+  if (needs.checkCapture) lines.push(`import { ${CAPTURE_CHECK_EXPORT} as ${CHECK_CAPTURE} } from ${quote(captureCheck)};`);
+  // Declared before any user code runs, so the thunks never meet a TDZ.
+  for (const name of needs.refs) lines.push(`let ${refVariable(name)}: any;`);
+  return lines;
+}
+
+/** Edits that drop `export` and `default` from a copied declaration. */
+function exportDeletions(node: ts.Node): Edit[] {
+  if (!ts.canHaveModifiers(node)) return [];
+  return (ts.getModifiers(node) ?? [])
+    .filter((m) => m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword)
+    .map((m) => ({ start: m.getStart(), end: m.end, text: () => "" }));
+}
+
+/** The import statement that brings one captured binding into a task module. */
+function importLine(capture: Extract<Capture, { kind: "import" }>): string {
+  const decl = capture.declaration;
+  const from = decl.moduleSpecifier.getText();
+  const attributes = decl.attributes === undefined ? "" : ` ${decl.attributes.getText()}`;
+  const binding = capture.binding;
+  const clause =
+    binding.form === "default"
+      ? capture.name
+      : binding.form === "namespace"
+        ? `* as ${capture.name}`
+        : binding.imported === capture.name
+          ? `{ ${capture.name} }`
+          : `{ ${/^[A-Za-z_$][\w$]*$/.test(binding.imported) ? binding.imported : quote(binding.imported)} as ${capture.name} }`;
+  return `import ${clause} from ${from}${attributes};`;
+}
+
+/** The TypeScript text of one task module. */
+function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Renderer, srcDir: string): string {
+  const { analysis } = remote;
+  const needs = noNeeds();
+  const imports: string[] = [];
+  const body: string[] = [];
+  const params: string[] = [];
+  for (const capture of analysis.captures) {
+    switch (capture.kind) {
+      case "import":
+        imports.push(importLine(capture));
+        break;
+      case "runtime":
+        imports.push(
+          capture.name === "ray"
+            ? `import * as ray from ${quote(plan.raytsSpecifier)};`
+            : `import { ${capture.name} } from ${quote(plan.raytsSpecifier)};`,
+        );
+        break;
+      case "copy":
+        for (const decl of capture.declarations) {
+          const text = renderer.renderNode(decl, needs, exportDeletions(decl));
+          body.push(ts.isVariableDeclaration(decl) ? `const ${text};` : text);
+        }
+        break;
+      case "ref":
+      case "remote":
+        params.push(capture.name);
+        break;
+    }
+  }
+  const returned = analysis.returns.kind === "name" ? analysis.returns.name : `(${renderer.renderNode(analysis.returns.node, needs)})`;
+  body.push(`return ${returned};`);
+  const call = analysis.call;
+  const { line } = call.sourceFile.getLineAndCharacterOfPosition(call.call.getStart(call.sourceFile));
+  const source = path.relative(srcDir, call.sourceFile.fileName).split(path.sep).join("/");
+  const header = [
+    `// Generated by raycompile from ${source}:${line + 1}: the ${call.kind === "actor" ? "actor class" : "remote function"} ${call.binding ?? call.name}.`,
+    "// Workers load this module instead of the caller's, so the caller's top-level code never runs there.",
+  ];
+  const parameter = params.length > 0 ? `{ ${params.join(", ")} }: any` : "";
+  const indented = body.map((chunk) => chunk.split("\n").map((l) => (l.length > 0 ? `  ${l}` : l)).join("\n"));
+  return [
+    ...header,
+    ...imports,
+    ...runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier),
+    `export function ${remote.exportName}(${parameter}) {`,
+    ...indented,
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** The caller module's TypeScript text: the source with its remote calls compiled. */
+function callerText(plan: FilePlan, renderer: Renderer): string {
+  const needs = noNeeds();
+  const text = plan.sourceFile.text;
+  const body = renderer.render(0, text.length, needs);
+  const imports = runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier);
+  if (imports.length === 0) return body;
+  // Keep a shebang on the first line.
+  const shebang = /^#![^\n]*\n?/.exec(body)?.[0] ?? "";
+  return `${shebang}${imports.join("\n")}\n${body.slice(shebang.length)}`;
+}
+
+/** Compiler options for transpiling one file to JavaScript, from the project's. */
+export function transpileOptions(project: ts.CompilerOptions, file: string): ts.CompilerOptions {
+  const kept: ts.CompilerOptions = {};
+  const keys = [
+    "jsx",
+    "jsxFactory",
+    "jsxFragmentFactory",
+    "jsxImportSource",
+    "experimentalDecorators",
+    "useDefineForClassFields",
+    "preserveConstEnums",
+    "verbatimModuleSyntax",
+    "removeComments",
+    "importHelpers",
+    "downlevelIteration",
+    "alwaysStrict",
+  ] as const;
+  for (const key of keys) if (project[key] !== undefined) Object.assign(kept, { [key]: project[key] });
+  return {
+    ...kept,
+    target: project.target ?? ts.ScriptTarget.ES2022,
+    module: path.extname(file) === ".cts" ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    rewriteRelativeImportExtensions: true,
+    sourceMap: false,
+    declaration: false,
+  };
+}
+
+/** Transpiles TypeScript text; generated code that does not parse is a compiler bug. */
+export function transpile(text: string, fileName: string, options: ts.CompilerOptions): string {
+  const result = ts.transpileModule(text, { compilerOptions: options, fileName, reportDiagnostics: true });
+  const errors = (result.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
+  const first = errors[0];
+  if (first !== undefined) {
+    const message = ts.flattenDiagnosticMessageText(first.messageText, " ");
+    throw new Error(`raycompile generated code that does not parse (${fileName}): ${message}\n${text}`);
+  }
+  return result.outputText;
+}
+
+/**
+ * Emits one source file: its caller module and a task module per remote
+ * function, as JavaScript.
+ */
+export function emitFile(plan: FilePlan, outDir: string, srcDir: string, options: ts.CompilerOptions): OutputFile[] {
+  const renderer = new Renderer(plan, outDir);
+  const fileName = plan.sourceFile.fileName;
+  const compilerOptions = transpileOptions(options, fileName);
+  const outputs: OutputFile[] = [{ path: plan.outPath, contents: transpile(callerText(plan, renderer), fileName, compilerOptions) }];
+  for (const remote of plan.remotes) {
+    const taskFile = path.join(path.dirname(plan.outPath), remote.moduleFile);
+    const taskSource = path.join(path.dirname(fileName), `${path.basename(remote.moduleFile, path.extname(remote.moduleFile))}.ts`);
+    outputs.push({ path: taskFile, contents: transpile(taskModuleText(plan, remote, renderer, srcDir), taskSource, compilerOptions) });
+  }
+  return outputs;
+}

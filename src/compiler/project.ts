@@ -1,0 +1,148 @@
+/**
+ * Loading the project to compile: the tsconfig's compiler options, every
+ * source file under srcDir (plus what they import, for the type checker),
+ * the files to copy as they are, and the syntax errors.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Project, ts, type SourceFile } from "ts-morph";
+import { diagnostic, type Diagnostic } from "./diagnostics.js";
+
+/** Extensions compiled to JavaScript. Declaration files are read for types but never emitted. */
+const SOURCE_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
+const DECLARATION_SUFFIXES = [".d.ts", ".d.mts", ".d.cts"];
+/** Folders never walked: installed packages and tool state. */
+const SKIPPED_FOLDERS = new Set(["node_modules", ".git"]);
+
+/** Options when no tsconfig applies: what `tsc --init` users on Node ESM get. */
+const DEFAULT_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  esModuleInterop: true,
+  skipLibCheck: true,
+};
+
+/** The project as the compiler sees it. */
+export interface LoadedProject {
+  readonly project: Project;
+  readonly checker: ts.TypeChecker;
+  /** Absolute srcDir. */
+  readonly srcDir: string;
+  /** The TypeScript sources under srcDir that are emitted, in path order. */
+  readonly sourceFiles: readonly SourceFile[];
+  /** Files under srcDir copied unchanged (JavaScript, JSON, assets), absolute paths. */
+  readonly assets: readonly string[];
+  /** The compiler options in force (the tsconfig's, or defaults). */
+  readonly compilerOptions: ts.CompilerOptions;
+  /** The tsconfig used, if any. */
+  readonly configFile: string | undefined;
+}
+
+/** Lists srcDir recursively: sources to compile and other files to copy. */
+function listFiles(srcDir: string): { sources: string[]; assets: string[] } {
+  const sources: string[] = [];
+  const assets: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!SKIPPED_FOLDERS.has(entry.name)) walk(full);
+      } else if (entry.isFile()) {
+        if (DECLARATION_SUFFIXES.some((suffix) => entry.name.endsWith(suffix))) sources.push(full);
+        else if (SOURCE_EXTENSIONS.includes(path.extname(entry.name))) sources.push(full);
+        else assets.push(full);
+      }
+    }
+  };
+  walk(srcDir);
+  return { sources, assets };
+}
+
+/** True for `.d.ts`-style files. */
+export function isDeclarationFile(file: string): boolean {
+  return DECLARATION_SUFFIXES.some((suffix) => file.endsWith(suffix));
+}
+
+/**
+ * Reads a tsconfig's compiler options. `files`/`include` are ignored: the
+ * compiler always takes every source under srcDir.
+ */
+function readConfig(configFile: string): { options: ts.CompilerOptions } | { error: Diagnostic } {
+  const location = { file: configFile };
+  let text: string;
+  try {
+    text = fs.readFileSync(configFile, "utf8");
+  } catch (error) {
+    const reason = error instanceof Error && "code" in error ? String(error.code) : String(error);
+    return { error: diagnostic("RC1003", `cannot read tsconfig ${configFile} (${reason})`, location) };
+  }
+  const parsed = ts.parseConfigFileTextToJson(configFile, text);
+  if (parsed.error !== undefined) {
+    return { error: diagnostic("RC1003", `cannot parse tsconfig: ${ts.flattenDiagnosticMessageText(parsed.error.messageText, " ")}`, location) };
+  }
+  if (typeof parsed.config !== "object" || parsed.config === null || Array.isArray(parsed.config)) {
+    return { error: diagnostic("RC1003", "tsconfig must hold a JSON object", location) };
+  }
+  const content = ts.parseJsonConfigFileContent(parsed.config, ts.sys, path.dirname(configFile), undefined, configFile);
+  // "No inputs were found" (TS18003) is irrelevant: inputs come from srcDir.
+  const errors = content.errors.filter((e) => e.code !== 18003 && e.category === ts.DiagnosticCategory.Error);
+  const first = errors[0];
+  if (first !== undefined) {
+    return { error: diagnostic("RC1003", `invalid tsconfig: ${ts.flattenDiagnosticMessageText(first.messageText, " ")}`, location) };
+  }
+  return { options: content.options };
+}
+
+/** Turns TypeScript's syntax errors into RC1010 diagnostics. */
+function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diagnostic[] {
+  const program = project.getProgram().compilerObject;
+  const found: Diagnostic[] = [];
+  for (const file of files) {
+    for (const d of program.getSyntacticDiagnostics(file.compilerNode)) {
+      const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+      const message = `${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
+      found.push(
+        diagnostic("RC1010", message, {
+          file: file.getFilePath(),
+          ...(where === undefined ? {} : { line: where.line + 1, column: where.character + 1 }),
+        }),
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * Loads srcDir with the given tsconfig (or the nearest one above srcDir, or
+ * defaults). Returns diagnostics instead when the config is unreadable or a
+ * source has a syntax error.
+ */
+export function loadProject(srcDir: string, projectFile: string | undefined): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
+  const configFile = projectFile ?? ts.findConfigFile(srcDir, ts.sys.fileExists);
+  let options = DEFAULT_OPTIONS;
+  if (configFile !== undefined) {
+    const config = readConfig(path.resolve(configFile));
+    if ("error" in config) return { diagnostics: [config.error] };
+    options = config.options;
+  }
+  const { sources, assets } = listFiles(srcDir);
+  const project = new Project({ compilerOptions: { ...options, noEmit: true }, skipAddingFilesFromTsConfig: true });
+  const added = sources.map((file) => project.addSourceFileAtPath(file));
+  project.resolveSourceFileDependencies();
+  const emitted = added.filter((file) => !isDeclarationFile(file.getFilePath()));
+  const syntax = syntaxDiagnostics(project, emitted);
+  if (syntax.length > 0) return { diagnostics: syntax };
+  return {
+    project: {
+      project,
+      checker: project.getTypeChecker().compilerObject,
+      srcDir,
+      sourceFiles: emitted,
+      assets,
+      compilerOptions: options,
+      configFile: configFile === undefined ? undefined : path.resolve(configFile),
+    },
+  };
+}
