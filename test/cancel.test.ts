@@ -1,0 +1,145 @@
+/**
+ * `cancel`: a pending task never runs; a running task is abandoned, or with
+ * `force` its worker is stopped and the pool heals. `get` then rejects with
+ * TaskCancelledError.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as ray from "../src/index.js";
+import { release, sharedInts, until } from "./support/shared.js";
+
+before(async () => {
+  await ray.init({ numCpus: 2 });
+});
+
+after(async () => {
+  await ray.shutdown();
+});
+
+/** Marks flags[1] (started count), then waits for flags[0]. */
+const held = ray.remote((flags: Int32Array, value: number) => {
+  Atomics.add(flags, 1, 1);
+  Atomics.notify(flags, 1);
+  Atomics.wait(flags, 0, 0, 10_000);
+  return value;
+});
+
+/** Records that it ran in flags[2]. */
+const marker = ray.remote((flags: Int32Array) => {
+  Atomics.add(flags, 2, 1);
+  return "ran";
+});
+
+/** Two tasks meet at a barrier in flags[3]: each returns true only if both workers ran at once. */
+const barrier = ray.remote((flags: Int32Array) => {
+  Atomics.add(flags, 3, 1);
+  Atomics.notify(flags, 3);
+  const deadline = Date.now() + 10_000;
+  while (Atomics.load(flags, 3) < 2 && Date.now() < deadline) Atomics.wait(flags, 3, 1, 50);
+  return Atomics.load(flags, 3) >= 2;
+});
+
+async function assertCancelled(ref: ray.ObjectRef<unknown>): Promise<void> {
+  await assert.rejects(ray.get(ref, { timeout: 10_000 }), (error: unknown) => {
+    assert.ok(error instanceof ray.TaskCancelledError, `expected TaskCancelledError, got ${String(error)}`);
+    assert.ok(error instanceof ray.RayError);
+    assert.equal(error.code, "TASK_CANCELLED");
+    return true;
+  });
+}
+
+async function assertPoolWhole(): Promise<void> {
+  const flags = await sharedInts();
+  assert.deepEqual(await ray.get([barrier.remote(flags), barrier.remote(flags)], { timeout: 20_000 }), [true, true]);
+}
+
+test("a pending task that is cancelled never runs", async () => {
+  const flags = await sharedInts();
+  const busy = [held.remote(flags, 1), held.remote(flags, 2)];
+  await until(flags, 1, 2); // both workers are taken
+  const queued = marker.remote(flags);
+  ray.cancel(queued);
+  await assertCancelled(queued);
+  release(flags);
+  assert.deepEqual(await ray.get(busy), [1, 2]);
+  // Let the workers drain anything they were sent.
+  assert.equal(await ray.get(marker.remote(flags)), "ran");
+  assert.equal(Atomics.load(flags, 2), 1, "the cancelled task ran");
+});
+
+test("cancelling a queued task after a warm-up (batched short tasks) still keeps it from running", async () => {
+  const flags = await sharedInts();
+  // Warm up so the scheduler estimates the marker as short and may batch it.
+  for (let i = 0; i < 20; i++) await ray.get(marker.remote(flags));
+  Atomics.store(flags, 2, 0);
+  const busy = [held.remote(flags, 1), held.remote(flags, 2)];
+  await until(flags, 1, 2);
+  const queued = Array.from({ length: 5 }, () => marker.remote(flags));
+  for (const ref of queued) ray.cancel(ref);
+  for (const ref of queued) await assertCancelled(ref);
+  release(flags);
+  await ray.get(busy);
+  await ray.get(marker.remote(flags));
+  assert.equal(Atomics.load(flags, 2), 1, "a cancelled task ran");
+});
+
+test("a task waiting on a dependency can be cancelled and never runs", async () => {
+  const flags = await sharedInts();
+  const upstream = held.remote(flags, 1);
+  const dependent = ray.remote((_: number, f: Int32Array) => {
+    Atomics.add(f, 2, 1);
+    return 1;
+  });
+  const ref = dependent.remote(upstream, flags);
+  ray.cancel(ref);
+  await assertCancelled(ref);
+  release(flags);
+  assert.equal(await ray.get(upstream), 1);
+  await ray.get(marker.remote(flags));
+  assert.equal(Atomics.load(flags, 2), 1);
+});
+
+test("force-cancelling a running busy loop ends it; the pool heals and the next tasks succeed", { timeout: 60_000 }, async () => {
+  const flags = await sharedInts();
+  const spin = ray.remote((f: Int32Array) => {
+    Atomics.store(f, 1, 1);
+    Atomics.notify(f, 1);
+    for (;;) {
+      /* busy */
+    }
+  });
+  const ref = spin.remote(flags);
+  await until(flags, 1, 1);
+  ray.cancel(ref, { force: true });
+  await assertCancelled(ref);
+  const square = ray.remote((x: number) => x * x);
+  assert.equal(await ray.get(square.remote(5), { timeout: 20_000 }), 25);
+  await assertPoolWhole();
+  assert.equal(ray.availableResources().CPU, 2);
+});
+
+test("cancelling a running task without force abandons it: get rejects at once", async () => {
+  const flags = await sharedInts();
+  const ref = held.remote(flags, 1);
+  await until(flags, 1, 1);
+  ray.cancel(ref);
+  await assertCancelled(ref);
+  release(flags);
+  const square = ray.remote((x: number) => x * x);
+  assert.equal(await ray.get(square.remote(6)), 36);
+  await assertPoolWhole();
+});
+
+test("cancelling a finished task changes nothing", async () => {
+  const square = ray.remote((x: number) => x * x);
+  const ref = square.remote(3);
+  assert.equal(await ray.get(ref), 9);
+  ray.cancel(ref);
+  ray.cancel(ref, { force: true });
+  assert.equal(await ray.get(ref), 9);
+  ray.cancel(ray.put(1));
+});
+
+test("cancel of a non-ref is a TypeError", () => {
+  assert.throws(() => ray.cancel(5 as unknown as ray.ObjectRef<unknown>), TypeError);
+});

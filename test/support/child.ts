@@ -1,0 +1,63 @@
+/**
+ * Runs a small rayts script in a child `node --import tsx` process, so tests
+ * can watch what only a whole process shows: its exit, its stdout, `gc()`.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const REPO = fileURLToPath(new URL("../../", import.meta.url));
+/** URL of the public barrel, for scripts written to `.rayts-tmp/`. */
+export const INDEX_URL = new URL("../../src/index.ts", import.meta.url).href;
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+let counter = 0;
+
+/**
+ * Writes `source` to `.rayts-tmp/<name>-<n>.ts` (gitignored) and runs it with
+ * `node [nodeArgs] --import tsx`. The placeholder `RAYTS` in the source is
+ * replaced by the barrel's URL. Kills the child after `timeoutMs`.
+ */
+export async function runScript(
+  name: string,
+  source: string,
+  options: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<ChildResult> {
+  const dir = join(REPO, ".rayts-tmp");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${process.pid}-${++counter}.ts`);
+  writeFileSync(file, source.replaceAll("RAYTS", INDEX_URL));
+  try {
+    return await new Promise<ChildResult>((resolve, reject) => {
+      const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", file], {
+        cwd: REPO,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      let timedOut = false;
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill("SIGKILL");
+      }, options.timeoutMs ?? 30_000);
+      child.on("error", reject);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr, timedOut });
+      });
+    });
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
