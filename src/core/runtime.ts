@@ -25,7 +25,7 @@ import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
-import { decode, encode, sizeOf } from "./serialization.js";
+import { decode, encode, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
@@ -107,6 +107,8 @@ export class DriverRuntime implements Backend {
       this.#scheduler.workers.push(worker);
       hellos.push(new Promise((resolve) => (worker.link.onHello = resolve)));
     }
+    // Arrow support needs the user's own instance of apache-arrow: load it while the workers start.
+    hellos.push(preloadArrow());
     this.#started = Promise.all(hellos).then(() => undefined);
   }
 
@@ -442,8 +444,14 @@ export class DriverRuntime implements Backend {
       };
       this.#whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
         this.#waitEnded();
-        if (count < refs.length) reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
-        else finish();
+        if (count < refs.length) {
+          reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
+        } else if (refs.some((ref) => {
+          const settled = this.#store.peek(ref.id);
+          return settled?.ok === true && needsArrow(settled.value);
+        })) {
+          void preloadArrow().then(finish);
+        } else finish();
       });
     });
   }

@@ -78,11 +78,37 @@ interface ArrowTable {
 }
 
 let arrow: ArrowModule | undefined;
+let arrowLoading: Promise<void> | undefined;
+
 /**
- * Loads apache-arrow synchronously, the same module instance a user's
- * `import` gets. Only called when an Arrow value is actually seen, so threads
- * that never touch Arrow never pay for loading it.
+ * Loads apache-arrow through `import()`, which yields the same module
+ * instance as the user's own `import` (Arrow's IPC writer relies on
+ * `instanceof`, so a second copy of the library would misread tables).
+ * The driver starts this at init; workers only when they meet Arrow data.
  */
+export function preloadArrow(): Promise<void> {
+  arrowLoading ??= import("apache-arrow").then(
+    (module) => {
+      arrow = module as unknown as ArrowModule;
+    },
+    () => undefined, // not installed: Arrow values cannot exist either
+  );
+  return arrowLoading;
+}
+
+/** True once Arrow values can be encoded and decoded synchronously. */
+export function arrowReady(): boolean {
+  return arrow !== undefined;
+}
+
+/** True when a value, or an encoded value, needs apache-arrow to be loaded first. */
+export function needsArrow(value: unknown): boolean {
+  if (arrow !== undefined || typeof value !== "object" || value === null) return false;
+  if ((value as { t?: unknown }).t === "ar") return true;
+  return arrowKind(value) !== undefined;
+}
+
+/** The loaded module; a synchronous require is the fallback when `put` comes before the preload finished. */
 function loadArrow(): ArrowModule {
   if (arrow === undefined) {
     const require = createRequire(import.meta.url);

@@ -12,7 +12,7 @@ import * as api from "./api.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { decode, encode } from "./serialization.js";
+import { decode, encode, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
@@ -135,6 +135,9 @@ class WorkerServer {
           this.#cancelled.add(message.task);
           break;
         case "values":
+          if (message.values.some(needsArrow)) void preloadArrow().then(() => this.#backend.reply(message));
+          else this.#backend.reply(message);
+          break;
         case "waited":
         case "timeout":
           this.#backend.reply(message);
@@ -210,6 +213,7 @@ class WorkerServer {
       this.#fail(task.task, task.name, new RayError(`function ${task.fn} was never defined on this worker`), start);
       return undefined;
     }
+    if (task.args.some(needsArrow)) return preloadArrow().then(() => this.#run(task));
     if (fn instanceof Promise) {
       return fn.then(
         () => this.#run(task),
@@ -237,6 +241,10 @@ class WorkerServer {
   }
 
   #complete(task: number, name: string, value: unknown, start: number): void {
+    if (needsArrow(value)) {
+      void preloadArrow().then(() => this.#complete(task, name, value, start));
+      return;
+    }
     let encoded: Encoded;
     try {
       encoded = encode(value, `the return value of ${name}`);
@@ -258,6 +266,7 @@ class WorkerServer {
     const init = async (): Promise<void> => {
       const fn = await this.#functions.get(message.cls);
       if (fn === undefined) throw new RayError(`actor class ${message.cls} was never defined on this worker`);
+      if (message.args.some(needsArrow)) await preloadArrow();
       const args = message.args.map((arg) => decode(arg, this.#backend.revive));
       const Ctor = fn as unknown as new (...args: unknown[]) => Record<string, unknown>;
       this.#actor = new Ctor(...args);
@@ -281,6 +290,7 @@ class WorkerServer {
       if (actor === undefined) throw new RayError(`actor ${this.#actorName} is not constructed`);
       const method = actor[call.method];
       if (typeof method !== "function") throw new TypeError(`${this.#actorName} has no method ${call.method}`);
+      if (call.args.some(needsArrow)) await preloadArrow();
       const args = call.args.map((arg) => decode(arg, this.#backend.revive));
       let result: unknown = (method as Callable).apply(actor, args);
       if (isThenable(result)) result = await result;
