@@ -102,6 +102,7 @@ async function taskOverheadMs(): Promise<number> {
  */
 interface Source<T> {
   readonly items: ArrayLike<T>;
+  /** A typed array already in shared memory: tasks read it with no copy at all. */
   readonly shared: boolean;
   chunk(start: number, end: number): [data: unknown, start: number, end: number, mode: ChunkMode];
 }
@@ -122,7 +123,8 @@ async function openSource<T>(seq: ArrayLike<T> | ObjectRef<ArrayLike<T>>): Promi
     let ref: ObjectRef<ArrayLike<T>> | undefined;
     return {
       items,
-      shared: true,
+      // A view on shared memory most likely came from the store (get): passing it on copies nothing.
+      shared: (items as unknown as { buffer: unknown }).buffer instanceof SharedArrayBuffer,
       chunk: (a, b) => {
         ref ??= put(items);
         return [ref, a, b, 1];
@@ -132,14 +134,21 @@ async function openSource<T>(seq: ArrayLike<T> | ObjectRef<ArrayLike<T>>): Promi
   return { items, shared: false, chunk: (a, b) => [Array.prototype.slice.call(items, a, b), 0, b - a, 0] };
 }
 
-/** Folds leading items locally while timing the combine; the work is kept. */
+/**
+ * Folds leading items locally while timing the combine; the work is kept.
+ * Samples double in size until they took SAMPLE_MS in all. The estimate is
+ * the lowest per-combine time seen over samples of 3 combines or more: a GC
+ * pause or a busy core only ever makes a sample slower, and a low estimate
+ * errs towards folding locally, which never loses much.
+ */
 function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed: number; combineMs: number } {
   const n = items.length;
   const parts: T[] = [];
   let consumed = 0;
   let size = 2;
   let spent = 0;
-  let combineMs = 0;
+  let bestRate = Infinity; // over samples of 3 combines or more
+  let smallRate = Infinity; // over the 1-combine sample
   while (consumed < n) {
     const take = Math.min(size, n - consumed);
     const t0 = performance.now();
@@ -147,20 +156,33 @@ function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed
     const took = performance.now() - t0;
     consumed += take;
     spent += took;
-    // The last, largest sample is the warmest: it sets the estimate.
-    if (take > 1) combineMs = took / (take - 1);
-    if (spent >= SAMPLE_MS) break;
+    if (take >= 4) bestRate = Math.min(bestRate, took / (take - 1));
+    else if (take >= 2) smallRate = Math.min(smallRate, took / (take - 1));
+    if (spent >= SAMPLE_MS && parts.length >= 2) break;
     size *= 2;
   }
+  const combineMs = bestRate !== Infinity ? bestRate : smallRate !== Infinity ? smallRate : 0;
   return { parts, consumed, combineMs };
 }
 
-/** Driver-side cost of sending one item: a structured clone of a few. */
+/**
+ * Driver-side cost of sending one item: a structured clone of a few plain
+ * values, or a copy of a typed array not yet in shared memory (one `put`);
+ * nothing for a typed array already in the store.
+ */
 function transferMsPerItem<T>(source: Source<T>, from: number): number {
-  if (source.shared) return 0;
-  const end = Math.min(source.items.length, from + TRANSFER_SAMPLE);
+  const items = source.items;
+  if (isTypedArray(items)) {
+    if (source.shared) return 0;
+    const end = Math.min(items.length, from + 65536);
+    if (end <= from) return 0;
+    const t0 = performance.now();
+    (items as unknown as { slice(a: number, b: number): unknown }).slice(from, end);
+    return (performance.now() - t0) / (end - from);
+  }
+  const end = Math.min(items.length, from + TRANSFER_SAMPLE);
   if (end <= from) return 0;
-  const slice = Array.prototype.slice.call(source.items, from, end);
+  const slice = Array.prototype.slice.call(items, from, end);
   const t0 = performance.now();
   structuredClone(slice);
   return (performance.now() - t0) / slice.length;
