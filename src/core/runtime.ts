@@ -543,9 +543,11 @@ export class DriverRuntime implements Backend {
   }
 
   readonly #pendingInits = new Map<number, Task>();
+  #actorSlot = 0;
 
   #startActor(actor: ActorState): void {
-    actor.link = this.#actorPool.start(0, this.#onMessages, this.#onExit);
+    // Actor threads take the slots after the task workers' in the shared "running" table.
+    actor.link = this.#actorPool.start(this.#options.numCpus + (this.#actorSlot++ % MAX_ACTORS), this.#onMessages, this.#onExit);
     actor.defined = new Set();
     actor.initSent = false;
     this.#owners.set(actor.link, actor);

@@ -83,7 +83,8 @@ class WorkerServer {
   // Actor state: the instance and the chain its calls run on, one at a time.
   #actor: Record<string, unknown> | undefined;
   #actorName = "";
-  #actorChain: Promise<unknown> = Promise.resolve();
+  readonly #calls: Call[] = [];
+  #callsRunning = false;
 
   constructor(port: MessagePort, info: WorkerInfo) {
     this.#port = port;
@@ -263,41 +264,64 @@ class WorkerServer {
 
   async #initActor(message: Extract<ToWorker, { kind: "actorInit" }>): Promise<void> {
     this.#actorName = message.name;
-    const init = async (): Promise<void> => {
+    this.#callsRunning = true; // calls queue up until the constructor has run
+    try {
       const fn = await this.#functions.get(message.cls);
       if (fn === undefined) throw new RayError(`actor class ${message.cls} was never defined on this worker`);
       if (message.args.some(needsArrow)) await preloadArrow();
       const args = message.args.map((arg) => decode(arg, this.#backend.revive));
       const Ctor = fn as unknown as new (...args: unknown[]) => Record<string, unknown>;
       this.#actor = new Ctor(...args);
-    };
-    this.#actorChain = init().then(
-      () => this.send({ kind: "actorReady" }),
-      (error: unknown) => this.send({ kind: "actorInitFailed", error: taskErrorData(`${message.name}.constructor`, error) }),
-    );
-    await this.#actorChain;
+      this.send({ kind: "actorReady" });
+    } catch (error) {
+      this.send({ kind: "actorInitFailed", error: taskErrorData(`${message.name}.constructor`, error) });
+      return;
+    }
+    await this.#drainCalls();
   }
 
   #enqueueCall(call: Call): void {
-    this.#actorChain = this.#actorChain.then(() => this.#call(call));
+    this.#calls.push(call);
+    if (!this.#callsRunning) void this.#drainCalls();
   }
 
-  async #call(call: Call): Promise<void> {
+  /** Runs queued actor calls one at a time, in order; synchronous methods need no promise at all. */
+  async #drainCalls(): Promise<void> {
+    this.#callsRunning = true;
+    try {
+      for (let call = this.#calls.shift(); call !== undefined; call = this.#calls.shift()) {
+        const pending = this.#call(call);
+        if (pending !== undefined) await pending;
+      }
+    } finally {
+      this.#callsRunning = false;
+    }
+  }
+
+  #call(call: Call): Promise<void> | undefined {
     const start = performance.now();
     this.#running[this.#info.index] = call.task;
     const actor = this.#actor;
+    let result: unknown;
     try {
       if (actor === undefined) throw new RayError(`actor ${this.#actorName} is not constructed`);
       const method = actor[call.method];
       if (typeof method !== "function") throw new TypeError(`${this.#actorName} has no method ${call.method}`);
-      if (call.args.some(needsArrow)) await preloadArrow();
+      if (call.args.some(needsArrow)) return preloadArrow().then(() => this.#call(call));
       const args = call.args.map((arg) => decode(arg, this.#backend.revive));
-      let result: unknown = (method as Callable).apply(actor, args);
-      if (isThenable(result)) result = await result;
-      this.#complete(call.task, call.name, result, start);
+      result = (method as Callable).apply(actor, args);
     } catch (error) {
       this.#fail(call.task, call.name, error, start);
+      return undefined;
     }
+    if (!isThenable(result)) {
+      this.#complete(call.task, call.name, result, start);
+      return undefined;
+    }
+    return Promise.resolve(result).then(
+      (value) => this.#complete(call.task, call.name, value, start),
+      (error: unknown) => this.#fail(call.task, call.name, error, start),
+    );
   }
 
   #onBlocked(): void {
