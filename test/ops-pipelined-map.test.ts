@@ -1,0 +1,198 @@
+/**
+ * `mapPipelined`: results as tasks finish (or in order), bounded in flight,
+ * lazy input, errors at their item, early stop cancels.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as ray from "../src/index.js";
+import { MapItemError, mapPipelined } from "../src/ops/index.js";
+import { release } from "./support/shared.js";
+
+before(async () => {
+  await ray.init({ numCpus: 2 });
+});
+
+after(async () => {
+  await ray.shutdown();
+});
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of source) out.push(item);
+  return out;
+}
+
+const square = (x: number): number => x * x;
+/** Sleeps a little, longer for small inputs, so results finish out of order. */
+const jittered = async (x: number): Promise<number> => {
+  await new Promise((resolve) => setTimeout(resolve, (x * 7) % 5));
+  return x * 10;
+};
+
+test("yields every result, as a multiset of the map", async () => {
+  const xs = Array.from({ length: 40 }, (_, i) => i);
+  const out = await collect(mapPipelined(jittered, xs, { concurrency: 3 }));
+  assert.deepEqual(
+    [...out].sort((a, b) => a - b),
+    xs.map((x) => x * 10),
+  );
+});
+
+test("ordered: true yields exactly the map", async () => {
+  const xs = Array.from({ length: 40 }, (_, i) => i);
+  assert.deepEqual(await collect(mapPipelined(jittered, xs, { concurrency: 4, ordered: true })), xs.map((x) => x * 10));
+});
+
+test("an endless generator with a break after 10 results works, and is closed", async () => {
+  let closed = false;
+  let pulled = 0;
+  function* naturals(): Generator<number> {
+    try {
+      for (let i = 0; ; i++) {
+        pulled++;
+        yield i;
+      }
+    } finally {
+      closed = true;
+    }
+  }
+  const out: number[] = [];
+  for await (const y of mapPipelined(square, naturals(), { concurrency: 2, ordered: true })) {
+    out.push(y);
+    if (out.length === 10) break;
+  }
+  assert.deepEqual(out, Array.from({ length: 10 }, (_, i) => i * i));
+  assert.ok(closed, "the input generator was closed");
+  assert.ok(pulled <= 10 + 2 * 2, `pulled ${pulled} inputs for 10 results`);
+});
+
+test("async iterable inputs are pulled lazily, never far ahead of the consumer", async () => {
+  let pulled = 0;
+  let consumed = 0;
+  let maxAhead = 0;
+  async function* feed(): AsyncGenerator<number> {
+    for (let i = 0; i < 30; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      pulled++;
+      maxAhead = Math.max(maxAhead, pulled - consumed);
+      yield i;
+    }
+  }
+  const out: number[] = [];
+  for await (const y of mapPipelined(square, feed(), { concurrency: 3 })) {
+    consumed++;
+    out.push(y);
+  }
+  assert.equal(out.length, 30);
+  assert.ok(maxAhead <= 3, `an input was pulled ${maxAhead} items ahead of the consumer`);
+});
+
+test("inputs may be ObjectRefs, fn may be a RemoteFunction", async () => {
+  const triple = ray.remote((x: number) => x * 3);
+  const refs = [1, 2, 3].map((x) => ray.put(x));
+  assert.deepEqual(await collect(mapPipelined(triple, refs, { ordered: true })), [3, 6, 9]);
+});
+
+test("a failing item surfaces as MapItemError with its index, after the items before it", async () => {
+  const failAt5 = (x: number): number => {
+    if (x === 5) throw new TypeError("five");
+    return x;
+  };
+  const seen: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const y of mapPipelined(failAt5, Array.from({ length: 20 }, (_, i) => i), { concurrency: 2, ordered: true })) seen.push(y);
+    })(),
+    (error: unknown) => {
+      assert.ok(error instanceof MapItemError);
+      assert.ok(error instanceof ray.RayError);
+      assert.equal(error.index, 5);
+      assert.ok(error.cause instanceof ray.RayTaskError);
+      assert.match(error.message, /item 5 failed: .*five/);
+      return true;
+    },
+  );
+  assert.deepEqual(seen, [0, 1, 2, 3, 4]);
+});
+
+test("an input that cannot be sent fails at its own index", async () => {
+  const inputs: unknown[] = [1, 2, () => 3];
+  await assert.rejects(collect(mapPipelined((x: unknown) => x, inputs, { ordered: true })), (error: unknown) => {
+    assert.ok(error instanceof MapItemError);
+    assert.equal(error.index, 2);
+    assert.ok(error.cause instanceof ray.SerializationError);
+    return true;
+  });
+});
+
+test("an input iterator that throws ends the map with its error, after what was in flight", async () => {
+  function* broken(): Generator<number> {
+    yield 1;
+    yield 2;
+    throw new Error("input broke");
+  }
+  const seen: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const y of mapPipelined(square, broken(), { ordered: true })) seen.push(y);
+    })(),
+    /input broke/,
+  );
+  assert.deepEqual(seen, [1, 4]);
+});
+
+test("stopping early cancels the pending tasks: they never run, and no task is left running", async () => {
+  const flagsRef = ray.put(new Int32Array(4)); // [release, started, running, -]
+  const flags = await ray.get(flagsRef);
+  const held = async (item: { i: number; flags: ray.ObjectRef<Int32Array> }): Promise<number> => {
+    if (item.i === 0) return 0;
+    const f = await ray.get(item.flags);
+    Atomics.add(f, 1, 1);
+    Atomics.add(f, 2, 1);
+    Atomics.wait(f, 0, 0, 10_000);
+    Atomics.sub(f, 2, 1);
+    return item.i;
+  };
+  function* items(): Generator<{ i: number; flags: ray.ObjectRef<Int32Array> }> {
+    for (let i = 0; ; i++) yield { i, flags: flagsRef };
+  }
+  for await (const y of mapPipelined(held, items(), { concurrency: 4 })) {
+    assert.equal(y, 0);
+    break;
+  }
+  // Two workers: at most two tasks got to start before the break.
+  release(flags, 0);
+  const total = ray.clusterResources()["CPU"];
+  const deadline = Date.now() + 10_000;
+  while ((Atomics.load(flags, 2) !== 0 || ray.availableResources()["CPU"] !== total) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(Atomics.load(flags, 2), 0, "no task is left running");
+  assert.equal(ray.availableResources()["CPU"], total);
+  const started = Atomics.load(flags, 1);
+  assert.ok(started <= 2, `${started} held tasks started`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(Atomics.load(flags, 1), started, "no cancelled task started later");
+});
+
+test("each iteration runs the map afresh", async () => {
+  const mapped = mapPipelined(square, [1, 2, 3], { ordered: true });
+  assert.deepEqual(await collect(mapped), [1, 4, 9]);
+  assert.deepEqual(await collect(mapped), [1, 4, 9]);
+});
+
+test("bad arguments throw at the call, naming the argument", () => {
+  assert.throws(() => mapPipelined(square, [1], { concurrency: 0 }), {
+    name: "RangeError",
+    message: "Expected `concurrency` to be an integer from 1 and up, got 0",
+  });
+  assert.throws(() => mapPipelined(square, [1], { concurrency: Number.NaN }), { message: /got NaN/ });
+  assert.throws(() => mapPipelined(square, [1], { concurrency: 1.5 }), { message: /got 1.5/ });
+  assert.throws(() => mapPipelined(square, [1], { ordered: "yes" as never }), {
+    name: "TypeError",
+    message: 'Expected `ordered` to be a boolean, got "yes"',
+  });
+  assert.throws(() => mapPipelined("square" as never, [1]), { name: "TypeError", message: 'Expected `fn` to be a function or a RemoteFunction, got "square"' });
+  assert.throws(() => mapPipelined(square, 3 as never), { name: "TypeError", message: /`inputs`.*iterable.*got 3/ });
+  assert.throws(() => mapPipelined(square, [1], { concurrent: 2 } as never), /Unknown option `concurrent`/);
+});
