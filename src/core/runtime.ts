@@ -781,7 +781,7 @@ export class DriverRuntime implements Backend {
       if (task.cancelled === "force") {
         this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled (force)`)) });
       } else if (task.cancelled === "soft") {
-        this.#tasks.delete(task.id);
+        this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`)) });
       } else if (task.id === running && task.attempts >= task.options.maxRetries) {
         const message = `the worker running ${task.name} died (${reason}) and the task ran out of retries (maxRetries: ${task.options.maxRetries})`;
         this.#settle(task, { ok: false, error: crashData(message) });
