@@ -1,0 +1,87 @@
+/** Actor calls run one at a time, in submission order, even when they are async or wait for arguments. */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as ray from "../src/index.js";
+import { release, sharedInts } from "./support/shared.js";
+
+before(async () => {
+  await ray.init({ numCpus: 2 });
+});
+
+after(async () => {
+  await ray.shutdown();
+});
+
+const Log = ray.remote(
+  class Log {
+    entries: string[] = [];
+    async append(item: number): Promise<number> {
+      this.entries.push(`start ${item}`);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+      this.entries.push(`end ${item}`);
+      return item;
+    }
+    appendSync(item: number): number {
+      this.entries.push(`sync ${item}`);
+      return item;
+    }
+    read(): string[] {
+      return this.entries;
+    }
+  },
+);
+
+test("async methods with random delays run one at a time in submission order", async () => {
+  const log = Log.remote();
+  const refs = Array.from({ length: 30 }, (_, i) => log.append.remote(i));
+  assert.deepEqual(await ray.get(refs), Array.from({ length: 30 }, (_, i) => i));
+  const expected = Array.from({ length: 30 }, (_, i) => [`start ${i}`, `end ${i}`]).flat();
+  assert.deepEqual(await ray.get(log.read.remote()), expected);
+  ray.kill(log);
+});
+
+test("sync and async calls interleave in submission order", async () => {
+  const log = Log.remote();
+  const refs: ray.ObjectRef<number>[] = [];
+  for (let i = 0; i < 10; i++) refs.push(i % 2 === 0 ? log.append.remote(i) : log.appendSync.remote(i));
+  await ray.get(refs);
+  const expected = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? [`start ${i}`, `end ${i}`] : [`sync ${i}`])).flat();
+  assert.deepEqual(await ray.get(log.read.remote()), expected);
+  ray.kill(log);
+});
+
+test("a call waiting for a ref argument holds back the calls submitted after it", async () => {
+  const flags = await sharedInts();
+  const held = ray.remote((f: Int32Array, value: number) => {
+    Atomics.wait(f, 0, 0, 10_000);
+    return value;
+  });
+  const log = Log.remote();
+  const first = log.appendSync.remote(0);
+  const second = log.appendSync.remote(held.remote(flags, 1));
+  const third = log.appendSync.remote(2);
+  const [ready] = await ray.wait([third], { timeout: 50 });
+  assert.deepEqual(ready, [], "a later call overtook one waiting for its argument");
+  release(flags);
+  assert.deepEqual(await ray.get([first, second, third]), [0, 1, 2]);
+  assert.deepEqual(await ray.get(log.read.remote()), ["sync 0", "sync 1", "sync 2"]);
+  ray.kill(log);
+});
+
+test("calls from the driver and from a task each keep their own order", async () => {
+  const log = Log.remote();
+  const caller = ray.remote(async (handle: ray.ActorHandle<{ appendSync(item: number): number }>, base: number) => {
+    const refs = [0, 1, 2, 3, 4].map((i) => handle.appendSync.remote(base + i));
+    return ray.get(refs);
+  });
+  const fromTask = caller.remote(log, 100);
+  const fromDriver = [0, 1, 2, 3, 4].map((i) => log.appendSync.remote(i));
+  assert.deepEqual(await ray.get(fromTask), [100, 101, 102, 103, 104]);
+  await ray.get(fromDriver);
+  const entries = await ray.get(log.read.remote());
+  const driverPart = entries.filter((e) => Number(e.split(" ")[1]) < 100);
+  const taskPart = entries.filter((e) => Number(e.split(" ")[1]) >= 100);
+  assert.deepEqual(driverPart, [0, 1, 2, 3, 4].map((i) => `sync ${i}`));
+  assert.deepEqual(taskPart, [100, 101, 102, 103, 104].map((i) => `sync ${i}`));
+  ray.kill(log);
+});
