@@ -118,13 +118,14 @@ export function analyzeRemote(
   hasRaytsImport: boolean,
 ): { analysis: RemoteAnalysis } | { diagnostics: Diagnostic[] } {
   const label = call.binding ?? call.name;
+  const self = call.binding !== undefined || call.name !== "anonymous" ? `${call.kind === "actor" ? "actor class" : "remote function"} ${label}` : `the anonymous ${call.kind === "actor" ? "actor class" : "remote function"}`;
   const diagnostics: Diagnostic[] = [];
   const captures = new Map<string, Capture>();
   const globals = new Set<string>();
   const pending: { root: ts.Node; via: string | undefined }[] = [];
   const copied = new Set<ts.Symbol>();
 
-  const subject = (via: string | undefined): string => (via === undefined ? `remote function ${label}` : `${via} (copied into remote function ${label})`);
+  const subject = (via: string | undefined): string => (via === undefined ? self : `${via} (copied into ${self})`);
 
   const copy = (name: string, symbol: ts.Symbol, via: string | undefined, at: ts.Node): void => {
     if (copied.has(symbol)) return;

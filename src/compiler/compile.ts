@@ -56,17 +56,17 @@ function isWithin(outer: string, inner: string): boolean {
 }
 
 /** RC1001/RC1002: srcDir must be a folder, outDir must not be inside it. */
-function checkPaths(srcDir: string, outDir: string): Diagnostic[] {
+function checkPaths(srcDir: string, outDir: string, shown: { srcDir: string; outDir: string }): Diagnostic[] {
   let stat: fs.Stats | undefined;
   try {
     stat = fs.statSync(srcDir);
   } catch {
     stat = undefined;
   }
-  if (stat === undefined) return [diagnostic("RC1001", `srcDir ${srcDir} does not exist`, { file: srcDir })];
-  if (!stat.isDirectory()) return [diagnostic("RC1001", `srcDir ${srcDir} is not a directory`, { file: srcDir })];
+  if (stat === undefined) return [diagnostic("RC1001", `srcDir ${shown.srcDir} does not exist`, { file: srcDir })];
+  if (!stat.isDirectory()) return [diagnostic("RC1001", `srcDir ${shown.srcDir} is not a directory`, { file: srcDir })];
   if (isWithin(realPathOf(srcDir), realPathOf(outDir))) {
-    return [diagnostic("RC1002", `outDir ${outDir} is inside srcDir ${srcDir}; compiling would write into the sources`, { file: outDir })];
+    return [diagnostic("RC1002", `outDir ${shown.outDir} is inside srcDir ${shown.srcDir}; compiling would write into the sources`, { file: outDir })];
   }
   return [];
 }
@@ -186,7 +186,7 @@ export function compile(options: CompileOptions): CompileResult {
     outputs: [],
   });
 
-  const pathErrors = checkPaths(srcDir, outDir);
+  const pathErrors = checkPaths(srcDir, outDir, base);
   if (pathErrors.length > 0) return fail(pathErrors);
   const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project));
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);

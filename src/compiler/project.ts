@@ -80,7 +80,10 @@ function readConfig(configFile: string): { options: ts.CompilerOptions } | { err
   }
   const parsed = ts.parseConfigFileTextToJson(configFile, text);
   if (parsed.error !== undefined) {
-    return { error: diagnostic("RC1003", `cannot parse tsconfig: ${ts.flattenDiagnosticMessageText(parsed.error.messageText, " ")}`, location) };
+    const start = parsed.error.start;
+    const at = start === undefined ? undefined : ts.getLineAndCharacterOfPosition(ts.createSourceFile(configFile, text, ts.ScriptTarget.JSON), start);
+    const where = at === undefined ? location : { file: configFile, line: at.line + 1, column: at.character + 1 };
+    return { error: diagnostic("RC1003", `cannot parse tsconfig: ${ts.flattenDiagnosticMessageText(parsed.error.messageText, " ")}`, where) };
   }
   if (typeof parsed.config !== "object" || parsed.config === null || Array.isArray(parsed.config)) {
     return { error: diagnostic("RC1003", "tsconfig must hold a JSON object", location) };
@@ -102,7 +105,7 @@ function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diag
   for (const file of files) {
     for (const d of program.getSyntacticDiagnostics(file.compilerNode)) {
       const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-      const message = `${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
+      const message = `syntax error: ${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
       found.push(
         diagnostic("RC1010", message, {
           file: file.getFilePath(),

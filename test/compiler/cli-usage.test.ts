@@ -1,0 +1,121 @@
+/**
+ * The raycompile command line: help, exit codes, bad paths, `--check`,
+ * `--report json`, and that srcDir is never written.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { parseCommandLine } from "../../src/compiler/cli.js";
+import { DIAGNOSTIC_CODES } from "../../src/compiler/diagnostics.js";
+import type { CompileReport } from "../../src/compiler/report.js";
+import { diagnosticLines, FIXTURES, listTree, removeDir, runCli, tempDir } from "./support.js";
+
+const seedSrc = path.join(FIXTURES, "seed-004", "src");
+const scratch = tempDir("cli");
+after(() => removeDir(scratch));
+
+describe("raycompile command line", () => {
+  it("prints help with exit code 0", () => {
+    const run = runCli(["--help"]);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^Usage: raycompile <srcDir>/);
+    assert.match(run.stdout, /--outDir/);
+    assert.match(run.stdout, /--report <format>/);
+  });
+
+  it("exits 2 on bad usage, naming the problem", () => {
+    for (const [argv, pattern] of [
+      [[], /Expected a srcDir, got none/],
+      [["a", "b"], /Expected one srcDir, got 2/],
+      [["src", "--frobnicate"], /Unknown option '--frobnicate'/],
+      [["src", "--report", "xml"], /Expected `--report` to be "text" or "json", got "xml"/],
+      [["src", "--outDir"], /argument missing/],
+    ] as const) {
+      const run = runCli(argv);
+      assert.equal(run.code, 2, `exit code for ${argv.join(" ")}`);
+      assert.match(run.stderr, pattern);
+      assert.match(run.stderr, /Usage: raycompile/);
+    }
+  });
+
+  it("parses every option", () => {
+    assert.deepEqual(parseCommandLine(["src", "-o", "out", "-p", "tsconfig.app.json", "--check", "--report", "json"]), {
+      srcDir: "src",
+      outDir: "out",
+      project: "tsconfig.app.json",
+      check: true,
+      report: "json",
+    });
+  });
+
+  it("reports a missing srcDir (RC1001) and writes nothing", () => {
+    const out = path.join(scratch, "missing-out");
+    const run = runCli(["no/such/dir", "--outDir", out]);
+    assert.equal(run.code, 1);
+    assert.deepEqual(diagnosticLines(run.stderr), ["no/such/dir - error RC1001: srcDir no/such/dir does not exist"]);
+    assert.match(run.stderr, /hint: pass the folder that holds your \.ts sources/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  it("refuses an outDir inside srcDir (RC1002) and writes nothing", () => {
+    const src = path.join(scratch, "project", "src");
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, "main.ts"), "export const x = 1;\n");
+    for (const outDir of ["src/dist", "src", "src/./nested/../dist"]) {
+      const run = runCli(["src", "--outDir", outDir], path.join(scratch, "project"));
+      assert.equal(run.code, 1, outDir);
+      assert.match(run.stderr, /error RC1002: outDir .* is inside srcDir src; compiling would write into the sources/);
+      assert.deepEqual(listTree(src), ["main.ts"]);
+    }
+  });
+
+  it("reports an unreadable tsconfig (RC1003) and writes nothing", () => {
+    const out = path.join(scratch, "tsconfig-out");
+    const missing = runCli([seedSrc, "--outDir", out, "--project", path.join(scratch, "nope.json")]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.json - error RC1003: cannot read tsconfig .*nope\.json \(ENOENT\)/);
+    const folder = runCli([seedSrc, "--outDir", out, "--project", scratch]);
+    assert.equal(folder.code, 1);
+    assert.match(folder.stderr, /error RC1003: cannot read tsconfig .* \(EISDIR\)/);
+    const badOption = path.join(scratch, "bad-option.json");
+    fs.writeFileSync(badOption, JSON.stringify({ compilerOptions: { target: "ES1999" } }));
+    const invalid = runCli([seedSrc, "--outDir", out, "--project", badOption]);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /error RC1003: invalid tsconfig: Argument for '--target' option must be/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  it("with --check analyses and reports but writes nothing; --report json is the report alone", () => {
+    const out = path.join(scratch, "check-out");
+    const run = runCli([seedSrc, "--outDir", out, "--check", "--report", "json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as CompileReport;
+    assert.equal(report.written, false);
+    assert.equal(report.files, 1);
+    assert.deepEqual(
+      report.remoteFunctions.map((r) => [r.binding, r.kind, r.captures.map((c) => `${c.name}:${c.shippedAs}`)]),
+      [
+        ["foo1", "task", []],
+        ["foo2", "task", ["A:ref"]],
+      ],
+    );
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  it("never writes into srcDir", () => {
+    const before = listTree(seedSrc).map((file) => [file, fs.statSync(path.join(seedSrc, file)).mtimeMs]);
+    const run = runCli([seedSrc, "--outDir", path.join(scratch, "seed-out")]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      listTree(seedSrc).map((file) => [file, fs.statSync(path.join(seedSrc, file)).mtimeMs]),
+      before,
+    );
+    assert.deepEqual(listTree(path.join(scratch, "seed-out")), ["__rayts__/capture-check.js", "main.foo1.task.js", "main.foo2.task.js", "main.js"]);
+  });
+
+  it("documents every diagnostic code in docs/compiler.md", () => {
+    const docs = fs.readFileSync(path.join(import.meta.dirname, "../../docs/compiler.md"), "utf8");
+    for (const code of Object.keys(DIAGNOSTIC_CODES)) assert.match(docs, new RegExp(`\\| ${code} `), `${code} missing from docs/compiler.md`);
+  });
+});
