@@ -20,7 +20,7 @@
 import { ts } from "ts-morph";
 import { estimateInitializerBytes } from "./capture-size.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
-import { isConstDeclaration, isModuleLevelVariable, isRaytsRuntimeFile, resolveAlias, type RemoteCall } from "./find-remote-calls.js";
+import { isConstDeclaration, isModuleLevelVariable, isRaytsRuntimeFile, resolveAlias, type RemoteCall, type RemoteKind } from "./find-remote-calls.js";
 import { freeReferences } from "./free-identifiers.js";
 import { locationOf, unwrapExpression } from "./syntax.js";
 
@@ -39,7 +39,7 @@ export type Capture =
   | {
       readonly kind: "copy";
       readonly name: string;
-      readonly what: "function" | "class" | "const" | "enum";
+      readonly what: "function" | "class" | "const" | "enum" | "actor class";
       /** The declarations to copy, in source order (several for overloads). */
       readonly declarations: readonly ts.Node[];
       readonly via: string | undefined;
@@ -68,12 +68,13 @@ export interface RemoteAnalysis {
 
 const KIND_ORDER: Readonly<Record<Capture["kind"], number>> = { import: 0, copy: 1, ref: 2, remote: 3, runtime: 4 };
 
-/** True when a symbol's type is a rayts `RemoteFunction` or `ActorClass`. */
-function isRemoteHandle(checker: ts.TypeChecker, symbol: ts.Symbol, at: ts.Node): boolean {
+/** `"RemoteFunction"` or `"ActorClass"` when a symbol's type is that rayts handle class. */
+function handleType(checker: ts.TypeChecker, symbol: ts.Symbol, at: ts.Node): "RemoteFunction" | "ActorClass" | undefined {
   const type = checker.getTypeOfSymbolAtLocation(symbol, at);
   const typeSymbol = type.getSymbol() ?? type.aliasSymbol;
-  if (typeSymbol === undefined || !["RemoteFunction", "ActorClass"].includes(typeSymbol.getName())) return false;
-  return (typeSymbol.declarations ?? []).some((decl) => isRaytsRuntimeFile(decl.getSourceFile().fileName));
+  const name = typeSymbol?.getName();
+  if (typeSymbol === undefined || (name !== "RemoteFunction" && name !== "ActorClass")) return undefined;
+  return (typeSymbol.declarations ?? []).some((decl) => isRaytsRuntimeFile(decl.getSourceFile().fileName)) ? name : undefined;
 }
 
 /** The variable declaration a destructured binding belongs to. */
@@ -114,7 +115,7 @@ function isFunctionOrClassExpression(init: ts.Expression | undefined): boolean {
 export function analyzeRemote(
   checker: ts.TypeChecker,
   call: RemoteCall,
-  remoteCalls: ReadonlySet<ts.CallExpression>,
+  remoteCalls: ReadonlyMap<ts.CallExpression, RemoteKind>,
   hasRaytsImport: boolean,
 ): { analysis: RemoteAnalysis } | { diagnostics: Diagnostic[] } {
   const label = call.binding ?? call.name;
@@ -138,7 +139,15 @@ export function analyzeRemote(
       diagnostics.push(diagnostic("RC1106", `${subject(via)} uses \`${name}\`, which cannot be copied into a task module`, locationOf(at)));
       return;
     }
-    const what = ts.isFunctionDeclaration(first) ? "function" : ts.isClassDeclaration(first) ? "class" : ts.isEnumDeclaration(first) ? "enum" : "const";
+    const what = ts.isFunctionDeclaration(first)
+      ? "function"
+      : ts.isClassDeclaration(first)
+        ? "class"
+        : ts.isEnumDeclaration(first)
+          ? "enum"
+          : isFunctionOrClassExpression(ts.isVariableDeclaration(first) ? first.initializer : undefined)
+            ? "const"
+            : "actor class";
     captures.set(name, { kind: "copy", name, what, declarations: decls, via });
     for (const decl of decls) pending.push({ root: decl, via: name });
   };
@@ -155,7 +164,8 @@ export function analyzeRemote(
       if (!ts.isImportDeclaration(importDecl)) return; // JSDoc `@import`: types only
       if (importDecl.importClause?.isTypeOnly === true || (ts.isImportSpecifier(decl) && decl.isTypeOnly)) return;
       const target = resolveAlias(checker, symbol);
-      if (target.flags & ts.SymbolFlags.Value && isRemoteHandle(checker, symbol, at)) {
+      // A remote function's handle survives a structured clone; an imported actor class is re-imported instead.
+      if (target.flags & ts.SymbolFlags.Value && handleType(checker, symbol, at) === "RemoteFunction") {
         captures.set(name, { kind: "remote", name, declaration: decl, via });
         return;
       }
@@ -216,7 +226,15 @@ export function analyzeRemote(
       return;
     }
     const initCall = init === undefined ? undefined : unwrapExpression(init);
-    if ((initCall !== undefined && ts.isCallExpression(initCall) && remoteCalls.has(initCall)) || isRemoteHandle(checker, symbol, at)) {
+    const compiledKind = initCall !== undefined && ts.isCallExpression(initCall) ? remoteCalls.get(initCall) : undefined;
+    const handle = compiledKind === "actor" ? "ActorClass" : compiledKind === "task" ? "RemoteFunction" : handleType(checker, symbol, at);
+    // An actor class handle does not survive a structured clone: the task module rebuilds it
+    // from its own compiled definition (the copied `const C = remote(class ...)`).
+    if (handle === "ActorClass" && decl === variable) {
+      copy(name, symbol, via, at);
+      return;
+    }
+    if (handle !== undefined) {
       captures.set(name, { kind: "remote", name, declaration: variable, via });
       return;
     }

@@ -153,7 +153,7 @@ function analyseProject(loaded: LoadedProject): { files: Analysed[]; diagnostics
     diagnostics.push(...imports.diagnostics, ...found.diagnostics, ...escapingImports(sourceFile, loaded.srcDir));
     perFile.push({ sourceFile, specifiers: imports.specifiers, calls: found.calls });
   }
-  const allCalls = new Set(perFile.flatMap((f) => f.calls.map((c) => c.call)));
+  const allCalls = new Map(perFile.flatMap((f) => f.calls.map((c) => [c.call, c.kind] as const)));
   const files: Analysed[] = [];
   for (const { sourceFile, specifiers, calls } of perFile) {
     const analyses: RemoteAnalysis[] = [];

@@ -77,7 +77,15 @@ export function captureReport(capture: Capture, raytsSpecifier: string): Capture
       return { name: capture.name, shippedAs: "import", detail: `import binding, re-imported from "${from}" by the task module`, from, ...via };
     }
     case "copy":
-      return { name: capture.name, shippedAs: "copy", detail: `module-level ${capture.what}, copied into the task module`, ...via };
+      return {
+        name: capture.name,
+        shippedAs: "copy",
+        detail:
+          capture.what === "actor class"
+            ? "actor class, its compiled definition copied into the task module (actor class handles do not cross threads)"
+            : `module-level ${capture.what}, copied into the task module`,
+        ...via,
+      };
     case "ref": {
       const size = capture.estimatedBytes === undefined ? "" : ` (${formatBytes(capture.estimatedBytes)})`;
       return {
@@ -89,7 +97,7 @@ export function captureReport(capture: Capture, raytsSpecifier: string): Capture
       };
     }
     case "remote":
-      return { name: capture.name, shippedAs: "remote", detail: "remote function or actor class, its handle passed by ref (nested tasks work)", ...via };
+      return { name: capture.name, shippedAs: "remote", detail: "remote function, its handle passed by ref (nested tasks work)", ...via };
     case "runtime":
       return { name: capture.name, shippedAs: "runtime", detail: `rayts API, imported from "${raytsSpecifier}"`, from: raytsSpecifier, ...via };
   }
