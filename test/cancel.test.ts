@@ -130,6 +130,34 @@ test("cancelling a running task without force abandons it: get rejects at once",
   await assertPoolWhole();
 });
 
+test("force-cancelling a task queued behind a running one on the same worker does not kill the running task", { timeout: 60_000 }, async () => {
+  const flags = await sharedInts();
+  const maybeHold = ray.remote((f: Int32Array, hold: boolean) => {
+    if (hold) {
+      Atomics.add(f, 1, 1);
+      Atomics.notify(f, 1);
+      Atomics.wait(f, 0, 0, 10_000);
+    }
+    return hold;
+  });
+  // Warm up: the scheduler learns the function is short and may batch calls onto a busy worker.
+  for (let i = 0; i < 30; i++) await ray.get(maybeHold.remote(flags, false));
+  const other = held.remote(flags, 1);
+  await until(flags, 1, 1);
+  const innocent = maybeHold.options({ maxRetries: 0 }).remote(flags, true);
+  await until(flags, 1, 2);
+  const queued = [0, 1, 2].map(() => maybeHold.remote(flags, false));
+  // Let the scheduler place them (it dispatches once per tick).
+  await new Promise((resolve) => setImmediate(resolve));
+  ray.cancel(queued[1] as ray.ObjectRef<boolean>, { force: true });
+  await assertCancelled(queued[1] as ray.ObjectRef<boolean>);
+  release(flags);
+  // The running task was not the one cancelled: it must finish normally.
+  assert.equal(await ray.get(innocent, { timeout: 20_000 }), true);
+  assert.deepEqual(await ray.get([other, queued[0] as ray.ObjectRef<boolean>, queued[2] as ray.ObjectRef<boolean>], { timeout: 20_000 }), [1, false, false]);
+  await assertPoolWhole();
+});
+
 test("cancelling a finished task changes nothing", async () => {
   const square = ray.remote((x: number) => x * x);
   const ref = square.remote(3);

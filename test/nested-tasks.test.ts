@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
+import { runScript } from "./support/child.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -52,6 +53,32 @@ test("a task can return a ref it made; the driver gets it", { timeout: 30_000 },
   assert.ok(ray.isObjectRef(a));
   assert.ok(ray.isObjectRef(b));
   assert.deepEqual(await ray.get([a, b]), [2, 10]);
+});
+
+test("a task can define a remote function with remote() and call it", { timeout: 30_000 }, async () => {
+  const maker = ray.remote(async (x: number) => {
+    const inc = ray.remote((y: number) => y + 1);
+    return ray.get(inc.remote(x));
+  });
+  assert.equal(await ray.get(maker.remote(1)), 2);
+});
+
+test("a remote function defined in a task and returned to the driver can be called there", { timeout: 60_000 }, async () => {
+  // Run in a child process: the failure mode seen was an uncaught exception in the driver.
+  const result = await runScript(
+    "returned-remote-fn",
+    `
+import * as ray from "RAYTS";
+await ray.init({ numCpus: 2 });
+const makeTriple = ray.remote(() => ray.remote((y: number) => y * 3));
+const triple = await ray.get(makeTriple.remote());
+console.log("RESULT " + (await ray.get(triple.remote(5), { timeout: 10_000 })));
+await ray.shutdown();
+`,
+    { timeoutMs: 50_000 },
+  );
+  assert.equal(result.code, 0, `stdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  assert.match(result.stdout, /RESULT 15/);
 });
 
 test("the pool still works after the nested work", async () => {

@@ -162,3 +162,51 @@ test("objects no ref or task needs are freed (child process with --expose-gc)", 
   await expectFreed("borrowed by a worker", (during) => assert.equal(during, MB));
   await expectFreed("put in a worker", (during) => assert.equal(during, MB));
 });
+
+const IDLE_SCRIPT = String.raw`
+import * as ray from "RAYTS";
+const gc = (globalThis as { gc?: () => void }).gc!;
+await ray.init({ numCpus: 1 });
+async function collect(): Promise<void> {
+  for (let i = 0; i < 8; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+const length = ray.remote(async (box: { ref: ray.ObjectRef<Float64Array> }) => (await ray.get(box.ref)).length);
+// Collects garbage in the worker a little after the task has returned, while the worker is idle.
+const collectLater = ray.remote(() => {
+  const g = (globalThis as { gc?: () => void }).gc!;
+  let rounds = 0;
+  const tick = (): void => {
+    g();
+    if (++rounds < 5) setTimeout(tick, 10);
+  };
+  setTimeout(tick, 10);
+  return 0;
+});
+await collect();
+const before = ray.objectStoreStats();
+console.log("LENGTH " + (await ray.get(length.remote({ ref: ray.put(new Float64Array(1 << 20)) }))));
+await ray.get(collectLater.remote());
+// The worker is idle from here on; give it time to collect and give the borrow back.
+let after = ray.objectStoreStats();
+for (let i = 0; i < 50 && after.numObjects > before.numObjects; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await collect();
+  after = ray.objectStoreStats();
+}
+console.log("RESULTS " + JSON.stringify({ before: before.bytesUsed, after: after.bytesUsed, objects: [before.numObjects, after.numObjects] }));
+await ray.shutdown();
+`;
+
+test("an idle worker gives back a borrowed ref once it has collected it", { timeout: 60_000 }, async () => {
+  const result = await runScript("gc-idle", IDLE_SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 50_000 });
+  assert.equal(result.code, 0, `child failed\n${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /LENGTH 1048576/);
+  const line = result.stdout.split("\n").find((l) => l.startsWith("RESULTS "));
+  assert.ok(line !== undefined, result.stdout + result.stderr);
+  const { before, after, objects } = JSON.parse(line.slice("RESULTS ".length)) as { before: number; after: number; objects: [number, number] };
+  assert.equal(after, before, `the borrowed object is still held: ${line}`);
+  assert.equal(objects[1], objects[0]);
+});

@@ -1,0 +1,49 @@
+/**
+ * `npm pack` gives a package that works when installed into an empty
+ * project: `import * as ray from "rayts"` runs a remote function there.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { REPO } from "./support/child.js";
+
+const run = promisify(execFile);
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+
+const PROGRAM = `
+import * as ray from "rayts";
+const square = ray.remote((x) => x * x);
+const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
+const c = Counter.remote();
+c.inc.remote();
+const values = await ray.get([0, 1, 2, 3].map((i) => square.remote(i)));
+const data = await ray.get(ray.put(new Float64Array([1, 2, 3])));
+console.log(JSON.stringify({ values, count: await ray.get(c.inc.remote()), sum: data.reduce((a, b) => a + b, 0), error: typeof ray.RayTaskError }));
+`;
+
+test("npm pack, install into an empty project, import rayts and run a task", { timeout: 240_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rayts-install-"));
+  try {
+    const packed = await run(npm, ["pack", "--json", "--pack-destination", dir], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
+    const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+    const tarball = join(dir, info[0]?.filename ?? "");
+    const files = (info[0]?.files ?? []).map((file) => file.path);
+    assert.ok(files.includes("dist/index.js"), `dist/index.js is not packed: ${files.join(", ")}`);
+    assert.ok(files.includes("dist/index.d.ts"), "the types are not packed");
+    assert.ok(!files.some((file) => file.startsWith("src/") || file.startsWith("test/")), "sources or tests were packed");
+
+    const project = join(dir, "project");
+    await run("mkdir", ["-p", project]);
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module" }));
+    await run(npm, ["install", "--no-audit", "--no-fund", tarball], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+    await writeFile(join(project, "main.mjs"), PROGRAM);
+    const { stdout } = await run(process.execPath, ["main.mjs"], { cwd: project, timeout: 60_000 });
+    assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop() ?? ""), { values: [0, 1, 4, 9], count: 2, sum: 6, error: "function" });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
