@@ -175,6 +175,16 @@ test("stopping early cancels the pending tasks: they never run, and no task is l
   assert.equal(Atomics.load(flags, 1), started, "no cancelled task started later");
 });
 
+test("next() called again before the last one settled gets the next result", async () => {
+  const iterator = mapPipelined(square, [1, 2, 3], { ordered: true })[Symbol.asyncIterator]();
+  const results = await Promise.all([iterator.next(), iterator.next(), iterator.next(), iterator.next()]);
+  assert.deepEqual(
+    results.map((r) => r.value),
+    [1, 4, 9, undefined],
+  );
+  assert.equal(results[3]?.done, true);
+});
+
 test("each iteration runs the map afresh", async () => {
   const mapped = mapPipelined(square, [1, 2, 3], { ordered: true });
   assert.deepEqual(await collect(mapped), [1, 4, 9]);

@@ -96,7 +96,8 @@ export class Stage<I, O> implements AsyncIterator<Indexed<O>, undefined> {
   #exhausted = false;
   #closed = false;
   #upstreamError: { readonly error: unknown } | undefined;
-  #wake: (() => void) | undefined;
+  /** Callers of `next()` waiting for something to happen (one, unless next() is called without awaiting). */
+  readonly #waiters: (() => void)[] = [];
 
   constructor(upstream: Upstream<I>, config: StageConfig<I>) {
     this.#upstream = upstream;
@@ -124,7 +125,7 @@ export class Stage<I, O> implements AsyncIterator<Indexed<O>, undefined> {
         return { done: true, value: undefined };
       }
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
+        this.#waiters.push(resolve);
       });
     }
   }
@@ -153,9 +154,7 @@ export class Stage<I, O> implements AsyncIterator<Indexed<O>, undefined> {
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    for (const wake of this.#waiters.splice(0)) wake();
   }
 
   #hasRoom(): boolean {
