@@ -64,6 +64,8 @@ export interface RemoteAnalysis {
   readonly globals: readonly string[];
   /** The expression the task module's factory returns. */
   readonly returns: { readonly kind: "node"; readonly node: ts.Node } | { readonly kind: "name"; readonly name: string };
+  /** Warnings about captures that ship but may not behave as in the driver. */
+  readonly warnings: readonly Diagnostic[];
 }
 
 const KIND_ORDER: Readonly<Record<Capture["kind"], number>> = { import: 0, copy: 1, ref: 2, remote: 3, runtime: 4 };
@@ -75,6 +77,20 @@ function handleType(checker: ts.TypeChecker, symbol: ts.Symbol, at: ts.Node): "R
   const name = typeSymbol?.getName();
   if (typeSymbol === undefined || (name !== "RemoteFunction" && name !== "ActorClass")) return undefined;
   return (typeSymbol.declarations ?? []).some((decl) => isRaytsRuntimeFile(decl.getSourceFile().fileName)) ? name : undefined;
+}
+
+/**
+ * The name of the class a value is an instance of, when that class is
+ * declared in the user's sources: structured clone keeps its fields but not
+ * its prototype. Library classes (Map, Date, typed arrays, Arrow tables) are
+ * handled by the runtime's codec.
+ */
+function userClassOf(type: ts.Type): string | undefined {
+  const symbol = type.getSymbol();
+  if (symbol === undefined || (symbol.flags & ts.SymbolFlags.Class) === 0) return undefined;
+  const decl = symbol.declarations?.find((d) => ts.isClassDeclaration(d) || ts.isClassExpression(d));
+  if (decl === undefined || decl.getSourceFile().isDeclarationFile) return undefined;
+  return symbol.getName();
 }
 
 /** The variable declaration a destructured binding belongs to. */
@@ -121,6 +137,7 @@ export function analyzeRemote(
   const label = call.binding ?? call.name;
   const self = call.binding !== undefined || call.name !== "anonymous" ? `${call.kind === "actor" ? "actor class" : "remote function"} ${label}` : `the anonymous ${call.kind === "actor" ? "actor class" : "remote function"}`;
   const diagnostics: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
   const captures = new Map<string, Capture>();
   const globals = new Set<string>();
   const pending: { root: ts.Node; via: string | undefined }[] = [];
@@ -238,6 +255,23 @@ export function analyzeRemote(
       captures.set(name, { kind: "remote", name, declaration: variable, via });
       return;
     }
+    const valueType = checker.getTypeOfSymbolAtLocation(symbol, at);
+    if (valueType.getCallSignatures().length > 0 || valueType.getConstructSignatures().length > 0) {
+      diagnostics.push(
+        diagnostic("RC1106", `${subject(via)} captures \`${name}\`, a function computed at run time, which cannot be put in the object store`, locationOf(at)),
+      );
+      return;
+    }
+    const instanceOf = userClassOf(valueType);
+    if (instanceOf !== undefined) {
+      warnings.push(
+        diagnostic(
+          "RC1303",
+          `${subject(via)} captures \`${name}\`, an instance of class ${instanceOf}: it reaches the worker as a plain object, without its methods`,
+          locationOf(at),
+        ),
+      );
+    }
     const estimatedBytes = decl === variable && init !== undefined ? estimateInitializerBytes(checker, init) : undefined;
     captures.set(name, { kind: "ref", name, declaration: variable, estimatedBytes, via });
   };
@@ -276,8 +310,8 @@ export function analyzeRemote(
   }
   for (let next = pending.shift(); next !== undefined; next = pending.shift()) analyse(next.root, next.via);
 
-  if (diagnostics.length > 0) return { diagnostics };
+  if (diagnostics.length > 0) return { diagnostics: [...diagnostics, ...warnings] };
   const position = (capture: Capture): number => (capture.kind === "copy" ? (capture.declarations[0]?.pos ?? 0) : 0);
   const sorted = [...captures.values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || position(a) - position(b));
-  return { analysis: { call, captures: sorted, globals: [...globals].sort(), returns } };
+  return { analysis: { call, captures: sorted, globals: [...globals].sort(), returns, warnings } };
 }

@@ -162,7 +162,7 @@ function analyseProject(loaded: LoadedProject): { files: Analysed[]; diagnostics
       if ("diagnostics" in result) diagnostics.push(...result.diagnostics);
       else {
         analyses.push(result.analysis);
-        diagnostics.push(...sizeWarnings(result.analysis));
+        diagnostics.push(...result.analysis.warnings, ...sizeWarnings(result.analysis));
       }
     }
     files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });

@@ -22,9 +22,10 @@ export const DIAGNOSTIC_CODES = {
   RC1103: { category: "error", title: "uses `arguments` of the enclosing scope", hint: "declare rest parameters (`...args`) on the remote function instead" },
   RC1104: { category: "error", title: "captures a variable of an enclosing function or block", hint: "pass it as an argument (or `put()` it and pass the ObjectRef), or move it to module level as a `const`" },
   RC1105: { category: "error", title: "remote() argument cannot be compiled", hint: "pass an arrow function, a function or class expression, or the name of a module-level function or class declaration" },
-  RC1106: { category: "error", title: "captures a declaration that cannot be shipped", hint: "move what the task needs into a module-level function, class or const, or import it from another module" },
+  RC1106: { category: "error", title: "captures something that cannot be shipped", hint: "declare what the task needs as a module-level function, class or const value, or import it from another module" },
   RC1301: { category: "warning", title: "large capture", hint: "it is put once and shared by ref; consider loading the data inside the task instead" },
   RC1302: { category: "warning", title: "relative import leaves srcDir", hint: "the emitted import resolves relative to outDir; keep imported sources inside srcDir" },
+  RC1303: { category: "warning", title: "captured class instance loses its methods", hint: "capture the data and rebuild the instance inside the task, or make the class an actor" },
 } as const;
 
 /** A diagnostic code, e.g. `"RC1101"`. */

@@ -27,6 +27,7 @@ describe("bad input gives a clear diagnostic and no output", () => {
       "err-syntax",
       "err-this",
       "err-unreadable-tsconfig",
+      "err-unshippable",
     ]);
   });
 

@@ -114,6 +114,30 @@ describe("raycompile command line", () => {
     assert.deepEqual(listTree(path.join(scratch, "seed-out")), ["__rayts__/capture-check.js", "main.foo1.task.js", "main.foo2.task.js", "main.js"]);
   });
 
+  it("warns (exit 0) about relative imports leaving srcDir and captured class instances", () => {
+    const project = path.join(scratch, "warnings");
+    fs.mkdirSync(path.join(project, "src"), { recursive: true });
+    fs.writeFileSync(path.join(project, "shared.ts"), "export const SHARED = 1;\n");
+    fs.writeFileSync(
+      path.join(project, "src", "main.ts"),
+      [
+        'import { remote } from "rayts";',
+        'import { SHARED } from "../shared.js";',
+        "class Point { constructor(public x: number) {} }",
+        "const ORIGIN = new Point(0);",
+        "export const f = remote(() => ORIGIN.x + SHARED);",
+        "",
+      ].join("\n"),
+    );
+    const run = runCli(["src", "--outDir", "out"], project);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(diagnosticLines(run.stderr), [
+      'src/main.ts:2:24 - warning RC1302: import "../shared.js" resolves outside srcDir',
+      "src/main.ts:5:31 - warning RC1303: remote function f captures `ORIGIN`, an instance of class Point: it reaches the worker as a plain object, without its methods",
+    ]);
+    assert.ok(fs.existsSync(path.join(project, "out", "main.js")));
+  });
+
   it("documents every diagnostic code in docs/compiler.md", () => {
     const docs = fs.readFileSync(path.join(import.meta.dirname, "../../docs/compiler.md"), "utf8");
     for (const code of Object.keys(DIAGNOSTIC_CODES)) assert.match(docs, new RegExp(`\\| ${code} `), `${code} missing from docs/compiler.md`);
