@@ -158,6 +158,36 @@ test("force-cancelling a task queued behind a running one on the same worker doe
   await assertPoolWhole();
 });
 
+test("a queued actor call that is cancelled never runs", { timeout: 30_000 }, async () => {
+  const flags = await sharedInts();
+  const Recorder = ray.remote(
+    class Recorder {
+      log: number[] = [];
+      step(f: Int32Array, i: number): number {
+        Atomics.add(f, 1, 1);
+        Atomics.notify(f, 1);
+        Atomics.wait(f, 0, 0, 10_000);
+        this.log.push(i);
+        return i;
+      }
+      read(): number[] {
+        return this.log;
+      }
+    },
+  );
+  const actor = Recorder.remote();
+  const first = actor.step.remote(flags, 1);
+  const second = actor.step.remote(flags, 2);
+  const third = actor.step.remote(flags, 3);
+  await until(flags, 1, 1); // the first call is running, the others wait behind it
+  ray.cancel(second);
+  await assertCancelled(second);
+  release(flags);
+  assert.deepEqual(await ray.get([first, third]), [1, 3]);
+  assert.deepEqual(await ray.get(actor.read.remote()), [1, 3], "the cancelled call ran");
+  ray.kill(actor);
+});
+
 test("cancelling a finished task changes nothing", async () => {
   const square = ray.remote((x: number) => x * x);
   const ref = square.remote(3);

@@ -187,6 +187,50 @@ test("inside a task the API is available by name: get, put, wait", async () => {
   assert.equal(await ray.get(viaNames.remote(20)), 41);
 });
 
+test("inside a task, get and wait with a timeout work, and `ray` is the whole public API", async () => {
+  const flags = await sharedInts();
+  const slow = held.remote(flags, 1);
+  const inner = ray.remote(async (box: { ref: ray.ObjectRef<number> }) => {
+    const [ready, notReady] = await ray.wait([box.ref], { timeout: 10 });
+    let timedOut = "no";
+    try {
+      await ray.get(box.ref, { timeout: 10 });
+    } catch (error) {
+      timedOut = (error as Error).name;
+    }
+    return {
+      waited: [ready.length, notReady.length],
+      timedOut,
+      exports: ["GetTimeoutError", "RayError", "RayTaskError", "ObjectRef", "isObjectRef", "init", "availableResources"].filter(
+        (name) => (ray as unknown as Record<string, unknown>)[name] === undefined,
+      ),
+    };
+  });
+  const result = await ray.get(inner.remote({ ref: slow }));
+  release(flags);
+  await ray.get(slow);
+  assert.deepEqual(result.waited, [0, 1]);
+  assert.equal(result.timedOut, "GetTimeoutError");
+  assert.deepEqual(result.exports, [], "names of the public API missing from `ray` inside a task");
+});
+
+test("inside a task, instanceof ray.GetTimeoutError works", async () => {
+  const flags = await sharedInts();
+  const slow = held.remote(flags, 1);
+  const inner = ray.remote(async (box: { ref: ray.ObjectRef<number> }) => {
+    try {
+      await ray.get(box.ref, { timeout: 10 });
+      return "no timeout";
+    } catch (error) {
+      return error instanceof ray.GetTimeoutError ? "GetTimeoutError" : `other: ${String(error)}`;
+    }
+  });
+  const result = await ray.get(inner.remote({ ref: slow }));
+  release(flags);
+  await ray.get(slow);
+  assert.equal(result, "GetTimeoutError");
+});
+
 declare function get<T>(ref: ray.ObjectRef<T>): Promise<T>;
 declare function put<T>(value: T): ray.ObjectRef<T>;
 declare function wait<T>(refs: ray.ObjectRef<T>[]): Promise<[ray.ObjectRef<T>[], ray.ObjectRef<T>[]]>;
