@@ -84,6 +84,17 @@ for (const workers of [1, 2]) {
       );
     });
 
+    test("chunks longer than one fold block (4096 items) fold the same", async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 4000, max: 12_000 }), fc.integer({ min: 1, max: 3 }), async (n, parts) => {
+          const xs = Array.from({ length: n }, (_, i) => [i]);
+          const out = await aggListDistributed(listConcat, xs, { chunkSize: Math.ceil(n / parts) });
+          assert.deepEqual(out, aggList(listConcat, xs));
+        }),
+        params(5),
+      );
+    });
+
     test("a remote combine gives the same result", async () => {
       const remoteConcat = ray.remote((a: string, b: string) => a + b);
       await fc.assert(

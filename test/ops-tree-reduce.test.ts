@@ -43,6 +43,21 @@ test("combines neighbours level by level: n - 1 calls, O(log n) depth", () => {
   assert.equal(depth, Math.ceil(Math.log2(1000)));
 });
 
+test("past one block of 4096 items the depth stays logarithmic", () => {
+  for (const n of [4096, 4097, 10_000, 100_003]) {
+    let calls = 0;
+    const depth = aggList(
+      (a: number, b: number) => {
+        calls++;
+        return Math.max(a, b) + 1;
+      },
+      new Array<number>(n).fill(0),
+    );
+    assert.equal(calls, n - 1);
+    assert.ok(depth <= Math.ceil(Math.log2(n)) + 1, `depth ${depth} for ${n} items`);
+  }
+});
+
 test("pairs neighbours as the seed does, carrying the odd last item up", () => {
   const shape = aggList((a: string, b: string) => `(${a}${b})`, ["a", "b", "c", "d", "e"]);
   assert.equal(shape, "(((ab)(cd))e)");

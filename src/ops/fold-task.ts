@@ -88,22 +88,38 @@ async function raytsFoldChunk(source: string, data: unknown, start: number, end:
     }, 2000);
     state.timer.unref?.();
   }
-  // The same pairwise fold as aggList (foldRange), inlined: see tree-reduce.ts.
+  // The same blocked pairwise fold as aggList (foldRange in tree-reduce.ts), inlined.
   try {
-    const n = end - start;
-    if (n === 1) return items[start];
-    const half = n >>> 1;
-    const buf: unknown[] = [];
-    for (let i = 0; i < half; i++) buf.push(fn(items[start + 2 * i], items[start + 2 * i + 1]));
-    if (n & 1) buf.push(items[end - 1]);
-    let length = buf.length;
-    while (length > 1) {
-      const pairs = length >>> 1;
-      for (let i = 0; i < pairs; i++) buf[i] = fn(buf[2 * i], buf[2 * i + 1]);
-      if (length & 1) buf[pairs] = buf[length - 1];
-      length = pairs + (length & 1);
+    let source = items;
+    let from = start;
+    let to = end;
+    for (;;) {
+      const results: unknown[] = [];
+      for (let blockStart = from; blockStart < to; blockStart += 4096) {
+        const blockEnd = Math.min(to, blockStart + 4096);
+        const n = blockEnd - blockStart;
+        if (n === 1) {
+          results.push(source[blockStart]);
+          continue;
+        }
+        const half = n >>> 1;
+        const buf: unknown[] = [];
+        for (let i = 0; i < half; i++) buf.push(fn(source[blockStart + 2 * i], source[blockStart + 2 * i + 1]));
+        if (n & 1) buf.push(source[blockEnd - 1]);
+        let length = buf.length;
+        while (length > 1) {
+          const pairs = length >>> 1;
+          for (let i = 0; i < pairs; i++) buf[i] = fn(buf[2 * i], buf[2 * i + 1]);
+          if (length & 1) buf[pairs] = buf[length - 1];
+          length = pairs + (length & 1);
+        }
+        results.push(buf[0]);
+      }
+      if (results.length === 1) return results[0];
+      source = results;
+      from = 0;
+      to = results.length;
     }
-    return buf[0];
   } catch (error) {
     const match = error instanceof ReferenceError ? /^(\S+) is not defined$/.exec(error.message) : null;
     if (match === null) throw error;

@@ -12,13 +12,17 @@ import { checkFunction, checkSequence } from "./checks.js";
 /** A binary combine step: associative, not necessarily commutative. */
 export type Combiner<T> = (left: T, right: T) => T;
 
+/** Items folded level by level in one block; a power of two, so full blocks are perfect trees. */
+export const FOLD_BLOCK = 4096;
+
 /**
- * Folds `items[start..end)` pairwise, level by level.
+ * Folds `items[start..end)` pairwise, level by level, in blocks.
  *
- * Memory: the first level reads `items` and writes one buffer of
- * ceil(n/2) slots; every later level folds that buffer in place (slot i is
- * written only after slots 2i and 2i+1 were read, and i <= 2i), so the
- * input is never copied and no level allocates.
+ * Within a block of FOLD_BLOCK items the first level reads `items` and
+ * writes one buffer of half the block; every later level folds that buffer
+ * in place (slot i is written only after slots 2i and 2i+1 were read, and
+ * i <= 2i). The block results are then folded the same way, block by block,
+ * until one value is left:
  *
  * ```
  * items: a b c d e      level 1 -> buf: ab cd e
@@ -26,9 +30,32 @@ export type Combiner<T> = (left: T, right: T) => T;
  *                       level 3 -> buf: abcde
  * ```
  *
+ * Blocking keeps the working set small (a 4096-item block and one result
+ * per block instead of a buffer of n/2), which makes the fold markedly
+ * faster on large inputs, and changes nothing else: `fn` is still called
+ * n - 1 times on neighbours, in order, at most ceil(log2 n) + 1 deep; up to
+ * FOLD_BLOCK items the pairing is exactly the seed's `agg_list`.
+ *
  * @internal The caller guarantees `start < end`.
  */
 export function foldRange<T>(fn: Combiner<T>, items: ArrayLike<T>, start: number, end: number): T {
+  let source = items;
+  let from = start;
+  let to = end;
+  for (;;) {
+    const results: T[] = [];
+    for (let blockStart = from; blockStart < to; blockStart += FOLD_BLOCK) {
+      results.push(foldBlock(fn, source, blockStart, Math.min(to, blockStart + FOLD_BLOCK)));
+    }
+    if (results.length === 1) return results[0] as T;
+    source = results;
+    from = 0;
+    to = results.length;
+  }
+}
+
+/** The seed's level-by-level fold of one block. */
+function foldBlock<T>(fn: Combiner<T>, items: ArrayLike<T>, start: number, end: number): T {
   const n = end - start;
   if (n === 1) return items[start] as T;
   const half = n >>> 1;
