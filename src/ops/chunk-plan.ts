@@ -7,13 +7,13 @@
  * overhead o (one empty task's round trip) and W free CPU slots:
  *
  *   local       L = n c
- *   distributed D = n x + o + r (o + W c) + n c / W + (W r + 1) c
+ *   distributed D = n x + o + r o + n c / W + (W r + 1) c
  *
  * where r is the number of chunks per worker (the partials are folded
  * locally, W r + 1 combines). D grows with r, so one chunk per worker is best
  * when workers run at equal speed; r > 1 only buys load balancing, and is
  * used (up to 4) when every chunk still runs for at least 50 task overheads.
- * Distribution is chosen when D times a safety margin of 1.15 is below L;
+ * Distribution is chosen when D times a safety margin of 1.25 is below L;
  * otherwise the fold stays local, so a cheap combine never pays for tasks.
  */
 
@@ -43,7 +43,7 @@ export type ChunkPlan =
     };
 
 /** Distribution must beat the local estimate by this factor. */
-export const SAFETY_MARGIN = 1.15;
+export const SAFETY_MARGIN = 1.25;
 /** Most chunks per worker, for load balancing. */
 export const MAX_CHUNKS_PER_WORKER = 4;
 /** A chunk should run for at least this many task overheads. */
@@ -52,7 +52,7 @@ export const MIN_CHUNK_OVERHEADS = 50;
 /** Estimated wall time of the distributed fold with `r` chunks per worker. */
 export function distributedMs(f: CostFigures, chunksPerWorker: number): number {
   const { items: n, combineMs: c, transferMsPerItem: x, taskOverheadMs: o, workers: w } = f;
-  return n * x + o + chunksPerWorker * (o + w * c) + (n * c) / w + (w * chunksPerWorker + 1) * c;
+  return n * x + o + chunksPerWorker * o + (n * c) / w + (w * chunksPerWorker + 1) * c;
 }
 
 /**

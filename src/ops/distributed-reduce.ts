@@ -40,7 +40,7 @@ interface Resolved<T> {
 /** Combines timed while sampling stop once they took this long (ms). */
 const SAMPLE_MS = 0.5;
 /** Below this estimated local time (ms) the fold stays local without measuring the task overhead. */
-const MIN_DISTRIBUTE_MS = 1;
+const MIN_DISTRIBUTE_MS = 2;
 /** Items cloned to estimate the transfer cost of plain values. */
 const TRANSFER_SAMPLE = 64;
 
