@@ -12,6 +12,7 @@ import { analyzeRemote, type RemoteAnalysis } from "./classify-captures.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { emitFile, outputExtension, type FilePlan, type OutputFile, type PlannedRemote } from "./emit.js";
 import { actorMethods, findRemoteCalls, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
+import { importSideEffectWarnings } from "./import-side-effects.js";
 import { loadProject, type LoadedProject } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
 import { locationOf } from "./syntax.js";
@@ -142,7 +143,7 @@ interface Analysed {
 }
 
 /** Finds and analyses every remote call of the project. */
-function analyseProject(loaded: LoadedProject): { files: Analysed[]; diagnostics: Diagnostic[] } {
+function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]; diagnostics: Diagnostic[] } {
   const { checker } = loaded;
   const diagnostics: Diagnostic[] = [];
   const perFile: { sourceFile: ts.SourceFile; specifiers: string[]; calls: RemoteCall[] }[] = [];
@@ -167,6 +168,8 @@ function analyseProject(loaded: LoadedProject): { files: Analysed[]; diagnostics
     }
     files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });
   }
+  const projectFiles = new Set(loaded.sourceFiles.map((file) => file.compilerNode));
+  diagnostics.push(...importSideEffectWarnings(checker, files.flatMap((file) => file.analyses), projectFiles, cwd));
   return { files, diagnostics };
 }
 
@@ -191,7 +194,7 @@ export function compile(options: CompileOptions): CompileResult {
   const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project));
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);
   const project = loaded.project;
-  const { files, diagnostics } = analyseProject(project);
+  const { files, diagnostics } = analyseProject(project, cwd);
   if (hasErrors(diagnostics)) return fail(diagnostics, project.sourceFiles.length);
 
   const plans: FilePlan[] = [];

@@ -26,6 +26,7 @@ export const DIAGNOSTIC_CODES = {
   RC1301: { category: "warning", title: "large capture", hint: "it is put once and shared by ref; consider loading the data inside the task instead" },
   RC1302: { category: "warning", title: "relative import leaves srcDir", hint: "the emitted import resolves relative to outDir; keep imported sources inside srcDir" },
   RC1303: { category: "warning", title: "captured class instance loses its methods", hint: "capture the data and rebuild the instance inside the task, or make the class an actor" },
+  RC1304: { category: "warning", title: "a re-imported module runs code at load time", hint: "move what the task imports into a module that only declares things (no init(), logging or work at its top level)" },
 } as const;
 
 /** A diagnostic code, e.g. `"RC1101"`. */

@@ -114,7 +114,7 @@ describe("raycompile command line", () => {
     assert.deepEqual(listTree(path.join(scratch, "seed-out")), ["__rayts__/capture-check.js", "main.foo1.task.js", "main.foo2.task.js", "main.js"]);
   });
 
-  it("warns (exit 0) about relative imports leaving srcDir and captured class instances", () => {
+  it("warns (exit 0) about imports leaving srcDir, captured class instances, re-imported modules with top-level effects", () => {
     const project = path.join(scratch, "warnings");
     fs.mkdirSync(path.join(project, "src"), { recursive: true });
     fs.writeFileSync(path.join(project, "shared.ts"), "export const SHARED = 1;\n");
@@ -129,11 +129,19 @@ describe("raycompile command line", () => {
         "",
       ].join("\n"),
     );
+    // A task re-importing a binding from a module whose top level does work (through a re-export).
+    fs.writeFileSync(path.join(project, "src", "entry.ts"), 'export const LIMIT = 3;\nconsole.log("entry starts");\n');
+    fs.writeFileSync(path.join(project, "src", "limits.ts"), 'export { LIMIT } from "./entry.js";\n');
+    fs.writeFileSync(
+      path.join(project, "src", "tasks.ts"),
+      'import { remote } from "rayts";\nimport { LIMIT } from "./limits.js";\nexport const g = remote((x: number) => Math.min(x, LIMIT));\n',
+    );
     const run = runCli(["src", "--outDir", "out"], project);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(diagnosticLines(run.stderr), [
       'src/main.ts:2:24 - warning RC1302: import "../shared.js" resolves outside srcDir',
       "src/main.ts:5:31 - warning RC1303: remote function f captures `ORIGIN`, an instance of class Point: it reaches the worker as a plain object, without its methods",
+      'src/tasks.ts:2:1 - warning RC1304: remote function g re-imports `LIMIT` in workers, which runs the top-level code of src/entry.ts (imported through "./limits.js") there: line 2 does more than declare',
     ]);
     assert.ok(fs.existsSync(path.join(project, "out", "main.js")));
   });
