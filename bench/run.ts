@@ -1,0 +1,55 @@
+/**
+ * Benchmark entry point.
+ *
+ *   npm run bench                      all suites, full measurement
+ *   npm run bench -- overhead reduce   some suites
+ *   npm run bench -- --quick           a fast, indicative pass
+ *
+ * Each suite runs in its own child process (a fresh heap and a fresh worker
+ * pool, so RSS figures and JIT state do not leak between suites), prints a
+ * table on stdout, shows progress on stderr and writes
+ * bench/results/<suite>.json and bench/results/<suite>.svg (a quick pass
+ * writes <suite>.quick.json/.svg instead, so full results stay untouched).
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { budget } from "./lib/harness.js";
+import { Progress } from "./lib/progress.js";
+import { printTable, writeResult } from "./lib/report.js";
+import type { Suite } from "./lib/suite.js";
+
+const SUITES = ["overhead", "granularity", "large-args", "reduce", "pipeline", "workloads"] as const;
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick") || process.env["RAYTS_QUICK"] === "1";
+const child = args.indexOf("--child");
+
+if (child >= 0) {
+  const name = args[child + 1] ?? "";
+  const progress = new Progress(name);
+  const suite = ((await import(`./suites/${name}.ts`)) as { default: Suite }).default;
+  const { result, chart } = await suite(budget(quick), progress);
+  progress.done();
+  printTable(result);
+  const results = new URL("./results/", import.meta.url);
+  writeResult(quick ? { ...result, suite: `${result.suite}.quick` } : result, chart, results);
+  process.exit(0);
+} else {
+  const unknown = args.filter((a) => !a.startsWith("--") && !(SUITES as readonly string[]).includes(a));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown suite(s): ${unknown.join(", ")}; expected some of ${SUITES.join(", ")}\n`);
+    process.exit(2);
+  }
+  const chosen = args.filter((a) => !a.startsWith("--"));
+  let failed = 0;
+  for (const name of chosen.length > 0 ? chosen : SUITES) {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", fileURLToPath(import.meta.url), "--child", name, ...(quick ? ["--quick"] : [])], {
+      stdio: "inherit",
+    });
+    if (run.status !== 0) {
+      failed++;
+      process.stderr.write(`suite ${name} failed (exit ${run.status ?? run.signal})\n`);
+    }
+  }
+  process.exit(failed > 0 ? 1 : 0);
+}

@@ -1,0 +1,175 @@
+/**
+ * Task overhead: what one task, actor call, put or get costs when the work
+ * itself is nothing. Peers: raw workerpool, piscina, and a bare
+ * worker_threads postMessage echo (the floor under every pool).
+ */
+import { Worker } from "node:worker_threads";
+import * as ray from "../../src/index.js";
+import { interleaved, micro, perRound, repeat } from "../lib/harness.js";
+import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
+import { barPanels, compare, find, newResult, type SuiteResult } from "../lib/report.js";
+import { mapFigure, summarize, type Figure } from "../lib/stats.js";
+import { THREADS, type Suite } from "../lib/suite.js";
+import { empty } from "../workers/kernels.mjs";
+
+const US = (seconds: number): number => seconds * 1e6;
+
+class Counter {
+  n = 0;
+  inc(): number {
+    return ++this.n;
+  }
+}
+
+const suite: Suite = async (budget, progress) => {
+  const batch = budget.quick ? 2_000 : 10_000;
+  const bigElements = 1 << 20; // 8 MB of Float64
+  const result = newResult("overhead", "Task overhead: empty tasks, actor calls, put/get", budget.quick, {
+    threads: THREADS,
+    asyncBatch: batch,
+    largeArrayBytes: bigElements * 8,
+  });
+  const add = (group: string, runtime: string, unit: string, figure: Figure, better: "lower" | "higher", note?: string): void => {
+    result.rows.push({ group, runtime, unit, figure, better, ...(note === undefined ? {} : { note }) });
+  };
+  const perTask = (samples: number[]): Figure => mapFigure(summarize(samples), US);
+  const rate = (samples: number[], ops: number): Figure => mapFigure(summarize(samples), (s) => ops / s);
+
+  // All runtimes up at once (idle workers sleep), then the figures that
+  // compare runtimes are taken in interleaved rounds.
+  const worker = new Worker(new URL("../workers/echo-worker.mjs", import.meta.url));
+  const echo = (): Promise<unknown> =>
+    new Promise((resolve) => {
+      worker.once("message", resolve);
+      worker.postMessage(0);
+    });
+  for (let i = 0; i < 200; i++) await echo();
+  const wp = await startWorkerpool(THREADS);
+  const pis = await startPiscina(THREADS);
+  await startRayts(THREADS);
+
+  // Memory first, on a fresh store: 1 GiB of typed arrays held; driver RSS growth.
+  {
+    const big = new Float64Array(bigElements).fill(1);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    progress.step("memory: put 1 GiB");
+    const before = process.memoryUsage().rss;
+    const held: ray.ObjectRef<Float64Array>[] = [];
+    for (let i = 0; i < 128; i++) held.push(ray.put(big));
+    gc?.();
+    const grown = (process.memoryUsage().rss - before) / 2 ** 30;
+    add("1 GiB of typed arrays put: driver RSS growth", "rayts", "GiB", summarize([grown]), "lower", `${held.length} x 8 MiB held, fresh store`);
+    held.length = 0;
+    gc?.();
+  }
+
+  const f = ray.remote(empty);
+  const CounterActor = ray.remote(Counter);
+  const counter = CounterActor.remote();
+  await ray.get(counter.inc.remote());
+  const rounds = budget.quick ? 1 : 3;
+  const b = perRound(budget, rounds);
+  const sync = await interleaved(rounds, [
+    ["postMessage echo", () => micro("postMessage echo sync", progress, b, echo)],
+    ["workerpool", () => micro("workerpool sync", progress, b, () => wp.exec("empty", []))],
+    ["piscina", () => micro("piscina sync", progress, b, () => pis.run(0, { name: "empty" }))],
+    ["rayts", () => micro("rayts sync", progress, b, () => ray.get(f.remote()))],
+    ["rayts actor", () => micro("rayts actor sync", progress, b, () => ray.get(counter.inc.remote()))],
+  ]);
+  for (const [runtime, samples] of sync) {
+    if (runtime === "rayts actor") add("actor call, sync round trip", "rayts", "us", perTask(samples), "lower");
+    else add("empty task, sync round trip", runtime, "us", perTask(samples), "lower", runtime === "postMessage echo" ? "bare worker_threads, 1 thread: the floor" : undefined);
+  }
+  const many = <T>(submit: () => Promise<T>): (() => Promise<unknown>) => () => {
+    const out = new Array<Promise<T>>(batch);
+    for (let i = 0; i < batch; i++) out[i] = submit();
+    return Promise.all(out);
+  };
+  const submitAll = (submit: () => ray.ObjectRef<number>) => () => {
+    const refs = new Array<ray.ObjectRef<number>>(batch);
+    for (let i = 0; i < batch; i++) refs[i] = submit();
+    return ray.get(refs);
+  };
+  const async = await interleaved(rounds, [
+    ["workerpool", () => micro("workerpool async", progress, b, many(() => wp.exec("empty", []) as Promise<number>))],
+    ["piscina", () => micro("piscina async", progress, b, many(() => pis.run(0, { name: "empty" }) as Promise<number>))],
+    ["rayts", () => micro("rayts async", progress, b, submitAll(() => f.remote()))],
+    ["rayts actor", () => micro("rayts actor async", progress, b, submitAll(() => counter.inc.remote()))],
+  ]);
+  for (const [runtime, samples] of async) {
+    if (runtime === "rayts actor") add("actor calls, async throughput", "rayts", "calls/s", rate(samples, batch), "higher");
+    else add("empty tasks, async throughput", runtime, "tasks/s", rate(samples, batch), "higher");
+  }
+  ray.kill(counter);
+  await worker.terminate();
+  await wp.terminate();
+  await pis.destroy();
+
+  const small = { id: 7, name: "small", tags: ["a", "b"] };
+  add("put small value", "rayts", "ops/s", rate(await micro("rayts put small", progress, budget, () => ray.put(small)), 1), "higher");
+  const smallRef = ray.put(small);
+  add("get small value (await each)", "rayts", "ops/s", rate(await micro("rayts get small", progress, budget, () => ray.get(smallRef)), 1), "higher");
+  const smallRefs = Array.from({ length: 1000 }, (_, i) => ray.put({ ...small, id: i }));
+  add("get small values (1000 per get)", "rayts", "ops/s", rate(await micro("rayts get batch", progress, budget, () => ray.get(smallRefs)), 1000), "higher");
+
+  // Large typed array: put throughput beside a plain copy (the memcpy floor).
+  const big = new Float64Array(bigElements).map((_, i) => i);
+  const puts = budget.quick ? 8 : 32;
+  const copyTimes = await repeat("copy 8 MB", progress, budget.reps, () => {
+    for (let i = 0; i < puts; i++) new Float64Array(big);
+  });
+  const gb = (puts * big.byteLength) / 1e9;
+  add("8 MB typed array: put throughput", "serial copy", "GB/s", mapFigure(summarize(copyTimes), (ms) => gb / (ms / 1000)), "higher", "new Float64Array(a): copy floor");
+  const putTimes = await repeat("put 8 MB", progress, budget.reps, () => {
+    const refs: ray.ObjectRef<Float64Array>[] = [];
+    for (let i = 0; i < puts; i++) refs.push(ray.put(big));
+    return refs.length;
+  });
+  add("8 MB typed array: put throughput", "rayts", "GB/s", mapFigure(summarize(putTimes), (ms) => gb / (ms / 1000)), "higher");
+
+  await ray.shutdown();
+
+  compare(result, "workerpool");
+  evaluateTargets(result);
+  result.notes.push(`${THREADS} worker threads per runtime; each figure from benchmark.js samples (micro) or ${budget.reps} repetitions (macro) in this one run`);
+  return {
+    result,
+    chart: { kind: "bars", title: `Task overhead (${result.machine.cores} cores, Node ${result.machine.node})`, panels: barPanels(result.rows) },
+  };
+};
+
+function evaluateTargets(result: SuiteResult): void {
+  const t = result.targets;
+  const median = (group: string, runtime: string): number | undefined => find(result, group, runtime)?.figure.median;
+  const wpSync = median("empty task, sync round trip", "workerpool");
+  const raySync = median("empty task, sync round trip", "rayts");
+  if (wpSync !== undefined && raySync !== undefined) {
+    t.push({ figure: "empty task, sync round trip", target: "<= 1.25x raw workerpool", measured: `${raySync.toFixed(1)} us vs ${wpSync.toFixed(1)} us = ${(raySync / wpSync).toFixed(2)}x`, met: raySync <= 1.25 * wpSync });
+  }
+  const piAsync = median("empty tasks, async throughput", "piscina");
+  const rayAsync = median("empty tasks, async throughput", "rayts");
+  if (piAsync !== undefined && rayAsync !== undefined) {
+    t.push({
+      figure: "empty tasks, async throughput",
+      target: ">= 3x piscina (>= ~200k/s)",
+      measured: `${Math.round(rayAsync)}/s vs ${Math.round(piAsync)}/s = ${(rayAsync / piAsync).toFixed(2)}x`,
+      met: rayAsync >= 3 * piAsync,
+    });
+  }
+  const actorSync = median("actor call, sync round trip", "rayts");
+  if (wpSync !== undefined && actorSync !== undefined) {
+    t.push({ figure: "actor call, sync", target: "<= 1.25x raw workerpool sync round trip", measured: `${actorSync.toFixed(1)} us = ${(actorSync / wpSync).toFixed(2)}x`, met: actorSync <= 1.25 * wpSync });
+  }
+  const actorAsync = median("actor calls, async throughput", "rayts");
+  if (actorAsync !== undefined) t.push({ figure: "actor calls, async", target: ">= 100k calls/s", measured: `${Math.round(actorAsync)}/s`, met: actorAsync >= 100_000 });
+  const put = median("put small value", "rayts");
+  const get = median("get small value (await each)", "rayts");
+  if (put !== undefined && get !== undefined) {
+    t.push({ figure: "small put + get", target: ">= 50k/s each", measured: `put ${Math.round(put)}/s, get ${Math.round(get)}/s (await each)`, met: put >= 50_000 && get >= 50_000 });
+  }
+  const rss = median("1 GiB of typed arrays put: driver RSS growth", "rayts");
+  if (rss !== undefined) t.push({ figure: "memory: 1 GB of typed arrays put", target: "driver RSS grows <= 1.15 GB", measured: `${rss.toFixed(2)} GiB`, met: rss <= 1.15 });
+}
+
+export default suite;

@@ -1,0 +1,9 @@
+// Types of kernels.mjs, for the TypeScript benchmark and example files.
+export declare function empty(): number;
+export declare function spin(iterations: number): number;
+export declare function peek(array: ArrayLike<number>): number;
+export declare function length(array: ArrayLike<unknown>): number;
+export declare function fibonacci(sequenceSize: number): number;
+export declare function piSamples(numSamples: number): number;
+export declare function augmentImage(encoded: Uint8Array, seed: number): Float32Array;
+export declare function encodeImage(width: number, height: number, seed: number): Uint8Array;

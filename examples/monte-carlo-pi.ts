@@ -1,0 +1,34 @@
+/**
+ * Seed 003: estimate pi by throwing random darts at a 2x2 square; one
+ * sampling task per CPU.
+ */
+import { availableParallelism } from "node:os";
+import * as ray from "../src/index.js";
+import { quick, report, timed } from "./support.js";
+
+const NUM_SAMPLING_TASKS = availableParallelism();
+const NUM_SAMPLES_PER_TASK = quick ? 1_000_000 : 10_000_000;
+const TOTAL_NUM_SAMPLES = NUM_SAMPLING_TASKS * NUM_SAMPLES_PER_TASK;
+
+function samplingTask(numSamples: number): number {
+  let numInside = 0;
+  for (let i = 0; i < numSamples; i++) {
+    const x = Math.random() * 2 - 1;
+    const y = Math.random() * 2 - 1;
+    if (Math.hypot(x, y) <= 1) numInside++;
+  }
+  return numInside;
+}
+
+const sampleTaskDistributed = ray.remote(samplingTask);
+
+const calculatePi = (results: number[]): number => (results.reduce((a, b) => a + b, 0) * 4) / TOTAL_NUM_SAMPLES;
+
+await ray.init({ numCpus: NUM_SAMPLING_TASKS });
+const [serial, serialMs] = await timed(() => Array.from({ length: NUM_SAMPLING_TASKS }, () => samplingTask(NUM_SAMPLES_PER_TASK)));
+const [distributed, distributedMs] = await timed(() => ray.get(Array.from({ length: NUM_SAMPLING_TASKS }, () => sampleTaskDistributed.remote(NUM_SAMPLES_PER_TASK))));
+console.log(`Serial :: estimated value of pi is: ${calculatePi(serial).toFixed(5)}`);
+console.log(`Distributed :: estimated value of pi is: ${calculatePi(distributed).toFixed(5)}`);
+report(`Serial :: ${NUM_SAMPLING_TASKS} x ${NUM_SAMPLES_PER_TASK} samples`, serialMs);
+report(`Distributed :: ${NUM_SAMPLING_TASKS} tasks`, distributedMs, serialMs);
+await ray.shutdown();
