@@ -8,7 +8,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { compile, writeOutputs } from "./compile.js";
+import { compile, writeOutputs, type CompileResult } from "./compile.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "./diagnostics.js";
 import { diagnosticReport, formatReport } from "./report.js";
 
@@ -94,13 +94,20 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     io.stderr(`raycompile: ${args.error}\n\n${USAGE}`);
     return 2;
   }
-  const result = compile({
-    srcDir: args.srcDir,
-    cwd: io.cwd,
-    check: args.check,
-    ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
-    ...(args.project === undefined ? {} : { project: args.project }),
-  });
+  let result: CompileResult;
+  try {
+    result = compile({
+      srcDir: args.srcDir,
+      cwd: io.cwd,
+      check: args.check,
+      ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
+      ...(args.project === undefined ? {} : { project: args.project }),
+    });
+  } catch (error) {
+    // A bug in raycompile, not in the user's code: say so, with the stack, and write nothing.
+    io.stderr(`raycompile: internal error, nothing written; please report it with this output:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  }
   const diagnostics: Diagnostic[] = [...result.diagnostics];
   let report = result.report;
   if (!hasErrors(diagnostics) && result.outputs.length > 0) {

@@ -146,7 +146,8 @@ export function diagnosticReport(d: Diagnostic, cwd: string): DiagnosticReport {
 export function formatReport(report: CompileReport): string {
   const lines: string[] = [];
   for (const remote of report.remoteFunctions) {
-    const title = remote.binding !== null && remote.binding !== remote.name ? `${remote.binding} (${remote.name})` : remote.name;
+    const shownName = remote.name === "anonymous" || remote.name === remote.binding ? "" : ` (${remote.name})`;
+    const title = remote.binding === null ? remote.name : `${remote.binding}${shownName}`;
     const what = remote.kind === "actor" ? `actor class, methods: ${remote.methods?.join(", ") || "none"}` : "remote function";
     lines.push(`${remote.file}:${remote.line}:${remote.column} ${title}: ${what} -> ${remote.taskModule}`);
     if (remote.captures.length === 0) lines.push("    captures nothing");

@@ -5,6 +5,7 @@
  * (`dist/`, made by `npm run build` before the tests).
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import type { CompileReport, RemoteReport } from "../../src/compiler/report.js";
@@ -103,6 +104,21 @@ describe("compiled programs", () => {
     assert.equal(tally.kind, "actor");
     assert.deepEqual(tally.methods, ["add"]);
     assert.deepEqual(shipping(remoteNamed(report, "bump")), ["ray:import", "tally:ref"]);
+  });
+
+  it("handles module shapes: default exports, names passed by reference, .mts, shebang, API names without import", async () => {
+    const { report } = await compileAndRun("module-shapes");
+    const byBinding = (binding: string) => shipping(remoteNamed(report, binding));
+    assert.deepEqual(byBinding("default"), ["plusOne:copy", "LATER:ref"]);
+    assert.equal(remoteNamed(report, "default").taskModule.endsWith(path.join("lib", "tasks.default.task.js")), true);
+    assert.deepEqual(byBinding("AccActor"), ["Acc:import"]);
+    assert.deepEqual(remoteNamed(report, "AccActor").methods, ["add", "hidden", "base"]);
+    assert.deepEqual(byBinding("usesActorClass"), ["ray:import", "Counter:copy"]);
+    assert.deepEqual(byBinding("importedFn"), ["plusOne:import"]);
+    assert.deepEqual(byBinding("bareGet"), ["timesThree:remote", "get:runtime"]);
+    assert.deepEqual(byBinding("named"), ["tag:import"]);
+    const main = fs.readFileSync(path.join(scratch, "module-shapes", "main.js"), "utf8");
+    assert.match(main, /^#!\/usr\/bin\/env node\n/);
   });
 
   it("warns about large captures at compile time (literal sizes) and at first call (the rest)", async () => {
