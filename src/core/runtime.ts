@@ -310,6 +310,11 @@ export class DriverRuntime implements Backend {
       this.#settle(task, { ok: false, error: task.depError });
       return;
     }
+    if (!state.functions.has(task.fn)) {
+      const error = new RayError(`task ${task.name} calls remote function ${task.fn}, which the driver does not know`);
+      this.#settle(task, { ok: false, error: errorToData(error) });
+      return;
+    }
     this.#scheduler.queue.push(task);
     this.#scheduleTick();
   }
@@ -397,24 +402,32 @@ export class DriverRuntime implements Backend {
     const task = this.#tasks.get(ref.id);
     if (task === undefined || task.cancelled !== "no") return;
     const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));
-    const worker = task.worker;
-    if (worker === undefined || task.actor !== undefined) {
-      // Not started: it never runs. (An actor call in flight runs but its result is dropped.)
+    if (task.actor !== undefined) {
+      // An actor call: dropped from the queue, or skipped by the actor if it has not started there.
       task.cancelled = "soft";
-      const actor = task.actor === undefined ? undefined : this.#actors.get(task.actor);
+      const actor = this.#actors.get(task.actor);
       if (actor !== undefined) {
         const index = actor.queue.indexOf(task);
         if (index >= 0) actor.queue.splice(index, 1);
-        actor.inFlight.delete(task.id);
+        if (actor.inFlight.delete(task.id) && actor.link !== undefined) this.#send(actor.link, { kind: "cancel", task: task.id });
       }
       this.#settle(task, { ok: false, error });
       return;
     }
-    if (force) {
+    const worker = task.worker;
+    if (worker === undefined) {
+      // Not placed yet: it never runs.
+      task.cancelled = "soft";
+      this.#settle(task, { ok: false, error });
+      return;
+    }
+    if (force && this.#running[worker.link.index] === task.id) {
+      // Running: stop its thread. The exit settles it; the other tasks there are retried for free.
       task.cancelled = "force";
       worker.link.terminate();
       return;
     }
+    // Placed but not started (or running, without force): the worker skips it or its result is dropped.
     task.cancelled = "soft";
     this.#send(worker.link, { kind: "cancel", task: task.id });
     this.#store.settle(task.id, { ok: false, error });
@@ -800,12 +813,15 @@ export class DriverRuntime implements Backend {
       return;
     }
     actor.restarts++;
+    const running = this.#running[actor.link?.index ?? -1];
     const inFlight = [...actor.inFlight.values()];
     actor.inFlight.clear();
     const error = errorToData(new WorkerCrashedError(`the worker of actor ${actor.name} died (${reason}) during this call`));
     const retried: Task[] = [];
     for (const task of inFlight) {
-      if (task.attempts < task.options.maxRetries) {
+      // Only the call that was running when the thread died spends a retry; the others had not started.
+      if (task.id !== running) retried.push(task);
+      else if (task.attempts < task.options.maxRetries) {
         task.attempts++;
         retried.push(task);
       } else this.#settle(task, { ok: false, error });

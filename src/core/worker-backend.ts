@@ -35,6 +35,9 @@ export class WorkerBackend implements Backend {
   readonly #send: (message: FromWorker) => void;
   readonly #onBlocked: () => void;
   readonly #onUnblocked: () => void;
+  readonly #requestFlush: () => void;
+  /** Size of the function table when it was last checked for functions the driver has not seen. */
+  #functionsSeen = 0;
   readonly #requests = new Map<number, Request>();
   #nextRequest = 0;
   /** Functions the driver knows; others are announced before their first call. */
@@ -47,12 +50,14 @@ export class WorkerBackend implements Backend {
     this.#release(id);
   });
 
-  constructor(send: (message: FromWorker) => void, onBlocked: () => void, onUnblocked: () => void) {
+  constructor(send: (message: FromWorker) => void, onBlocked: () => void, onUnblocked: () => void, requestFlush: () => void) {
     this.#send = send;
+    this.#requestFlush = requestFlush;
     this.#onBlocked = onBlocked;
     this.#onUnblocked = onUnblocked;
     this.#flushNow = (port) => {
       this.#flushScheduled = false;
+      this.#announceFunctions();
       if (this.#releases.length > 0) {
         this.outbox.push({ kind: "release", ids: this.#releases });
         this.#releases = [];
@@ -76,6 +81,21 @@ export class WorkerBackend implements Backend {
 
   #release(id: number): void {
     this.#releases.push(id);
+    this.#requestFlush();
+  }
+
+  /**
+   * Tells the driver about remote functions made in this worker before any
+   * message leaves it, so a handle to one can be called from anywhere.
+   */
+  #announceFunctions(): void {
+    if (state.functions.size === this.#functionsSeen) return;
+    this.#functionsSeen = state.functions.size;
+    for (const [fn, def] of state.functions) {
+      if (this.#known.has(fn)) continue;
+      this.#known.add(fn);
+      this.outbox.unshift({ kind: "defineFn", fn, def });
+    }
   }
 
   /** Turns handle data from a message into live handles; see the class comment for borrows. */
@@ -112,12 +132,7 @@ export class WorkerBackend implements Backend {
   }
 
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
-    if (!this.#known.has(fn)) {
-      const def = state.functions.get(fn);
-      if (def === undefined) throw new RayError(`remote function ${options.name} is unknown in this worker`);
-      this.#send({ kind: "defineFn", fn, def });
-      this.#known.add(fn);
-    }
+    if (!this.#known.has(fn) && !state.functions.has(fn)) throw new RayError(`remote function ${options.name} is unknown in this worker`);
     const encoded = this.#encodeArgs(args, options.name);
     const task = nextId();
     this.#send({ kind: "submit", task, fn, args: encoded, options });

@@ -5,10 +5,11 @@
  * answers in batches. Inside tasks the rayts API talks to the driver through
  * {@link WorkerBackend}.
  */
-import { threadId, type MessagePort } from "node:worker_threads";
+import { receiveMessageOnPort, threadId, type MessagePort } from "node:worker_threads";
 import { format } from "node:util";
 import workerpool from "workerpool";
 import * as api from "./api.js";
+import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
@@ -18,7 +19,7 @@ import type { WorkerInfo } from "./worker-pool.js";
 
 /** Names the rayts API is visible under inside an uncompiled task. */
 const API_SCOPE: Record<string, unknown> = {
-  ray: api,
+  ray: rayts,
   get: api.get,
   put: api.put,
   wait: api.wait,
@@ -83,6 +84,7 @@ class WorkerServer {
   // Actor state: the instance and the chain its calls run on, one at a time.
   #actor: Record<string, unknown> | undefined;
   #actorName = "";
+  #actorClass = 0;
   readonly #calls: Call[] = [];
   #callsRunning = false;
 
@@ -90,7 +92,12 @@ class WorkerServer {
     this.#port = port;
     this.#info = info;
     this.#running = new Float64Array(info.running);
-    this.#backend = new WorkerBackend((message) => this.send(message), () => this.#onBlocked(), () => this.#onUnblocked());
+    this.#backend = new WorkerBackend(
+      (message) => this.send(message),
+      () => this.#onBlocked(),
+      () => this.#onUnblocked(),
+      () => this.#backend.scheduleFlush(port),
+    );
     state.backend = this.#backend;
     adoptIdCounter(info.ids);
     this.#redirectConsole();
@@ -182,6 +189,18 @@ class WorkerServer {
     this.#functions.set(fn, loading);
   }
 
+  /**
+   * After a long synchronous task, reads the messages that arrived meanwhile
+   * before starting the next one, so that a cancel sent while a task ran
+   * reaches the tasks queued behind it.
+   */
+  #catchUp(started: number): void {
+    if (performance.now() - started < 1) return;
+    for (let message = receiveMessageOnPort(this.#port); message !== undefined; message = receiveMessageOnPort(this.#port)) {
+      this.#receive(message.message as ToWorker[]);
+    }
+  }
+
   /** Starts runners while the queue has work and no runner is free: a runner blocked in `get` frees its slot. */
   #pump(): void {
     while (this.#queue.length > 0 && this.#runners - this.#backend.blocked < 1) {
@@ -193,8 +212,10 @@ class WorkerServer {
   async #runLoop(): Promise<void> {
     try {
       for (let task = this.#queue.shift(); task !== undefined; task = this.#queue.shift()) {
+        const started = performance.now();
         const pending = this.#run(task);
         if (pending !== undefined) await pending;
+        this.#catchUp(started);
         if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
       }
     } finally {
@@ -264,6 +285,7 @@ class WorkerServer {
 
   async #initActor(message: Extract<ToWorker, { kind: "actorInit" }>): Promise<void> {
     this.#actorName = message.name;
+    this.#actorClass = message.cls;
     this.#callsRunning = true; // calls queue up until the constructor has run
     try {
       const fn = await this.#functions.get(message.cls);
@@ -274,7 +296,7 @@ class WorkerServer {
       this.#actor = new Ctor(...args);
       this.send({ kind: "actorReady" });
     } catch (error) {
-      this.send({ kind: "actorInitFailed", error: taskErrorData(`${message.name}.constructor`, error) });
+      this.send({ kind: "actorInitFailed", error: taskErrorData(`${message.name}.constructor`, this.#explainActor(error)) });
       return;
     }
     await this.#drainCalls();
@@ -290,8 +312,10 @@ class WorkerServer {
     this.#callsRunning = true;
     try {
       for (let call = this.#calls.shift(); call !== undefined; call = this.#calls.shift()) {
+        const started = performance.now();
         const pending = this.#call(call);
         if (pending !== undefined) await pending;
+        this.#catchUp(started);
       }
     } finally {
       this.#callsRunning = false;
@@ -300,6 +324,10 @@ class WorkerServer {
 
   #call(call: Call): Promise<void> | undefined {
     const start = performance.now();
+    if (this.#cancelled.delete(call.task)) {
+      this.#fail(call.task, call.name, new TaskCancelledError(`call ${call.name} was cancelled before it started`), start);
+      return undefined;
+    }
     this.#running[this.#info.index] = call.task;
     const actor = this.#actor;
     let result: unknown;
@@ -311,7 +339,7 @@ class WorkerServer {
       const args = call.args.map((arg) => decode(arg, this.#backend.revive));
       result = (method as Callable).apply(actor, args);
     } catch (error) {
-      this.#fail(call.task, call.name, error, start);
+      this.#fail(call.task, call.name, this.#explainActor(error), start);
       return undefined;
     }
     if (!isThenable(result)) {
@@ -320,8 +348,13 @@ class WorkerServer {
     }
     return Promise.resolve(result).then(
       (value) => this.#complete(call.task, call.name, value, start),
-      (error: unknown) => this.#fail(call.task, call.name, error, start),
+      (error: unknown) => this.#fail(call.task, call.name, this.#explainActor(error), start),
     );
+  }
+
+  #explainActor(error: unknown): unknown {
+    const def = this.#defs.get(this.#actorClass);
+    return def === undefined ? error : explainMissingName(error, def);
   }
 
   #onBlocked(): void {
