@@ -142,25 +142,34 @@ test("an input iterator that throws ends the map with its error, after what was 
 });
 
 test("stopping early cancels the pending tasks: they never run, and no task is left running", async () => {
-  const flagsRef = ray.put(new Int32Array(4)); // [release, started, running, -]
-  const flags = await ray.get(flagsRef);
-  const held = async (item: { i: number; flags: ray.ObjectRef<Int32Array> }): Promise<number> => {
-    if (item.i === 0) return 0;
-    const f = await ray.get(item.flags);
+  // Store memory shared with the workers: [release, started, running, -], then one slot per item
+  // holding its index. Item i is the view of its slot, so it reaches the task with no copy and
+  // the task reaches the flags synchronously (an await in a task may let the worker start another).
+  const memory = new Int32Array(4 + 64);
+  for (let i = 0; i < 64; i++) memory[4 + i] = i;
+  const shared = await ray.get(ray.put(memory));
+  const flags = shared.subarray(0, 4);
+  const held = (item: Int32Array): number => {
+    const i = item[0]!;
+    if (i === 0) return 0;
+    const f = new Int32Array(item.buffer, item.byteOffset - 4 * (4 + i), 4);
     Atomics.add(f, 1, 1);
     Atomics.add(f, 2, 1);
     Atomics.wait(f, 0, 0, 10_000);
     Atomics.sub(f, 2, 1);
-    return item.i;
+    return i;
   };
-  function* items(): Generator<{ i: number; flags: ray.ObjectRef<Int32Array> }> {
-    for (let i = 0; ; i++) yield { i, flags: flagsRef };
+  function* items(): Generator<Int32Array> {
+    for (let i = 0; i < 64; i++) yield shared.subarray(4 + i, 5 + i);
   }
   for await (const y of mapPipelined(held, items(), { concurrency: 4 })) {
     assert.equal(y, 0);
     break;
   }
-  // Two workers: at most two tasks got to start before the break.
+  // Two workers, each blocked by the task it runs: at most two tasks got to start. The cancel
+  // of a task the scheduler already batched to a worker is a message: give it time to land
+  // before the workers are freed (freed in the same tick, such a task may still start).
+  await new Promise((resolve) => setTimeout(resolve, 50));
   release(flags, 0);
   const total = ray.clusterResources()["CPU"];
   const deadline = Date.now() + 10_000;
@@ -205,4 +214,5 @@ test("bad arguments throw at the call, naming the argument", () => {
   assert.throws(() => mapPipelined("square" as never, [1]), { name: "TypeError", message: 'Expected `fn` to be a function or a RemoteFunction, got "square"' });
   assert.throws(() => mapPipelined(square, 3 as never), { name: "TypeError", message: /`inputs`.*iterable.*got 3/ });
   assert.throws(() => mapPipelined(square, [1], { concurrent: 2 } as never), /Unknown option `concurrent`/);
+  assert.throws(() => mapPipelined(Math.sqrt, [1]), { name: "TypeError", message: /^Expected `fn` to be a function with JavaScript source, got a native or bound function/ });
 });

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { clusterResources, isInitialized, remote } from "../core/api.js";
 import type { ObjectRef } from "../core/object-ref.js";
-import type { RemoteFunction } from "../core/remote-function.js";
+import { shippableSource, type RemoteFunction } from "../core/remote-function.js";
 import { checkBoolean, checkFunctionOrRemote, checkInputs, checkInteger, checkOptions, isRemoteFunction } from "./checks.js";
 import { fromInputs, Stage } from "./stage.js";
 
@@ -34,6 +34,7 @@ export function asRemote<T, R>(fn: Mapper<T, R>, fallbackName: string): RemoteFu
   if (isRemoteFunction(fn)) return fn as RemoteFunction<[T], R>;
   let made = remoteOf.get(fn);
   if (made === undefined) {
+    shippableSource(fn, "fn"); // a native or bound function is refused here, naming `fn`
     made = remote(fn as (item: unknown) => unknown, { name: fn.name || fallbackName });
     remoteOf.set(fn, made);
   }
@@ -89,10 +90,11 @@ export function mapPipelined<T, R>(fn: Mapper<T, R>, inputs: MapInputs<T>, optio
   const raw = checkOptions(options, ["concurrency", "ordered"], "mapPipelined");
   const concurrency = checkConcurrency(raw["concurrency"]);
   const ordered = raw["ordered"] === undefined ? false : checkBoolean(raw["ordered"], "ordered");
+  const task = asRemote(fn as Mapper<unknown, unknown>, "mapPipelined.fn");
   return {
     [Symbol.asyncIterator](): AsyncIterator<Awaited<R>, undefined> {
       const stage = new Stage<unknown, Awaited<R>>(fromInputs(source), {
-        task: asRemote(fn as Mapper<unknown, unknown>, "mapPipelined.fn"),
+        task,
         concurrency: concurrency ?? defaultConcurrency(),
         ordered,
         fetch: true,
