@@ -41,6 +41,7 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./core/index.js";
+export { aggList, aggListDistributed, mapPipelined, pipeline, Pipeline, MapItemError } from "./ops/index.js";
 export type {
   ActorConstructor,
   ActorHandle,
@@ -58,3 +59,14 @@ export type {
   WaitOptions,
   WaitResult,
 } from "./core/index.js";
+export type {
+  AggListDecision,
+  AggListDistributedOptions,
+  Combiner,
+  MapInputs,
+  MapPipelinedOptions,
+  Mapper,
+  PipelineOptions,
+  RemoteCombiner,
+  StageOptions,
+} from "./ops/index.js";
