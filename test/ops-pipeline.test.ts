@@ -93,6 +93,28 @@ test("an endless input with a break stops every stage", async () => {
   assert.ok(closed, "the input was closed");
 });
 
+test("backpressure: a fast stage does not run ahead of a slow one", async () => {
+  let pulled = 0;
+  let consumed = 0;
+  let maxAhead = 0;
+  function* inputs(): Generator<number> {
+    for (let i = 0; i < 40; i++) {
+      pulled++;
+      maxAhead = Math.max(maxAhead, pulled - consumed);
+      yield i;
+    }
+  }
+  const slow = (x: number): number => {
+    const end = performance.now() + 3;
+    while (performance.now() < end);
+    return x;
+  };
+  for await (const _ of pipeline(inputs()).map(inc, { concurrency: 2 }).map(slow, { concurrency: 1 })) consumed++;
+  assert.equal(consumed, 40);
+  // Each stage holds at most its concurrency in items (one more may be in transit between them).
+  assert.ok(maxAhead <= 2 + 1 + 1, `the input ran ${maxAhead} items ahead of the consumer`);
+});
+
 test("pipelines are immutable: map returns a new one", async () => {
   const base = pipeline([1, 2]);
   const mapped = base.map(inc);
