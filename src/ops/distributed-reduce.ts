@@ -260,7 +260,7 @@ function remoteTree<T>(fn: RemoteCombiner<T>, items: ArrayLike<T>, chunkSize: nu
  *
  * @example
  * const total = await aggListDistributed((a, b) => a + b, new Float64Array(1e7).fill(1));
- * const merged = await aggListDistributed((a, b) => a.concat(b), lists, { chunkSize: 5000 });
+ * const merged = await aggListDistributed((a, b) => [...a, ...b], lists, { chunkSize: 5000 });
  */
 export async function aggListDistributed<T>(
   fn: Combiner<T> | RemoteCombiner<T>,
@@ -288,7 +288,7 @@ export async function aggListDistributed<T>(
   const { parts, consumed, combineMs } = sample(local, src.items);
   const rest = n - consumed;
   const finish = (tail: T[]): T => {
-    const all = parts.concat(tail);
+    const all = [...parts, ...tail];
     return foldRange(local, all, 0, all.length);
   };
   const stayLocal = (plan: ChunkPlan): T => {

@@ -82,7 +82,7 @@ function foldBlock<T>(fn: Combiner<T>, items: ArrayLike<T>, start: number, end: 
  * function or `seq` is not a sequence.
  *
  * @example
- * aggList((a, b) => a.concat(b), [[1], [2], [3]]); // [1, 2, 3]
+ * aggList((a, b) => [...a, ...b], [[1], [2], [3]]); // [1, 2, 3]
  * aggList((a, b) => a + b, "abc".split(""));      // "abc"
  */
 export function aggList<T>(fn: Combiner<T>, seq: ArrayLike<T> | Iterable<T>): T {
