@@ -33,31 +33,34 @@ export type ActorHandle<T> = {
  * await ray.get(c.inc.remote()); // 1
  */
 export class ActorClass<C extends ActorConstructor> {
+  /** Marks the class so it survives a structured clone: tasks can start actors of it. */
+  readonly [HANDLE_KEY] = "cls" as const;
   /** @internal */
   readonly classId: number;
   /** The class name. */
   readonly name: string;
   /** The methods its handles expose. */
   readonly methods: readonly string[];
-  readonly #options: ResolvedActorOptions;
+  /** The options actors of this class start with. */
+  readonly actorOptions: ResolvedActorOptions;
 
   /** @internal Made by `remote()`. */
   constructor(classId: number, name: string, methods: readonly string[], options: ResolvedActorOptions) {
     this.classId = classId;
     this.name = name;
     this.methods = methods;
-    this.#options = options;
+    this.actorOptions = options;
   }
 
   /** Starts an actor; its constructor runs on the actor's worker. */
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
-    const id = currentBackend().createActor(this.classId, args, this.#options, this.methods);
-    return makeActorHandle(id, this.#options.name ?? this.name, this.methods) as ActorHandle<InstanceType<C>>;
+    const id = currentBackend().createActor(this.classId, args, this.actorOptions, this.methods);
+    return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods) as ActorHandle<InstanceType<C>>;
   }
 
   /** The same class with other actor options. */
   options(options: ActorOptions): ActorClass<C> {
-    return new ActorClass<C>(this.classId, this.name, this.methods, resolveActorOptions(options, this.#options));
+    return new ActorClass<C>(this.classId, this.name, this.methods, resolveActorOptions(options, this.actorOptions));
   }
 }
 

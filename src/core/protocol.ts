@@ -4,6 +4,7 @@
  * tick crosses the thread boundary in a single `postMessage`.
  */
 import type { ErrorData } from "./errors.js";
+import type { ResolvedActorOptions } from "./options.js";
 
 /** Names of the typed-array constructors the object store keeps in shared memory. */
 export type TypedArrayName =
@@ -80,6 +81,14 @@ export type FromWorker =
   | { readonly kind: "hello"; readonly threadId: number }
   | { readonly kind: "submit"; readonly task: number; readonly fn: number; readonly args: readonly Encoded[]; readonly options: ResolvedTaskOptions }
   | { readonly kind: "submitCall"; readonly task: number; readonly actor: number; readonly method: string; readonly args: readonly Encoded[] }
+  | {
+      readonly kind: "createActor";
+      readonly actor: number;
+      readonly cls: number;
+      readonly args: readonly Encoded[];
+      readonly options: ResolvedActorOptions;
+      readonly methods: readonly string[];
+    }
   | { readonly kind: "defineFn"; readonly fn: number; readonly def: FunctionDefinition }
   | { readonly kind: "get"; readonly req: number; readonly ids: readonly number[]; readonly timeout: number | undefined }
   | { readonly kind: "wait"; readonly req: number; readonly ids: readonly number[]; readonly numReturns: number; readonly timeout: number | undefined }
@@ -101,6 +110,13 @@ export const ACTOR_KEY = "__rayts$actor";
 export type HandleData =
   | { readonly [HANDLE_KEY]: "ref"; readonly id: number }
   | { readonly [HANDLE_KEY]: "fn"; readonly id: number; readonly name: string; readonly taskOptions: ResolvedTaskOptions }
+  | {
+      readonly [HANDLE_KEY]: "cls";
+      readonly classId: number;
+      readonly name: string;
+      readonly methods: readonly string[];
+      readonly actorOptions: ResolvedActorOptions;
+    }
   | {
       readonly [HANDLE_KEY]: "actor";
       readonly [ACTOR_KEY]: { readonly id: number; readonly name: string; readonly methods: readonly string[] };

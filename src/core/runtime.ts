@@ -6,7 +6,7 @@
 import { networkInterfaces, totalmem } from "node:os";
 import { MessageChannel } from "node:worker_threads";
 import { ActorState } from "./actor-manager.js";
-import { makeActorHandle } from "./actor.js";
+import { ActorClass, makeActorHandle } from "./actor.js";
 import type { Backend, WaitResult } from "./backend.js";
 import {
   errorFromData,
@@ -175,6 +175,8 @@ export class DriverRuntime implements Backend {
         return this.#newRef(data.id);
       case "fn":
         return new RemoteFunction(data.id, data.taskOptions);
+      case "cls":
+        return new ActorClass(data.classId, data.name, data.methods, data.actorOptions);
       case "actor":
         return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
     }
@@ -530,16 +532,26 @@ export class DriverRuntime implements Backend {
   // ---- actors ----
 
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
-    const def = state.functions.get(cls);
-    const name = options.name ?? def?.name ?? "Actor";
     if (options.name !== undefined && this.#actorNames.has(options.name)) {
       throw new RayError(`an actor named "${options.name}" already exists; pick another name or getActor("${options.name}")`);
     }
     const id = nextId();
+    const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
+    this.#createActor(id, cls, this.#encodeArgs(args, `${name}.constructor`), options, methods);
+    return id;
+  }
+
+  /** Starts an actor whose constructor arguments are already encoded (from the driver or a worker). */
+  #createActor(id: number, cls: number, args: Encoded[], options: ResolvedActorOptions, methods: readonly string[]): void {
+    const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
     const initOptions: ResolvedTaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` };
-    const init = this.#newTask(id, cls, this.#encodeArgs(args, initOptions.name), initOptions, id);
+    const init = this.#newTask(id, cls, args, initOptions, id);
     const actor = new ActorState(id, cls, name, options, methods, init.args, 0);
     this.#actors.set(id, actor);
+    if (options.name !== undefined && this.#actorNames.has(options.name)) {
+      actor.die(`an actor named "${options.name}" already exists`);
+      return;
+    }
     if (options.name !== undefined) this.#actorNames.set(options.name, id);
     // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
     this.#store.addRefs(init.pins, 1);
@@ -552,7 +564,6 @@ export class DriverRuntime implements Backend {
       if (init.deps > 0) this.#pendingInits.set(id, init);
       this.#startActor(actor);
     }
-    return id;
   }
 
   readonly #pendingInits = new Map<number, Task>();
@@ -693,6 +704,9 @@ export class DriverRuntime implements Backend {
         return;
       case "submitCall":
         this.#call(message.actor, message.method, [...message.args], message.task, owner);
+        return;
+      case "createActor":
+        this.#createActor(message.actor, message.cls, [...message.args], message.options, message.methods);
         return;
       case "put":
         try {

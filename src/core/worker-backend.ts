@@ -9,7 +9,8 @@
  * collected.
  */
 import type { MessagePort } from "node:worker_threads";
-import { makeActorHandle } from "./actor.js";
+import { ActorClass, makeActorHandle } from "./actor.js";
+import type { ResolvedActorOptions } from "./options.js";
 import type { Backend, WaitResult } from "./backend.js";
 import { errorFromData, RayError, type ErrorData } from "./errors.js";
 import { nextId, state } from "./global-state.js";
@@ -112,6 +113,9 @@ export class WorkerBackend implements Backend {
       case "fn":
         this.#known.add(data.id);
         return new RemoteFunction(data.id, data.taskOptions);
+      case "cls":
+        this.#known.add(data.classId);
+        return new ActorClass(data.classId, data.name, data.methods, data.actorOptions);
       case "actor":
         return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
     }
@@ -146,8 +150,11 @@ export class WorkerBackend implements Backend {
     return this.#adopt(new ObjectRef(task));
   }
 
-  createActor(): number {
-    throw new RayError("actors can only be created in the driver; create the actor there and pass its handle to the task");
+  createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
+    const actor = nextId();
+    const encoded = this.#encodeArgs(args, `${state.functions.get(cls)?.name ?? "actor"}.constructor`);
+    this.#send({ kind: "createActor", actor, cls, args: encoded, options, methods });
+    return actor;
   }
 
   getActor(): undefined {
