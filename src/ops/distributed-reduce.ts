@@ -41,6 +41,8 @@ interface Resolved<T> {
 const SAMPLE_MS = 0.5;
 /** Below this estimated local time (ms) the fold stays local without measuring the task overhead. */
 const MIN_DISTRIBUTE_MS = 2;
+/** Least cost of copying a typed array into new shared memory, in ns per byte (2 GB/s). */
+const COPY_NS_PER_BYTE = 0.5;
 /** Items cloned to estimate the transfer cost of plain values. */
 const TRANSFER_SAMPLE = 64;
 
@@ -182,7 +184,10 @@ function transferMsPerItem<T>(source: Source<T>, from: number): number {
     const bytes = Math.floor((view.byteLength / items.length) * count);
     const t0 = performance.now();
     new Uint8Array(new SharedArrayBuffer(bytes)).set(new Uint8Array(view.buffer, view.byteOffset + view.byteLength - bytes, bytes));
-    return (performance.now() - t0) / count;
+    const measured = (performance.now() - t0) / count;
+    // A small sample may land in memory already mapped; a large put also pays for fresh pages.
+    // Floor: 2 GB/s, what a large put into new shared memory was measured at.
+    return Math.max(measured, ((bytes / count) * COPY_NS_PER_BYTE) / 1e6);
   }
   const end = Math.min(items.length, from + TRANSFER_SAMPLE);
   if (end <= from) return 0;
