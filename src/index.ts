@@ -41,7 +41,7 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./core/index.js";
-export { aggList, aggListDistributed, mapPipelined, pipeline, Pipeline, MapItemError } from "./ops/index.js";
+export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError } from "./ops/index.js";
 export type {
   ActorConstructor,
   ActorHandle,

@@ -71,6 +71,13 @@ export class ObjectStore {
     this.settle(id, { ok: true, value });
   }
 
+  /** Stores the value of an object made pending by {@link expect}, counted as a put; throws ObjectStoreFullError when it does not fit. */
+  fill(id: number, value: Encoded): void {
+    this.#reserve(sizeOf(value), `put of object ${id}`);
+    this.#putCount++;
+    this.settle(id, { ok: true, value });
+  }
+
   /** Settles an object with its value or error, and wakes its waiters. Unknown ids are ignored. */
   settle(id: number, settled: Settled): void {
     const entry = this.#entries.get(id);

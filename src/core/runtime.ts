@@ -107,8 +107,6 @@ export class DriverRuntime implements Backend {
       this.#scheduler.workers.push(worker);
       hellos.push(new Promise((resolve) => (worker.link.onHello = resolve)));
     }
-    // Arrow support needs the user's own instance of apache-arrow: load it while the workers start.
-    hellos.push(preloadArrow());
     this.#started = Promise.all(hellos).then(() => undefined);
   }
 
@@ -214,7 +212,14 @@ export class DriverRuntime implements Backend {
     const encoded: Encoded[] = [];
     for (let index = 0; index < args.length; index++) {
       const arg = args[index];
-      encoded.push(isObjectRef(arg) ? { t: "r", id: arg.id } : encode(arg, `argument ${index} of ${name}`));
+      if (isObjectRef(arg)) encoded.push({ t: "r", id: arg.id });
+      else if (needsArrow(arg)) {
+        // Put first (see #putArrow); the task depends on it and its pin keeps it alive.
+        const id = nextId();
+        this.#putArrow(id, arg);
+        this.#store.addRef(id, -1);
+        encoded.push({ t: "r", id });
+      } else encoded.push(encode(arg, `argument ${index} of ${name}`));
     }
     return encoded;
   }
@@ -438,10 +443,32 @@ export class DriverRuntime implements Backend {
   // ---- objects ----
 
   put(value: unknown): ObjectRef<unknown> {
-    const encoded = encode(value, "the value given to put()");
     const id = nextId();
-    this.#store.put(id, encoded, 1);
+    if (needsArrow(value)) {
+      this.#putArrow(id, value);
+      return this.#firstRef(id);
+    }
+    this.#store.put(id, encode(value, "the value given to put()"), 1);
     return this.#firstRef(id);
+  }
+
+  /**
+   * Arrow values are encoded with the user's own instance of apache-arrow,
+   * reached through `import()` (a second copy of the library misreads
+   * tables). The library is loaded only once an Arrow value is seen: loading
+   * it slows `Array.prototype.concat` in the whole thread, because Arrow sets
+   * `Symbol.isConcatSpreadable`. Until it is loaded the object is pending,
+   * like a task result; tables are immutable, so nothing is lost by waiting.
+   */
+  #putArrow(id: number, value: unknown): void {
+    this.#store.expect(id, 1);
+    void preloadArrow().then(() => {
+      try {
+        this.#store.fill(id, encode(value, "the value given to put()"));
+      } catch (error) {
+        this.#store.settle(id, { ok: false, error: errorToData(error) });
+      }
+    });
   }
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
