@@ -47,19 +47,24 @@ export async function repeat(
   return times;
 }
 
+/** True for promises and other thenables (workerpool returns its own Promise class). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
 /**
  * Measures one operation with benchmark.js and returns seconds per operation,
- * one value per benchmark.js sample. Async operations run deferred: the next
- * one starts when the previous promise settles.
+ * one value per benchmark.js sample. Asynchronous operations (anything
+ * returning a thenable) run deferred: the next one starts when the previous
+ * one settles.
  */
-export function micro(label: string, progress: Progress, budget: Budget, fn: () => unknown): Promise<number[]> {
+export async function micro(label: string, progress: Progress, budget: Budget, fn: () => unknown): Promise<number[]> {
   progress.step(`${label}`);
+  const probe = fn();
+  const deferred = isThenable(probe);
+  if (deferred) await probe;
   return new Promise((resolve, reject) => {
     let failed: unknown;
-    // Assigned before benchmark.js calls any of the callbacks below.
-    let bench = undefined as unknown as Benchmark;
-    const probe = fn();
-    const isAsync = probe instanceof Promise;
     const options: Benchmark.Options = {
       maxTime: budget.maxTime,
       minSamples: budget.minSamples,
@@ -75,26 +80,22 @@ export function micro(label: string, progress: Progress, budget: Budget, fn: () 
         else resolve([...bench.stats.sample]);
       },
     };
-    if (isAsync) {
+    if (deferred) {
       options.defer = true;
-      options.fn = (deferred: Benchmark.Deferred) => {
-        (fn() as Promise<unknown>).then(
-          () => deferred.resolve(),
+      options.fn = (d: Benchmark.Deferred) => {
+        (fn() as PromiseLike<unknown>).then(
+          () => d.resolve(),
           (error: unknown) => {
             failed = error;
-            deferred.resolve();
+            d.resolve();
           },
         );
       };
     } else {
       options.fn = fn;
     }
-    const start = (): void => {
-      bench = new Benchmark(label, options);
-      bench.run({ async: true });
-    };
-    if (isAsync) (probe as Promise<unknown>).then(start, reject);
-    else start();
+    const bench: Benchmark = new Benchmark(label, options);
+    bench.run({ async: true });
   });
 }
 
