@@ -5,7 +5,7 @@
  * agg_list_with_ray(add, range(10000)) == reduce(add, range(10000)).
  */
 import * as ray from "../src/index.js";
-import { aggList, aggListDistributed } from "../src/ops/index.js";
+import { aggList, aggListDistributed } from "../src/index.js";
 import { quick, report, timed } from "./support.js";
 
 await ray.init({ numCpus: 2 });

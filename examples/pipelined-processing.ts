@@ -6,7 +6,7 @@
  * result as soon as it is ready. Durations are the seed's scaled down.
  */
 import * as ray from "../src/index.js";
-import { mapPipelined } from "../src/ops/index.js";
+import { mapPipelined } from "../src/index.js";
 import { quick, report, timed } from "./support.js";
 
 const scale = quick ? 0.25 : 1; // 1 => tasks 0..400 ms, processing 100 ms

@@ -7,7 +7,7 @@
  * and 1 s.
  */
 import * as ray from "../../src/index.js";
-import { mapPipelined } from "../../src/ops/index.js";
+import { mapPipelined } from "../../src/index.js";
 import { calibrateSpin, startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
 import { barPanels, newResult } from "../lib/report.js";
 import { formatNumber, summarize } from "../lib/stats.js";

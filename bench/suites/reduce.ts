@@ -6,8 +6,7 @@
  * on an expensive combine (~100 us of work per call).
  */
 import * as ray from "../../src/index.js";
-// TODO(bench): import from the barrel once src/index.ts re-exports the operators.
-import { aggList, aggListDistributed } from "../../src/ops/index.js";
+import { aggList, aggListDistributed } from "../../src/index.js";
 import { repeat } from "../lib/harness.js";
 import { calibrateSpin, startRayts } from "../lib/peers.js";
 import type { Progress } from "../lib/progress.js";
