@@ -13,7 +13,7 @@
  * the SharedArrayBuffer is then unreachable and V8 frees it.
  */
 import { ObjectStoreFullError, type ErrorData } from "./errors.js";
-import type { Encoded } from "./protocol.js";
+import { nestedIds, type Encoded } from "./protocol.js";
 import { sizeOf } from "./serialization.js";
 
 export type Settled = { readonly ok: true; readonly value: Encoded } | { readonly ok: false; readonly error: ErrorData };
@@ -85,7 +85,8 @@ export class ObjectStore {
     if (settled.ok) {
       entry.size = sizeOf(settled.value);
       this.#bytesUsed += entry.size;
-      if (settled.value.t === "s" && settled.value.ids !== undefined) this.addRefs(settled.value.ids, 1);
+      const ids = nestedIds(settled.value);
+      if (ids !== undefined) this.addRefs(ids, 1);
     }
     entry.settled = settled;
     const waiters = entry.waiters;
@@ -154,8 +155,8 @@ export class ObjectStore {
     this.#entries.delete(id);
     this.#bytesUsed -= entry.size;
     this.#freedCount++;
-    const value = entry.settled?.ok === true ? entry.settled.value : undefined;
-    if (value !== undefined && value.t === "s" && value.ids !== undefined) this.addRefs(value.ids, -1);
+    const ids = entry.settled?.ok === true ? nestedIds(entry.settled.value) : undefined;
+    if (ids !== undefined) this.addRefs(ids, -1);
   }
 
   stats(): ObjectStoreStats {

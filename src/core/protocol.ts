@@ -24,8 +24,9 @@ export type TypedArrayName =
 export type Primitive = number | string | boolean | bigint | null | undefined;
 
 /**
- * A value in transit or at rest in the object store.
- * - `v`: a primitive, inline.
+ * A value in transit or at rest in the object store. Primitives are
+ * themselves (the common case costs no wrapper object); everything else is
+ * boxed:
  * - `s`: v8 structured-clone bytes (in a SharedArrayBuffer when large);
  *   `ids` lists the ObjectRefs nested inside, when there are handles to revive.
  * - `ta`: a typed array living in a SharedArrayBuffer (zero-copy).
@@ -34,13 +35,29 @@ export type Primitive = number | string | boolean | bigint | null | undefined;
  * - `r`: a task argument that is a top-level ObjectRef; the driver swaps it
  *   for the object's value before dispatch. Never stored.
  */
-export type Encoded =
-  | { readonly t: "v"; readonly v: Primitive }
+export type Boxed =
   | { readonly t: "s"; readonly b: Uint8Array; readonly ids: readonly number[] | undefined }
   | { readonly t: "ta"; readonly c: TypedArrayName; readonly b: SharedArrayBuffer; readonly o: number; readonly n: number }
   | { readonly t: "ab"; readonly b: SharedArrayBuffer }
   | { readonly t: "ar"; readonly k: "table" | "batch" | "vector"; readonly b: Uint8Array }
   | { readonly t: "r"; readonly id: number };
+
+export type Encoded = Primitive | Boxed;
+
+/** True for a boxed value (narrowing helper: primitives travel as themselves). */
+export function isBoxed(value: Encoded): value is Boxed {
+  return typeof value === "object" && value !== null;
+}
+
+/** The ObjectRefs nested in an encoded value, if any. */
+export function nestedIds(value: Encoded): readonly number[] | undefined {
+  return typeof value === "object" && value !== null && value.t === "s" ? value.ids : undefined;
+}
+
+/** The object id of a top-level ref argument, or undefined. */
+export function refId(value: Encoded): number | undefined {
+  return typeof value === "object" && value !== null && value.t === "r" ? value.id : undefined;
+}
 
 /** Task options after validation and defaults; what travels with a task. */
 export interface ResolvedTaskOptions {
@@ -64,7 +81,15 @@ export type FunctionDefinition =
 /** Driver to worker. */
 export type ToWorker =
   | { readonly kind: "define"; readonly fn: number; readonly def: FunctionDefinition; readonly captures: Readonly<Record<string, Encoded>> }
-  | { readonly kind: "run"; readonly task: number; readonly fn: number; readonly name: string; readonly args: readonly Encoded[] }
+  | {
+      /** Tasks in columns (one object per batch, not per task): task i calls `fns[i]` with `argc[i]` arguments taken in order from `args`. `names[i]` is 0 for the function's own name. */
+      readonly kind: "run";
+      readonly tasks: number[];
+      readonly fns: number[];
+      readonly names: (string | 0)[];
+      readonly argc: number[];
+      readonly args: Encoded[];
+    }
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
@@ -74,7 +99,13 @@ export type ToWorker =
 
 /** Worker to driver. */
 export type FromWorker =
-  | { readonly kind: "done"; readonly task: number; readonly value: Encoded; readonly us: number }
+  | {
+      /** Results in columns, one object per batch: task `tasks[i]` returned `values[i]` after `us[i]` microseconds. */
+      readonly kind: "done";
+      readonly tasks: number[];
+      readonly values: Encoded[];
+      readonly us: number[];
+    }
   | { readonly kind: "fail"; readonly task: number; readonly error: ErrorData; readonly us: number }
   | { readonly kind: "blocked"; readonly task: number }
   | { readonly kind: "unblocked"; readonly task: number }

@@ -22,7 +22,7 @@ import { nextId, state } from "./global-state.js";
 import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
-import { HANDLE_KEY, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { HANDLE_KEY, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
@@ -87,6 +87,7 @@ export class DriverRuntime implements Backend {
   readonly #keepAlive = new MessageChannel();
   #waiting = 0;
   #tickScheduled = false;
+  #inTick = false;
   #closed = false;
   readonly #started: Promise<void>;
 
@@ -139,11 +140,11 @@ export class DriverRuntime implements Backend {
 
   /** Once per tick: place ready tasks, then post each worker's messages as one batch. */
   readonly #tick = (): void => {
-    this.#tickScheduled = false;
     if (this.#closed) return;
     this.#scheduler.dispatch();
     for (const link of this.#dirty) link.flush();
     this.#dirty.clear();
+    this.#tickScheduled = false;
   };
 
   // ---- refs ----
@@ -182,8 +183,9 @@ export class DriverRuntime implements Backend {
 
   /** Gives a worker thread a borrow of every ref nested in a value sent to it. */
   #lend(owner: Owner, value: Encoded): void {
-    if (value.t !== "s" || value.ids === undefined) return;
-    for (const id of value.ids) {
+    const ids = nestedIds(value);
+    if (ids === undefined) return;
+    for (const id of ids) {
       this.#store.addRef(id, 1);
       owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1);
     }
@@ -228,8 +230,12 @@ export class DriverRuntime implements Backend {
   #newTask(id: number, fn: number, args: Encoded[], options: ResolvedTaskOptions, actor?: number, method?: string): Task {
     const pins: number[] = [];
     for (const arg of args) {
-      if (arg.t === "r") pins.push(arg.id);
-      else if (arg.t === "s" && arg.ids !== undefined) pins.push(...arg.ids);
+      const ref = refId(arg);
+      if (ref !== undefined) pins.push(ref);
+      else {
+        const ids = nestedIds(arg);
+        if (ids !== undefined) pins.push(...ids);
+      }
     }
     return {
       id,
@@ -265,23 +271,23 @@ export class DriverRuntime implements Backend {
   /** Swaps settled dependencies for their values; counts and subscribes to the rest. */
   #resolveArgs(task: Task, args: Encoded[]): void {
     for (let index = 0; index < args.length; index++) {
-      const arg = args[index] as Encoded;
-      if (arg.t !== "r") continue;
-      const settled = this.#store.peek(arg.id);
+      const id = refId(args[index] as Encoded);
+      if (id === undefined) continue;
+      const settled = this.#store.peek(id);
       if (settled !== undefined) {
         if (settled.ok) args[index] = settled.value;
         else task.depError ??= settled.error;
         continue;
       }
-      if (!this.#store.has(arg.id)) {
-        task.depError ??= errorToData(new RayError(`argument ${index} of ${task.name} refers to object ${arg.id}, which no longer exists`));
+      if (!this.#store.has(id)) {
+        task.depError ??= errorToData(new RayError(`argument ${index} of ${task.name} refers to object ${id}, which no longer exists`));
         continue;
       }
       task.deps++;
-      const waiting = this.#waitingOn.get(arg.id);
+      const waiting = this.#waitingOn.get(id);
       if (waiting === undefined) {
-        this.#waitingOn.set(arg.id, [task]);
-        this.#store.onSettled(arg.id, (settled) => this.#dependencySettled(arg.id, settled));
+        this.#waitingOn.set(id, [task]);
+        this.#store.onSettled(id, (settled) => this.#dependencySettled(id, settled));
       } else waiting.push(task);
     }
   }
@@ -294,8 +300,7 @@ export class DriverRuntime implements Backend {
       const args = task.actor === undefined || task.method !== undefined ? task.args : this.#actors.get(task.actor)?.args;
       if (args !== undefined) {
         for (let index = 0; index < args.length; index++) {
-          const arg = args[index] as Encoded;
-          if (arg.t === "r" && arg.id === id) {
+          if (refId(args[index] as Encoded) === id) {
             if (settled.ok) args[index] = settled.value;
             else task.depError ??= settled.error;
           }
@@ -322,8 +327,22 @@ export class DriverRuntime implements Backend {
       this.#settle(task, { ok: false, error: errorToData(error) });
       return;
     }
-    this.#scheduler.queue.push(task);
-    this.#scheduleTick();
+    const queue = this.#scheduler.queue;
+    queue.push(task);
+    // A long synchronous submit loop would leave the workers idle until it
+    // ends: every 32 queued tasks, take in finished results and place work
+    // now instead of at the end of the tick.
+    if ((queue.size & 31) === 0 && !this.#inTick) {
+      this.#inTick = true;
+      try {
+        for (const worker of this.#scheduler.workers) {
+          for (let batch = worker.link.receive(); batch !== undefined; batch = worker.link.receive()) this.#onMessages(worker.link, batch);
+        }
+        this.#tick();
+      } finally {
+        this.#inTick = false;
+      }
+    } else this.#scheduleTick();
   }
 
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
@@ -350,7 +369,9 @@ export class DriverRuntime implements Backend {
   #sendTask(worker: TaskWorker, task: Task): void {
     this.#define(worker, worker.link, task.fn);
     for (const arg of task.args) this.#lend(worker, arg);
-    this.#send(worker.link, { kind: "run", task: task.id, fn: task.fn, name: task.name, args: task.args });
+    worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, task.args);
+    this.#dirty.add(worker.link);
+    this.#scheduleTick();
   }
 
   #define(owner: Owner, link: WorkerLink, fn: number): void {
@@ -701,20 +722,14 @@ export class DriverRuntime implements Backend {
         link.attach(message.threadId);
         return;
       case "done":
-      case "fail": {
-        const task = this.#tasks.get(message.task);
-        if (task === undefined) {
-          // Cancelled or already settled: forget it on its worker.
-          if (owner instanceof TaskWorker) {
-            const stale = owner.assigned.get(message.task);
-            if (stale !== undefined) this.#scheduler.release(stale);
-          } else owner.inFlight.delete(message.task);
-          return;
+        for (let index = 0; index < message.tasks.length; index++) {
+          const task = this.#finished(owner, message.tasks[index] as number, message.us[index] as number);
+          if (task !== undefined) this.#onDone(task, message.values[index] as Encoded);
         }
-        if (owner instanceof TaskWorker) this.#scheduler.record(task.fn, message.us);
-        else owner.inFlight.delete(task.id);
-        if (message.kind === "done") this.#onDone(task, message.value);
-        else this.#onFail(task, message.error);
+        return;
+      case "fail": {
+        const task = this.#finished(owner, message.task, message.us);
+        if (task !== undefined) this.#onFail(task, message.error);
         return;
       }
       case "blocked":
@@ -769,6 +784,21 @@ export class DriverRuntime implements Backend {
         if (owner instanceof ActorState) this.#killActor(owner, `its constructor threw: ${message.error.cause?.message ?? message.error.message}`);
         return;
     }
+  }
+
+  /** Bookkeeping when a worker reports a task finished; returns the task unless it was cancelled or already settled. */
+  #finished(owner: Owner, id: number, us: number): Task | undefined {
+    const task = this.#tasks.get(id);
+    if (task === undefined) {
+      if (owner instanceof TaskWorker) {
+        const stale = owner.assigned.get(id);
+        if (stale !== undefined) this.#scheduler.release(stale);
+      } else owner.inFlight.delete(id);
+      return undefined;
+    }
+    if (owner instanceof TaskWorker) this.#scheduler.record(task.fn, us);
+    else owner.inFlight.delete(id);
+    return task;
   }
 
   #getForWorker(link: WorkerLink, owner: Owner, req: number, ids: readonly number[], timeout: number | undefined): void {

@@ -95,8 +95,9 @@ export class Scheduler {
   dispatch(): void {
     if (this.queue.size === 0) return;
     let free = this.#numCpus - this.usedSlots();
-    let idle = 0;
-    for (const worker of this.workers) if (worker.load === 0 && !worker.link.dead) idle++;
+    // A worker's share of the queue counts every worker, busy ones too: they
+    // free up soon, and tasks parked behind another on one worker cannot move.
+    const share = (): number => Math.ceil(this.queue.size / this.workers.length);
     for (const worker of this.workers) {
       if (this.queue.size === 0) return;
       if (worker.load > 0 || worker.link.dead) continue;
@@ -104,15 +105,17 @@ export class Scheduler {
       if (head === undefined) return;
       if (head.options.numCpus > free) break;
       free -= head.options.numCpus;
-      this.#fill(worker, Math.ceil(this.queue.size / Math.max(idle, 1)));
-      idle--;
+      this.#fill(worker, share());
     }
-    // Busy workers running only short tasks get a second batch so they never wait for the round trip.
+    // Busy workers running only short tasks get a second batch so they never
+    // wait for the round trip, but only when there is work for every worker.
+    if (this.queue.size < 2 * this.workers.length) return;
     for (const worker of this.workers) {
       if (this.queue.size === 0) return;
       if (worker.load === 0 || worker.extra > 0 || !worker.shortOnly || worker.link.dead) continue;
-      if (worker.assigned.size >= this.#batchLimit()) continue;
-      this.#fill(worker, Math.ceil(this.queue.size / this.workers.length));
+      // Room for a second batch: the worker runs one while the other is on its way.
+      if (worker.assigned.size >= 2 * this.#batchLimit()) continue;
+      this.#fill(worker, share());
     }
   }
 

@@ -160,9 +160,9 @@ export function encode(value: unknown, what: string): Encoded {
     case "boolean":
     case "bigint":
     case "undefined":
-      return { t: "v", v: value };
+      return value;
     case "string":
-      if (value.length <= INLINE_LIMIT) return { t: "v", v: value };
+      if (value.length <= INLINE_LIMIT) return value;
       break;
     case "function":
     case "symbol":
@@ -170,7 +170,7 @@ export function encode(value: unknown, what: string): Encoded {
     default:
       break;
   }
-  if (value === null) return { t: "v", v: null };
+  if (value === null) return null;
   if (typeof value === "object") {
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
       const view = value as TypedArray;
@@ -210,9 +210,8 @@ export type Reviver = (data: HandleData) => unknown;
 
 /** Decodes a stored or received value. Binary values come back as views on shared memory. */
 export function decode(encoded: Encoded, revive: Reviver): unknown {
+  if (typeof encoded !== "object" || encoded === null) return encoded;
   switch (encoded.t) {
-    case "v":
-      return encoded.v;
     case "s": {
       const value: unknown = v8.deserialize(encoded.b);
       return encoded.ids === undefined ? value : reviveHandles(value, revive);
@@ -231,9 +230,8 @@ export function decode(encoded: Encoded, revive: Reviver): unknown {
 
 /** Bytes an encoded value occupies in the store. */
 export function sizeOf(encoded: Encoded): number {
+  if (typeof encoded !== "object" || encoded === null) return typeof encoded === "string" ? encoded.length * 2 : 8;
   switch (encoded.t) {
-    case "v":
-      return typeof encoded.v === "string" ? encoded.v.length * 2 : 8;
     case "s":
     case "ab":
     case "ar":

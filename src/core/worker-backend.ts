@@ -29,10 +29,15 @@ interface Request {
 export class WorkerBackend implements Backend {
   readonly where = "worker";
   readonly outbox: FromWorker[] = [];
+  /** Results since the last other message, sent as one columnar `done` message. */
+  #done: Extract<FromWorker, { kind: "done" }> | undefined;
   /** Tasks of this worker waiting in `get` or `wait`. */
   blocked = 0;
   readonly #flushNow: (port: MessagePort) => void;
   #flushScheduled = false;
+  #port: MessagePort | undefined;
+  /** When the outbox was last posted (performance.now()). */
+  lastFlush = 0;
   readonly #send: (message: FromWorker) => void;
   readonly #onBlocked: () => void;
   readonly #onUnblocked: () => void;
@@ -58,21 +63,47 @@ export class WorkerBackend implements Backend {
     this.#onUnblocked = onUnblocked;
     this.#flushNow = (port) => {
       this.#flushScheduled = false;
+      this.lastFlush = performance.now();
       this.#announceFunctions();
       if (this.#releases.length > 0) {
-        this.outbox.push({ kind: "release", ids: this.#releases });
+        this.push({ kind: "release", ids: this.#releases });
         this.#releases = [];
       }
+      this.#done = undefined;
       if (this.outbox.length === 0) return;
       port.postMessage(this.outbox.splice(0));
     };
   }
 
+  /** Queues a result; consecutive results share one message. */
+  done(task: number, value: Encoded, us: number): void {
+    let done = this.#done;
+    if (done === undefined) {
+      done = this.#done = { kind: "done", tasks: [], values: [], us: [] };
+      this.outbox.push(done);
+    }
+    done.tasks.push(task);
+    done.values.push(value);
+    done.us.push(us);
+  }
+
+  /** Queues any other message after the results so far (order is kept). */
+  push(message: FromWorker): void {
+    this.#done = undefined;
+    this.outbox.push(message);
+  }
+
   /** Posts everything queued in this tick as one batch. */
   scheduleFlush(port: MessagePort): void {
+    this.#port = port;
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     queueMicrotask(() => this.#flushNow(port));
+  }
+
+  /** Posts what is queued now, without waiting for the end of the tick. */
+  flushNow(): void {
+    if (this.#port !== undefined && this.outbox.length > 0) this.#flushNow(this.#port);
   }
 
   /** Marks functions as known to the driver (it sent them). */
@@ -95,7 +126,7 @@ export class WorkerBackend implements Backend {
     for (const [fn, def] of state.functions) {
       if (this.#known.has(fn)) continue;
       this.#known.add(fn);
-      this.outbox.unshift({ kind: "defineFn", fn, def });
+      this.outbox.unshift({ kind: "defineFn", fn, def }); // before everything: cannot split a done batch
     }
   }
 

@@ -5,9 +5,9 @@
  * promise bookkeeping), because a per-call `exec` would cost more than the
  * task itself for small tasks.
  */
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import workerpool from "workerpool";
-import type { FromWorker, ToWorker } from "./protocol.js";
+import type { Encoded, FromWorker, ToWorker } from "./protocol.js";
 
 /** Path of the worker script: the built file, or a boot file that loads the TypeScript source. */
 function workerScript(): string {
@@ -35,6 +35,7 @@ export class WorkerLink {
   readonly #pool: ThreadPool;
   #thread: Worker | undefined;
   #outbox: ToWorker[] = [];
+  #runs: Extract<ToWorker, { kind: "run" }> | undefined;
   #dead = false;
   /** Called once the worker has said hello. */
   onHello: (() => void) | undefined;
@@ -51,19 +52,43 @@ export class WorkerLink {
 
   /** Queues a message; everything queued in one tick is posted together by {@link flush}. */
   send(message: ToWorker): void {
+    this.#closeRuns();
     this.#outbox.push(message);
   }
 
-  /** True when messages are queued. */
-  get pending(): boolean {
-    return this.#outbox.length > 0;
+  /**
+   * Queues a task. Consecutive tasks share one columnar `run` message, so a
+   * batch of small tasks costs the structured clone a handful of arrays
+   * rather than an object per task.
+   */
+  queueRun(task: number, fn: number, name: string | 0, args: readonly Encoded[]): void {
+    let runs = this.#runs;
+    if (runs === undefined) runs = this.#runs = { kind: "run", tasks: [], fns: [], names: [], argc: [], args: [] };
+    runs.tasks.push(task);
+    runs.fns.push(fn);
+    runs.names.push(name);
+    runs.argc.push(args.length);
+    for (const arg of args) runs.args.push(arg);
+  }
+
+  #closeRuns(): void {
+    if (this.#runs === undefined) return;
+    this.#outbox.push(this.#runs);
+    this.#runs = undefined;
   }
 
   flush(): void {
+    this.#closeRuns();
     if (this.#outbox.length === 0 || this.#dead) return;
     const batch = this.#outbox;
     this.#outbox = [];
     this.#port.postMessage(batch);
+  }
+
+  /** Takes a batch that has arrived but not been dispatched yet, if any (for a driver busy in a long synchronous loop). */
+  receive(): FromWorker[] | undefined {
+    if (this.#dead) return undefined;
+    return receiveMessageOnPort(this.#port)?.message as FromWorker[] | undefined;
   }
 
   /** Called on the worker's hello: finds its thread so it can be unref'd and, if need be, stopped. */
@@ -84,7 +109,10 @@ export class WorkerLink {
   markDead(): void {
     this.#dead = true;
     this.#outbox = [];
-    this.#port.close();
+    this.#runs = undefined;
+    // Not closed: a port whose peer still sits in workerpool's queue of
+    // requests for a thread that never got ready would make that send throw.
+    this.#port.removeAllListeners("message");
   }
 }
 
