@@ -1,6 +1,8 @@
 /**
  * `npm pack` gives a package that works when installed into an empty
- * project: `import * as ray from "rayts"` runs a remote function there.
+ * project: `import * as ray from "rayts"` runs a remote function there, and
+ * `npx raycompile src` compiles a program whose remote function captures a
+ * module-level const.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -25,6 +27,13 @@ const data = await ray.get(ray.put(new Float64Array([1, 2, 3])));
 console.log(JSON.stringify({ values, count: await ray.get(c.inc.remote()), sum: data.reduce((a, b) => a + b, 0), error: typeof ray.RayTaskError }));
 `;
 
+const CAPTURING = `
+import * as ray from "rayts";
+const table = new Float64Array([10, 20, 30]);
+const lookup = ray.remote((i: number) => table[i]! * 2);
+console.log(JSON.stringify(await ray.get([0, 1, 2].map((i) => lookup.remote(i)))));
+`;
+
 test("npm pack, install into an empty project, import rayts and run a task", { timeout: 240_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "rayts-install-"));
   try {
@@ -43,6 +52,12 @@ test("npm pack, install into an empty project, import rayts and run a task", { t
     await writeFile(join(project, "main.mjs"), PROGRAM);
     const { stdout } = await run(process.execPath, ["main.mjs"], { cwd: project, timeout: 60_000 });
     assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop() ?? ""), { values: [0, 1, 4, 9], count: 2, sum: 6, error: "function" });
+
+    await run("mkdir", ["-p", join(project, "src")]);
+    await writeFile(join(project, "src", "main.ts"), CAPTURING);
+    await run(npm, ["exec", "--no", "--", "raycompile", "src", "--outDir", "out"], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+    const compiled = await run(process.execPath, [join("out", "main.js")], { cwd: project, timeout: 60_000 });
+    assert.deepEqual(JSON.parse(compiled.stdout.trim().split("\n").pop() ?? ""), [20, 40, 60]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -34,6 +34,8 @@ export class ActorState {
   killed = false;
   defined = new Set<number>();
   borrows = new Map<number, number>();
+  /** Shared blocks the current thread holds in its cache. */
+  blocks = new Set<number>();
 
   constructor(id: number, cls: number, name: string, options: ResolvedActorOptions, methods: readonly string[], args: Encoded[], initDeps: number) {
     this.id = id;

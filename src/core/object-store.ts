@@ -46,8 +46,12 @@ export class ObjectStore {
   #putCount = 0;
   #freedCount = 0;
 
-  constructor(capacity: number) {
+  readonly #onDrop: (value: Encoded) => void;
+
+  /** `onDrop` hears of every value the store lets go. */
+  constructor(capacity: number, onDrop: (value: Encoded) => void) {
     this.#capacity = capacity;
+    this.#onDrop = onDrop;
   }
 
   get bytesUsed(): number {
@@ -155,8 +159,10 @@ export class ObjectStore {
     this.#entries.delete(id);
     this.#bytesUsed -= entry.size;
     this.#freedCount++;
-    const ids = entry.settled?.ok === true ? nestedIds(entry.settled.value) : undefined;
+    if (entry.settled?.ok !== true) return;
+    const ids = nestedIds(entry.settled.value);
     if (ids !== undefined) this.addRefs(ids, -1);
+    this.#onDrop(entry.settled.value);
   }
 
   stats(): ObjectStoreStats {

@@ -31,14 +31,16 @@ export type Primitive = number | string | boolean | bigint | null | undefined;
  *   `ids` lists the ObjectRefs nested inside, when there are handles to revive.
  * - `ta`: a typed array living in a SharedArrayBuffer (zero-copy).
  * - `ab`: a whole SharedArrayBuffer standing for an ArrayBuffer.
+ *   For both, `k` names the shared block; `b` is left out when the receiving
+ *   worker already holds that block (see the block cache in serialization.ts).
  * - `ar`: Arrow IPC bytes in a SharedArrayBuffer, read back without a copy.
  * - `r`: a task argument that is a top-level ObjectRef; the driver swaps it
  *   for the object's value before dispatch. Never stored.
  */
 export type Boxed =
   | { readonly t: "s"; readonly b: Uint8Array; readonly ids: readonly number[] | undefined }
-  | { readonly t: "ta"; readonly c: TypedArrayName; readonly b: SharedArrayBuffer; readonly o: number; readonly n: number }
-  | { readonly t: "ab"; readonly b: SharedArrayBuffer }
+  | { readonly t: "ta"; readonly c: TypedArrayName; readonly b: SharedArrayBuffer | undefined; readonly k: number; readonly o: number; readonly n: number }
+  | { readonly t: "ab"; readonly b: SharedArrayBuffer | undefined; readonly k: number; readonly n: number }
   | { readonly t: "ar"; readonly k: "table" | "batch" | "vector"; readonly b: Uint8Array }
   | { readonly t: "r"; readonly id: number };
 
@@ -91,6 +93,7 @@ export type ToWorker =
       readonly args: Encoded[];
     }
   | { readonly kind: "cancel"; readonly task: number }
+  | { readonly kind: "evict"; readonly blocks: readonly number[] }
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
   | { readonly kind: "timeout"; readonly req: number }

@@ -22,7 +22,7 @@ import { nextId, state } from "./global-state.js";
 import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
-import { HANDLE_KEY, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
@@ -75,6 +75,8 @@ export class DriverRuntime implements Backend {
   readonly #actors = new Map<number, ActorState>();
   readonly #actorNames = new Map<string, number>();
   readonly #owners = new Map<WorkerLink, Owner>();
+  /** Which worker threads hold each shared block in their cache. */
+  readonly #blockHolders = new Map<number, Owner[]>();
   readonly #dirty = new Set<WorkerLink>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #running: Float64Array;
@@ -93,7 +95,7 @@ export class DriverRuntime implements Backend {
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
-    this.#store = new ObjectStore(options.objectStoreMemory);
+    this.#store = new ObjectStore(options.objectStoreMemory, this.#onDrop);
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
@@ -181,15 +183,50 @@ export class DriverRuntime implements Backend {
     }
   };
 
-  /** Gives a worker thread a borrow of every ref nested in a value sent to it. */
-  #lend(owner: Owner, value: Encoded): void {
+  /**
+   * Prepares a value for a worker thread: lends it the refs nested inside,
+   * and leaves out a shared block the thread already holds (it is named by
+   * id; see the block cache in serialization.ts).
+   */
+  #lend(owner: Owner, value: Encoded): Encoded {
     const ids = nestedIds(value);
-    if (ids === undefined) return;
-    for (const id of ids) {
-      this.#store.addRef(id, 1);
-      owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1);
+    if (ids !== undefined) {
+      for (const id of ids) {
+        this.#store.addRef(id, 1);
+        owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1);
+      }
+      return value;
     }
+    if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab") || value.b === undefined) return value;
+    if (owner.blocks.has(value.k)) return { ...value, b: undefined };
+    this.#learnBlock(owner, value.k);
+    return value;
   }
+
+  /** Records that a worker thread holds a shared block (sent to it, or made by it). */
+  #learnBlock(owner: Owner, block: number): void {
+    owner.blocks.add(block);
+    const holders = this.#blockHolders.get(block);
+    if (holders === undefined) this.#blockHolders.set(block, [owner]);
+    else holders.push(owner);
+  }
+
+  /** Shared blocks in values a worker sent are held in that worker's cache. */
+  #learn(owner: Owner, value: Encoded): void {
+    if (isBoxed(value) && (value.t === "ta" || value.t === "ab") && !owner.blocks.has(value.k)) this.#learnBlock(owner, value.k);
+  }
+
+  /** The store dropped an object: workers may forget its shared block (sent at the next flush). */
+  readonly #onDrop = (value: Encoded): void => {
+    if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab")) return;
+    const holders = this.#blockHolders.get(value.k);
+    if (holders === undefined) return;
+    this.#blockHolders.delete(value.k);
+    for (const owner of holders) {
+      // Sent in order with everything else, so a later send of the same block carries it again.
+      if (owner.blocks.delete(value.k) && owner.link !== undefined) this.#send(owner.link, { kind: "evict", blocks: [value.k] });
+    }
+  };
 
   #giveBack(owner: Owner, ids: readonly number[]): void {
     for (const id of ids) {
@@ -368,8 +405,8 @@ export class DriverRuntime implements Backend {
   /** Puts a task on a worker's outbox, defining its function there first if needed. */
   #sendTask(worker: TaskWorker, task: Task): void {
     this.#define(worker, worker.link, task.fn);
-    for (const arg of task.args) this.#lend(worker, arg);
-    worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, task.args);
+    const args = task.args.map((arg) => this.#lend(worker, arg));
+    worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args);
     this.#dirty.add(worker.link);
     this.#scheduleTick();
   }
@@ -383,8 +420,7 @@ export class DriverRuntime implements Backend {
       for (const [name, id] of Object.entries(def.captures)) {
         const settled = this.#store.peek(id);
         if (settled === undefined || !settled.ok) throw new RayError(`capture ${name} of ${def.name} is not available`);
-        this.#lend(owner, settled.value);
-        captures[name] = settled.value;
+        captures[name] = this.#lend(owner, settled.value);
       }
     }
     owner.defined.add(fn);
@@ -621,6 +657,7 @@ export class DriverRuntime implements Backend {
     // Actor threads take the slots after the task workers' in the shared "running" table.
     actor.link = this.#actorPool.start(this.#options.numCpus + (this.#actorSlot++ % MAX_ACTORS), this.#onMessages, this.#onExit);
     actor.defined = new Set();
+    actor.blocks = new Set();
     actor.initSent = false;
     this.#owners.set(actor.link, actor);
     this.#actorInitReady(actor.id);
@@ -639,8 +676,8 @@ export class DriverRuntime implements Backend {
       }
     }
     this.#define(actor, actor.link, actor.cls);
-    for (const arg of actor.args) this.#lend(actor, arg);
-    this.#send(actor.link, { kind: "actorInit", actor: actor.id, cls: actor.cls, name: actor.name, args: actor.args });
+    const args = actor.args.map((arg) => this.#lend(actor, arg));
+    this.#send(actor.link, { kind: "actorInit", actor: actor.id, cls: actor.cls, name: actor.name, args });
     actor.initSent = true;
     this.#pumpActor(id);
   }
@@ -679,8 +716,8 @@ export class DriverRuntime implements Backend {
         continue;
       }
       actor.inFlight.set(task.id, task);
-      for (const arg of task.args) this.#lend(actor, arg);
-      this.#send(actor.link, { kind: "call", task: task.id, method: task.method as string, name: task.name, args: task.args });
+      const args = task.args.map((arg) => this.#lend(actor, arg));
+      this.#send(actor.link, { kind: "call", task: task.id, method: task.method as string, name: task.name, args });
     }
   }
 
@@ -723,8 +760,10 @@ export class DriverRuntime implements Backend {
         return;
       case "done":
         for (let index = 0; index < message.tasks.length; index++) {
+          const value = message.values[index] as Encoded;
+          this.#learn(owner, value);
           const task = this.#finished(owner, message.tasks[index] as number, message.us[index] as number);
-          if (task !== undefined) this.#onDone(task, message.values[index] as Encoded);
+          if (task !== undefined) this.#onDone(task, value);
         }
         return;
       case "fail": {
@@ -742,15 +781,19 @@ export class DriverRuntime implements Backend {
         if (!state.functions.has(message.fn)) state.functions.set(message.fn, message.def);
         return;
       case "submit":
+        for (const arg of message.args) this.#learn(owner, arg);
         this.#submit(this.#newTask(message.task, message.fn, [...message.args], message.options), owner);
         return;
       case "submitCall":
+        for (const arg of message.args) this.#learn(owner, arg);
         this.#call(message.actor, message.method, [...message.args], message.task, owner);
         return;
       case "createActor":
+        for (const arg of message.args) this.#learn(owner, arg);
         this.#createActor(message.actor, message.cls, [...message.args], message.options, message.methods);
         return;
       case "put":
+        this.#learn(owner, message.value);
         try {
           this.#store.put(message.id, message.value, 1);
           owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
@@ -813,8 +856,7 @@ export class DriverRuntime implements Backend {
         const errors: boolean[] = [];
         for (const id of ids) {
           const settled = this.#store.peek(id) as Settled;
-          if (settled.ok) this.#lend(owner, settled.value);
-          values.push(settled.ok ? settled.value : settled.error);
+          values.push(settled.ok ? this.#lend(owner, settled.value) : settled.error);
           errors.push(!settled.ok);
         }
         this.#send(link, { kind: "values", req, values, errors });
@@ -858,6 +900,7 @@ export class DriverRuntime implements Backend {
     worker.extra = 0;
     worker.shortOnly = true;
     worker.defined = new Set();
+    worker.blocks = new Set();
     worker.link = this.#taskPool.start(worker.link.index, this.#onMessages, this.#onExit);
     this.#owners.set(worker.link, worker);
     for (const task of tasks.reverse()) {

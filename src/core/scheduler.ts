@@ -57,6 +57,8 @@ export class TaskWorker {
   shortOnly = true;
   /** Object ids this thread borrows, with counts. */
   borrows = new Map<number, number>();
+  /** Shared blocks the current thread holds in its cache. */
+  blocks = new Set<number>();
 
   constructor(link: WorkerLink) {
     this.link = link;

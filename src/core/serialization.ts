@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import { SerializationError } from "./errors.js";
 import { show } from "./options.js";
+import { nextId } from "./global-state.js";
 import { HANDLE_KEY, type Encoded, type HandleData, type TypedArrayName } from "./protocol.js";
 
 /** Strings longer than this, and serialized values larger than this many bytes, go to shared memory. */
@@ -18,10 +19,38 @@ const INLINE_LIMIT = 64 * 1024;
 const HANDLE_BYTES = Buffer.from(HANDLE_KEY, "latin1");
 
 /**
- * SharedArrayBuffers the store made or handed out. Views on them are already
- * immutable store objects, so passing them on needs no copy.
+ * SharedArrayBuffers the store made or handed out, by block id. Views on
+ * them are already immutable store objects, so passing them on needs no copy.
  */
-const storeOwned = new WeakSet<SharedArrayBuffer>();
+const storeOwned = new WeakMap<SharedArrayBuffer, number>();
+
+/**
+ * A worker's cache of shared blocks, by id. Every SharedArrayBuffer that
+ * crosses a port arrives as a new object that V8 counts as fresh external
+ * memory, which brings on garbage collections; so the driver sends a block
+ * to a worker once, the worker keeps it here, and later messages name it by
+ * id alone. The driver says when to forget a block (`evict`), once the
+ * object store no longer holds it. The driver itself does not cache.
+ */
+const blocks = new Map<number, SharedArrayBuffer>();
+let caching = false;
+
+/** Makes this thread keep the blocks it receives (workers). */
+export function enableBlockCache(): void {
+  caching = true;
+}
+
+/** Forgets blocks the driver no longer stores; live views keep their memory. */
+export function evictBlocks(ids: readonly number[]): void {
+  for (const id of ids) blocks.delete(id);
+}
+
+/** The block of an encoded value that travels without its buffer. */
+function blockOf(id: number): SharedArrayBuffer {
+  const block = blocks.get(id);
+  if (block === undefined) throw new Error(`internal: shared block ${id} is not cached in this thread`);
+  return block;
+}
 
 type TypedArray =
   | Int8Array
@@ -56,14 +85,20 @@ const TYPED_ARRAYS: Record<TypedArrayName, TypedArrayConstructor> = {
 function toShared(bytes: Uint8Array): SharedArrayBuffer {
   const shared = new SharedArrayBuffer(bytes.byteLength);
   new Uint8Array(shared).set(bytes);
-  storeOwned.add(shared);
+  adopt(shared, nextId());
   return shared;
 }
 
-/** Marks a buffer received from another thread as store-owned. */
-function adopt(buffer: SharedArrayBuffer): SharedArrayBuffer {
-  storeOwned.add(buffer);
+/** Marks a buffer as the store-owned block `id` (and caches it in a worker). */
+function adopt(buffer: SharedArrayBuffer, id: number): SharedArrayBuffer {
+  storeOwned.set(buffer, id);
+  if (caching) blocks.set(id, buffer);
   return buffer;
+}
+
+/** Block id of a store-owned buffer. */
+function blockId(buffer: SharedArrayBuffer): number {
+  return storeOwned.get(buffer) as number;
 }
 
 interface ArrowModule {
@@ -177,15 +212,15 @@ export function encode(value: unknown, what: string): Encoded {
       const name = view.constructor.name as TypedArrayName;
       if (TYPED_ARRAYS[name] !== undefined) {
         if (view.buffer instanceof SharedArrayBuffer && storeOwned.has(view.buffer)) {
-          return { t: "ta", c: name, b: view.buffer, o: view.byteOffset, n: view.length };
+          return { t: "ta", c: name, b: view.buffer, k: blockId(view.buffer), o: view.byteOffset, n: view.length };
         }
-        const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-        return { t: "ta", c: name, b: toShared(bytes), o: 0, n: view.length };
+        const shared = toShared(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+        return { t: "ta", c: name, b: shared, k: blockId(shared), o: 0, n: view.length };
       }
     }
-    if (value instanceof ArrayBuffer) return { t: "ab", b: toShared(new Uint8Array(value)) };
-    if (value instanceof SharedArrayBuffer) {
-      return { t: "ab", b: storeOwned.has(value) ? value : toShared(new Uint8Array(value)) };
+    if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+      const shared = value instanceof SharedArrayBuffer && storeOwned.has(value) ? value : toShared(new Uint8Array(value));
+      return { t: "ab", b: shared, k: blockId(shared), n: shared.byteLength };
     }
     const kind = arrowKind(value);
     if (kind !== undefined) return encodeArrow(value, kind);
@@ -217,11 +252,10 @@ export function decode(encoded: Encoded, revive: Reviver): unknown {
       return encoded.ids === undefined ? value : reviveHandles(value, revive);
     }
     case "ta":
-      return new TYPED_ARRAYS[encoded.c](adopt(encoded.b), encoded.o, encoded.n);
+      return new TYPED_ARRAYS[encoded.c](encoded.b === undefined ? blockOf(encoded.k) : adopt(encoded.b, encoded.k), encoded.o, encoded.n);
     case "ab":
-      return adopt(encoded.b);
+      return encoded.b === undefined ? blockOf(encoded.k) : adopt(encoded.b, encoded.k);
     case "ar":
-      if (encoded.b.buffer instanceof SharedArrayBuffer) adopt(encoded.b.buffer);
       return decodeArrow(encoded.k, encoded.b);
     case "r":
       throw new Error(`internal: unresolved ref ${encoded.id} reached decode`);
@@ -233,9 +267,10 @@ export function sizeOf(encoded: Encoded): number {
   if (typeof encoded !== "object" || encoded === null) return typeof encoded === "string" ? encoded.length * 2 : 8;
   switch (encoded.t) {
     case "s":
-    case "ab":
     case "ar":
       return encoded.b.byteLength;
+    case "ab":
+      return encoded.n;
     case "ta":
       return encoded.n * (TYPED_ARRAYS[encoded.c] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     case "r":

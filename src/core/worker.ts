@@ -13,7 +13,7 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { decode, encode, needsArrow, preloadArrow } from "./serialization.js";
+import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
@@ -106,6 +106,7 @@ class WorkerServer {
     );
     state.backend = this.#backend;
     adoptIdCounter(info.ids);
+    enableBlockCache();
     this.#redirectConsole();
     port.on("message", (batch: ToWorker[]) => this.#receive(batch));
     this.send({ kind: "hello", threadId });
@@ -155,6 +156,9 @@ class WorkerServer {
         }
         case "cancel":
           this.#cancelled.add(message.task);
+          break;
+        case "evict":
+          evictBlocks(message.blocks);
           break;
         case "values":
           if (message.values.some(needsArrow)) void preloadArrow().then(() => this.#backend.reply(message));
