@@ -33,6 +33,9 @@ export type Primitive = number | string | boolean | bigint | null | undefined;
  * - `ab`: a whole SharedArrayBuffer standing for an ArrayBuffer.
  *   For both, `k` names the shared block; `b` is left out when the receiving
  *   worker already holds that block (see the block cache in serialization.ts).
+ * - `tc`: a private copy of a typed array passed by value as a task
+ *   argument: used once, so it travels by structured clone (a memcpy into
+ *   the worker's heap) instead of taking fresh shared memory per call.
  * - `ar`: Arrow IPC bytes in a SharedArrayBuffer, read back without a copy.
  * - `r`: a task argument that is a top-level ObjectRef; the driver swaps it
  *   for the object's value before dispatch. Never stored.
@@ -41,6 +44,7 @@ export type Boxed =
   | { readonly t: "s"; readonly b: Uint8Array; readonly ids: readonly number[] | undefined }
   | { readonly t: "ta"; readonly c: TypedArrayName; readonly b: SharedArrayBuffer | undefined; readonly k: number; readonly o: number; readonly n: number }
   | { readonly t: "ab"; readonly b: SharedArrayBuffer | undefined; readonly k: number; readonly n: number }
+  | { readonly t: "tc"; readonly v: ArrayBufferView }
   | { readonly t: "ar"; readonly k: "table" | "batch" | "vector"; readonly b: Uint8Array }
   | { readonly t: "r"; readonly id: number };
 

@@ -25,7 +25,7 @@ import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
-import { decode, encode, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
+import { decode, encode, encodeArg, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
@@ -45,6 +45,9 @@ export interface NodeInfo {
   alive: boolean;
   resources: ClusterResources;
 }
+
+/** The pins of a task that needs no object kept alive: shared, never written. */
+const NO_PINS: number[] = [];
 
 /** Largest number of actors (threads) one runtime starts. */
 const MAX_ACTORS = 4096;
@@ -258,20 +261,21 @@ export class DriverRuntime implements Backend {
         this.#putArrow(id, arg);
         this.#store.addRef(id, -1);
         encoded.push({ t: "r", id });
-      } else encoded.push(encode(arg, `argument ${index} of ${name}`));
+      } else encoded.push(encodeArg(arg, `argument ${index} of ${name}`));
     }
     return encoded;
   }
 
   /** A task record; it pins its ref arguments and the refs nested in the others. */
   #newTask(id: number, fn: number, args: Encoded[], options: ResolvedTaskOptions, actor?: number, method?: string): Task {
-    const pins: number[] = [];
+    let pins: number[] = NO_PINS;
     for (const arg of args) {
+      if (!isBoxed(arg)) continue;
       const ref = refId(arg);
-      if (ref !== undefined) pins.push(ref);
+      if (ref !== undefined) (pins === NO_PINS ? (pins = []) : pins).push(ref);
       else {
         const ids = nestedIds(arg);
-        if (ids !== undefined) pins.push(...ids);
+        if (ids !== undefined) (pins === NO_PINS ? (pins = []) : pins).push(...ids);
       }
     }
     return {
@@ -405,7 +409,8 @@ export class DriverRuntime implements Backend {
   /** Puts a task on a worker's outbox, defining its function there first if needed. */
   #sendTask(worker: TaskWorker, task: Task): void {
     this.#define(worker, worker.link, task.fn);
-    const args = task.args.map((arg) => this.#lend(worker, arg));
+    // Primitive arguments go as they are; only boxed ones may need lending or trimming.
+    const args = task.args.some(isBoxed) ? task.args.map((arg) => this.#lend(worker, arg)) : task.args;
     worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args);
     this.#dirty.add(worker.link);
     this.#scheduleTick();

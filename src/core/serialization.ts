@@ -240,6 +240,24 @@ export function encode(value: unknown, what: string): Encoded {
   return { t: "s", b: bytes, ids };
 }
 
+/**
+ * Encodes a task argument passed by value. A typed array that is not
+ * already in the store is copied into a private buffer that travels by
+ * structured clone: it is used once, and fresh shared memory per call costs
+ * far more (new pages, and a collection in every thread that saw it) than
+ * the clone. Everything else is encoded as by {@link encode}.
+ */
+export function encodeArg(value: unknown, what: string): Encoded {
+  if (typeof value === "object" && value !== null && ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const view = value as TypedArray;
+    const shared = view.buffer instanceof SharedArrayBuffer && storeOwned.has(view.buffer);
+    if (!shared && TYPED_ARRAYS[view.constructor.name as TypedArrayName] !== undefined && view.byteLength > INLINE_LIMIT) {
+      return { t: "tc", v: view.slice() };
+    }
+  }
+  return encode(value, what);
+}
+
 /** Turns handle data back into live handles; supplied by the runtime of the thread. */
 export type Reviver = (data: HandleData) => unknown;
 
@@ -255,6 +273,8 @@ export function decode(encoded: Encoded, revive: Reviver): unknown {
       return new TYPED_ARRAYS[encoded.c](encoded.b === undefined ? blockOf(encoded.k) : adopt(encoded.b, encoded.k), encoded.o, encoded.n);
     case "ab":
       return encoded.b === undefined ? blockOf(encoded.k) : adopt(encoded.b, encoded.k);
+    case "tc":
+      return encoded.v;
     case "ar":
       return decodeArrow(encoded.k, encoded.b);
     case "r":
@@ -271,6 +291,8 @@ export function sizeOf(encoded: Encoded): number {
       return encoded.b.byteLength;
     case "ab":
       return encoded.n;
+    case "tc":
+      return encoded.v.byteLength;
     case "ta":
       return encoded.n * (TYPED_ARRAYS[encoded.c] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     case "r":

@@ -17,7 +17,7 @@ import { nextId, state } from "./global-state.js";
 import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { HANDLE_KEY, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
-import { decode, encode } from "./serialization.js";
+import { decode, encode, encodeArg } from "./serialization.js";
 
 type Reply = Extract<ToWorker, { kind: "values" | "waited" | "timeout" }>;
 interface Request {
@@ -163,7 +163,7 @@ export class WorkerBackend implements Backend {
   }
 
   #encodeArgs(args: readonly unknown[], name: string): Encoded[] {
-    return args.map((arg, index) => (isObjectRef(arg) ? { t: "r", id: arg.id } : encode(arg, `argument ${index} of ${name}`)));
+    return args.map((arg, index) => (isObjectRef(arg) ? { t: "r", id: arg.id } : encodeArg(arg, `argument ${index} of ${name}`)));
   }
 
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
