@@ -18,7 +18,6 @@ export class ActorState {
   readonly methods: readonly string[];
   /** Constructor arguments; `r` entries are replaced as dependencies settle. */
   readonly args: Encoded[];
-  initDeps: number;
   /** Objects the constructor arguments keep alive while the actor lives. */
   initPins: number[] = [];
   link: WorkerLink | undefined;
@@ -37,14 +36,13 @@ export class ActorState {
   /** Shared blocks the current thread holds in its cache. */
   blocks = new Set<number>();
 
-  constructor(id: number, cls: number, name: string, options: ResolvedActorOptions, methods: readonly string[], args: Encoded[], initDeps: number) {
+  constructor(id: number, cls: number, name: string, options: ResolvedActorOptions, methods: readonly string[], args: Encoded[]) {
     this.id = id;
     this.cls = cls;
     this.name = name;
     this.options = options;
     this.methods = methods;
     this.args = args;
-    this.initDeps = initDeps;
   }
 
   /** Marks the actor dead; returns the error its pending calls settle with. */

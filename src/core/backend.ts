@@ -11,7 +11,6 @@ import type { ResolvedActorOptions } from "./options.js";
 export type WaitResult<T> = [ready: ObjectRef<T>[], notReady: ObjectRef<T>[]];
 
 export interface Backend {
-  readonly where: "driver" | "worker";
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown>;
   submitCall(actor: number, method: string, args: readonly unknown[]): ObjectRef<unknown>;
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number;

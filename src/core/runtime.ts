@@ -66,7 +66,6 @@ function crashData(message: string): ErrorData {
 type Owner = TaskWorker | ActorState;
 
 export class DriverRuntime implements Backend {
-  readonly where = "driver";
   readonly #options: ResolvedInitOptions;
   readonly #store: ObjectStore;
   readonly #scheduler: Scheduler;
@@ -635,7 +634,7 @@ export class DriverRuntime implements Backend {
     const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
     const initOptions: ResolvedTaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` };
     const init = this.#newTask(id, cls, args, initOptions, id);
-    const actor = new ActorState(id, cls, name, options, methods, init.args, 0);
+    const actor = new ActorState(id, cls, name, options, methods, init.args);
     this.#actors.set(id, actor);
     if (options.name !== undefined && this.#actorNames.has(options.name)) {
       actor.die(`an actor named "${options.name}" already exists`);
@@ -645,7 +644,6 @@ export class DriverRuntime implements Backend {
     // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
     this.#store.addRefs(init.pins, 1);
     this.#resolveArgs(init, init.args);
-    actor.initDeps = init.deps;
     actor.initPins = init.pins;
     if (init.depError !== undefined) {
       actor.die(`an argument of its constructor failed: ${init.depError.message}`);

@@ -27,7 +27,6 @@ interface Request {
 }
 
 export class WorkerBackend implements Backend {
-  readonly where = "worker";
   readonly outbox: FromWorker[] = [];
   /** Results since the last other message, sent as one columnar `done` message. */
   #done: Extract<FromWorker, { kind: "done" }> | undefined;
