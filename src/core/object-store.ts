@@ -12,7 +12,7 @@
  * When the count reaches zero and the value is known, the entry is dropped;
  * the SharedArrayBuffer is then unreachable and V8 frees it.
  */
-import { ObjectStoreFullError, type ErrorData } from "./errors.js";
+import { ObjectStoreFullError, RayError, type ErrorData } from "./errors.js";
 import { nestedIds, type Encoded } from "./protocol.js";
 import { sizeOf } from "./serialization.js";
 
@@ -163,6 +163,46 @@ export class ObjectStore {
     const ids = nestedIds(entry.settled.value);
     if (ids !== undefined) this.addRefs(ids, -1);
     this.#onDrop(entry.settled.value);
+  }
+
+  /** Throws a RayError naming the first id the store does not know. */
+  checkKnown(ids: readonly number[]): void {
+    for (const id of ids) {
+      if (!this.has(id)) throw new RayError(`object ${id} does not exist in this runtime (was it made before a shutdown?)`);
+    }
+  }
+
+  /**
+   * Calls `done(settledCount)` once `needed` of the ids have settled, or at
+   * the timeout with however many have (at once for a timeout of 0).
+   */
+  whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void): void {
+    let count = 0;
+    const pending: number[] = [];
+    this.checkKnown(ids);
+    for (const id of ids) {
+      if (this.peek(id) !== undefined) count++;
+      else pending.push(id);
+    }
+    if (count >= needed || timeout === 0) return done(count);
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    const onSettled = (): void => {
+      if (finished || ++count < needed) return;
+      finished = true;
+      if (timer !== undefined) clearTimeout(timer);
+      for (const id of pending) this.offSettled(id, onSettled);
+      done(count);
+    };
+    for (const id of pending) this.onSettled(id, onSettled);
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        if (finished) return;
+        finished = true;
+        for (const id of pending) this.offSettled(id, onSettled);
+        done(count);
+      }, timeout);
+    }
   }
 
   stats(): ObjectStoreStats {

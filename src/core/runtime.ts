@@ -533,7 +533,7 @@ export class DriverRuntime implements Backend {
   }
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
-    this.#checkKnown(refs.map((ref) => ref.id));
+    this.#store.checkKnown(refs.map((ref) => ref.id));
     this.#waitStarted();
     return new Promise((resolve, reject) => {
       const finish = (): void => {
@@ -545,7 +545,7 @@ export class DriverRuntime implements Backend {
         }
         resolve(values);
       };
-      this.#whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
+      this.#store.whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
         this.#waitEnded();
         if (count < refs.length) {
           reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
@@ -560,10 +560,10 @@ export class DriverRuntime implements Backend {
   }
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
-    this.#checkKnown(refs.map((ref) => ref.id));
+    this.#store.checkKnown(refs.map((ref) => ref.id));
     this.#waitStarted();
     return new Promise((resolve) => {
-      this.#whenSettled(refs.map((ref) => ref.id), numReturns, timeout, () => {
+      this.#store.whenSettled(refs.map((ref) => ref.id), numReturns, timeout, () => {
         this.#waitEnded();
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
@@ -575,46 +575,6 @@ export class DriverRuntime implements Backend {
         resolve(result);
       });
     });
-  }
-
-  #checkKnown(ids: readonly number[]): void {
-    for (const id of ids) {
-      if (!this.#store.has(id)) throw new RayError(`object ${id} does not exist in this runtime (was it made before a shutdown?)`);
-    }
-  }
-
-  /**
-   * Calls `done(settledCount)` once `needed` of the ids have settled, or at
-   * the timeout with however many have. Unknown ids count as failed-settled
-   * so that `get` reports them instead of hanging.
-   */
-  #whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void): void {
-    let count = 0;
-    const pending: number[] = [];
-    this.#checkKnown(ids);
-    for (const id of ids) {
-      if (this.#store.peek(id) !== undefined) count++;
-      else pending.push(id);
-    }
-    if (count >= needed || timeout === 0) return done(count);
-    let finished = false;
-    let timer: NodeJS.Timeout | undefined;
-    const onSettled = (): void => {
-      if (finished || ++count < needed) return;
-      finished = true;
-      if (timer !== undefined) clearTimeout(timer);
-      for (const id of pending) this.#store.offSettled(id, onSettled);
-      done(count);
-    };
-    for (const id of pending) this.#store.onSettled(id, onSettled);
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        if (finished) return;
-        finished = true;
-        for (const id of pending) this.#store.offSettled(id, onSettled);
-        done(count);
-      }, timeout);
-    }
   }
 
   // ---- actors ----
@@ -849,7 +809,7 @@ export class DriverRuntime implements Backend {
 
   #getForWorker(link: WorkerLink, owner: Owner, req: number, ids: readonly number[], timeout: number | undefined): void {
     try {
-      this.#whenSettled(ids, ids.length, timeout, (count) => {
+      this.#store.whenSettled(ids, ids.length, timeout, (count) => {
         if (link.dead) return;
         if (count < ids.length) {
           this.#send(link, { kind: "timeout", req });
@@ -870,7 +830,7 @@ export class DriverRuntime implements Backend {
   }
 
   #waitForWorker(link: WorkerLink, req: number, ids: readonly number[], numReturns: number, timeout: number | undefined): void {
-    this.#whenSettled(ids, numReturns, timeout, () => {
+    this.#store.whenSettled(ids, numReturns, timeout, () => {
       const ready: number[] = [];
       for (const id of ids) if (ready.length < numReturns && this.#store.peek(id) !== undefined) ready.push(id);
       if (!link.dead) this.#send(link, { kind: "waited", req, ready });
