@@ -5,7 +5,7 @@
  */
 import { networkInterfaces, totalmem } from "node:os";
 import { MessageChannel } from "node:worker_threads";
-import { ActorState } from "./actor-manager.js";
+import { ActorManager, ActorState } from "./actor-manager.js";
 import { ActorClass, makeActorHandle } from "./actor.js";
 import type { Backend, WaitResult } from "./backend.js";
 import {
@@ -74,8 +74,7 @@ export class DriverRuntime implements Backend {
   readonly #tasks = new Map<number, Task>();
   /** Tasks waiting for a dependency, by the id they wait for. */
   readonly #waitingOn = new Map<number, Task[]>();
-  readonly #actors = new Map<number, ActorState>();
-  readonly #actorNames = new Map<string, number>();
+  readonly #actors: ActorManager;
   readonly #owners = new Map<WorkerLink, Owner>();
   /** Which worker threads hold each shared block in their cache. */
   readonly #blockHolders = new Map<number, Owner[]>();
@@ -103,6 +102,27 @@ export class DriverRuntime implements Backend {
     this.#running = new Float64Array(running);
     this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running);
     this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running);
+    this.#actors = new ActorManager(
+      {
+        newTask: (id, fn, args, options, actor, method) => this.#newTask(id, fn, args, options, actor, method),
+        admit: (task, owner) => this.#admit(task, owner),
+        resolveArgs: (task, args) => this.#resolveArgs(task, args),
+        settle: (task, settled) => this.#settle(task, settled),
+        encodeArgs: (args, name) => this.#encodeArgs(args, name),
+        lend: (owner, value) => this.#lend(owner, value),
+        define: (owner, link, fn) => this.#define(owner, link, fn),
+        send: (link, message) => this.#send(link, message),
+        addRefs: (ids, delta) => this.#store.addRefs(ids, delta),
+        startLink: (slot, actor) => {
+          const link = this.#actorPool.start(slot, this.#onMessages, this.#onExit);
+          this.#owners.set(link, actor);
+          return link;
+        },
+        running: (link) => this.#running[link.index],
+      },
+      options.numCpus,
+      MAX_ACTORS,
+    );
     this.#keepAlive.port1.on("message", () => undefined);
     this.#keepAlive.port1.unref();
     const hellos: Promise<void>[] = [];
@@ -337,13 +357,12 @@ export class DriverRuntime implements Backend {
     if (waiting === undefined) return;
     this.#waitingOn.delete(id);
     for (const task of waiting) {
-      const args = task.actor === undefined || task.method !== undefined ? task.args : this.#actors.get(task.actor)?.args;
-      if (args !== undefined) {
-        for (let index = 0; index < args.length; index++) {
-          if (refId(args[index] as Encoded) === id) {
-            if (settled.ok) args[index] = settled.value;
-            else task.depError ??= settled.error;
-          }
+      // (An actor constructor's pseudo-task shares its args array with the actor.)
+      const args = task.args;
+      for (let index = 0; index < args.length; index++) {
+        if (refId(args[index] as Encoded) === id) {
+          if (settled.ok) args[index] = settled.value;
+          else task.depError ??= settled.error;
         }
       }
       if (--task.deps === 0) this.#ready(task);
@@ -354,8 +373,8 @@ export class DriverRuntime implements Backend {
   #ready(task: Task): void {
     if (task.cancelled !== "no") return;
     if (task.actor !== undefined) {
-      if (task.method === undefined) this.#actorInitReady(task.actor);
-      else this.#pumpActor(task.actor);
+      if (task.method === undefined) this.#actors.initReady(task.actor);
+      else this.#actors.pump(task.actor);
       return;
     }
     if (task.depError !== undefined) {
@@ -471,14 +490,8 @@ export class DriverRuntime implements Backend {
     if (task === undefined || task.cancelled !== "no") return;
     const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));
     if (task.actor !== undefined) {
-      // An actor call: dropped from the queue, or skipped by the actor if it has not started there.
       task.cancelled = "soft";
-      const actor = this.#actors.get(task.actor);
-      if (actor !== undefined) {
-        const index = actor.queue.indexOf(task);
-        if (index >= 0) actor.queue.splice(index, 1);
-        if (actor.inFlight.delete(task.id) && actor.link !== undefined) this.#send(actor.link, { kind: "cancel", task: task.id });
-      }
+      this.#actors.cancel(task);
       this.#settle(task, { ok: false, error });
       return;
     }
@@ -577,134 +590,24 @@ export class DriverRuntime implements Backend {
     });
   }
 
-  // ---- actors ----
+  // ---- actors (see actor-manager.ts) ----
 
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
-    if (options.name !== undefined && this.#actorNames.has(options.name)) {
-      throw new RayError(`an actor named "${options.name}" already exists; pick another name or getActor("${options.name}")`);
-    }
-    const id = nextId();
-    const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
-    this.#createActor(id, cls, this.#encodeArgs(args, `${name}.constructor`), options, methods);
-    return id;
-  }
-
-  /** Starts an actor whose constructor arguments are already encoded (from the driver or a worker). */
-  #createActor(id: number, cls: number, args: Encoded[], options: ResolvedActorOptions, methods: readonly string[]): void {
-    const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
-    const initOptions: ResolvedTaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` };
-    const init = this.#newTask(id, cls, args, initOptions, id);
-    const actor = new ActorState(id, cls, name, options, methods, init.args);
-    this.#actors.set(id, actor);
-    if (options.name !== undefined && this.#actorNames.has(options.name)) {
-      actor.die(`an actor named "${options.name}" already exists`);
-      return;
-    }
-    if (options.name !== undefined) this.#actorNames.set(options.name, id);
-    // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
-    this.#store.addRefs(init.pins, 1);
-    this.#resolveArgs(init, init.args);
-    actor.initPins = init.pins;
-    if (init.depError !== undefined) {
-      actor.die(`an argument of its constructor failed: ${init.depError.message}`);
-    } else {
-      if (init.deps > 0) this.#pendingInits.set(id, init);
-      this.#startActor(actor);
-    }
-  }
-
-  readonly #pendingInits = new Map<number, Task>();
-  #actorSlot = 0;
-
-  #startActor(actor: ActorState): void {
-    // Actor threads take the slots after the task workers' in the shared "running" table.
-    actor.link = this.#actorPool.start(this.#options.numCpus + (this.#actorSlot++ % MAX_ACTORS), this.#onMessages, this.#onExit);
-    actor.defined = new Set();
-    actor.blocks = new Set();
-    actor.initSent = false;
-    this.#owners.set(actor.link, actor);
-    this.#actorInitReady(actor.id);
-  }
-
-  #actorInitReady(id: number): void {
-    const actor = this.#actors.get(id);
-    if (actor === undefined || actor.link === undefined || actor.initSent || actor.dead !== undefined) return;
-    const init = this.#pendingInits.get(id);
-    if (init !== undefined) {
-      if (init.deps > 0) return;
-      this.#pendingInits.delete(id);
-      if (init.depError !== undefined) {
-        this.#killActor(actor, `an argument of its constructor failed: ${init.depError.message}`);
-        return;
-      }
-    }
-    this.#define(actor, actor.link, actor.cls);
-    const args = actor.args.map((arg) => this.#lend(actor, arg));
-    this.#send(actor.link, { kind: "actorInit", actor: actor.id, cls: actor.cls, name: actor.name, args });
-    actor.initSent = true;
-    this.#pumpActor(id);
+    return this.#actors.createActor(cls, args, options, methods);
   }
 
   submitCall(actorId: number, method: string, args: readonly unknown[]): ObjectRef<unknown> {
     const id = nextId();
-    this.#call(actorId, method, this.#encodeArgs(args, method), id);
+    this.#actors.call(actorId, method, this.#encodeArgs(args, method), id);
     return this.#firstRef(id);
   }
 
-  #call(actorId: number, method: string, args: Encoded[], id: number, owner?: Owner): void {
-    const actor = this.#actors.get(actorId);
-    const name = `${actor?.name ?? "actor"}.${method}`;
-    const options: ResolvedTaskOptions = { numCpus: 0, maxRetries: actor?.options.maxTaskRetries ?? 0, retryExceptions: false, name };
-    const task = this.#newTask(id, 0, args, options, actorId, method);
-    this.#admit(task, owner);
-    if (actor === undefined || actor.dead !== undefined) {
-      this.#settle(task, { ok: false, error: actor?.dead ?? errorToData(new RayError(`no actor with id ${actorId}`)) });
-      return;
-    }
-    actor.queue.push(task);
-    this.#pumpActor(actorId);
-  }
-
-  /** Sends the actor's queued calls, in order, while their arguments are ready. */
-  #pumpActor(id: number): void {
-    const actor = this.#actors.get(id);
-    if (actor === undefined || actor.link === undefined || !actor.initSent) return;
-    while (actor.queue.length > 0) {
-      const task = actor.queue[0] as Task;
-      if (task.deps > 0) return;
-      actor.queue.shift();
-      if (task.cancelled !== "no") continue;
-      if (task.depError !== undefined) {
-        this.#settle(task, { ok: false, error: task.depError });
-        continue;
-      }
-      actor.inFlight.set(task.id, task);
-      const args = task.args.map((arg) => this.#lend(actor, arg));
-      this.#send(actor.link, { kind: "call", task: task.id, method: task.method as string, name: task.name, args });
-    }
-  }
-
   getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    const id = this.#actorNames.get(name);
-    const actor = id === undefined ? undefined : this.#actors.get(id);
-    if (actor === undefined || actor.dead !== undefined) return undefined;
-    return { id: actor.id, name: actor.name, methods: actor.methods };
+    return this.#actors.getActor(name);
   }
 
   kill(id: number): void {
-    const actor = this.#actors.get(id);
-    if (actor === undefined || actor.dead !== undefined) return;
-    this.#killActor(actor, "it was killed with kill()");
-  }
-
-  #killActor(actor: ActorState, reason: string): void {
-    actor.killed = true;
-    const error = actor.die(reason);
-    if (actor.options.name !== undefined) this.#actorNames.delete(actor.options.name);
-    for (const task of actor.drain()) this.#settle(task, { ok: false, error });
-    this.#store.addRefs(actor.initPins, -1);
-    actor.initPins = [];
-    actor.link?.terminate();
+    this.#actors.kill(id);
   }
 
   // ---- messages from workers ----
@@ -749,11 +652,11 @@ export class DriverRuntime implements Backend {
         return;
       case "submitCall":
         for (const arg of message.args) this.#learn(owner, arg);
-        this.#call(message.actor, message.method, [...message.args], message.task, owner);
+        this.#actors.call(message.actor, message.method, [...message.args], message.task, owner);
         return;
       case "createActor":
         for (const arg of message.args) this.#learn(owner, arg);
-        this.#createActor(message.actor, message.cls, [...message.args], message.options, message.methods);
+        this.#actors.create(message.actor, message.cls, [...message.args], message.options, message.methods);
         return;
       case "put":
         this.#learn(owner, message.value);
@@ -787,7 +690,7 @@ export class DriverRuntime implements Backend {
       case "actorReady":
         return;
       case "actorInitFailed":
-        if (owner instanceof ActorState) this.#killActor(owner, `its constructor threw: ${message.error.cause?.message ?? message.error.message}`);
+        if (owner instanceof ActorState) this.#actors.killActor(owner, `its constructor threw: ${message.error.cause?.message ?? message.error.message}`);
         return;
     }
   }
@@ -847,7 +750,7 @@ export class DriverRuntime implements Backend {
     this.#dropBorrows(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
-    else this.#actorWorkerDied(owner, reason);
+    else this.#actors.workerDied(owner, reason);
     this.#scheduleTick();
   };
 
@@ -880,31 +783,6 @@ export class DriverRuntime implements Backend {
         this.#scheduler.queue.unshift(task);
       }
     }
-  }
-
-  /** Restarts the actor if `maxRestarts` allows and retries calls that `maxTaskRetries` allows. */
-  #actorWorkerDied(actor: ActorState, reason: string): void {
-    if (actor.killed || actor.dead !== undefined) return;
-    if (actor.restarts >= actor.options.maxRestarts) {
-      this.#killActor(actor, `its worker died (${reason}) and it was restarted ${actor.restarts} of maxRestarts ${actor.options.maxRestarts} times`);
-      return;
-    }
-    actor.restarts++;
-    const running = this.#running[actor.link?.index ?? -1];
-    const inFlight = [...actor.inFlight.values()];
-    actor.inFlight.clear();
-    const error = errorToData(new WorkerCrashedError(`the worker of actor ${actor.name} died (${reason}) during this call`));
-    const retried: Task[] = [];
-    for (const task of inFlight) {
-      // Only the call that was running when the thread died spends a retry; the others had not started.
-      if (task.id !== running) retried.push(task);
-      else if (task.attempts < task.options.maxRetries) {
-        task.attempts++;
-        retried.push(task);
-      } else this.#settle(task, { ok: false, error });
-    }
-    actor.queue.unshift(...retried);
-    this.#startActor(actor);
   }
 
   // ---- resources and lifecycle ----
