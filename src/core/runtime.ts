@@ -25,7 +25,7 @@ import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
-import { decode, encode, encodeArg, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
+import { decode, encode, encodeArg, needsArrow, preloadArrow, releaseArg, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
@@ -456,6 +456,7 @@ export class DriverRuntime implements Backend {
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
     this.#store.addRefs(task.pins, -1);
+    for (const arg of task.args) releaseArg(arg);
   }
 
   #onDone(task: Task, value: Encoded): void {

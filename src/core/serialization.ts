@@ -251,11 +251,43 @@ export function encodeArg(value: unknown, what: string): Encoded {
   if (typeof value === "object" && value !== null && ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const view = value as TypedArray;
     const shared = view.buffer instanceof SharedArrayBuffer && storeOwned.has(view.buffer);
-    if (!shared && TYPED_ARRAYS[view.constructor.name as TypedArrayName] !== undefined && view.byteLength > INLINE_LIMIT) {
-      return { t: "tc", v: view.slice() };
+    const Ctor = TYPED_ARRAYS[view.constructor.name as TypedArrayName] as unknown as (new (buffer: ArrayBuffer, offset: number, length: number) => TypedArray) | undefined;
+    if (!shared && Ctor !== undefined && view.byteLength > INLINE_LIMIT) {
+      const copy = new Ctor(takeArgBuffer(view.byteLength), 0, view.length);
+      copy.set(view as never);
+      return { t: "tc", v: copy };
     }
   }
   return encode(value, what);
+}
+
+/**
+ * Buffers for the private copies of by-value arguments, by size. A copy
+ * never leaves its thread (workers get a structured clone of it), so once
+ * its task has settled it can hold the next call's copy: a fresh large
+ * buffer costs far more than the copy itself (new pages, and garbage that
+ * brings on collections). Bounded, so idle memory stays small.
+ */
+const argBuffers = new Map<number, ArrayBuffer[]>();
+let argBufferBytes = 0;
+const ARG_POOL_BYTES = 256 * 1024 * 1024;
+
+function takeArgBuffer(bytes: number): ArrayBuffer {
+  const free = argBuffers.get(bytes)?.pop();
+  if (free === undefined) return new ArrayBuffer(bytes);
+  argBufferBytes -= bytes;
+  return free;
+}
+
+/** Gives back the buffer of a by-value argument copy whose task has settled (and will not be sent again). */
+export function releaseArg(value: Encoded): void {
+  if (typeof value !== "object" || value === null || value.t !== "tc") return;
+  const buffer = value.v.buffer;
+  if (!(buffer instanceof ArrayBuffer) || argBufferBytes + buffer.byteLength > ARG_POOL_BYTES) return;
+  const free = argBuffers.get(buffer.byteLength);
+  if (free === undefined) argBuffers.set(buffer.byteLength, [buffer]);
+  else free.push(buffer);
+  argBufferBytes += buffer.byteLength;
 }
 
 /** Turns handle data back into live handles; supplied by the runtime of the thread. */
