@@ -46,3 +46,26 @@ test("an actor named inside a task is found by getActor in the driver", async ()
   assert.equal(await ray.get(found.add.remote(2)), 2);
   ray.kill(found);
 });
+
+test("getActor works inside tasks, for actors named in the driver and in tasks", async () => {
+  const named = RemoteTally.options({ name: "tally-for-tasks" }).remote();
+  await ray.get(named.add.remote(1));
+  const bump = ray.remote(async (name: string, by: number) => {
+    const tally = ray.getActor<{ add(by: number): number }>(name);
+    return ray.get(tally.add.remote(by));
+  });
+  assert.equal(await ray.get(bump.remote("tally-for-tasks", 10)), 11);
+
+  const makeNamed = ray.remote(async (Cls: ray.ActorClass<typeof Tally>) => {
+    const tally = Cls.options({ name: "tally-made-in-task" }).remote();
+    // The name is known in this thread at once.
+    return ray.get(ray.getActor<Tally>("tally-made-in-task").add.remote(3)).then(() => tally.actorId);
+  });
+  const id = await ray.get(makeNamed.remote(RemoteTally));
+  assert.equal(ray.getActor("tally-made-in-task").actorId, id);
+  assert.equal(await ray.get(bump.remote("tally-made-in-task", 4)), 7, "another task finds it too");
+
+  ray.kill(named);
+  await assert.rejects(ray.get(bump.remote("tally-for-tasks", 1)), (error: unknown) => error instanceof ray.RayError && /no live actor/.test(error.message));
+  ray.kill(ray.getActor("tally-made-in-task"));
+});

@@ -8,7 +8,7 @@ import { ActorDiedError, errorToData, RayError, WorkerCrashedError, type ErrorDa
 import { nextId, state } from "./global-state.js";
 import type { Settled } from "./object-store.js";
 import type { ResolvedActorOptions } from "./options.js";
-import type { Encoded, ResolvedTaskOptions, ToWorker } from "./protocol.js";
+import type { Encoded, NamedActor, ResolvedTaskOptions, ToWorker } from "./protocol.js";
 import type { Task, TaskWorker } from "./scheduler.js";
 import type { WorkerLink } from "./worker-pool.js";
 
@@ -77,6 +77,8 @@ export interface ActorHost {
   startLink(slot: number, actor: ActorState): WorkerLink;
   /** The task or call the thread was running when it died. */
   running(link: WorkerLink): number | undefined;
+  /** Tells every thread that a name now refers to an actor, or to none. */
+  announceName(name: string, actor: NamedActor | undefined): void;
 }
 
 /** Any thread owner the host lends to: a task worker or an actor. */
@@ -99,6 +101,16 @@ export class ActorManager {
     this.#host = host;
     this.#firstSlot = firstSlot;
     this.#slots = slots;
+  }
+
+  /** Every live named actor, for a thread that starts now. */
+  named(): NamedActor[] {
+    const named: NamedActor[] = [];
+    for (const [name, id] of this.#actorNames) {
+      const actor = this.#actors.get(id);
+      if (actor !== undefined && actor.dead === undefined) named.push({ name, id, actorName: actor.name, methods: actor.methods });
+    }
+    return named;
   }
 
   /** The actor with this id, alive or dead. */
@@ -137,7 +149,10 @@ export class ActorManager {
       actor.die(`an actor named "${options.name}" already exists`);
       return;
     }
-    if (options.name !== undefined) this.#actorNames.set(options.name, id);
+    if (options.name !== undefined) {
+      this.#actorNames.set(options.name, id);
+      this.#host.announceName(options.name, { name: options.name, id, actorName: name, methods });
+    }
     // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
     this.#host.addRefs(init.pins, 1);
     this.#host.resolveArgs(init, init.args);
@@ -231,7 +246,10 @@ export class ActorManager {
   killActor(actor: ActorState, reason: string): void {
     actor.killed = true;
     const error = actor.die(reason);
-    if (actor.options.name !== undefined) this.#actorNames.delete(actor.options.name);
+    if (actor.options.name !== undefined && this.#actorNames.get(actor.options.name) === actor.id) {
+      this.#actorNames.delete(actor.options.name);
+      this.#host.announceName(actor.options.name, undefined);
+    }
     for (const task of actor.drain()) this.#host.settle(task, { ok: false, error });
     this.#host.addRefs(actor.initPins, -1);
     actor.initPins = [];

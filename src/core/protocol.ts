@@ -84,6 +84,14 @@ export type FunctionDefinition =
       readonly captures: Readonly<Record<string, number>>;
     };
 
+/** A named actor, as `getActor(name)` finds it. */
+export interface NamedActor {
+  readonly name: string;
+  readonly id: number;
+  readonly actorName: string;
+  readonly methods: readonly string[];
+}
+
 /** Driver to worker. */
 export type ToWorker =
   | { readonly kind: "define"; readonly fn: number; readonly def: FunctionDefinition; readonly captures: Readonly<Record<string, Encoded>> }
@@ -98,6 +106,7 @@ export type ToWorker =
     }
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "evict"; readonly blocks: readonly number[] }
+  | { readonly kind: "names"; readonly set: readonly NamedActor[]; readonly removed: readonly string[] }
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
   | { readonly kind: "timeout"; readonly req: number }

@@ -116,9 +116,15 @@ export class DriverRuntime implements Backend {
         startLink: (slot, actor) => {
           const link = this.#actorPool.start(slot, this.#onMessages, this.#onExit);
           this.#owners.set(link, actor);
+          this.#sendNames(link);
           return link;
         },
         running: (link) => this.#running[link.index],
+        announceName: (name, actor) => {
+          for (const link of this.#owners.keys()) {
+            this.#send(link, { kind: "names", set: actor === undefined ? [] : [actor], removed: actor === undefined ? [name] : [] });
+          }
+        },
       },
       options.numCpus,
       MAX_ACTORS,
@@ -593,6 +599,12 @@ export class DriverRuntime implements Backend {
 
   // ---- actors (see actor-manager.ts) ----
 
+  /** A new thread learns the named actors, so `getActor` works in its tasks. */
+  #sendNames(link: WorkerLink): void {
+    const named = this.#actors.named();
+    if (named.length > 0) this.#send(link, { kind: "names", set: named, removed: [] });
+  }
+
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
     return this.#actors.createActor(cls, args, options, methods);
   }
@@ -770,6 +782,7 @@ export class DriverRuntime implements Backend {
     worker.blocks = new Set();
     worker.link = this.#taskPool.start(worker.link.index, this.#onMessages, this.#onExit);
     this.#owners.set(worker.link, worker);
+    this.#sendNames(worker.link);
     for (const task of tasks.reverse()) {
       task.worker = undefined;
       if (task.cancelled === "force") {

@@ -15,7 +15,7 @@ import type { Backend, WaitResult } from "./backend.js";
 import { errorFromData, RayError, type ErrorData } from "./errors.js";
 import { nextId, state } from "./global-state.js";
 import { isObjectRef, ObjectRef } from "./object-ref.js";
-import { HANDLE_KEY, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { HANDLE_KEY, type Encoded, type NamedActor, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { decode, encode, encodeArg } from "./serialization.js";
 
@@ -184,11 +184,25 @@ export class WorkerBackend implements Backend {
     const actor = nextId();
     const encoded = this.#encodeArgs(args, `${state.functions.get(cls)?.name ?? "actor"}.constructor`);
     this.#send({ kind: "createActor", actor, cls, args: encoded, options, methods });
+    // Known here at once; the driver confirms it to every thread (or refuses a taken name).
+    if (options.name !== undefined && !this.#names.has(options.name)) {
+      this.#names.set(options.name, { name: options.name, id: actor, actorName: options.name, methods });
+    }
     return actor;
   }
 
-  getActor(): undefined {
-    throw new RayError("getActor() is only available in the driver; pass the actor handle to the task instead");
+  /** Named actors, as the driver announced them (and those this thread just named). */
+  readonly #names = new Map<string, NamedActor>();
+
+  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
+    const found = this.#names.get(name);
+    return found === undefined ? undefined : { id: found.id, name: found.actorName, methods: found.methods };
+  }
+
+  /** Applies the driver's news about actor names. */
+  names(message: Extract<ToWorker, { kind: "names" }>): void {
+    for (const name of message.removed) this.#names.delete(name);
+    for (const actor of message.set) this.#names.set(actor.name, actor);
   }
 
   kill(actor: number): void {

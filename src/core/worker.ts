@@ -160,6 +160,9 @@ class WorkerServer {
         case "evict":
           evictBlocks(message.blocks);
           break;
+        case "names":
+          this.#backend.names(message);
+          break;
         case "values":
           if (message.values.some(needsArrow)) void preloadArrow().then(() => this.#backend.reply(message));
           else this.#backend.reply(message);
