@@ -33,6 +33,8 @@ export class ActorState {
   /** Why the actor is dead, once it is. */
   dead: ErrorData | undefined;
   killed = false;
+  /** No driver handle is left: stop once idle. */
+  orphaned = false;
   defined = new Set<number>();
   borrows = new Map<number, number>();
   /** Shared blocks the current thread holds in its cache. */
@@ -95,12 +97,54 @@ export class ActorManager {
   readonly #firstSlot: number;
   readonly #slots: number;
   #nextSlot = 0;
+  /** Live driver handles per unnamed actor. */
+  readonly #handles = new Map<number, number>();
+  /** Actors whose handles reached a worker or the store: their lifetime is no longer known. */
+  readonly #exported = new Set<number>();
 
   /** Actor threads use `slots` entries of the "running" table from `firstSlot` on. */
   constructor(host: ActorHost, firstSlot: number, slots: number) {
     this.#host = host;
     this.#firstSlot = firstSlot;
     this.#slots = slots;
+  }
+
+  /** A driver handle to the actor was made. */
+  handleMade(id: number): void {
+    this.#handles.set(id, (this.#handles.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * A driver handle was collected. As in Ray, an actor that no handle can
+   * reach any more is stopped, once the calls it was given have finished;
+   * named actors and actors whose handle left the driver are kept.
+   */
+  handleDropped(id: number): void {
+    const count = (this.#handles.get(id) ?? 1) - 1;
+    if (count > 0) {
+      this.#handles.set(id, count);
+      return;
+    }
+    this.#handles.delete(id);
+    const actor = this.#actors.get(id);
+    if (actor === undefined || actor.dead !== undefined || actor.options.name !== undefined || this.#exported.has(id)) return;
+    actor.orphaned = true;
+    this.retireIfIdle(actor);
+  }
+
+  /** A handle to the actor was encoded for a worker or the store. */
+  exported(id: number): void {
+    this.#exported.add(id);
+    const actor = this.#actors.get(id);
+    if (actor !== undefined) actor.orphaned = false;
+  }
+
+  /** Stops an actor no handle can reach once it has no call left. */
+  retireIfIdle(actor: ActorState): void {
+    if (!actor.orphaned || actor.dead !== undefined || actor.queue.length > 0 || actor.inFlight.size > 0) return;
+    this.killActor(actor, "no handle to it is left");
+    this.#actors.delete(actor.id);
+    this.#exported.delete(actor.id);
   }
 
   /** Every live named actor, for a thread that starts now. */

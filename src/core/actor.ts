@@ -1,4 +1,4 @@
-import { currentBackend } from "./global-state.js";
+import { currentBackend, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import { resolveActorOptions, type ActorOptions, type ResolvedActorOptions } from "./options.js";
 import { ACTOR_KEY, HANDLE_KEY } from "./protocol.js";
@@ -89,8 +89,11 @@ export function makeActorHandle(id: number, name: string, methods: readonly stri
   Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
   for (const method of methods) {
     const stub = { remote: (...args: unknown[]) => currentBackend().submitCall(id, method, args) };
+    // A method keeps its handle (and so its actor) alive, as in Ray.
+    Object.defineProperty(stub, "handle", { value: handle, enumerable: false });
     if (method in handle) continue;
     Object.defineProperty(handle, method, { value: stub, enumerable: false });
   }
+  state.backend?.trackActorHandle(handle, id);
   return handle;
 }

@@ -20,6 +20,8 @@ export interface Backend {
   put(value: unknown): ObjectRef<unknown>;
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>>;
   cancel(ref: ObjectRef<unknown>, force: boolean): void;
+  /** Registers a new actor handle (the driver retires unnamed actors no handle can reach). */
+  trackActorHandle(handle: object, actor: number): void;
   /** Registers a new ObjectRef instance so the object lives while it does. */
   track(ref: ObjectRef<unknown>): void;
 }

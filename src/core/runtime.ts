@@ -25,7 +25,7 @@ import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
-import { decode, encode, encodeArg, needsArrow, preloadArrow, releaseArg, sizeOf } from "./serialization.js";
+import { decode, encode, encodeArg, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
@@ -80,6 +80,7 @@ export class DriverRuntime implements Backend {
   readonly #blockHolders = new Map<number, Owner[]>();
   readonly #dirty = new Set<WorkerLink>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
+  readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
   readonly #running: Float64Array;
   readonly #address = nodeAddress();
   /**
@@ -129,6 +130,7 @@ export class DriverRuntime implements Backend {
       options.numCpus,
       MAX_ACTORS,
     );
+    setActorExportHook((actor) => this.#actors.exported(actor));
     this.#keepAlive.port1.on("message", () => undefined);
     this.#keepAlive.port1.unref();
     const hellos: Promise<void>[] = [];
@@ -191,6 +193,11 @@ export class DriverRuntime implements Backend {
     const ref = new ObjectRef<T>(id);
     this.#registry.register(ref, id);
     return ref;
+  }
+
+  trackActorHandle(handle: object, actor: number): void {
+    this.#actors.handleMade(actor);
+    this.#actorHandles.register(handle, actor);
   }
 
   track(ref: ObjectRef<unknown>): void {
@@ -669,6 +676,7 @@ export class DriverRuntime implements Backend {
         return;
       case "createActor":
         for (const arg of message.args) this.#learn(owner, arg);
+        this.#actors.exported(message.actor);
         this.#actors.create(message.actor, message.cls, [...message.args], message.options, message.methods);
         return;
       case "put":
@@ -719,7 +727,10 @@ export class DriverRuntime implements Backend {
       return undefined;
     }
     if (owner instanceof TaskWorker) this.#scheduler.record(task.fn, us);
-    else owner.inFlight.delete(id);
+    else {
+      owner.inFlight.delete(id);
+      if (owner.orphaned) queueMicrotask(() => this.#actors.retireIfIdle(owner));
+    }
     return task;
   }
 
@@ -825,6 +836,7 @@ export class DriverRuntime implements Backend {
     for (const task of [...this.#tasks.values()]) this.#settle(task, { ok: false, error });
     this.#store.failPending(error);
     this.#keepAlive.port1.close();
+    setActorExportHook(undefined);
     await Promise.all([this.#taskPool.close(), this.#actorPool.close()]);
   }
 }

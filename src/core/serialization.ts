@@ -12,7 +12,7 @@ import v8 from "node:v8";
 import { SerializationError } from "./errors.js";
 import { show } from "./options.js";
 import { nextId } from "./global-state.js";
-import { HANDLE_KEY, type Encoded, type HandleData, type TypedArrayName } from "./protocol.js";
+import { ACTOR_KEY, HANDLE_KEY, type Encoded, type HandleData, type TypedArrayName } from "./protocol.js";
 
 /** Strings longer than this, and serialized values larger than this many bytes, go to shared memory. */
 const INLINE_LIMIT = 64 * 1024;
@@ -94,6 +94,15 @@ function adopt(buffer: SharedArrayBuffer, id: number): SharedArrayBuffer {
   storeOwned.set(buffer, id);
   if (caching) blocks.set(id, buffer);
   return buffer;
+}
+
+/** Block id of a SharedArrayBuffer, made a store block (without a copy) if it is not one yet. */
+function sharedBlock(buffer: SharedArrayBuffer): number {
+  const known = storeOwned.get(buffer);
+  if (known !== undefined) return known;
+  const id = nextId();
+  adopt(buffer, id);
+  return id;
 }
 
 /** Block id of a store-owned buffer. */
@@ -211,15 +220,17 @@ export function encode(value: unknown, what: string): Encoded {
       const view = value as TypedArray;
       const name = view.constructor.name as TypedArrayName;
       if (TYPED_ARRAYS[name] !== undefined) {
-        if (view.buffer instanceof SharedArrayBuffer && storeOwned.has(view.buffer)) {
-          return { t: "ta", c: name, b: view.buffer, k: blockId(view.buffer), o: view.byteOffset, n: view.length };
+        if (view.buffer instanceof SharedArrayBuffer) {
+          // Shared memory stays shared (that is what a SharedArrayBuffer is for): no snapshot.
+          return { t: "ta", c: name, b: view.buffer, k: sharedBlock(view.buffer), o: view.byteOffset, n: view.length };
         }
         const shared = toShared(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
         return { t: "ta", c: name, b: shared, k: blockId(shared), o: 0, n: view.length };
       }
     }
     if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
-      const shared = value instanceof SharedArrayBuffer && storeOwned.has(value) ? value : toShared(new Uint8Array(value));
+      const shared = value instanceof SharedArrayBuffer ? value : toShared(new Uint8Array(value));
+      sharedBlock(shared);
       return { t: "ab", b: shared, k: blockId(shared), n: shared.byteLength };
     }
     const kind = arrowKind(value);
@@ -250,7 +261,7 @@ export function encode(value: unknown, what: string): Encoded {
 export function encodeArg(value: unknown, what: string): Encoded {
   if (typeof value === "object" && value !== null && ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const view = value as TypedArray;
-    const shared = view.buffer instanceof SharedArrayBuffer && storeOwned.has(view.buffer);
+    const shared = view.buffer instanceof SharedArrayBuffer;
     const Ctor = TYPED_ARRAYS[view.constructor.name as TypedArrayName] as unknown as (new (buffer: ArrayBuffer, offset: number, length: number) => TypedArray) | undefined;
     if (!shared && Ctor !== undefined && view.byteLength > INLINE_LIMIT) {
       const copy = new Ctor(takeArgBuffer(view.byteLength), 0, view.length);
@@ -361,12 +372,20 @@ function reviveHandles(value: unknown, revive: Reviver): unknown {
   return value;
 }
 
+let onActorExport: ((actor: number) => void) | undefined;
+
+/** Hears of every actor handle found inside an encoded value (the driver stops tracking that actor's lifetime). */
+export function setActorExportHook(hook: ((actor: number) => void) | undefined): void {
+  onActorExport = hook;
+}
+
 /** Collects the object ids of every ObjectRef inside a value (nested refs), without copying it. */
 export function collectRefIds(value: unknown, out: number[], seen = new Set<object>()): number[] {
   if (typeof value !== "object" || value === null || seen.has(value)) return out;
   seen.add(value);
   if (isHandleData(value)) {
     if (value[HANDLE_KEY] === "ref") out.push(value.id);
+    else if (value[HANDLE_KEY] === "actor") onActorExport?.(value[ACTOR_KEY].id);
     return out;
   }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return out;

@@ -157,6 +157,9 @@ export class WorkerBackend implements Backend {
     return ref;
   }
 
+  /** Workers do not track handles: an actor a worker can reach is never retired by the driver. */
+  trackActorHandle(): void {}
+
   track(ref: ObjectRef<unknown>): void {
     this.#adopt(ref);
   }

@@ -1,0 +1,39 @@
+/**
+ * As in Ray, an unnamed actor that no handle can reach any more is stopped
+ * once the calls it was given have finished; named actors and actors whose
+ * handle was passed to a task live until `kill` or `shutdown`.
+ * (Runs in a child process with --expose-gc.)
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { runScript } from "./support/child.js";
+
+const SCRIPT = `
+import * as ray from "RAYTS";
+await ray.init({ numCpus: 1 });
+const gc = globalThis.gc;
+const Ticker = ray.remote(class Ticker {
+  constructor(flags, slot) { setInterval(() => Atomics.add(flags, slot, 1), 2); }
+  ping() { return "pong"; }
+});
+const flags = new Int32Array(new SharedArrayBuffer(16));
+const settle = async () => { for (let i = 0; i < 6; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); } };
+const ticking = async (slot) => { const a = Atomics.load(flags, slot); await new Promise((r) => setTimeout(r, 150)); return Atomics.load(flags, slot) > a; };
+
+// 0: dropped right after a call; 1: kept; 2: named and dropped; 3: handle passed to a task, then dropped.
+const reply = await (async () => { const t = Ticker.remote(flags, 0); return ray.get(t.ping.remote()); })();
+const kept = Ticker.remote(flags, 1);
+await ray.get(kept.ping.remote());
+await (async () => { const t = Ticker.options({ name: "named-ticker" }).remote(flags, 2); await ray.get(t.ping.remote()); })();
+const look = ray.remote((handle) => typeof handle.ping.remote);
+await (async () => { const t = Ticker.remote(flags, 3); await ray.get(look.remote(t)); })();
+await settle();
+console.log(JSON.stringify({ reply, dropped: await ticking(0), kept: await ticking(1), named: await ticking(2), exported: await ticking(3) }));
+await ray.shutdown();
+`;
+
+test("an actor no handle can reach is stopped; kept, named and exported ones live on", { timeout: 60_000 }, async () => {
+  const result = await runScript("actor-lifetime", SCRIPT, { timeoutMs: 45_000, nodeArgs: ["--expose-gc"] });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout.trim().split("\n").pop() ?? ""), { reply: "pong", dropped: false, kept: true, named: true, exported: true });
+});
