@@ -565,10 +565,15 @@ export class DriverRuntime implements Backend {
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         const values: unknown[] = [];
-        for (const ref of refs) {
-          const settled = this.#store.peek(ref.id) as Settled;
-          if (!settled.ok) return reject(errorFromData(settled.error));
-          values.push(decode(settled.value, this.#revive));
+        try {
+          for (const ref of refs) {
+            const settled = this.#store.peek(ref.id) as Settled;
+            if (!settled.ok) return reject(errorFromData(settled.error));
+            values.push(decode(settled.value, this.#revive));
+          }
+        } catch (error) {
+          // A value that cannot be decoded fails this get, not the runtime.
+          return reject(error);
         }
         resolve(values);
       };

@@ -265,7 +265,11 @@ export class WorkerBackend implements Backend {
           request.reject(errorFromData(message.values[failed] as ErrorData));
           return;
         }
-        request.resolve(message.values.map((value) => decode(value as Encoded, this.revive)) as never);
+        try {
+          request.resolve(message.values.map((value) => decode(value as Encoded, this.revive)) as never);
+        } catch (error) {
+          request.reject(error);
+        }
         return;
       }
     }
