@@ -22,7 +22,8 @@ type Waiter = (settled: Settled) => void;
 interface Entry {
   count: number;
   settled: Settled | undefined;
-  waiters: Waiter[] | undefined;
+  /** One waiter as itself (the common case allocates nothing), several in an array. */
+  waiters: Waiter | Waiter[] | undefined;
   size: number;
 }
 
@@ -95,7 +96,8 @@ export class ObjectStore {
     entry.settled = settled;
     const waiters = entry.waiters;
     entry.waiters = undefined;
-    if (waiters !== undefined) for (const waiter of waiters) waiter(settled);
+    if (typeof waiters === "function") waiters(settled);
+    else if (waiters !== undefined) for (const waiter of waiters) waiter(settled);
     if (entry.count <= 0) this.#drop(id, entry);
   }
 
@@ -132,16 +134,22 @@ export class ObjectStore {
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;
     if (entry.settled !== undefined) waiter(entry.settled);
-    else (entry.waiters ??= []).push(waiter);
+    else if (entry.waiters === undefined) entry.waiters = waiter;
+    else if (typeof entry.waiters === "function") entry.waiters = [entry.waiters, waiter];
+    else entry.waiters.push(waiter);
     return true;
   }
 
   /** Removes a waiter registered with {@link onSettled} (on timeout). */
   offSettled(id: number, waiter: Waiter): void {
-    const waiters = this.#entries.get(id)?.waiters;
-    if (waiters === undefined) return;
-    const index = waiters.indexOf(waiter);
-    if (index >= 0) waiters.splice(index, 1);
+    const entry = this.#entries.get(id);
+    const waiters = entry?.waiters;
+    if (entry === undefined || waiters === undefined) return;
+    if (waiters === waiter) entry.waiters = undefined;
+    else if (typeof waiters !== "function") {
+      const index = waiters.indexOf(waiter);
+      if (index >= 0) waiters.splice(index, 1);
+    }
   }
 
   addRef(id: number, delta: number): void {

@@ -283,6 +283,15 @@ export class DriverRuntime implements Backend {
 
   /** Encodes arguments; a top-level ObjectRef becomes an `r` entry, a dependency. */
   #encodeArgs(args: readonly unknown[], name: string): Encoded[] {
+    // Primitives encode as themselves: then the (fresh, rest-parameter) array serves as it is.
+    let primitive = true;
+    for (const arg of args) {
+      if (typeof arg === "object" || typeof arg === "function" || typeof arg === "symbol" || (typeof arg === "string" && arg.length > 1024)) {
+        primitive = primitive && arg === null;
+        if (!primitive) break;
+      }
+    }
+    if (primitive) return args as Encoded[];
     const encoded: Encoded[] = [];
     for (let index = 0; index < args.length; index++) {
       const arg = args[index];
@@ -407,8 +416,10 @@ export class DriverRuntime implements Backend {
     if ((queue.size & 31) === 0 && !this.#inTick) {
       this.#inTick = true;
       try {
-        for (const worker of this.#scheduler.workers) {
-          for (let batch = worker.link.receive(); batch !== undefined; batch = worker.link.receive()) this.#onMessages(worker.link, batch);
+        if ((queue.size & 127) === 0) {
+          for (const worker of this.#scheduler.workers) {
+            for (let batch = worker.link.receive(); batch !== undefined; batch = worker.link.receive()) this.#onMessages(worker.link, batch);
+          }
         }
         this.#tick();
       } finally {
