@@ -8,8 +8,9 @@
  * Small tasks are micro-batched: the scheduler keeps a running estimate of
  * each function's duration and sends a worker as many queued short tasks as
  * fill ~BATCH_US of work in one message, and keeps a second batch in flight
- * on busy workers so they never idle during the round trip. Tasks of unknown
- * or long duration go one at a time, which keeps load balanced.
+ * on busy workers so they never idle during the round trip. Tasks up to
+ * ~20 ms get one more task queued behind them for the same reason; tasks of
+ * unknown or longer duration go one at a time, which keeps load balanced.
  */
 import type { ErrorData } from "./errors.js";
 import type { Encoded, ResolvedTaskOptions } from "./protocol.js";
@@ -21,6 +22,8 @@ const BATCH_US = 400;
 /** Tasks estimated shorter than this are batched. */
 const SHORT_US = 100;
 const MAX_BATCH = 1024;
+/** Tasks estimated shorter than this get the next one queued behind them on their worker. */
+const PREFETCH_US = 20_000;
 
 /** A submitted task or actor call, from submit until its result is settled. */
 export interface Task {
@@ -114,10 +117,19 @@ export class Scheduler {
     if (this.queue.size < 2 * this.workers.length) return;
     for (const worker of this.workers) {
       if (this.queue.size === 0) return;
-      if (worker.load === 0 || worker.extra > 0 || !worker.shortOnly || worker.link.dead) continue;
-      // Room for a second batch: the worker runs one while the other is on its way.
-      if (worker.assigned.size >= 2 * this.#batchLimit()) continue;
-      this.#fill(worker, share());
+      if (worker.load === 0 || worker.extra > 0 || worker.link.dead) continue;
+      if (worker.shortOnly) {
+        // Room for a second batch: the worker runs one while the other is on its way.
+        if (worker.assigned.size < 2 * this.#batchLimit()) this.#fill(worker, share());
+        continue;
+      }
+      // A task of known, moderate length waits on the worker behind the
+      // running one, so the round trip between them is not idle time.
+      const head = this.#nextRunnable();
+      const estimate = head === undefined ? undefined : this.#estimates.get(head.fn);
+      if (worker.assigned.size < 2 && estimate !== undefined && estimate < PREFETCH_US && head?.options.numCpus === 1) {
+        this.#fill(worker, 1);
+      }
     }
   }
 
