@@ -268,21 +268,27 @@ class WorkerServer {
     }
     this.#running[this.#info.index] = task.task;
     this.#currentName = task.name;
+    const explain = (error: unknown): unknown => explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
     let result: unknown;
     try {
       const args = task.args.map((arg) => decode(arg, this.#backend.revive));
       result = fn(...args);
     } catch (error) {
-      this.#fail(task.task, task.name, explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition), start);
+      this.#fail(task.task, task.name, explain(error), start);
       return undefined;
     }
+    return this.#outcome(task.task, task.name, result, start, explain);
+  }
+
+  /** Reports what a task or call returned: at once for a value, when it settles for a promise. */
+  #outcome(task: number, name: string, result: unknown, start: number, explain: (error: unknown) => unknown): Promise<void> | undefined {
     if (!isThenable(result)) {
-      this.#complete(task.task, task.name, result, start);
+      this.#complete(task, name, result, start);
       return undefined;
     }
     return Promise.resolve(result).then(
-      (value) => this.#complete(task.task, task.name, value, start),
-      (error: unknown) => this.#fail(task.task, task.name, explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition), start),
+      (value) => this.#complete(task, name, value, start),
+      (error: unknown) => this.#fail(task, name, explain(error), start),
     );
   }
 
@@ -367,14 +373,7 @@ class WorkerServer {
       this.#fail(call.task, call.name, this.#explainActor(error), start);
       return undefined;
     }
-    if (!isThenable(result)) {
-      this.#complete(call.task, call.name, result, start);
-      return undefined;
-    }
-    return Promise.resolve(result).then(
-      (value) => this.#complete(call.task, call.name, value, start),
-      (error: unknown) => this.#fail(call.task, call.name, this.#explainActor(error), start),
-    );
+    return this.#outcome(call.task, call.name, result, start, (error) => this.#explainActor(error));
   }
 
   #explainActor(error: unknown): unknown {
