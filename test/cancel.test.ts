@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { release, sharedInts, until } from "./support/shared.js";
+import { assertPoolWhole, held, release, sharedInts, until } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -16,27 +16,10 @@ after(async () => {
   await ray.shutdown();
 });
 
-/** Marks flags[1] (started count), then waits for flags[0]. */
-const held = ray.remote((flags: Int32Array, value: number) => {
-  Atomics.add(flags, 1, 1);
-  Atomics.notify(flags, 1);
-  Atomics.wait(flags, 0, 0, 10_000);
-  return value;
-});
-
 /** Records that it ran in flags[2]. */
 const marker = ray.remote((flags: Int32Array) => {
   Atomics.add(flags, 2, 1);
   return "ran";
-});
-
-/** Two tasks meet at a barrier in flags[3]: each returns true only if both workers ran at once. */
-const barrier = ray.remote((flags: Int32Array) => {
-  Atomics.add(flags, 3, 1);
-  Atomics.notify(flags, 3);
-  const deadline = Date.now() + 10_000;
-  while (Atomics.load(flags, 3) < 2 && Date.now() < deadline) Atomics.wait(flags, 3, 1, 50);
-  return Atomics.load(flags, 3) >= 2;
 });
 
 async function assertCancelled(ref: ray.ObjectRef<unknown>): Promise<void> {
@@ -46,11 +29,6 @@ async function assertCancelled(ref: ray.ObjectRef<unknown>): Promise<void> {
     assert.equal(error.code, "TASK_CANCELLED");
     return true;
   });
-}
-
-async function assertPoolWhole(): Promise<void> {
-  const flags = await sharedInts();
-  assert.deepEqual(await ray.get([barrier.remote(flags), barrier.remote(flags)], { timeout: 20_000 }), [true, true]);
 }
 
 test("a pending task that is cancelled never runs", async () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { sharedInts } from "./support/shared.js";
+import { assertPoolWhole, sharedInts } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -16,21 +16,6 @@ before(async () => {
 after(async () => {
   await ray.shutdown();
 });
-
-/** Two tasks meet at a barrier in flags[3]: each returns true only if both ran at once. */
-const barrier = ray.remote((flags: Int32Array) => {
-  Atomics.add(flags, 3, 1);
-  Atomics.notify(flags, 3);
-  const deadline = Date.now() + 10_000;
-  while (Atomics.load(flags, 3) < 2 && Date.now() < deadline) Atomics.wait(flags, 3, 1, 50);
-  return Atomics.load(flags, 3) >= 2;
-});
-
-async function assertPoolWhole(): Promise<void> {
-  const flags = await sharedInts();
-  assert.deepEqual(await ray.get([barrier.remote(flags), barrier.remote(flags)], { timeout: 20_000 }), [true, true]);
-  assert.equal(ray.availableResources().CPU, 2);
-}
 
 /** Counts its attempts in flags[0]; exits its worker thread. */
 const exits = ray.remote((flags: Int32Array) => {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { release, sharedInts, until } from "./support/shared.js";
+import { held, release, sharedInts, until } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -14,14 +14,6 @@ before(async () => {
 
 after(async () => {
   await ray.shutdown();
-});
-
-/** Waits until flags[0] is set (at most 10 s), then returns `value`. */
-const held = ray.remote((flags: Int32Array, value: number) => {
-  Atomics.add(flags, 1, 1);
-  Atomics.notify(flags, 1);
-  Atomics.wait(flags, 0, 0, 10_000);
-  return value;
 });
 
 test(".remote() returns an ObjectRef at once, before the task has run", async () => {

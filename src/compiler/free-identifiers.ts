@@ -41,14 +41,7 @@ function bindsThis(node: ts.Node): boolean {
 }
 
 function bindsArguments(node: ts.Node): boolean {
-  return (
-    ts.isFunctionDeclaration(node) ||
-    ts.isFunctionExpression(node) ||
-    ts.isMethodDeclaration(node) ||
-    ts.isConstructorDeclaration(node) ||
-    ts.isGetAccessorDeclaration(node) ||
-    ts.isSetAccessorDeclaration(node)
-  );
+  return bindsThis(node) && !ts.isPropertyDeclaration(node) && !ts.isClassStaticBlockDeclaration(node);
 }
 
 /** True when some node from `node` up to `root` (inclusive) satisfies `test`. */
