@@ -10,7 +10,7 @@ import { isObjectRef } from "../core/object-ref.js";
 import type { RemoteFunction } from "../core/remote-function.js";
 import { checkBoolean, checkFunction, checkFunctionOrRemote, checkInputs, checkOptions } from "./checks.js";
 import { asRemote, checkConcurrency, defaultConcurrency, type MapInputs, type Mapper } from "./pipelined-map.js";
-import { fromInputs, Stage, type Indexed, type Upstream } from "./stage.js";
+import { fromInputs, Stage, valuesOf, type Indexed, type Upstream } from "./stage.js";
 import { foldRange, type Combiner } from "./tree-reduce.js";
 
 /** Options of {@link pipeline}. */
@@ -92,17 +92,7 @@ export class Pipeline<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
-    const run = this.#run();
-    return {
-      async next() {
-        const result = await run.next();
-        return result.done === true ? result : { done: false, value: result.value.value };
-      },
-      async return() {
-        await run.return();
-        return { done: true, value: undefined };
-      },
-    };
+    return valuesOf(this.#run());
   }
 
   /** Wires the stages: each one's upstream is the stage before it; only the last fetches values. */

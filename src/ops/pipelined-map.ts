@@ -8,7 +8,7 @@ import { clusterResources, isInitialized, remote } from "../core/api.js";
 import type { ObjectRef } from "../core/object-ref.js";
 import { shippableSource, type RemoteFunction } from "../core/remote-function.js";
 import { checkBoolean, checkFunctionOrRemote, checkInputs, checkInteger, checkOptions, isRemoteFunction } from "./checks.js";
-import { fromInputs, Stage } from "./stage.js";
+import { fromInputs, Stage, valuesOf } from "./stage.js";
 
 /** Options of {@link mapPipelined}. */
 export interface MapPipelinedOptions {
@@ -99,16 +99,7 @@ export function mapPipelined<T, R>(fn: Mapper<T, R>, inputs: MapInputs<T>, optio
         ordered,
         fetch: true,
       });
-      return {
-        async next() {
-          const result = await stage.next();
-          return result.done === true ? result : { done: false, value: result.value.value };
-        },
-        async return() {
-          await stage.return();
-          return { done: true, value: undefined };
-        },
-      };
+      return valuesOf(stage);
     },
   };
 }

@@ -241,3 +241,19 @@ export class Stage<I, O> implements AsyncIterator<Indexed<O>, undefined> {
     return next;
   }
 }
+
+/** The values of an iterator of indexed items; `return` stops it (and so its tasks). */
+export function valuesOf<T>(
+  items: AsyncIterator<Indexed<T>, undefined> & { return(): Promise<IteratorResult<Indexed<T>, undefined>> },
+): AsyncIterator<T, undefined> {
+  return {
+    async next() {
+      const result = await items.next();
+      return result.done === true ? result : { done: false, value: result.value.value };
+    },
+    async return() {
+      await items.return();
+      return { done: true, value: undefined };
+    },
+  };
+}
