@@ -2,10 +2,13 @@
  * A typed array passed by value is snapshotted at the call, as Ray copies
  * arguments: mutating it afterwards never reaches the task, whether the
  * task is queued, running, or reuses the buffer of an earlier call's copy.
+ * A task carrying a large copy leaves at once, so workers start on it while
+ * the caller is still copying the next ones.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
+import { sharedInts } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -42,4 +45,42 @@ test("a small typed array and a subarray view travel by value too", async () => 
   const big = Float64Array.from({ length: 200_000 }, (_, i) => i);
   assert.deepEqual(await ray.get(ends.remote(big.subarray(100, 100_100))), [100, 100_099, 100_000]);
   assert.deepEqual(await ray.get(ends.remote(Float64Array.from([7, 8, 9]))), [7, 9, 3]);
+});
+
+/** Counts itself in flags[0] (and wakes the driver), then returns its argument's length. */
+const started = ray.remote((flags: Int32Array, x: Uint8Array) => {
+  Atomics.add(flags, 0, 1);
+  Atomics.notify(flags, 0);
+  return x.length;
+});
+
+test("a task with a large by-value argument is sent during the call, not at the end of the tick", async () => {
+  const flags = await sharedInts();
+  await ray.get(started.remote(flags, new Uint8Array(8))); // workers up and the function defined
+  const big = new Uint8Array(2 * 1024 * 1024);
+  const ref = started.remote(flags, big);
+  // Block the driver thread: only a message already posted can reach the worker.
+  Atomics.wait(flags, 0, 1, 10_000);
+  assert.equal(Atomics.load(flags, 0), 2);
+  assert.equal(await ray.get(ref), big.length);
+});
+
+test("a synchronous loop of large-argument calls takes in finished tasks and keeps every worker busy", async () => {
+  const flags = await sharedInts();
+  await ray.get(started.remote(flags, new Uint8Array(8)));
+  Atomics.store(flags, 0, 0);
+  const big = new Uint8Array(2 * 1024 * 1024);
+  const refs: ray.ObjectRef<number>[] = [];
+  // Twelve calls on two workers without yielding to the event loop: past the
+  // first two, a call can only start if the loop itself took in finished
+  // tasks and placed more. A done message that has not arrived yet delays a
+  // call until the next one, so the last call alone may still be waiting.
+  for (let i = 0; i < 12; i++) {
+    refs.push(started.remote(flags, big));
+    const deadline = Date.now() + 2_000;
+    while (Atomics.load(flags, 0) < i + 1 && Date.now() < deadline) Atomics.wait(flags, 0, Atomics.load(flags, 0), 50);
+  }
+  console.log("COUNT", Atomics.load(flags, 0), refs.length);
+  assert.ok(Atomics.load(flags, 0) >= 11, `only ${Atomics.load(flags, 0)} of 12 calls started during the loop`);
+  assert.deepEqual(await ray.get(refs), Array(12).fill(big.length));
 });

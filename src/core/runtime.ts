@@ -25,7 +25,7 @@ import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
-import { decode, encode, encodeArg, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
+import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
@@ -411,12 +411,14 @@ export class DriverRuntime implements Backend {
     const queue = this.#scheduler.queue;
     queue.push(task);
     // A long synchronous submit loop would leave the workers idle until it
-    // ends: every 32 queued tasks, take in finished results and place work
-    // now instead of at the end of the tick.
-    if ((queue.size & 31) === 0 && !this.#inTick) {
+    // ends: every 32 queued tasks, and after every task that carries a large
+    // copy (each costs the submit loop milliseconds), take in finished
+    // results and place work now instead of at the end of the tick.
+    const large = task.args.some(isLargeCopy);
+    if (((queue.size & 31) === 0 || large) && !this.#inTick) {
       this.#inTick = true;
       try {
-        if ((queue.size & 127) === 0) {
+        if (large || (queue.size & 127) === 0) {
           for (const worker of this.#scheduler.workers) {
             for (let batch = worker.link.receive(); batch !== undefined; batch = worker.link.receive()) this.#onMessages(worker.link, batch);
           }

@@ -272,6 +272,14 @@ export function encodeArg(value: unknown, what: string): Encoded {
   return encode(value, what);
 }
 
+/** Private copies at least this large make their task worth sending at once. */
+const LARGE_COPY = 1024 * 1024;
+
+/** True for a by-value argument copy of at least a megabyte. */
+export function isLargeCopy(value: Encoded): boolean {
+  return typeof value === "object" && value !== null && value.t === "tc" && value.v.byteLength >= LARGE_COPY;
+}
+
 /**
  * Buffers for the private copies of by-value arguments, by size. A copy
  * never leaves its thread (workers get a structured clone of it), so once
