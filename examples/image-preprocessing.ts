@@ -11,22 +11,34 @@ import { quick, report, timed } from "./support.js";
 const NUM_IMAGES = quick ? 4 : 16;
 const [WIDTH, HEIGHT] = quick ? [640, 480] : [2000, 1500];
 
-/** A synthetic image: noise in short runs, like a photo's texture. */
+/**
+ * A synthetic image: noise in short runs, like a photo's texture. Written
+ * straight into its bytes, as a loader reading files would hand them over.
+ */
 function generateImage(width: number, height: number, seed: number): Uint8Array {
   let state = seed;
-  const runs: number[] = [];
-  for (let p = 0; p < width * height; ) {
+  const plane = width * height;
+  let bytes = new Uint8Array(12 + 4 * Math.ceil(plane / 2));
+  let at = 12;
+  for (let p = 0; p < plane; at += 4) {
     state = (state * 1103515245 + 12345) % 2147483648;
-    const count = Math.min(1 + (state & 3), width * height - p);
-    runs.push(count, (state >>> 4) & 255, (state >>> 12) & 255, (state >>> 20) & 255);
+    const count = Math.min(1 + (state & 3), plane - p);
+    if (at + 4 > bytes.length) {
+      const grown = new Uint8Array(bytes.length * 2);
+      grown.set(bytes);
+      bytes = grown;
+    }
+    bytes[at] = count;
+    bytes[at + 1] = (state >>> 4) & 255;
+    bytes[at + 2] = (state >>> 12) & 255;
+    bytes[at + 3] = (state >>> 20) & 255;
     p += count;
   }
-  const bytes = new Uint8Array(12 + runs.length);
+  bytes = bytes.slice(0, at);
   bytes.set([82, 80, 77, 49]);
   const view = new DataView(bytes.buffer);
   view.setUint32(4, width, true);
   view.setUint32(8, height, true);
-  bytes.set(runs, 12);
   return bytes;
 }
 
