@@ -59,8 +59,11 @@ export function piSamples(numSamples) {
  * encodeImage): decode to planar RGB, random horizontal flip, random crop of
  * 224x224 with 4 pixels of zero padding, to float in [0, 1], normalise with
  * mean 0.5 and std 0.5. Returns a Float32Array of 3 * 224 * 224.
+ * `image` is the image's bytes or, as in the seed (`Image.open(path)`), the
+ * path of its file, read here.
  */
-export function augmentImage(encoded, seed) {
+export function augmentImage(image, seed) {
+  const encoded = typeof image === "string" ? process.getBuiltinModule("node:fs").readFileSync(image) : image;
   let state = seed >>> 0 || 1;
   const random = () => {
     state ^= state << 13;
