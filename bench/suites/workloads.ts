@@ -7,7 +7,9 @@
  * task gets a path; rayts is also timed with the images passed by value and
  * put once, to show what moving the pixels costs. The pools run the same
  * kernels on the same number of threads, so their figures show what this
- * machine allows two threads of one process.
+ * machine allows two threads of one process; two child processes running
+ * the same kernels (sharing no heap, allocator or address space) show what
+ * its two cores allow at all.
  * Seed figures (Ray, 8 CPUs): fib 17.2 s serial / 23.8 s distributed, pi
  * 84.2 s / 31.0 s, images 12.2 s / 10.1 s.
  */
@@ -16,6 +18,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import * as ray from "../../src/index.js";
 import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
+import { ProcessPool } from "../lib/processes.js";
 import { barPanels, newResult, type SuiteResult } from "../lib/report.js";
 import { formatNumber, summarize } from "../lib/stats.js";
 import { THREADS, type Suite } from "../lib/suite.js";
@@ -37,6 +40,8 @@ const suite: Suite = async (budget, progress) => {
   });
   const pool = await startWorkerpool(THREADS);
   const piscina = await startPiscina(THREADS);
+  const processes = new ProcessPool(THREADS);
+  await processes.runEach("spin", [20_000]);
   await startRayts(THREADS);
   const fibTask = ray.remote(fibonacci);
   const piTask = ray.remote(piSamples);
@@ -65,6 +70,7 @@ const suite: Suite = async (budget, progress) => {
         ["rayts", () => ray.get(perCpu(() => fibTask.remote(fibSize)))],
         ["workerpool", () => Promise.all(perCpu(() => pool.exec("fibonacci", [fibSize])))],
         ["piscina", () => Promise.all(perCpu(() => piscina.run(fibSize, { name: "fibonacci" })))],
+        [`${THREADS} processes`, () => processes.runEach("fibonacci", [fibSize])],
       ],
     ],
     [
@@ -74,6 +80,7 @@ const suite: Suite = async (budget, progress) => {
         ["rayts", () => ray.get(perCpu(() => piTask.remote(piSamplesPerTask)))],
         ["workerpool", () => Promise.all(perCpu(() => pool.exec("piSamples", [piSamplesPerTask])))],
         ["piscina", () => Promise.all(perCpu(() => piscina.run(piSamplesPerTask, { name: "piSamples" })))],
+        [`${THREADS} processes`, () => processes.runEach("piSamples", [piSamplesPerTask])],
       ],
     ],
     [
@@ -113,10 +120,12 @@ const suite: Suite = async (budget, progress) => {
   await ray.shutdown();
   await pool.terminate();
   await piscina.destroy();
+  processes.close();
   rmSync(folder, { recursive: true, force: true });
   evaluateTargets(result);
   result.notes.push("speedup = serial time / the runtime's time, of the same repetition");
   result.notes.push("workerpool and piscina run the same kernels on the same threads count: their speedups are what this machine gives two threads of one process");
+  result.notes.push(`"${THREADS} processes": the kernel run once in each of ${THREADS} child processes at the same time (the serial row runs it ${THREADS} times in one thread): what the cores give with nothing shared`);
   return { result, chart: { kind: "bars", title: `Seed 003 workloads: serial vs rayts, ${THREADS} workers (ms)`, panels: barPanels(result.rows) } };
 };
 
@@ -128,7 +137,7 @@ function evaluateTargets(result: SuiteResult): void {
     if (serial === undefined || rayts === undefined) continue;
     const speedup = serial.figure.median / rayts.figure.median;
     const peers = rows
-      .filter((r) => r.runtime === "workerpool" || r.runtime === "piscina")
+      .filter((r) => r.runtime === "workerpool" || r.runtime === "piscina" || r.runtime.endsWith("processes"))
       .map((r) => `${r.runtime} ${(serial.figure.median / r.figure.median).toFixed(2)}x`)
       .join(", ");
     result.targets.push({
