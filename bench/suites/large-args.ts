@@ -15,22 +15,9 @@ import { barPanels, newResult } from "../lib/report.js";
 import { formatNumber, mapFigure, summarize } from "../lib/stats.js";
 import { THREADS, type Suite } from "../lib/suite.js";
 import { empty, peek } from "../workers/kernels.mjs";
+import { settleHeap } from "../lib/heap.js";
 
 const SIZES = [4_200, 1_000_000];
-
-/**
- * Collects the garbage of the previous case outside the timed region: 1000
- * calls by value leave 8 GB of dead shared buffers, whose collection would
- * otherwise be billed to whichever case runs next.
- */
-async function settleHeap(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) return;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const suite: Suite = async (budget, progress) => {
   const calls = budget.quick ? 200 : 1_000;

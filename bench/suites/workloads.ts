@@ -19,6 +19,7 @@ import path from "node:path";
 import * as ray from "../../src/index.js";
 import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
 import { ProcessPool } from "../lib/processes.js";
+import { settleHeap } from "../lib/heap.js";
 import { barPanels, newResult, type SuiteResult } from "../lib/report.js";
 import { formatNumber, summarize } from "../lib/stats.js";
 import { THREADS, type Suite } from "../lib/suite.js";
@@ -103,8 +104,12 @@ const suite: Suite = async (budget, progress) => {
       await run();
     }
     for (let rep = 0; rep < reps; rep++) {
-      for (const [name, run] of variants) {
+      // Each repetition starts one runtime later, so no runtime always runs
+      // right after the same one (serial's garbage, a pool's idle threads).
+      const order = [...variants.slice(rep % variants.length), ...variants.slice(0, rep % variants.length)];
+      for (const [name, run] of order) {
         progress.step(`${group}: ${name} ${rep + 1}/${reps}`);
+        await settleHeap();
         const start = performance.now();
         await run();
         times.get(name)!.push(performance.now() - start);
@@ -123,7 +128,7 @@ const suite: Suite = async (budget, progress) => {
   processes.close();
   rmSync(folder, { recursive: true, force: true });
   evaluateTargets(result);
-  result.notes.push("speedup = serial time / the runtime's time, of the same repetition");
+  result.notes.push("speedup = serial time / the runtime's time, of the same repetition; the order of the runtimes rotates each repetition and the heap is collected before each timing");
   result.notes.push("workerpool and piscina run the same kernels on the same threads count: their speedups are what this machine gives two threads of one process");
   result.notes.push(`"${THREADS} processes": the kernel run once in each of ${THREADS} child processes at the same time (the serial row runs it ${THREADS} times in one thread): what the cores give with nothing shared`);
   return { result, chart: { kind: "bars", title: `Seed 003 workloads: serial vs rayts, ${THREADS} workers (ms)`, panels: barPanels(result.rows) } };
