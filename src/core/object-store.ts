@@ -14,7 +14,8 @@
  */
 import { ObjectStoreFullError, RayError, type ErrorData } from "./errors.js";
 import { nestedIds, type Encoded } from "./protocol.js";
-import { sizeOf } from "./serialization.js";
+import type { SharedMemoryPressure } from "./collector.js";
+import { sharedBytes, sizeOf } from "./serialization.js";
 
 export type Settled = { readonly ok: true; readonly value: Encoded } | { readonly ok: false; readonly error: ErrorData };
 type Waiter = (settled: Settled) => void;
@@ -48,11 +49,17 @@ export class ObjectStore {
   #freedCount = 0;
 
   readonly #onDrop: (value: Encoded) => void;
+  readonly #pressure: SharedMemoryPressure | undefined;
 
-  /** `onDrop` hears of every value the store lets go. */
-  constructor(capacity: number, onDrop: (value: Encoded) => void) {
+  /**
+   * `onDrop` hears of every value the store lets go; `pressure` of the
+   * shared bytes of every value stored (their refs are freed by the
+   * collector, which does not see shared memory).
+   */
+  constructor(capacity: number, onDrop: (value: Encoded) => void, pressure?: SharedMemoryPressure) {
     this.#capacity = capacity;
     this.#onDrop = onDrop;
+    this.#pressure = pressure;
   }
 
   get bytesUsed(): number {
@@ -90,6 +97,7 @@ export class ObjectStore {
     if (settled.ok) {
       entry.size = sizeOf(settled.value);
       this.#bytesUsed += entry.size;
+      this.#pressure?.add(sharedBytes(settled.value));
       const ids = nestedIds(settled.value);
       if (ids !== undefined) this.addRefs(ids, 1);
     }

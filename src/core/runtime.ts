@@ -23,6 +23,7 @@ import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { SharedMemoryPressure } from "./collector.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
@@ -51,6 +52,9 @@ const NO_PINS: number[] = [];
 
 /** Largest number of actors (threads) one runtime starts. */
 const MAX_ACTORS = 4096;
+
+/** Shared bytes stored between two collections the driver asks for (see collector.ts). */
+const DRIVER_COLLECT_BYTES = 256 * 1024 * 1024;
 
 function nodeAddress(): string {
   for (const addresses of Object.values(networkInterfaces())) {
@@ -97,7 +101,7 @@ export class DriverRuntime implements Backend {
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
-    this.#store = new ObjectStore(options.objectStoreMemory, this.#onDrop);
+    this.#store = new ObjectStore(options.objectStoreMemory, this.#onDrop, new SharedMemoryPressure(DRIVER_COLLECT_BYTES));
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);

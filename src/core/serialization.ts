@@ -40,9 +40,16 @@ export function enableBlockCache(): void {
   caching = true;
 }
 
-/** Forgets blocks the driver no longer stores; live views keep their memory. */
-export function evictBlocks(ids: readonly number[]): void {
-  for (const id of ids) blocks.delete(id);
+/** Forgets blocks the driver no longer stores; live views keep their memory. Returns the bytes forgotten. */
+export function evictBlocks(ids: readonly number[]): number {
+  let bytes = 0;
+  for (const id of ids) {
+    const block = blocks.get(id);
+    if (block === undefined) continue;
+    bytes += block.byteLength;
+    blocks.delete(id);
+  }
+  return bytes;
 }
 
 /** The block of an encoded value that travels without its buffer. */
@@ -330,6 +337,21 @@ export function decode(encoded: Encoded, revive: Reviver): unknown {
       return decodeArrow(encoded.k, encoded.b);
     case "r":
       throw new Error(`internal: unresolved ref ${encoded.id} reached decode`);
+  }
+}
+
+/** Bytes of an encoded value that live in shared memory (which V8's collector does not count). */
+export function sharedBytes(encoded: Encoded): number {
+  if (typeof encoded !== "object" || encoded === null) return 0;
+  switch (encoded.t) {
+    case "ta":
+    case "ab":
+    case "ar":
+      return sizeOf(encoded);
+    case "s":
+      return encoded.b.buffer instanceof SharedArrayBuffer ? encoded.b.byteLength : 0;
+    default:
+      return 0;
   }
 }
 

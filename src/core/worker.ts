@@ -13,6 +13,7 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
+import { SharedMemoryPressure } from "./collector.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -31,6 +32,9 @@ const API_SCOPE: Record<string, unknown> = {
   __name: (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true }),
 };
 const SCOPE_NAMES = Object.keys(API_SCOPE);
+
+/** Bytes of forgotten shared blocks between two collections a worker asks for (see collector.ts). */
+const WORKER_COLLECT_BYTES = 128 * 1024 * 1024;
 const SCOPE_VALUES = Object.values(API_SCOPE);
 
 type Callable = (...args: unknown[]) => unknown;
@@ -84,6 +88,8 @@ class WorkerServer {
   readonly #functions = new Map<number, Callable | Promise<Callable>>();
   readonly #queue: Run[] = [];
   readonly #cancelled = new Set<number>();
+  /** Shared blocks this thread was told to forget wait for its collector. */
+  readonly #pressure = new SharedMemoryPressure(WORKER_COLLECT_BYTES);
   #runners = 0;
   #currentName = "";
   #stop: (() => void) | undefined;
@@ -158,7 +164,7 @@ class WorkerServer {
           this.#cancelled.add(message.task);
           break;
         case "evict":
-          evictBlocks(message.blocks);
+          this.#pressure.add(evictBlocks(message.blocks));
           break;
         case "names":
           this.#backend.names(message);
