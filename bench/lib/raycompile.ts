@@ -13,7 +13,13 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-export const REPO = fileURLToPath(new URL("../../", import.meta.url));
+/** The repository root: the nearest folder above this file with a package.json (this file also runs compiled, from .rayts-tmp/bench-build). */
+export const REPO = ((): string => {
+  for (let dir = fileURLToPath(new URL("../../", import.meta.url)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error("rayts: no package.json above the bench folder");
+  }
+})();
 export const CLI = path.join(REPO, "dist/compiler/cli.js");
 
 /**
