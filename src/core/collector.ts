@@ -13,27 +13,40 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 
-let collect: (() => void) | null | undefined;
+type Collect = (options?: { type?: "major" | "minor" }) => void;
+
+let collect: Collect | null | undefined;
 
 /**
  * V8's `gc`: the global one when the process runs with --expose-gc, else
  * one taken from a fresh context with the flag set for that moment only
  * (nothing else in the process sees it). Null where neither works.
  */
-function collector(): (() => void) | null {
+function collector(): Collect | null {
   if (collect !== undefined) return collect;
   const exposed = (globalThis as { gc?: unknown }).gc;
-  if (typeof exposed === "function") return (collect = exposed as () => void);
+  if (typeof exposed === "function") return (collect = exposed as Collect);
   try {
     v8.setFlagsFromString("--expose-gc");
     const gc: unknown = vm.runInNewContext("gc");
-    collect = typeof gc === "function" ? (gc as () => void) : null;
+    collect = typeof gc === "function" ? (gc as Collect) : null;
   } catch {
     collect = null;
   } finally {
     v8.setFlagsFromString("--no-expose-gc");
   }
   return collect;
+}
+
+/**
+ * A young-generation collection (a fraction of a millisecond): frees what
+ * the last tasks dropped, such as the private copies of their by-value
+ * arguments, before the next ones arrive. A large buffer freed at once is
+ * reused, still mapped, by the next allocation of its size; one freed later
+ * leaves that allocation to fresh pages, which cost more than the copy.
+ */
+export function collectYoung(): void {
+  collector()?.({ type: "minor" });
 }
 
 /** Counts shared bytes that wait on this thread's collector; collects past a threshold. */
@@ -69,3 +82,4 @@ export class SharedMemoryPressure {
     });
   }
 }
+

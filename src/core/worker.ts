@@ -13,7 +13,7 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { SharedMemoryPressure } from "./collector.js";
+import { SharedMemoryPressure, collectYoung } from "./collector.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -35,6 +35,8 @@ const SCOPE_NAMES = Object.keys(API_SCOPE);
 
 /** Bytes of forgotten shared blocks between two collections a worker asks for (see collector.ts). */
 const WORKER_COLLECT_BYTES = 128 * 1024 * 1024;
+/** Bytes of by-value argument copies that make a worker collect its young generation. */
+const COPY_COLLECT_BYTES = 1024 * 1024;
 const SCOPE_VALUES = Object.values(API_SCOPE);
 
 type Callable = (...args: unknown[]) => unknown;
@@ -90,6 +92,9 @@ class WorkerServer {
   readonly #cancelled = new Set<number>();
   /** Shared blocks this thread was told to forget wait for its collector. */
   readonly #pressure = new SharedMemoryPressure(WORKER_COLLECT_BYTES);
+  /** Bytes of by-value argument copies received since the last young collection. */
+  #copies = 0;
+  #youngScheduled = false;
   #runners = 0;
   #currentName = "";
   #stop: (() => void) | undefined;
@@ -231,6 +236,30 @@ class WorkerServer {
     }
   }
 
+  /** The arguments of a task or call, counting the by-value copies among them. */
+  #decodeArgs(args: readonly Encoded[]): unknown[] {
+    return args.map((arg) => {
+      if (typeof arg === "object" && arg !== null && arg.t === "tc") this.#copies += arg.v.byteLength;
+      return decode(arg, this.#backend.revive);
+    });
+  }
+
+  /**
+   * Once tasks have taken a megabyte or more of by-value copies, collects
+   * the young generation at the next turn (when the message that carried
+   * them is unreachable too), so the next copy of that size reuses their
+   * memory: 8 MB by value costs ~1.4 ms a call that way, ~5 ms on fresh pages.
+   */
+  #collectCopies(): void {
+    if (this.#copies < COPY_COLLECT_BYTES || this.#youngScheduled) return;
+    this.#copies = 0;
+    this.#youngScheduled = true;
+    setImmediate(() => {
+      this.#youngScheduled = false;
+      collectYoung();
+    });
+  }
+
   /** Starts runners while the queue has work and no runner is free: a runner blocked in `get` frees its slot. */
   #pump(): void {
     while (this.#queue.length > 0 && this.#runners - this.#backend.blocked < 1) {
@@ -246,6 +275,7 @@ class WorkerServer {
         const pending = this.#run(task);
         if (pending !== undefined) await pending;
         this.#catchUp(started);
+        this.#collectCopies();
         if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
       }
     } finally {
@@ -277,8 +307,7 @@ class WorkerServer {
     const explain = (error: unknown): unknown => explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
     let result: unknown;
     try {
-      const args = task.args.map((arg) => decode(arg, this.#backend.revive));
-      result = fn(...args);
+      result = fn(...this.#decodeArgs(task.args));
     } catch (error) {
       this.#fail(task.task, task.name, explain(error), start);
       return undefined;
@@ -353,6 +382,7 @@ class WorkerServer {
         const pending = this.#call(call);
         if (pending !== undefined) await pending;
         this.#catchUp(started);
+        this.#collectCopies();
       }
     } finally {
       this.#callsRunning = false;
@@ -373,8 +403,7 @@ class WorkerServer {
       const method = actor[call.method];
       if (typeof method !== "function") throw new TypeError(`${this.#actorName} has no method ${call.method}`);
       if (call.args.some(needsArrow)) return preloadArrow().then(() => this.#call(call));
-      const args = call.args.map((arg) => decode(arg, this.#backend.revive));
-      result = (method as Callable).apply(actor, args);
+      result = (method as Callable).apply(actor, this.#decodeArgs(call.args));
     } catch (error) {
       this.#fail(call.task, call.name, this.#explainActor(error), start);
       return undefined;
