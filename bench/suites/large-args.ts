@@ -55,7 +55,9 @@ const suite: Suite = async (budget, progress) => {
     const times = new Map<string, number[]>(cases.map(([name]) => [name, []]));
     for (const [, call] of cases) for (let i = 0; i < 20; i++) await call(); // warm
     for (let rep = 0; rep < reps; rep++) {
-      for (const [name, call] of cases) {
+      // Each repetition starts one case later, so no case always follows the same one.
+      const order = [...cases.slice(rep % cases.length), ...cases.slice(0, rep % cases.length)];
+      for (const [name, call] of order) {
         progress.step(`${formatNumber(size)} elements: ${name} ${rep + 1}/${reps}`);
         await settleHeap();
         const start = performance.now();
