@@ -10,7 +10,9 @@ import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
 import { barPanels, compare, find, newResult, type SuiteResult } from "../lib/report.js";
 import { mapFigure, summarize, type Figure } from "../lib/stats.js";
 import { THREADS, type Suite } from "../lib/suite.js";
-import { empty } from "../workers/kernels.mjs";
+import { empty, ones } from "../workers/kernels.mjs";
+
+const MiB = 1024 * 1024;
 
 const US = (seconds: number): number => seconds * 1e6;
 
@@ -62,6 +64,36 @@ const suite: Suite = async (budget, progress) => {
     add("1 GiB of typed arrays put: driver RSS growth", "rayts", "GiB", summarize([grown]), "lower", `${held.length} x 8 MiB held, fresh store`);
     held.length = 0;
     gc?.();
+  }
+
+  // Large results dropped in a loop that allocates nothing else: what the
+  // store and the process hold while it runs (no gc() here: rayts asks for
+  // collections itself, see src/core/collector.ts), and the per-call cost
+  // beside workerpool returning the same array by structured clone.
+  {
+    const calls = budget.quick ? 500 : 2000;
+    const onesTask = ray.remote(ones);
+    await ray.get(onesTask.remote(MiB));
+    (globalThis as { gc?: () => void }).gc?.();
+    progress.step(`memory: ${calls} results of 1 MiB, each dropped`);
+    const before = process.memoryUsage().rss;
+    let storePeak = 0;
+    let rssPeak = before;
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) {
+      await ray.get(onesTask.remote(MiB));
+      storePeak = Math.max(storePeak, ray.objectStoreStats().bytesUsed);
+      if (i % 50 === 0) rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }
+    const perCall = ((performance.now() - start) * 1000) / calls;
+    const group = `${calls} calls returning 1 MiB, each dropped`;
+    add(`${group}: per call`, "rayts", "us", summarize([perCall]), "lower");
+    add(`${group}: object store peak`, "rayts", "MiB", summarize([storePeak / MiB]), "lower", `${calls} MiB went through the store`);
+    add(`${group}: process RSS peak growth`, "rayts", "MiB", summarize([(rssPeak - before) / MiB]), "lower", "driver and workers");
+    await wp.exec("ones", [MiB]);
+    const wpStart = performance.now();
+    for (let i = 0; i < calls; i++) await wp.exec("ones", [MiB]);
+    add(`${group}: per call`, "workerpool", "us", summarize([((performance.now() - wpStart) * 1000) / calls]), "lower", "structured clone of the result");
   }
 
   const f = ray.remote(empty);

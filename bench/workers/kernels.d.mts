@@ -2,6 +2,7 @@
 export declare function empty(): number;
 export declare function spin(iterations: number): number;
 export declare function peek(array: ArrayLike<number>): number;
+export declare function ones(bytes: number): Uint8Array;
 export declare function length(array: ArrayLike<unknown>): number;
 export declare function fibonacci(sequenceSize: number): number;
 export declare function piSamples(numSamples: number): number;

@@ -25,6 +25,11 @@ export function peek(array) {
   return array[5] ** 2;
 }
 
+/** A fresh array of `bytes` ones: a large result. */
+export function ones(bytes) {
+  return new Uint8Array(bytes).fill(1);
+}
+
 /** Returns the length of whatever array-like it receives (by-value transfers). */
 export function length(array) {
   return array.length;

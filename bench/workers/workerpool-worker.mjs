@@ -1,5 +1,5 @@
 // Worker script of the raw `workerpool` peer: the same kernels, registered by name.
 import workerpool from "workerpool";
-import { augmentImage, empty, fibonacci, length, peek, piSamples, spin } from "./kernels.mjs";
+import { augmentImage, empty, fibonacci, length, ones, peek, piSamples, spin } from "./kernels.mjs";
 
-workerpool.worker({ empty, spin, peek, length, fibonacci, piSamples, augmentImage });
+workerpool.worker({ empty, spin, peek, length, ones, fibonacci, piSamples, augmentImage });
