@@ -24,6 +24,7 @@ import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { SharedMemoryPressure } from "./collector.js";
+import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
@@ -80,8 +81,7 @@ export class DriverRuntime implements Backend {
   readonly #waitingOn = new Map<number, Task[]>();
   readonly #actors: ActorManager;
   readonly #owners = new Map<WorkerLink, Owner>();
-  /** Which worker threads hold each shared block in their cache. */
-  readonly #blockHolders = new Map<number, Owner[]>();
+  readonly #lending: Lending;
   readonly #dirty = new Set<WorkerLink>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
@@ -101,7 +101,8 @@ export class DriverRuntime implements Backend {
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
-    this.#store = new ObjectStore(options.objectStoreMemory, this.#onDrop, new SharedMemoryPressure(DRIVER_COLLECT_BYTES));
+    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new SharedMemoryPressure(DRIVER_COLLECT_BYTES));
+    this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
@@ -114,7 +115,7 @@ export class DriverRuntime implements Backend {
         resolveArgs: (task, args) => this.#resolveArgs(task, args),
         settle: (task, settled) => this.#settle(task, settled),
         encodeArgs: (args, name) => this.#encodeArgs(args, name),
-        lend: (owner, value) => this.#lend(owner, value),
+        lend: (owner, value) => this.#lending.lend(owner, value),
         define: (owner, link, fn) => this.#define(owner, link, fn),
         send: (link, message) => this.#send(link, message),
         addRefs: (ids, delta) => this.#store.addRefs(ids, delta),
@@ -221,67 +222,6 @@ export class DriverRuntime implements Backend {
         return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
     }
   };
-
-  /**
-   * Prepares a value for a worker thread: lends it the refs nested inside,
-   * and leaves out a shared block the thread already holds (it is named by
-   * id; see the block cache in serialization.ts).
-   */
-  #lend(owner: Owner, value: Encoded): Encoded {
-    const ids = nestedIds(value);
-    if (ids !== undefined) {
-      for (const id of ids) {
-        this.#store.addRef(id, 1);
-        owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1);
-      }
-      return value;
-    }
-    if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab") || value.b === undefined) return value;
-    if (owner.blocks.has(value.k)) return { ...value, b: undefined };
-    this.#learnBlock(owner, value.k);
-    return value;
-  }
-
-  /** Records that a worker thread holds a shared block (sent to it, or made by it). */
-  #learnBlock(owner: Owner, block: number): void {
-    owner.blocks.add(block);
-    const holders = this.#blockHolders.get(block);
-    if (holders === undefined) this.#blockHolders.set(block, [owner]);
-    else holders.push(owner);
-  }
-
-  /** Shared blocks in values a worker sent are held in that worker's cache. */
-  #learn(owner: Owner, value: Encoded): void {
-    if (isBoxed(value) && (value.t === "ta" || value.t === "ab") && !owner.blocks.has(value.k)) this.#learnBlock(owner, value.k);
-  }
-
-  /** The store dropped an object: workers may forget its shared block (sent at the next flush). */
-  readonly #onDrop = (value: Encoded): void => {
-    if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab")) return;
-    const holders = this.#blockHolders.get(value.k);
-    if (holders === undefined) return;
-    this.#blockHolders.delete(value.k);
-    for (const owner of holders) {
-      // Sent in order with everything else, so a later send of the same block carries it again.
-      if (owner.blocks.delete(value.k) && owner.link !== undefined) this.#send(owner.link, { kind: "evict", blocks: [value.k] });
-    }
-  };
-
-  #giveBack(owner: Owner, ids: readonly number[]): void {
-    for (const id of ids) {
-      const count = owner.borrows.get(id);
-      if (count === undefined) continue;
-      if (count <= 1) owner.borrows.delete(id);
-      else owner.borrows.set(id, count - 1);
-      this.#store.addRef(id, -1);
-    }
-  }
-
-  /** A dead thread's borrows all end. */
-  #dropBorrows(owner: Owner): void {
-    for (const [id, count] of owner.borrows) this.#store.addRef(id, -count);
-    owner.borrows = new Map();
-  }
 
   // ---- tasks ----
 
@@ -458,7 +398,7 @@ export class DriverRuntime implements Backend {
   #sendTask(worker: TaskWorker, task: Task): void {
     this.#define(worker, worker.link, task.fn);
     // Primitive arguments go as they are; only boxed ones may need lending or trimming.
-    const args = task.args.some(isBoxed) ? task.args.map((arg) => this.#lend(worker, arg)) : task.args;
+    const args = task.args.some(isBoxed) ? task.args.map((arg) => this.#lending.lend(worker, arg)) : task.args;
     worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args);
     this.#dirty.add(worker.link);
     this.#scheduleTick();
@@ -473,7 +413,7 @@ export class DriverRuntime implements Backend {
       for (const [name, id] of Object.entries(def.captures)) {
         const settled = this.#store.peek(id);
         if (settled === undefined || !settled.ok) throw new RayError(`capture ${name} of ${def.name} is not available`);
-        captures[name] = this.#lend(owner, settled.value);
+        captures[name] = this.#lending.lend(owner, settled.value);
       }
     }
     owner.defined.add(fn);
@@ -669,7 +609,7 @@ export class DriverRuntime implements Backend {
       case "done":
         for (let index = 0; index < message.tasks.length; index++) {
           const value = message.values[index] as Encoded;
-          this.#learn(owner, value);
+          this.#lending.learn(owner, value);
           const task = this.#finished(owner, message.tasks[index] as number, message.us[index] as number);
           if (task !== undefined) this.#onDone(task, value);
         }
@@ -689,20 +629,20 @@ export class DriverRuntime implements Backend {
         if (!state.functions.has(message.fn)) state.functions.set(message.fn, message.def);
         return;
       case "submit":
-        for (const arg of message.args) this.#learn(owner, arg);
+        for (const arg of message.args) this.#lending.learn(owner, arg);
         this.#submit(this.#newTask(message.task, message.fn, [...message.args], message.options), owner);
         return;
       case "submitCall":
-        for (const arg of message.args) this.#learn(owner, arg);
+        for (const arg of message.args) this.#lending.learn(owner, arg);
         this.#actors.call(message.actor, message.method, [...message.args], message.task, owner);
         return;
       case "createActor":
-        for (const arg of message.args) this.#learn(owner, arg);
+        for (const arg of message.args) this.#lending.learn(owner, arg);
         this.#actors.exported(message.actor);
         this.#actors.create(message.actor, message.cls, [...message.args], message.options, message.methods);
         return;
       case "put":
-        this.#learn(owner, message.value);
+        this.#lending.learn(owner, message.value);
         try {
           this.#store.put(message.id, message.value, 1);
           owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
@@ -719,7 +659,7 @@ export class DriverRuntime implements Backend {
         this.#waitForWorker(link, message.req, message.ids, message.numReturns, message.timeout);
         return;
       case "release":
-        this.#giveBack(owner, message.ids);
+        this.#lending.giveBack(owner, message.ids);
         return;
       case "cancelTask":
         this.cancel(new ObjectRef(message.id), message.force);
@@ -768,7 +708,7 @@ export class DriverRuntime implements Backend {
         const errors: boolean[] = [];
         for (const id of ids) {
           const settled = this.#store.peek(id) as Settled;
-          values.push(settled.ok ? this.#lend(owner, settled.value) : settled.error);
+          values.push(settled.ok ? this.#lending.lend(owner, settled.value) : settled.error);
           errors.push(!settled.ok);
         }
         this.#send(link, { kind: "values", req, values, errors });
@@ -793,7 +733,7 @@ export class DriverRuntime implements Backend {
     this.#owners.delete(link);
     this.#dirty.delete(link);
     if (owner === undefined || this.#closed) return;
-    this.#dropBorrows(owner);
+    this.#lending.dropBorrows(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
     else this.#actors.workerDied(owner, reason);
