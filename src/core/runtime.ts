@@ -22,8 +22,9 @@ import { nextId, state } from "./global-state.js";
 import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
-import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { SharedMemoryPressure } from "./collector.js";
+import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
 import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
@@ -47,9 +48,6 @@ export interface NodeInfo {
   alive: boolean;
   resources: ClusterResources;
 }
-
-/** The pins of a task that needs no object kept alive: shared, never written. */
-const NO_PINS: number[] = [];
 
 /** Largest number of actors (threads) one runtime starts. */
 const MAX_ACTORS = 4096;
@@ -77,8 +75,7 @@ export class DriverRuntime implements Backend {
   readonly #taskPool: ThreadPool;
   readonly #actorPool: ThreadPool;
   readonly #tasks = new Map<number, Task>();
-  /** Tasks waiting for a dependency, by the id they wait for. */
-  readonly #waitingOn = new Map<number, Task[]>();
+  readonly #dependencies: Dependencies;
   readonly #actors: ActorManager;
   readonly #owners = new Map<WorkerLink, Owner>();
   readonly #lending: Lending;
@@ -103,6 +100,7 @@ export class DriverRuntime implements Backend {
     this.#options = options;
     this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new SharedMemoryPressure(DRIVER_COLLECT_BYTES));
     this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
+    this.#dependencies = new Dependencies(this.#store, (task) => this.#ready(task));
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
@@ -110,9 +108,9 @@ export class DriverRuntime implements Backend {
     this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running);
     this.#actors = new ActorManager(
       {
-        newTask: (id, fn, args, options, actor, method) => this.#newTask(id, fn, args, options, actor, method),
+        newTask,
         admit: (task, owner) => this.#admit(task, owner),
-        resolveArgs: (task, args) => this.#resolveArgs(task, args),
+        resolveArgs: (task, args) => this.#dependencies.resolve(task, args),
         settle: (task, settled) => this.#settle(task, settled),
         encodeArgs: (args, name) => this.#encodeArgs(args, name),
         lend: (owner, value) => this.#lending.lend(owner, value),
@@ -251,35 +249,6 @@ export class DriverRuntime implements Backend {
     return encoded;
   }
 
-  /** A task record; it pins its ref arguments and the refs nested in the others. */
-  #newTask(id: number, fn: number, args: Encoded[], options: ResolvedTaskOptions, actor?: number, method?: string): Task {
-    let pins: number[] = NO_PINS;
-    for (const arg of args) {
-      if (!isBoxed(arg)) continue;
-      const ref = refId(arg);
-      if (ref !== undefined) (pins === NO_PINS ? (pins = []) : pins).push(ref);
-      else {
-        const ids = nestedIds(arg);
-        if (ids !== undefined) (pins === NO_PINS ? (pins = []) : pins).push(...ids);
-      }
-    }
-    return {
-      id,
-      fn,
-      name: options.name,
-      args,
-      options,
-      deps: 0,
-      pins,
-      attempts: 0,
-      worker: undefined,
-      cancelled: "no",
-      actor,
-      method,
-      depError: undefined,
-    };
-  }
-
   /**
    * Registers a task: its result entry (with one count, for the driver's
    * first ref or the submitting worker's borrow), pins, and dependency waits.
@@ -290,49 +259,8 @@ export class DriverRuntime implements Backend {
     if (owner !== undefined) owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
     this.#store.addRefs(task.pins, 1);
     this.#tasks.set(task.id, task);
-    this.#resolveArgs(task, task.args);
+    this.#dependencies.resolve(task, task.args);
     return task.deps === 0;
-  }
-
-  /** Swaps settled dependencies for their values; counts and subscribes to the rest. */
-  #resolveArgs(task: Task, args: Encoded[]): void {
-    for (let index = 0; index < args.length; index++) {
-      const id = refId(args[index] as Encoded);
-      if (id === undefined) continue;
-      const settled = this.#store.peek(id);
-      if (settled !== undefined) {
-        if (settled.ok) args[index] = settled.value;
-        else task.depError ??= settled.error;
-        continue;
-      }
-      if (!this.#store.has(id)) {
-        task.depError ??= errorToData(new RayError(`argument ${index} of ${task.name} refers to object ${id}, which no longer exists`));
-        continue;
-      }
-      task.deps++;
-      const waiting = this.#waitingOn.get(id);
-      if (waiting === undefined) {
-        this.#waitingOn.set(id, [task]);
-        this.#store.onSettled(id, (settled) => this.#dependencySettled(id, settled));
-      } else waiting.push(task);
-    }
-  }
-
-  #dependencySettled(id: number, settled: Settled): void {
-    const waiting = this.#waitingOn.get(id);
-    if (waiting === undefined) return;
-    this.#waitingOn.delete(id);
-    for (const task of waiting) {
-      // (An actor constructor's pseudo-task shares its args array with the actor.)
-      const args = task.args;
-      for (let index = 0; index < args.length; index++) {
-        if (refId(args[index] as Encoded) === id) {
-          if (settled.ok) args[index] = settled.value;
-          else task.depError ??= settled.error;
-        }
-      }
-      if (--task.deps === 0) this.#ready(task);
-    }
   }
 
   /** A task whose inputs all exist: run it, or fail it with its dependency's error. */
@@ -381,7 +309,7 @@ export class DriverRuntime implements Backend {
       );
     }
     const id = nextId();
-    this.#submit(this.#newTask(id, fn, this.#encodeArgs(args, options.name), options));
+    this.#submit(newTask(id, fn, this.#encodeArgs(args, options.name), options));
     return this.#firstRef(id);
   }
 
@@ -630,7 +558,7 @@ export class DriverRuntime implements Backend {
         return;
       case "submit":
         for (const arg of message.args) this.#lending.learn(owner, arg);
-        this.#submit(this.#newTask(message.task, message.fn, [...message.args], message.options), owner);
+        this.#submit(newTask(message.task, message.fn, [...message.args], message.options), owner);
         return;
       case "submitCall":
         for (const arg of message.args) this.#lending.learn(owner, arg);
