@@ -26,14 +26,19 @@ function collector(): Collect | null {
   if (collect !== undefined) return collect;
   const exposed = (globalThis as { gc?: unknown }).gc;
   if (typeof exposed === "function") return (collect = exposed as Collect);
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc: unknown = vm.runInNewContext("gc");
-    collect = typeof gc === "function" ? (gc as Collect) : null;
-  } catch {
-    collect = null;
-  } finally {
-    v8.setFlagsFromString("--no-expose-gc");
+  // The flag is process-wide and other threads set and reset it too: a
+  // thread that reset it between our two steps costs one more attempt.
+  collect = null;
+  for (let attempt = 0; attempt < 5 && collect === null; attempt++) {
+    try {
+      v8.setFlagsFromString("--expose-gc");
+      const gc: unknown = vm.runInNewContext("gc");
+      if (typeof gc === "function") collect = gc as Collect;
+    } catch {
+      break;
+    } finally {
+      v8.setFlagsFromString("--no-expose-gc");
+    }
   }
   return collect;
 }
