@@ -32,12 +32,12 @@ const API_SCOPE: Record<string, unknown> = {
   __name: (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true }),
 };
 const SCOPE_NAMES = Object.keys(API_SCOPE);
+const SCOPE_VALUES = Object.values(API_SCOPE);
 
 /** Bytes of forgotten shared blocks between two collections a worker asks for (see collector.ts). */
 const WORKER_COLLECT_BYTES = 128 * 1024 * 1024;
 /** Bytes of by-value argument copies that make a worker collect its young generation. */
 const COPY_COLLECT_BYTES = 1024 * 1024;
-const SCOPE_VALUES = Object.values(API_SCOPE);
 
 type Callable = (...args: unknown[]) => unknown;
 /** One task of a `run` batch, unpacked. */
