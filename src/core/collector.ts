@@ -44,47 +44,38 @@ function collector(): Collect | null {
 }
 
 /**
- * A young-generation collection (a fraction of a millisecond): frees what
- * the last tasks dropped, such as the private copies of their by-value
- * arguments, before the next ones arrive. A large buffer freed at once is
- * reused, still mapped, by the next allocation of its size; one freed later
- * leaves that allocation to fresh pages, which cost more than the copy.
+ * Counts bytes that wait on this thread's collector and, past a threshold,
+ * asks for a collection at the next turn of the event loop.
+ *
+ * - `"full"`: for shared memory behind dropped refs and forgotten blocks;
+ *   only a full collection runs the finalizers that free them.
+ * - `"young"`: for the private copies of by-value arguments (a fraction of
+ *   a millisecond). A large buffer freed at once is reused, still mapped,
+ *   by the next allocation of its size; one freed later leaves that
+ *   allocation to fresh pages, which cost more than the copy.
  */
-export function collectYoung(): void {
-  collector()?.({ type: "minor" });
-}
-
-/** Counts shared bytes that wait on this thread's collector; collects past a threshold. */
-export class SharedMemoryPressure {
+export class MemoryPressure {
   readonly #threshold: number;
+  readonly #young: boolean;
   #pending = 0;
   #scheduled = false;
-  #collections = 0;
 
-  constructor(threshold: number) {
+  constructor(threshold: number, kind: "full" | "young") {
     this.#threshold = threshold;
+    this.#young = kind === "young";
   }
 
-  /** Collections run so far. */
-  get collections(): number {
-    return this.#collections;
-  }
-
-  /** `bytes` more of shared memory may be unreachable, or soon will be. */
+  /** `bytes` more may be unreachable, or soon will be. */
   add(bytes: number): void {
     this.#pending += bytes;
     if (this.#pending < this.#threshold || this.#scheduled) return;
     this.#scheduled = true;
-    // Not inside whatever is running now (a message handler, a settle): at
-    // the next turn, when the caller's temporaries are gone too.
+    // Not inside whatever is running now (a message handler, a settle, a
+    // task): at the next turn, when the caller's temporaries are gone too.
     setImmediate(() => {
       this.#scheduled = false;
       this.#pending = 0;
-      const gc = collector();
-      if (gc === null) return;
-      gc();
-      this.#collections++;
+      collector()?.(this.#young ? { type: "minor" } : undefined);
     });
   }
 }
-

@@ -14,7 +14,7 @@
  */
 import { ObjectStoreFullError, RayError, type ErrorData } from "./errors.js";
 import { nestedIds, type Encoded } from "./protocol.js";
-import type { SharedMemoryPressure } from "./collector.js";
+import type { MemoryPressure } from "./collector.js";
 import { sharedBytes, sizeOf } from "./serialization.js";
 
 export type Settled = { readonly ok: true; readonly value: Encoded } | { readonly ok: false; readonly error: ErrorData };
@@ -49,14 +49,14 @@ export class ObjectStore {
   #freedCount = 0;
 
   readonly #onDrop: (value: Encoded) => void;
-  readonly #pressure: SharedMemoryPressure | undefined;
+  readonly #pressure: MemoryPressure | undefined;
 
   /**
    * `onDrop` hears of every value the store lets go; `pressure` of the
    * shared bytes of every value stored (their refs are freed by the
    * collector, which does not see shared memory).
    */
-  constructor(capacity: number, onDrop: (value: Encoded) => void, pressure?: SharedMemoryPressure) {
+  constructor(capacity: number, onDrop: (value: Encoded) => void, pressure?: MemoryPressure) {
     this.#capacity = capacity;
     this.#onDrop = onDrop;
     this.#pressure = pressure;

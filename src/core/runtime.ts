@@ -23,7 +23,7 @@ import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
-import { SharedMemoryPressure } from "./collector.js";
+import { MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
@@ -98,7 +98,7 @@ export class DriverRuntime implements Backend {
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
-    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new SharedMemoryPressure(DRIVER_COLLECT_BYTES));
+    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new MemoryPressure(DRIVER_COLLECT_BYTES, "full"));
     this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
     this.#dependencies = new Dependencies(this.#store, (task) => this.#ready(task));
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));

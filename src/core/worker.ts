@@ -13,7 +13,7 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { SharedMemoryPressure, collectYoung } from "./collector.js";
+import { MemoryPressure } from "./collector.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -91,10 +91,9 @@ class WorkerServer {
   readonly #queue: Run[] = [];
   readonly #cancelled = new Set<number>();
   /** Shared blocks this thread was told to forget wait for its collector. */
-  readonly #pressure = new SharedMemoryPressure(WORKER_COLLECT_BYTES);
-  /** Bytes of by-value argument copies received since the last young collection. */
-  #copies = 0;
-  #youngScheduled = false;
+  readonly #pressure = new MemoryPressure(WORKER_COLLECT_BYTES, "full");
+  /** By-value argument copies, freed young so the next copy reuses their memory (8 MB: ~1.4 ms a call, ~5 ms on fresh pages). */
+  readonly #copies = new MemoryPressure(COPY_COLLECT_BYTES, "young");
   #runners = 0;
   #currentName = "";
   #stop: (() => void) | undefined;
@@ -239,24 +238,8 @@ class WorkerServer {
   /** The arguments of a task or call, counting the by-value copies among them. */
   #decodeArgs(args: readonly Encoded[]): unknown[] {
     return args.map((arg) => {
-      if (typeof arg === "object" && arg !== null && arg.t === "tc") this.#copies += arg.v.byteLength;
+      if (typeof arg === "object" && arg !== null && arg.t === "tc") this.#copies.add(arg.v.byteLength);
       return decode(arg, this.#backend.revive);
-    });
-  }
-
-  /**
-   * Once tasks have taken a megabyte or more of by-value copies, collects
-   * the young generation at the next turn (when the message that carried
-   * them is unreachable too), so the next copy of that size reuses their
-   * memory: 8 MB by value costs ~1.4 ms a call that way, ~5 ms on fresh pages.
-   */
-  #collectCopies(): void {
-    if (this.#copies < COPY_COLLECT_BYTES || this.#youngScheduled) return;
-    this.#copies = 0;
-    this.#youngScheduled = true;
-    setImmediate(() => {
-      this.#youngScheduled = false;
-      collectYoung();
     });
   }
 
@@ -275,7 +258,6 @@ class WorkerServer {
         const pending = this.#run(task);
         if (pending !== undefined) await pending;
         this.#catchUp(started);
-        this.#collectCopies();
         if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
       }
     } finally {
@@ -382,7 +364,6 @@ class WorkerServer {
         const pending = this.#call(call);
         if (pending !== undefined) await pending;
         this.#catchUp(started);
-        this.#collectCopies();
       }
     } finally {
       this.#callsRunning = false;
