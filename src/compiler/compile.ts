@@ -208,10 +208,14 @@ export function compile(options: CompileOptions): CompileResult {
       const moduleFile = `${stem}.${label}.task${path.extname(outPath) === ".mjs" ? ".mjs" : ".js"}`;
       const exportName = `__rayts_task_${label}`;
       const methods = analysis.call.kind === "actor" ? actorMethods(project.checker, analysis.call) : undefined;
-      const location = locationOf(analysis.call.call);
-      const where = `${path.relative(cwd, file.sourceFile.fileName)}:${location.line}:${location.column}`;
+      const captureSites: Record<string, string> = {};
+      for (const capture of analysis.captures) {
+        if (capture.kind !== "ref") continue;
+        const location = locationOf(capture.declaration);
+        captureSites[capture.name] = `${path.relative(cwd, location.file)}:${location.line}:${location.column}`;
+      }
       remotes.push(remoteReport(analysis, path.join(path.dirname(outPath), moduleFile), exportName, methods, file.raytsSpecifier, cwd));
-      return { analysis, moduleFile, exportName, methods, where };
+      return { analysis, moduleFile, exportName, methods, captureSites };
     });
     plans.push({ sourceFile: file.sourceFile, outPath, raytsSpecifier: file.raytsSpecifier, remotes: planned });
   }

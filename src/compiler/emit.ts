@@ -42,8 +42,8 @@ export interface PlannedRemote {
   readonly exportName: string;
   /** Actor methods, for classes. */
   readonly methods: readonly string[] | undefined;
-  /** `src/main.ts:12:14`, shown by the run-time size check. */
-  readonly where: string;
+  /** Where each captured const is declared (`src/main.ts:3:7`), shown by the run-time size check. */
+  readonly captureSites: Readonly<Record<string, string>>;
 }
 
 /** One source file's compile plan. */
@@ -60,9 +60,6 @@ export interface FilePlan {
 const REMOTE_FROM_MODULE = "__rayts_remoteFromModule";
 const ACTOR_FROM_MODULE = "__rayts_actorFromModule";
 const CHECK_CAPTURE = "__rayts_checkCapture";
-const PUT = "__rayts_put";
-/** The module-level variable memoising the ref of a captured const. */
-const refVariable = (name: string): string => `__rayts_ref_${name}`;
 
 interface Edit {
   readonly start: number;
@@ -75,12 +72,10 @@ interface Needs {
   remoteFromModule: boolean;
   actorFromModule: boolean;
   checkCapture: boolean;
-  /** Captured consts whose ref this module memoises. */
-  readonly refs: Set<string>;
 }
 
 function noNeeds(): Needs {
-  return { remoteFromModule: false, actorFromModule: false, checkCapture: false, refs: new Set() };
+  return { remoteFromModule: false, actorFromModule: false, checkCapture: false };
 }
 
 /** Output extension for a source file: `.ts`/`.tsx` -> `.js`, `.mts` -> `.mjs`, `.cts` -> `.cjs`. */
@@ -157,11 +152,11 @@ class Renderer {
     ];
     const thunks = analysis.captures.flatMap((capture) => {
       if (capture.kind === "ref") {
-        // One put per module and captured const, however many remote functions capture it.
+        // The runtime puts the value on the first call in each runtime, once per object however
+        // many remote functions capture it; the size check warns once per const.
         needs.checkCapture = true;
-        needs.refs.add(capture.name);
-        const args = [capture.name, quote(capture.name), quote(call.binding ?? call.name), quote(remote.where)].join(", ");
-        return [`${capture.name}: () => (${refVariable(capture.name)} ??= ${PUT}(${CHECK_CAPTURE}(${args})))`];
+        const args = [capture.name, quote(capture.name), quote(call.binding ?? call.name), quote(remote.captureSites[capture.name] ?? capture.name)].join(", ");
+        return [`${capture.name}: () => ${CHECK_CAPTURE}(${args})`];
       }
       return capture.kind === "remote" ? [`${capture.name}: () => ${capture.name}`] : [];
     });
@@ -184,11 +179,8 @@ function runtimeImports(needs: Needs, raytsSpecifier: string, captureCheck: stri
   const names: string[] = [];
   if (needs.remoteFromModule) names.push(`remoteFromModule as ${REMOTE_FROM_MODULE}`);
   if (needs.actorFromModule) names.push(`actorFromModule as ${ACTOR_FROM_MODULE}`);
-  if (needs.refs.size > 0) names.push(`put as ${PUT}`);
   const lines = names.length > 0 ? [`import { ${names.join(", ")} } from ${quote(raytsSpecifier)};`] : [];
   if (needs.checkCapture) lines.push(`import { ${CAPTURE_CHECK_EXPORT} as ${CHECK_CAPTURE} } from ${quote(captureCheck)};`);
-  // Declared before any user code runs, so the thunks never meet a TDZ.
-  for (const name of needs.refs) lines.push(`let ${refVariable(name)}: any;`);
   return lines;
 }
 

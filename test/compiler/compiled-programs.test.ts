@@ -121,6 +121,12 @@ describe("compiled programs", () => {
     assert.match(main, /^#!\/usr\/bin\/env node\n/);
   });
 
+  it("a capture that cannot be shipped fails its tasks with a named error; Arrow, nested and re-initialised captures work", async () => {
+    const { report } = await compileAndRun("capture-failures");
+    assert.deepEqual(shipping(remoteNamed(report, "inner")), ["BASE:ref"]);
+    assert.deepEqual(shipping(remoteNamed(report, "usesToken")), ["TOKEN:ref"]);
+  });
+
   it("warns about large captures at compile time (literal sizes) and at first call (the rest)", async () => {
     const { compile, program } = await compileAndRun("large-capture");
     assert.match(compile.stderr, /src\/main\.ts:6:7 - warning RC1301: remote function lookup captures `WEIGHTS` of 11\.4 MB \(above 10 MB\)/);
