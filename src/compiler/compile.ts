@@ -16,6 +16,7 @@ import { importSideEffectWarnings } from "./import-side-effects.js";
 import { loadProject, type LoadedProject } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
 import { locationOf } from "./syntax.js";
+import { checkWritable, writeOutputs } from "./write-outputs.js";
 
 /** What to compile. Relative paths are taken from `cwd`. */
 export interface CompileOptions {
@@ -73,12 +74,14 @@ function checkPaths(srcDir: string, outDir: string, shown: { srcDir: string; out
 }
 
 /** A file-name-safe label for a remote function, unique within its file. */
-function labelFor(call: RemoteCall, used: Set<string>): string {
+function labelFor(call: RemoteCall, used: Set<string>, taken: (label: string) => boolean): string {
   const line = call.sourceFile.getLineAndCharacterOfPosition(call.call.getStart(call.sourceFile)).line + 1;
   const raw = call.binding ?? (call.name === "anonymous" ? `task${line}` : call.name);
-  const base = raw.replace(/[^A-Za-z0-9_$]/g, "_") || `task${line}`;
+  // `d` would make `main.d.task.js`, whose TypeScript source name `main.d.task.ts` reads as a declaration file.
+  const cleaned = raw.replace(/[^A-Za-z0-9_$]/g, "_") || `task${line}`;
+  const base = cleaned === "d" ? "d_" : cleaned;
   let label = base;
-  for (let n = 2; used.has(label); n++) label = `${base}_${n}`;
+  for (let n = 2; used.has(label) || taken(label); n++) label = `${base}_${n}`;
   used.add(label);
   return label;
 }
@@ -156,14 +159,22 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   }
   const allCalls = new Map(perFile.flatMap((f) => f.calls.map((c) => [c.call, c.kind] as const)));
   const files: Analysed[] = [];
+  const sizeWarned = new Set<string>();
   for (const { sourceFile, specifiers, calls } of perFile) {
     const analyses: RemoteAnalysis[] = [];
     for (const call of calls) {
       const result = analyzeRemote(checker, call, allCalls, specifiers.length > 0);
-      if ("diagnostics" in result) diagnostics.push(...result.diagnostics);
-      else {
-        analyses.push(result.analysis);
-        diagnostics.push(...result.analysis.warnings, ...sizeWarnings(result.analysis));
+      analyses.push(result.analysis);
+      diagnostics.push(...result.diagnostics, ...result.analysis.warnings);
+      if (!hasErrors(result.diagnostics)) {
+        for (const warning of sizeWarnings(result.analysis)) {
+          // One warning per const, however many remote functions capture it.
+          const key = `${warning.location?.file}:${warning.location?.line}:${warning.location?.column}`;
+          if (!sizeWarned.has(key)) {
+            sizeWarned.add(key);
+            diagnostics.push(warning);
+          }
+        }
       }
     }
     files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });
@@ -195,17 +206,21 @@ export function compile(options: CompileOptions): CompileResult {
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);
   const project = loaded.project;
   const { files, diagnostics } = analyseProject(project, cwd);
-  if (hasErrors(diagnostics)) return fail(diagnostics, project.sourceFiles.length);
 
+  // Task module names must not collide with the project's own output files.
+  const taken = new Set<string>(files.map((file) => outPathOf(file.sourceFile.fileName, srcDir, outDir)));
+  for (const asset of project.assets) taken.add(path.join(outDir, path.relative(srcDir, asset)));
   const plans: FilePlan[] = [];
   const remotes: RemoteReport[] = [];
   for (const file of files) {
     const outPath = outPathOf(file.sourceFile.fileName, srcDir, outDir);
     const used = new Set<string>();
     const planned: PlannedRemote[] = file.analyses.map((analysis) => {
-      const label = labelFor(analysis.call, used);
       const stem = path.basename(outPath, path.extname(outPath));
-      const moduleFile = `${stem}.${label}.task${path.extname(outPath) === ".mjs" ? ".mjs" : ".js"}`;
+      const extension = path.extname(outPath) === ".mjs" ? ".mjs" : ".js";
+      const label = labelFor(analysis.call, used, (candidate) => taken.has(path.join(path.dirname(outPath), `${stem}.${candidate}.task${extension}`)));
+      const moduleFile = `${stem}.${label}.task${extension}`;
+      taken.add(path.join(path.dirname(outPath), moduleFile));
       const exportName = `__rayts_task_${label}`;
       const methods = analysis.call.kind === "actor" ? actorMethods(project.checker, analysis.call) : undefined;
       const captureSites: Record<string, string> = {};
@@ -220,15 +235,25 @@ export function compile(options: CompileOptions): CompileResult {
     plans.push({ sourceFile: file.sourceFile, outPath, raytsSpecifier: file.raytsSpecifier, remotes: planned });
   }
 
-  const outputs: OutputFile[] = [];
-  if (options.check !== true) {
-    for (const plan of plans) outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions));
+  // Everything but the write runs with `check` too: emission, and whether outDir can take the files.
+  let outputs: OutputFile[] = [];
+  if (!hasErrors(diagnostics)) {
+    for (const plan of plans) {
+      try {
+        outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        diagnostics.push(diagnostic("RC1005", `internal error while emitting ${path.relative(cwd, plan.sourceFile.fileName)}: ${reason}`, { file: plan.sourceFile.fileName }));
+      }
+    }
     for (const asset of project.assets) outputs.push({ path: path.join(outDir, path.relative(srcDir, asset)), contents: fs.readFileSync(asset) });
     if (plans.some((plan) => plan.remotes.some((r) => r.analysis.captures.some((c) => c.kind === "ref")))) {
       outputs.push({ path: path.join(outDir, CAPTURE_CHECK_MODULE), contents: CAPTURE_CHECK_SOURCE });
     }
     if (needsModulePackageJson(outDir)) outputs.push({ path: path.join(outDir, "package.json"), contents: '{ "type": "module" }\n' });
+    diagnostics.push(...checkWritable(outputs));
   }
+  if (hasErrors(diagnostics) || options.check === true) outputs = [];
   const sorted = sortDiagnostics(diagnostics);
   return {
     diagnostics: sorted,
@@ -243,16 +268,4 @@ export function compile(options: CompileOptions): CompileResult {
   };
 }
 
-/** Writes the output files; RC1004 for any that cannot be written. */
-export function writeOutputs(outputs: readonly OutputFile[]): Diagnostic[] {
-  const failures: Diagnostic[] = [];
-  for (const output of outputs) {
-    try {
-      fs.mkdirSync(path.dirname(output.path), { recursive: true });
-      fs.writeFileSync(output.path, output.contents);
-    } catch (error) {
-      failures.push(diagnostic("RC1004", `cannot write ${output.path}: ${error instanceof Error ? error.message : String(error)}`, { file: output.path }));
-    }
-  }
-  return failures;
-}
+export { writeOutputs };

@@ -250,23 +250,46 @@ function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Rendere
     "// Workers load this module instead of the caller's, so the caller's top-level code never runs there.",
   ];
   const parameter = params.length > 0 ? `{ ${params.join(", ")} }: any` : "";
-  const indented = body.map((chunk) => chunk.split("\n").map((l) => (l.length > 0 ? `  ${l}` : l)).join("\n"));
+  // Not re-indented: a line break inside a template literal is part of its value.
   return [
     ...header,
     ...imports,
     ...runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier),
     `export function ${remote.exportName}(${parameter}) {`,
-    ...indented,
+    ...body,
     "}",
     "",
   ].join("\n");
 }
 
+/**
+ * Edits that keep, in the caller module, every import the uncompiled file
+ * keeps: an import used only inside a remote function is no longer used
+ * once the function moves to its task module, and TypeScript would drop
+ * it, and with it the imported module's top-level code. A side-effect
+ * import of the same module keeps that code running, in the same order.
+ */
+function keptImportEdits(sourceFile: ts.SourceFile, options: ts.CompilerOptions): Edit[] {
+  const imports = sourceFile.statements.filter(
+    (s): s is ts.ImportDeclaration => ts.isImportDeclaration(s) && s.importClause !== undefined && s.importClause.isTypeOnly !== true && ts.isStringLiteral(s.moduleSpecifier),
+  );
+  if (imports.length === 0) return [];
+  const uncompiled = ts.transpileModule(sourceFile.text, { compilerOptions: options, fileName: sourceFile.fileName }).outputText;
+  const output = ts.createSourceFile("uncompiled.js", uncompiled, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const kept = new Set(output.statements.flatMap((s) => (ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) ? [s.moduleSpecifier.text] : [])));
+  return imports
+    .filter((decl) => kept.has((decl.moduleSpecifier as ts.StringLiteral).text))
+    .map((decl) => {
+      const attributes = decl.attributes === undefined ? "" : ` ${decl.attributes.getText(sourceFile)}`;
+      return { start: decl.end, end: decl.end, text: () => ` import ${decl.moduleSpecifier.getText(sourceFile)}${attributes};` };
+    });
+}
+
 /** The caller module's TypeScript text: the source with its remote calls compiled. */
-function callerText(plan: FilePlan, renderer: Renderer): string {
+function callerText(plan: FilePlan, renderer: Renderer, options: ts.CompilerOptions): string {
   const needs = noNeeds();
   const text = plan.sourceFile.text;
-  const body = renderer.render(0, text.length, needs);
+  const body = renderer.render(0, text.length, needs, keptImportEdits(plan.sourceFile, options));
   const imports = runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier);
   if (imports.length === 0) return body;
   // Keep a shebang on the first line.
@@ -323,10 +346,11 @@ export function emitFile(plan: FilePlan, outDir: string, srcDir: string, options
   const renderer = new Renderer(plan, outDir);
   const fileName = plan.sourceFile.fileName;
   const compilerOptions = transpileOptions(options, fileName);
-  const outputs: OutputFile[] = [{ path: plan.outPath, contents: transpile(callerText(plan, renderer), fileName, compilerOptions) }];
+  const outputs: OutputFile[] = [{ path: plan.outPath, contents: transpile(callerText(plan, renderer, compilerOptions), fileName, compilerOptions) }];
   for (const remote of plan.remotes) {
     const taskFile = path.join(path.dirname(plan.outPath), remote.moduleFile);
-    const taskSource = path.join(path.dirname(fileName), `${path.basename(remote.moduleFile, path.extname(remote.moduleFile))}.ts`);
+    // A neutral name: TypeScript takes any `.ts` file with `.d.` in its name for a declaration file.
+    const taskSource = path.join(path.dirname(fileName), `__rayts_task_module${path.extname(fileName) === ".tsx" ? ".tsx" : ".ts"}`);
     outputs.push({ path: taskFile, contents: transpile(taskModuleText(plan, remote, renderer, srcDir), taskSource, compilerOptions) });
   }
   return outputs;

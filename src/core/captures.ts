@@ -12,7 +12,7 @@
 import type { Backend } from "./backend.js";
 import { errorToData, RayError, SerializationError, type ErrorData } from "./errors.js";
 import { state } from "./global-state.js";
-import { isObjectRef, type ObjectRef } from "./object-ref.js";
+import type { ObjectRef } from "./object-ref.js";
 import type { FunctionDefinition } from "./protocol.js";
 
 type ModuleDefinition = Extract<FunctionDefinition, { kind: "module" }>;
@@ -87,7 +87,8 @@ export function prepareCaptures(fn: number, backend: Backend): void {
   for (const [name, thunk] of Object.entries(source.thunks)) {
     try {
       const value = thunk();
-      let ref = isObjectRef(value) ? value : typeof value === "object" && value !== null ? cache.get(value) : undefined;
+      // A captured ObjectRef is put too: the task receives the ref, as it would any value.
+      let ref = typeof value === "object" && value !== null ? cache.get(value) : undefined;
       if (ref === undefined) {
         ref = backend.put(value);
         if (typeof value === "object" && value !== null) cache.set(value, ref);

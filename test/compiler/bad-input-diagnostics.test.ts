@@ -21,9 +21,9 @@ describe("bad input gives a clear diagnostic and no output", () => {
   it("has a fixture for each kind of bad input", () => {
     assert.deepEqual(cases, [
       "err-arguments",
-      "err-bad-target",
       "err-function-scope",
       "err-mutable-let",
+      "err-object-methods",
       "err-syntax",
       "err-this",
       "err-unreadable-tsconfig",

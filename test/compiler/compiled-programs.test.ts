@@ -127,6 +127,26 @@ describe("compiled programs", () => {
     assert.deepEqual(shipping(remoteNamed(report, "usesToken")), ["TOKEN:ref"]);
   });
 
+  it("leaves calls it cannot move to the runtime, and matches the uncompiled program on names, template literals and imports", async () => {
+    const { report, compile, program } = await compileAndRun("uncompiled-calls");
+    assert.match(compile.stderr, /src\/main\.ts:14:32 - warning RC1305: remote\(\) receives a call expression/);
+    assert.match(compile.stderr, /src\/main\.ts:17:19 - warning RC1305: remote\(\) receives a number \(42\)/);
+    // `d` must not make a task module TypeScript takes for a declaration file.
+    assert.equal(path.basename(remoteNamed(report, "d").taskModule), "main.d_.task.js");
+    assert.equal(remoteNamed(report, "worker").name, "work");
+    assert.equal(remoteNamed(report, "BoxActor").kind, "actor");
+    const plainDir = path.join(scratch, "uncompiled-calls-uncompiled");
+    transpileWithoutRaycompile(path.join(FIXTURES, "uncompiled-calls", "src"), plainDir);
+    const plain = await runNode(path.join(plainDir, "main.js"));
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, program.stdout);
+  });
+
+  it("ships an enum merged with a namespace whole", async () => {
+    const { report } = await compileAndRun("merged-declarations");
+    assert.deepEqual(shipping(remoteNamed(report, "toMetres")), ["Unit:copy"]);
+  });
+
   it("warns about large captures at compile time (literal sizes) and at first call (the rest)", async () => {
     const { compile, program } = await compileAndRun("large-capture");
     assert.match(compile.stderr, /src\/main\.ts:6:7 - warning RC1301: remote function lookup captures `WEIGHTS` of 11\.4 MB \(above 10 MB\)/);
