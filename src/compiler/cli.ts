@@ -23,7 +23,8 @@ Options:
   -o, --outDir <dir>      where to write the JavaScript (default: dist); never inside srcDir
   -p, --project <file>    tsconfig.json to read compiler options from
                           (default: the nearest tsconfig.json above srcDir)
-      --check             analyse and report only; write nothing
+      --check             do everything but write: analyse, type-check, emit in memory, check outDir
+      --noCheck           skip type checking (syntax errors still stop the compile)
       --report <format>   print the report as "text" (default) or "json" on stdout
   -h, --help              show this help
 
@@ -36,6 +37,7 @@ export interface CliArguments {
   readonly outDir: string | undefined;
   readonly project: string | undefined;
   readonly check: boolean;
+  readonly noCheck: boolean;
   readonly report: "text" | "json";
 }
 
@@ -51,6 +53,7 @@ export function parseCommandLine(argv: readonly string[]): CliArguments | "help"
         outDir: { type: "string", short: "o" },
         project: { type: "string", short: "p" },
         check: { type: "boolean" },
+        noCheck: { type: "boolean" },
         report: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -67,7 +70,7 @@ export function parseCommandLine(argv: readonly string[]): CliArguments | "help"
   for (const key of ["outDir", "project"] as const) {
     if (values[key] === "") return { error: `Expected \`--${key}\` to be a path, got an empty string` };
   }
-  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, report };
+  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, noCheck: values.noCheck === true, report };
 }
 
 /** Output streams, replaceable in tests. */
@@ -100,6 +103,7 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
       srcDir: args.srcDir,
       cwd: io.cwd,
       check: args.check,
+      noCheck: args.noCheck,
       ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
       ...(args.project === undefined ? {} : { project: args.project }),
     });

@@ -13,7 +13,7 @@ import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagn
 import { emitFile, outputExtension, type FilePlan, type OutputFile, type PlannedRemote } from "./emit.js";
 import { actorMethods, findRemoteCalls, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
 import { importSideEffectWarnings } from "./import-side-effects.js";
-import { loadProject, type LoadedProject } from "./project.js";
+import { loadProject, typeDiagnostics, type LoadedProject } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
 import { locationOf } from "./syntax.js";
 import { checkWritable, writeOutputs } from "./write-outputs.js";
@@ -25,8 +25,10 @@ export interface CompileOptions {
   readonly outDir?: string;
   /** A tsconfig.json; default: the nearest one above srcDir, else built-in defaults. */
   readonly project?: string;
-  /** Analyse and report only; plan no output. */
+  /** Run everything but the write: `outputs` comes back empty. */
   readonly check?: boolean;
+  /** Skip TypeScript's type checking (syntax errors still stop the compile). */
+  readonly noCheck?: boolean;
   /** Default `process.cwd()`. */
   readonly cwd?: string;
 }
@@ -206,6 +208,7 @@ export function compile(options: CompileOptions): CompileResult {
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);
   const project = loaded.project;
   const { files, diagnostics } = analyseProject(project, cwd);
+  if (options.noCheck !== true) diagnostics.push(...typeDiagnostics(project.project, project.sourceFiles));
 
   // Task module names must not collide with the project's own output files.
   const taken = new Set<string>(files.map((file) => outPathOf(file.sourceFile.fileName, srcDir, outDir)));

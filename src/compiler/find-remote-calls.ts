@@ -283,7 +283,13 @@ export function raytsImports(checker: ts.TypeChecker, sourceFile: ts.SourceFile)
     const text = spec.text;
     if (text.startsWith(".") || text.startsWith("/")) continue;
     const moduleFile = checker.getSymbolAtLocation(spec)?.valueDeclaration?.getSourceFile().fileName;
-    if (moduleFile !== undefined && isRaytsRuntimeFile(realPath(moduleFile))) specifiers.push(text);
+    if (moduleFile !== undefined && isRaytsRuntimeFile(realPath(moduleFile))) {
+      specifiers.push(text);
+      const clause = ts.isImportDeclaration(statement) ? statement.importClause : undefined;
+      if (clause?.name !== undefined && !clause.isTypeOnly) {
+        diagnostics.push(diagnostic("RC1013", `\`import ${clause.name.text} from "${text}"\`: rayts has no default export, so \`${clause.name.text}\` would be undefined at run time`, locationOf(clause.name)));
+      }
+    }
     else if (text === RAYTS_PACKAGE || text.startsWith(`${RAYTS_PACKAGE}/`)) {
       diagnostics.push(diagnostic("RC1011", `cannot resolve "${text}" from this file`, locationOf(spec)));
     }

@@ -118,6 +118,29 @@ function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diag
 }
 
 /**
+ * TypeScript's type errors in the emitted sources as RC1012 diagnostics
+ * (what `tsc --noEmit` would report for them), plus the options' global
+ * errors. Warnings and suggestions are left out.
+ */
+export function typeDiagnostics(project: Project, files: readonly SourceFile[]): Diagnostic[] {
+  const program = project.getProgram().compilerObject;
+  const found: Diagnostic[] = [];
+  const all = [...program.getGlobalDiagnostics(), ...files.flatMap((file) => program.getSemanticDiagnostics(file.compilerNode))];
+  for (const d of all) {
+    if (d.category !== ts.DiagnosticCategory.Error) continue;
+    const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+    const message = `${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
+    found.push(
+      diagnostic("RC1012", message, {
+        file: d.file?.fileName ?? "tsconfig",
+        ...(where === undefined ? {} : { line: where.line + 1, column: where.character + 1 }),
+      }),
+    );
+  }
+  return found;
+}
+
+/**
  * Loads srcDir with the given tsconfig (or the nearest one above srcDir, or
  * defaults). Returns diagnostics instead when the config is unreadable or a
  * source has a syntax error.

@@ -112,7 +112,7 @@ describe("compiled programs", () => {
     assert.deepEqual(byBinding("default"), ["plusOne:copy", "LATER:ref"]);
     assert.equal(remoteNamed(report, "default").taskModule.endsWith(path.join("lib", "tasks.default.task.js")), true);
     assert.deepEqual(byBinding("AccActor"), ["Acc:import"]);
-    assert.deepEqual(remoteNamed(report, "AccActor").methods, ["add", "hidden", "base"]);
+    assert.deepEqual(remoteNamed(report, "AccActor").methods, ["add", "hidden", "unhidden", "base"]);
     assert.deepEqual(byBinding("usesActorClass"), ["ray:import", "Counter:copy"]);
     assert.deepEqual(byBinding("importedFn"), ["plusOne:import"]);
     assert.deepEqual(byBinding("bareGet"), ["timesThree:remote", "get:runtime"]);
@@ -153,5 +153,9 @@ describe("compiled programs", () => {
     assert.doesNotMatch(compile.stderr, /BUFFER/);
     assert.match(program.stderr, /lookup captures `WEIGHTS` of 11\.4 MB/);
     assert.match(program.stderr, /lookup captures `BUFFER` of 12\.0 MB/);
+    // Once per const, however many remote functions capture it.
+    assert.equal(compile.stderr.match(/RC1301/g)?.length, 1);
+    assert.equal(program.stderr.match(/captures `WEIGHTS`/g)?.length, 1);
+    assert.equal(program.stderr.match(/captures `BUFFER`/g)?.length, 1);
   });
 });
