@@ -9,7 +9,7 @@
  * - at first call for every other value, by a helper the emitted caller
  *   wraps each capture thunk in ({@link CAPTURE_CHECK_MODULE}).
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { unwrapExpression } from "./syntax.js";
 
 /** Ray's warning threshold for a function's closure. */

@@ -17,7 +17,7 @@
  * mutable `let`/`var`, `this` or `arguments` of the enclosing scope, a
  * variable of an enclosing function or block.
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { estimateInitializerBytes } from "./capture-size.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { isConstDeclaration, isModuleLevelVariable, isRaytsRuntimeFile, resolveAlias, type RemoteCall, type RemoteKind } from "./find-remote-calls.js";

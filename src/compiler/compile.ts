@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { CAPTURE_CHECK_MODULE, CAPTURE_CHECK_SOURCE, formatBytes, HUGE_CAPTURE_BYTES, LARGE_CAPTURE_BYTES } from "./capture-size.js";
 import { analyzeRemote, type RemoteAnalysis } from "./classify-captures.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
@@ -153,7 +153,7 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   const diagnostics: Diagnostic[] = [];
   const perFile: { sourceFile: ts.SourceFile; specifiers: string[]; calls: RemoteCall[] }[] = [];
   for (const file of loaded.sourceFiles) {
-    const sourceFile = file.compilerNode;
+    const sourceFile = file;
     const imports = raytsImports(checker, sourceFile);
     const found = findRemoteCalls(checker, sourceFile);
     diagnostics.push(...imports.diagnostics, ...found.diagnostics, ...escapingImports(sourceFile, loaded.srcDir));
@@ -181,7 +181,7 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
     }
     files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });
   }
-  const projectFiles = new Set(loaded.sourceFiles.map((file) => file.compilerNode));
+  const projectFiles = new Set(loaded.sourceFiles);
   diagnostics.push(...importSideEffectWarnings(checker, files.flatMap((file) => file.analyses), projectFiles, cwd));
   return { files, diagnostics };
 }
@@ -208,7 +208,12 @@ export function compile(options: CompileOptions): CompileResult {
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);
   const project = loaded.project;
   const { files, diagnostics } = analyseProject(project, cwd);
-  if (options.noCheck !== true) diagnostics.push(...typeDiagnostics(project.project, project.sourceFiles));
+  if (options.noCheck !== true) {
+    // RC1013 already explains TypeScript's "has no default export" for rayts.
+    const at = (d: Diagnostic): string => `${d.location?.file}:${d.location?.line}:${d.location?.column}`;
+    const explained = new Set(diagnostics.filter((d) => d.code === "RC1013").map(at));
+    diagnostics.push(...typeDiagnostics(project.program, project.sourceFiles).filter((d) => !explained.has(at(d))));
+  }
 
   // Task module names must not collide with the project's own output files.
   const taken = new Set<string>(files.map((file) => outPathOf(file.sourceFile.fileName, srcDir, outDir)));

@@ -23,7 +23,7 @@
  * transpiled file by file with TypeScript (types erased, ESM output).
  */
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { CAPTURE_CHECK_EXPORT, CAPTURE_CHECK_MODULE } from "./capture-size.js";
 import type { Capture, RemoteAnalysis } from "./classify-captures.js";
 

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { locationOf, unwrapExpression } from "./syntax.js";
 

@@ -8,7 +8,7 @@
  * relative imports, and turns them into RC1304 warnings.
  */
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import type { RemoteAnalysis } from "./classify-captures.js";
 import { isRaytsRuntimeFile, resolveAlias } from "./find-remote-calls.js";

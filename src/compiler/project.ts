@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Project, ts, type SourceFile } from "ts-morph";
+import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 
 /** Extensions compiled to JavaScript. Declaration files are read for types but never emitted. */
@@ -26,12 +26,12 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
 
 /** The project as the compiler sees it. */
 export interface LoadedProject {
-  readonly project: Project;
+  readonly program: ts.Program;
   readonly checker: ts.TypeChecker;
   /** Absolute srcDir. */
   readonly srcDir: string;
   /** The TypeScript sources under srcDir that are emitted, in path order. */
-  readonly sourceFiles: readonly SourceFile[];
+  readonly sourceFiles: readonly ts.SourceFile[];
   /** Files under srcDir copied unchanged (JavaScript, JSON, assets), absolute paths. */
   readonly assets: readonly string[];
   /** The compiler options in force (the tsconfig's, or defaults). */
@@ -99,16 +99,15 @@ function readConfig(configFile: string): { options: ts.CompilerOptions } | { err
 }
 
 /** Turns TypeScript's syntax errors into RC1010 diagnostics. */
-function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diagnostic[] {
-  const program = project.getProgram().compilerObject;
+function syntaxDiagnostics(program: ts.Program, files: readonly ts.SourceFile[]): Diagnostic[] {
   const found: Diagnostic[] = [];
   for (const file of files) {
-    for (const d of program.getSyntacticDiagnostics(file.compilerNode)) {
+    for (const d of program.getSyntacticDiagnostics(file)) {
       const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
       const message = `syntax error: ${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
       found.push(
         diagnostic("RC1010", message, {
-          file: file.getFilePath(),
+          file: file.fileName,
           ...(where === undefined ? {} : { line: where.line + 1, column: where.character + 1 }),
         }),
       );
@@ -122,10 +121,9 @@ function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diag
  * (what `tsc --noEmit` would report for them), plus the options' global
  * errors. Warnings and suggestions are left out.
  */
-export function typeDiagnostics(project: Project, files: readonly SourceFile[]): Diagnostic[] {
-  const program = project.getProgram().compilerObject;
+export function typeDiagnostics(program: ts.Program, files: readonly ts.SourceFile[]): Diagnostic[] {
   const found: Diagnostic[] = [];
-  const all = [...program.getGlobalDiagnostics(), ...files.flatMap((file) => program.getSemanticDiagnostics(file.compilerNode))];
+  const all = [...program.getGlobalDiagnostics(), ...files.flatMap((file) => program.getSemanticDiagnostics(file))];
   for (const d of all) {
     if (d.category !== ts.DiagnosticCategory.Error) continue;
     const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
@@ -145,7 +143,11 @@ export function typeDiagnostics(project: Project, files: readonly SourceFile[]):
  * defaults). Returns diagnostics instead when the config is unreadable or a
  * source has a syntax error.
  */
-export function loadProject(srcDir: string, projectFile: string | undefined): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
+export function loadProject(
+  srcDir: string,
+  projectFile: string | undefined,
+  previous?: LoadedProject,
+): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
   const configFile = projectFile ?? ts.findConfigFile(srcDir, ts.sys.fileExists);
   let options = DEFAULT_OPTIONS;
   if (configFile !== undefined) {
@@ -154,16 +156,19 @@ export function loadProject(srcDir: string, projectFile: string | undefined): { 
     options = config.options;
   }
   const { sources, assets } = listFiles(srcDir);
-  const project = new Project({ compilerOptions: { ...options, noEmit: true }, skipAddingFilesFromTsConfig: true });
-  const added = sources.map((file) => project.addSourceFileAtPath(file));
-  project.resolveSourceFileDependencies();
-  const emitted = added.filter((file) => !isDeclarationFile(file.getFilePath()));
-  const syntax = syntaxDiagnostics(project, emitted);
+  // A plain TypeScript program, as tsc builds it; `previous` lets TypeScript reuse unchanged files (watch mode).
+  const compilerOptions = { ...options, noEmit: true };
+  const host = ts.createCompilerHost(compilerOptions, true);
+  const program = ts.createProgram({ rootNames: sources, options: compilerOptions, host, ...(previous === undefined ? {} : { oldProgram: previous.program }) });
+  const wanted = new Set(sources.filter((file) => !isDeclarationFile(file)).map((file) => path.resolve(file)));
+  const emitted = program.getSourceFiles().filter((file) => wanted.has(path.resolve(file.fileName)));
+  emitted.sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0));
+  const syntax = syntaxDiagnostics(program, emitted);
   if (syntax.length > 0) return { diagnostics: syntax };
   return {
     project: {
-      project,
-      checker: project.getTypeChecker().compilerObject,
+      program,
+      checker: program.getTypeChecker(),
       srcDir,
       sourceFiles: emitted,
       assets,

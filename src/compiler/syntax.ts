@@ -1,7 +1,7 @@
 /**
  * Small syntax helpers shared by the analysis passes.
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import type { DiagnosticLocation } from "./diagnostics.js";
 
 /** Strips parentheses, `as`, `satisfies`, `!`, type assertions and type arguments: `((f as F))` and `Box<string>` are `f` and `Box`. */

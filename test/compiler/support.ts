@@ -12,7 +12,7 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { main, type CliIo } from "../../src/compiler/cli.js";
 
 /** The repository root. */
