@@ -112,7 +112,16 @@ describe("raycompile command line", () => {
       listTree(seedSrc).map((file) => [file, fs.statSync(path.join(seedSrc, file)).mtimeMs]),
       before,
     );
-    assert.deepEqual(listTree(path.join(scratch, "seed-out")), ["__rayts__/capture-check.js", "main.foo1.task.js", "main.foo2.task.js", "main.js"]);
+    assert.deepEqual(listTree(path.join(scratch, "seed-out")), [
+      "__rayts__/capture-check.js",
+      // The repository's tsconfig (the nearest above the fixture) asks for source maps.
+      "main.foo1.task.js",
+      "main.foo1.task.js.map",
+      "main.foo2.task.js",
+      "main.foo2.task.js.map",
+      "main.js",
+      "main.js.map",
+    ]);
   });
 
   it("warns (exit 0) about imports leaving srcDir, captured class instances, re-imported modules with top-level effects", () => {

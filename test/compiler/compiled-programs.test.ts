@@ -147,6 +147,15 @@ describe("compiled programs", () => {
     assert.deepEqual(shipping(remoteNamed(report, "toMetres")), ["Unit:copy"]);
   });
 
+  it("writes source maps when the tsconfig asks: stack traces point at the .ts lines, in the driver and in workers", async () => {
+    const { outDir } = compileFixture("source-maps");
+    assert.ok(fs.existsSync(path.join(outDir, "main.js.map")));
+    assert.ok(fs.existsSync(path.join(outDir, "main.boom.task.js.map")));
+    const program = await runNode(path.join(outDir, "main.js"), 30_000, ["--enable-source-maps"]);
+    assert.equal(program.code, 0, program.stderr);
+    assert.equal(program.stdout, fixtureFile("source-maps", "expected-output.txt"));
+  });
+
   it("warns about large captures at compile time (literal sizes) and at first call (the rest)", async () => {
     const { compile, program } = await compileAndRun("large-capture");
     assert.match(compile.stderr, /src\/main\.ts:6:7 - warning RC1301: remote function lookup captures `WEIGHTS` of 11\.4 MB \(above 10 MB\)/);

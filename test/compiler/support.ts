@@ -74,9 +74,9 @@ export function normaliseOutput(text: string): string {
 }
 
 /** Runs a JavaScript entry point with node and collects its output. */
-export function runNode(entry: string, timeoutMs = 30_000): Promise<CliRun> {
+export function runNode(entry: string, timeoutMs = 30_000, nodeOptions: readonly string[] = []): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry], { cwd: path.dirname(entry), timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...nodeOptions, entry], { cwd: path.dirname(entry), timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
       resolve({ code, stdout: normaliseOutput(stdout), stderr: normaliseOutput(stderr) });
     });
