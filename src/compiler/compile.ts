@@ -13,7 +13,7 @@ import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagn
 import { emitFile, outputExtension, type FilePlan, type OutputFile, type PlannedRemote } from "./emit.js";
 import { actorMethods, findRemoteCalls, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
 import { importSideEffectWarnings } from "./import-side-effects.js";
-import { loadProject, typeDiagnostics, type LoadedProject } from "./project.js";
+import { loadProject, typeDiagnostics, type LoadedProject, type ProjectCache } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
 import { locationOf } from "./syntax.js";
 import { checkWritable, writeOutputs } from "./write-outputs.js";
@@ -189,9 +189,10 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
 /**
  * Compiles srcDir into outDir in memory. Nothing is written here: call
  * {@link writeOutputs} with `outputs` (empty when there are errors or with
- * `check`).
+ * `check`). A {@link ProjectCache} kept between calls makes recompiles
+ * incremental (see {@link Watcher}).
  */
-export function compile(options: CompileOptions): CompileResult {
+export function compile(options: CompileOptions, cache?: ProjectCache): CompileResult {
   const cwd = options.cwd ?? process.cwd();
   const srcDir = path.resolve(cwd, options.srcDir);
   const outDir = path.resolve(cwd, options.outDir ?? "dist");
@@ -204,7 +205,7 @@ export function compile(options: CompileOptions): CompileResult {
 
   const pathErrors = checkPaths(srcDir, outDir, base);
   if (pathErrors.length > 0) return fail(pathErrors);
-  const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project));
+  const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project), cache);
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);
   const project = loaded.project;
   const { files, diagnostics } = analyseProject(project, cwd);
@@ -212,7 +213,7 @@ export function compile(options: CompileOptions): CompileResult {
     // RC1013 already explains TypeScript's "has no default export" for rayts.
     const at = (d: Diagnostic): string => `${d.location?.file}:${d.location?.line}:${d.location?.column}`;
     const explained = new Set(diagnostics.filter((d) => d.code === "RC1013").map(at));
-    diagnostics.push(...typeDiagnostics(project.program, project.sourceFiles).filter((d) => !explained.has(at(d))));
+    diagnostics.push(...typeDiagnostics(project.diagnosticsSource, project.sourceFiles).filter((d) => !explained.has(at(d))));
   }
 
   // Task module names must not collide with the project's own output files.

@@ -27,6 +27,8 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
 /** The project as the compiler sees it. */
 export interface LoadedProject {
   readonly program: ts.Program;
+  /** Where type diagnostics come from: the program, or the watch mode's builder. */
+  readonly diagnosticsSource: TypeDiagnosticsSource;
   readonly checker: ts.TypeChecker;
   /** Absolute srcDir. */
   readonly srcDir: string;
@@ -116,12 +118,52 @@ function syntaxDiagnostics(program: ts.Program, files: readonly ts.SourceFile[])
   return found;
 }
 
+/** A program, or a builder program that remembers the diagnostics of unchanged files. */
+export interface TypeDiagnosticsSource {
+  getGlobalDiagnostics(): readonly ts.Diagnostic[];
+  getSemanticDiagnostics(file: ts.SourceFile): readonly ts.Diagnostic[];
+}
+
+/**
+ * What a watching compiler keeps between compiles: parsed files by path
+ * (reused while their modification time and size stay the same, so
+ * TypeScript reuses the program's structure), and the last builder program
+ * (which keeps the type diagnostics of files no change can affect).
+ */
+export class ProjectCache {
+  readonly files = new Map<string, { readonly mtimeMs: number; readonly size: number; readonly file: ts.SourceFile | undefined }>();
+  builder: ts.SemanticDiagnosticsBuilderProgram | undefined;
+
+  /** A compiler host that serves unchanged files from the cache. */
+  host(options: ts.CompilerOptions): ts.CompilerHost {
+    const base = ts.createCompilerHost(options, true);
+    return {
+      ...base,
+      getSourceFile: (fileName, language, onError, shouldCreate) => {
+        let stat: fs.Stats | undefined;
+        try {
+          stat = fs.statSync(fileName);
+        } catch {
+          stat = undefined;
+        }
+        const cached = this.files.get(fileName);
+        if (cached !== undefined && stat !== undefined && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.file;
+        const file = base.getSourceFile(fileName, language, onError, shouldCreate);
+        // The builder program tells changed files by this version.
+        if (file !== undefined) (file as { version?: string }).version = stat === undefined ? (ts.sys.createHash?.(file.text) ?? `${file.text.length}`) : `${stat.mtimeMs}:${stat.size}`;
+        if (stat !== undefined) this.files.set(fileName, { mtimeMs: stat.mtimeMs, size: stat.size, file });
+        return file;
+      },
+    };
+  }
+}
+
 /**
  * TypeScript's type errors in the emitted sources as RC1012 diagnostics
  * (what `tsc --noEmit` would report for them), plus the options' global
  * errors. Warnings and suggestions are left out.
  */
-export function typeDiagnostics(program: ts.Program, files: readonly ts.SourceFile[]): Diagnostic[] {
+export function typeDiagnostics(program: TypeDiagnosticsSource, files: readonly ts.SourceFile[]): Diagnostic[] {
   const found: Diagnostic[] = [];
   const all = [...program.getGlobalDiagnostics(), ...files.flatMap((file) => program.getSemanticDiagnostics(file))];
   for (const d of all) {
@@ -146,7 +188,7 @@ export function typeDiagnostics(program: ts.Program, files: readonly ts.SourceFi
 export function loadProject(
   srcDir: string,
   projectFile: string | undefined,
-  previous?: LoadedProject,
+  cache?: ProjectCache,
 ): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
   const configFile = projectFile ?? ts.findConfigFile(srcDir, ts.sys.fileExists);
   let options = DEFAULT_OPTIONS;
@@ -156,10 +198,19 @@ export function loadProject(
     options = config.options;
   }
   const { sources, assets } = listFiles(srcDir);
-  // A plain TypeScript program, as tsc builds it; `previous` lets TypeScript reuse unchanged files (watch mode).
+  // A plain TypeScript program, as tsc builds it; with a cache (watch mode), an incremental one.
   const compilerOptions = { ...options, noEmit: true };
-  const host = ts.createCompilerHost(compilerOptions, true);
-  const program = ts.createProgram({ rootNames: sources, options: compilerOptions, host, ...(previous === undefined ? {} : { oldProgram: previous.program }) });
+  let program: ts.Program;
+  let diagnosticsSource: TypeDiagnosticsSource;
+  if (cache === undefined) {
+    program = ts.createProgram({ rootNames: sources, options: compilerOptions, host: ts.createCompilerHost(compilerOptions, true) });
+    diagnosticsSource = program;
+  } else {
+    const builder = ts.createSemanticDiagnosticsBuilderProgram(sources, compilerOptions, cache.host(compilerOptions), cache.builder);
+    cache.builder = builder;
+    program = builder.getProgram();
+    diagnosticsSource = builder;
+  }
   const wanted = new Set(sources.filter((file) => !isDeclarationFile(file)).map((file) => path.resolve(file)));
   const emitted = program.getSourceFiles().filter((file) => wanted.has(path.resolve(file.fileName)));
   emitted.sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0));
@@ -168,6 +219,7 @@ export function loadProject(
   return {
     project: {
       program,
+      diagnosticsSource,
       checker: program.getTypeChecker(),
       srcDir,
       sourceFiles: emitted,

@@ -46,6 +46,7 @@ describe("raycompile command line", () => {
       project: "tsconfig.app.json",
       check: true,
       noCheck: true,
+      watch: false,
       report: "json",
     });
   });
