@@ -249,7 +249,7 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
   if (!hasErrors(diagnostics)) {
     for (const plan of plans) {
       try {
-        outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions));
+        outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions, cache?.memo));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         diagnostics.push(diagnostic("RC1005", `internal error while emitting ${path.relative(cwd, plan.sourceFile.fileName)}: ${reason}`, { file: plan.sourceFile.fileName }));

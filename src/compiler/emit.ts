@@ -295,12 +295,15 @@ function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Rendere
  * it, and with it the imported module's top-level code. A side-effect
  * import of the same module keeps that code running, in the same order.
  */
-function keptImportEdits(sourceFile: ts.SourceFile, options: ts.CompilerOptions): Edit[] {
+function keptImportEdits(sourceFile: ts.SourceFile, options: ts.CompilerOptions, memo: TranspileMemo): Edit[] {
   const imports = sourceFile.statements.filter(
     (s): s is ts.ImportDeclaration => ts.isImportDeclaration(s) && s.importClause !== undefined && s.importClause.isTypeOnly !== true && ts.isStringLiteral(s.moduleSpecifier),
   );
   if (imports.length === 0) return [];
-  const uncompiled = ts.transpileModule(sourceFile.text, { compilerOptions: options, fileName: sourceFile.fileName }).outputText;
+  const uncompiled = memo(`uncompiled\0${sourceFile.fileName}\0${JSON.stringify(options)}\0${sourceFile.text}`, () => ({
+    code: ts.transpileModule(sourceFile.text, { compilerOptions: { ...options, sourceMap: false }, fileName: sourceFile.fileName }).outputText,
+    map: undefined,
+  })).code;
   const output = ts.createSourceFile("uncompiled.js", uncompiled, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
   const kept = new Set(output.statements.flatMap((s) => (ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) ? [s.moduleSpecifier.text] : [])));
   return imports
@@ -312,10 +315,10 @@ function keptImportEdits(sourceFile: ts.SourceFile, options: ts.CompilerOptions)
 }
 
 /** The caller module's TypeScript text: the source with its remote calls compiled, line for line. */
-function callerText(plan: FilePlan, renderer: Renderer, options: ts.CompilerOptions): string {
+function callerText(plan: FilePlan, renderer: Renderer, options: ts.CompilerOptions, memo: TranspileMemo): string {
   const needs = noNeeds();
   const text = plan.sourceFile.text;
-  const body = renderer.render(0, text.length, needs, keptImportEdits(plan.sourceFile, options));
+  const body = renderer.render(0, text.length, needs, keptImportEdits(plan.sourceFile, options, memo));
   const imports = runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier);
   // At the end, so that every line keeps its number (imports are hoisted wherever they are written).
   return imports.length === 0 ? body : `${body}${body.endsWith("\n") ? "" : "\n"}${imports.join(" ")}\n`;
@@ -351,8 +354,23 @@ export function transpileOptions(project: ts.CompilerOptions, file: string): ts.
   };
 }
 
+/** Transpiled JavaScript and TypeScript's source map of it. */
+export interface Transpiled {
+  readonly code: string;
+  readonly map: string | undefined;
+}
+
+/** Remembers transpiled texts between compiles (watch mode): `make` runs only for a new key. */
+export type TranspileMemo = (key: string, make: () => Transpiled) => Transpiled;
+
+const noMemo: TranspileMemo = (_key, make) => make();
+
 /** Transpiles TypeScript text; generated code that does not parse is a compiler bug. */
-export function transpile(text: string, fileName: string, options: ts.CompilerOptions): { code: string; map: string | undefined } {
+export function transpile(text: string, fileName: string, options: ts.CompilerOptions, memo: TranspileMemo = noMemo): Transpiled {
+  return memo(`${fileName}\0${JSON.stringify(options)}\0${text}`, () => transpileNow(text, fileName, options));
+}
+
+function transpileNow(text: string, fileName: string, options: ts.CompilerOptions): Transpiled {
   const result = ts.transpileModule(text, { compilerOptions: options, fileName, reportDiagnostics: true });
   const errors = (result.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
   const first = errors[0];
@@ -394,17 +412,17 @@ function emitted(
  * Emits one source file: its caller module and a task module per remote
  * function, as JavaScript (and source maps when the project asks for them).
  */
-export function emitFile(plan: FilePlan, outDir: string, srcDir: string, options: ts.CompilerOptions): OutputFile[] {
+export function emitFile(plan: FilePlan, outDir: string, srcDir: string, options: ts.CompilerOptions, memo: TranspileMemo = noMemo): OutputFile[] {
   const renderer = new Renderer(plan, outDir);
   const fileName = plan.sourceFile.fileName;
   const compilerOptions = transpileOptions(options, fileName);
-  const outputs = emitted(plan.outPath, transpile(callerText(plan, renderer, compilerOptions), fileName, compilerOptions), "identity", plan.sourceFile, options);
+  const outputs = emitted(plan.outPath, transpile(callerText(plan, renderer, compilerOptions, memo), fileName, compilerOptions, memo), "identity", plan.sourceFile, options);
   for (const remote of plan.remotes) {
     const taskFile = path.join(path.dirname(plan.outPath), remote.moduleFile);
     // A neutral name: TypeScript takes any `.ts` file with `.d.` in its name for a declaration file.
     const taskSource = path.join(path.dirname(fileName), `__rayts_task_module${path.extname(fileName) === ".tsx" ? ".tsx" : ".ts"}`);
     const task = taskModuleText(plan, remote, renderer, srcDir);
-    outputs.push(...emitted(taskFile, transpile(task.text, taskSource, compilerOptions), task.origins, plan.sourceFile, options));
+    outputs.push(...emitted(taskFile, transpile(task.text, taskSource, compilerOptions, memo), task.origins, plan.sourceFile, options));
   }
   return outputs;
 }

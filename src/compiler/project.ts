@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import type { Transpiled, TranspileMemo } from "./emit.js";
 
 /** Extensions compiled to JavaScript. Declaration files are read for types but never emitted. */
 const SOURCE_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
@@ -133,6 +134,22 @@ export interface TypeDiagnosticsSource {
 export class ProjectCache {
   readonly files = new Map<string, { readonly mtimeMs: number; readonly size: number; readonly file: ts.SourceFile | undefined }>();
   builder: ts.SemanticDiagnosticsBuilderProgram | undefined;
+  #transpiled = new Map<string, Transpiled>();
+  #transpiledBefore = new Map<string, Transpiled>();
+
+  /** Transpiled texts of this compile and the previous one (older ones are let go). */
+  readonly memo: TranspileMemo = (key, make) => {
+    let value = this.#transpiled.get(key) ?? this.#transpiledBefore.get(key);
+    if (value === undefined) value = make();
+    this.#transpiled.set(key, value);
+    return value;
+  };
+
+  /** Starts a compile: what the previous one did not use is let go. */
+  nextCompile(): void {
+    this.#transpiledBefore = this.#transpiled;
+    this.#transpiled = new Map();
+  }
 
   /** A compiler host that serves unchanged files from the cache. */
   host(options: ts.CompilerOptions): ts.CompilerHost {
@@ -206,6 +223,7 @@ export function loadProject(
     program = ts.createProgram({ rootNames: sources, options: compilerOptions, host: ts.createCompilerHost(compilerOptions, true) });
     diagnosticsSource = program;
   } else {
+    cache.nextCompile();
     const builder = ts.createSemanticDiagnosticsBuilderProgram(sources, compilerOptions, cache.host(compilerOptions), cache.builder);
     cache.builder = builder;
     program = builder.getProgram();
