@@ -9,7 +9,7 @@
  * - at first call for every other value, by a helper the emitted caller
  *   wraps each capture thunk in ({@link CAPTURE_CHECK_MODULE}).
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { unwrapExpression } from "./syntax.js";
 
 /** Ray's warning threshold for a function's closure. */
@@ -187,8 +187,12 @@ function megabytes(bytes) {
   return (bytes / 1024 / 1024).toFixed(1) + " MB";
 }
 
-/** Returns the value unchanged; warns once when it is large. */
+const warned = new Set();
+
+/** Returns the value unchanged; warns once per const (where is its declaration) when it is large. */
 export function ${CAPTURE_CHECK_EXPORT}(value, capture, task, where) {
+  if (warned.has(where)) return value;
+  warned.add(where);
   const bytes = sizeOf(value);
   if (bytes > HUGE) {
     console.warn(\`raycompile: \${where}: \${task} captures \\\`\${capture}\\\` of \${megabytes(bytes)}, above Ray's 100 MB limit for a function. rayts puts it once in the object store and passes it by ref, but consider loading it inside the task.\`);

@@ -17,7 +17,7 @@
  * mutable `let`/`var`, `this` or `arguments` of the enclosing scope, a
  * variable of an enclosing function or block.
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { estimateInitializerBytes } from "./capture-size.js";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { isConstDeclaration, isModuleLevelVariable, isRaytsRuntimeFile, resolveAlias, type RemoteCall, type RemoteKind } from "./find-remote-calls.js";
@@ -93,6 +93,32 @@ function userClassOf(type: ts.Type): string | undefined {
   return symbol.getName();
 }
 
+/**
+ * The path of a function-valued property in an object literal's type
+ * (`handlers.onData`), looking a few levels deep: structured clone refuses
+ * functions, so such a const cannot be put.
+ */
+function functionProperty(checker: ts.TypeChecker, type: ts.Type, at: ts.Node, depth = 0): string | undefined {
+  const isObjectLiteral = ((type.getSymbol()?.flags ?? 0) & ts.SymbolFlags.ObjectLiteral) !== 0;
+  if (depth > 3 || !isObjectLiteral) return undefined;
+  for (const property of checker.getPropertiesOfType(type)) {
+    const propertyType = checker.getTypeOfSymbolAtLocation(property, at);
+    if (propertyType.getCallSignatures().length > 0 || propertyType.getConstructSignatures().length > 0) return property.getName();
+    const inner = functionProperty(checker, propertyType, at, depth + 1);
+    if (inner !== undefined) return `${property.getName()}.${inner}`;
+  }
+  return undefined;
+}
+
+/** True for a namespace that exists at run time (it holds more than types). */
+function isInstantiated(decl: ts.ModuleDeclaration): boolean {
+  if (ts.getCombinedModifierFlags(decl) & ts.ModifierFlags.Ambient) return false;
+  const body = decl.body;
+  if (body === undefined) return false;
+  if (ts.isModuleDeclaration(body)) return isInstantiated(body);
+  return ts.isModuleBlock(body) && body.statements.some((st) => !ts.isInterfaceDeclaration(st) && !ts.isTypeAliasDeclaration(st));
+}
+
 /** The variable declaration a destructured binding belongs to. */
 function enclosingVariable(node: ts.Node): ts.VariableDeclaration | ts.ParameterDeclaration | undefined {
   let current: ts.Node = node;
@@ -125,15 +151,15 @@ function isFunctionOrClassExpression(init: ts.Expression | undefined): boolean {
 
 /**
  * Analyses one remote call: its free names, those of the declarations it
- * pulls in (transitively), and how each is shipped. Returns diagnostics for
- * every name that cannot be shipped.
+ * pulls in (transitively), and how each is shipped, with diagnostics for
+ * every name that cannot be shipped (errors) and warnings.
  */
 export function analyzeRemote(
   checker: ts.TypeChecker,
   call: RemoteCall,
   remoteCalls: ReadonlyMap<ts.CallExpression, RemoteKind>,
   hasRaytsImport: boolean,
-): { analysis: RemoteAnalysis } | { diagnostics: Diagnostic[] } {
+): { analysis: RemoteAnalysis; diagnostics: Diagnostic[] } {
   const label = call.binding ?? call.name;
   const self = call.binding !== undefined || call.name !== "anonymous" ? `${call.kind === "actor" ? "actor class" : "remote function"} ${label}` : `the anonymous ${call.kind === "actor" ? "actor class" : "remote function"}`;
   const diagnostics: Diagnostic[] = [];
@@ -148,8 +174,14 @@ export function analyzeRemote(
   const copy = (name: string, symbol: ts.Symbol, via: string | undefined, at: ts.Node): void => {
     if (copied.has(symbol)) return;
     copied.add(symbol);
+    // A namespace merged into a function, class or enum (`enum Unit {}` + `namespace Unit {}`) is part of it: copied too.
     const decls = (symbol.declarations ?? []).filter(
-      (d) => ts.isFunctionDeclaration(d) || ts.isClassDeclaration(d) || ts.isEnumDeclaration(d) || ts.isVariableDeclaration(d),
+      (d) =>
+        ts.isFunctionDeclaration(d) ||
+        ts.isClassDeclaration(d) ||
+        ts.isEnumDeclaration(d) ||
+        ts.isVariableDeclaration(d) ||
+        (ts.isModuleDeclaration(d) && isInstantiated(d)),
     );
     const first = decls[0];
     if (first === undefined) {
@@ -262,6 +294,17 @@ export function analyzeRemote(
       );
       return;
     }
+    const method = functionProperty(checker, valueType, at);
+    if (method !== undefined) {
+      diagnostics.push(
+        diagnostic(
+          "RC1106",
+          `${subject(via)} captures \`${name}\`, an object holding a function (\`${method}\`), which cannot be put in the object store`,
+          locationOf(at),
+        ),
+      );
+      return;
+    }
     const instanceOf = userClassOf(valueType);
     if (instanceOf !== undefined) {
       warnings.push(
@@ -310,8 +353,8 @@ export function analyzeRemote(
   }
   for (let next = pending.shift(); next !== undefined; next = pending.shift()) analyse(next.root, next.via);
 
-  if (diagnostics.length > 0) return { diagnostics: [...diagnostics, ...warnings] };
   const position = (capture: Capture): number => (capture.kind === "copy" ? (capture.declarations[0]?.pos ?? 0) : 0);
   const sorted = [...captures.values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || position(a) - position(b));
-  return { analysis: { call, captures: sorted, globals: [...globals].sort(), returns, warnings } };
+  // With errors the analysis is still returned (captures found so far), so the report lists every remote function.
+  return { analysis: { call, captures: sorted, globals: [...globals].sort(), returns, warnings }, diagnostics };
 }

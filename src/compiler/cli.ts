@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { compile, writeOutputs, type CompileResult } from "./compile.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "./diagnostics.js";
 import { diagnosticReport, formatReport } from "./report.js";
+import { Watcher } from "./watch.js";
 
 /** Usage text printed by `--help` and on bad usage. */
 export const USAGE = `Usage: raycompile <srcDir> [options]
@@ -23,7 +24,9 @@ Options:
   -o, --outDir <dir>      where to write the JavaScript (default: dist); never inside srcDir
   -p, --project <file>    tsconfig.json to read compiler options from
                           (default: the nearest tsconfig.json above srcDir)
-      --check             analyse and report only; write nothing
+      --check             do everything but write: analyse, type-check, emit in memory, check outDir
+      --noCheck           skip type checking (syntax errors still stop the compile)
+  -w, --watch             compile, then recompile on every change under srcDir (incremental)
       --report <format>   print the report as "text" (default) or "json" on stdout
   -h, --help              show this help
 
@@ -36,6 +39,8 @@ export interface CliArguments {
   readonly outDir: string | undefined;
   readonly project: string | undefined;
   readonly check: boolean;
+  readonly noCheck: boolean;
+  readonly watch: boolean;
   readonly report: "text" | "json";
 }
 
@@ -51,6 +56,8 @@ export function parseCommandLine(argv: readonly string[]): CliArguments | "help"
         outDir: { type: "string", short: "o" },
         project: { type: "string", short: "p" },
         check: { type: "boolean" },
+        noCheck: { type: "boolean" },
+        watch: { type: "boolean", short: "w" },
         report: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -67,7 +74,7 @@ export function parseCommandLine(argv: readonly string[]): CliArguments | "help"
   for (const key of ["outDir", "project"] as const) {
     if (values[key] === "") return { error: `Expected \`--${key}\` to be a path, got an empty string` };
   }
-  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, report };
+  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, noCheck: values.noCheck === true, watch: values.watch === true, report };
 }
 
 /** Output streams, replaceable in tests. */
@@ -94,12 +101,21 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     io.stderr(`raycompile: ${args.error}\n\n${USAGE}`);
     return 2;
   }
+  if (args.watch) {
+    if (args.check) {
+      io.stderr(`raycompile: Expected at most one of \`--watch\` and \`--check\`, got both\n\n${USAGE}`);
+      return 2;
+    }
+    startWatching(args, io);
+    return 0;
+  }
   let result: CompileResult;
   try {
     result = compile({
       srcDir: args.srcDir,
       cwd: io.cwd,
       check: args.check,
+      noCheck: args.noCheck,
       ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
       ...(args.project === undefined ? {} : { project: args.project }),
     });
@@ -120,6 +136,33 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
   for (const d of diagnostics) io.stderr(formatDiagnostic(d, io.cwd));
   io.stdout(args.report === "json" ? JSON.stringify(report, null, 2) : formatReport(report));
   return hasErrors(diagnostics) ? 1 : 0;
+}
+
+/** `--watch`: prints each compile's diagnostics and a one-line summary; runs until the process is stopped. */
+function startWatching(args: CliArguments, io: CliIo): Watcher {
+  const watcher = new Watcher(
+    {
+      srcDir: args.srcDir,
+      cwd: io.cwd,
+      noCheck: args.noCheck,
+      ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
+      ...(args.project === undefined ? {} : { project: args.project }),
+    },
+    (outcome) => {
+      const diagnostics = [...outcome.result.diagnostics, ...outcome.writeFailures];
+      for (const d of diagnostics) io.stderr(formatDiagnostic(d, io.cwd));
+      const { report } = outcome.result;
+      const count = report.remoteFunctions.length;
+      const what = hasErrors(diagnostics) ? "nothing written" : `${outcome.written} file${outcome.written === 1 ? "" : "s"} written to ${report.outDir}`;
+      io.stdout(`raycompile: ${count} remote function${count === 1 ? "" : "s"} in ${report.files} file${report.files === 1 ? "" : "s"}, ${what} in ${Math.round(outcome.ms)} ms; watching ${report.srcDir}`);
+    },
+  );
+  try {
+    watcher.start();
+  } catch (error) {
+    io.stderr(`raycompile: internal error; please report it with this output:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+  return watcher;
 }
 
 /** True when this file is the process's entry point (also through the npm bin symlink). */

@@ -6,16 +6,17 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { CAPTURE_CHECK_MODULE, CAPTURE_CHECK_SOURCE, formatBytes, HUGE_CAPTURE_BYTES, LARGE_CAPTURE_BYTES } from "./capture-size.js";
 import { analyzeRemote, type RemoteAnalysis } from "./classify-captures.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { emitFile, outputExtension, type FilePlan, type OutputFile, type PlannedRemote } from "./emit.js";
 import { actorMethods, findRemoteCalls, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
 import { importSideEffectWarnings } from "./import-side-effects.js";
-import { loadProject, type LoadedProject } from "./project.js";
+import { loadProject, typeDiagnostics, type LoadedProject, type ProjectCache } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
 import { locationOf } from "./syntax.js";
+import { checkWritable, writeOutputs } from "./write-outputs.js";
 
 /** What to compile. Relative paths are taken from `cwd`. */
 export interface CompileOptions {
@@ -24,8 +25,10 @@ export interface CompileOptions {
   readonly outDir?: string;
   /** A tsconfig.json; default: the nearest one above srcDir, else built-in defaults. */
   readonly project?: string;
-  /** Analyse and report only; plan no output. */
+  /** Run everything but the write: `outputs` comes back empty. */
   readonly check?: boolean;
+  /** Skip TypeScript's type checking (syntax errors still stop the compile). */
+  readonly noCheck?: boolean;
   /** Default `process.cwd()`. */
   readonly cwd?: string;
 }
@@ -73,12 +76,14 @@ function checkPaths(srcDir: string, outDir: string, shown: { srcDir: string; out
 }
 
 /** A file-name-safe label for a remote function, unique within its file. */
-function labelFor(call: RemoteCall, used: Set<string>): string {
+function labelFor(call: RemoteCall, used: Set<string>, taken: (label: string) => boolean): string {
   const line = call.sourceFile.getLineAndCharacterOfPosition(call.call.getStart(call.sourceFile)).line + 1;
   const raw = call.binding ?? (call.name === "anonymous" ? `task${line}` : call.name);
-  const base = raw.replace(/[^A-Za-z0-9_$]/g, "_") || `task${line}`;
+  // `d` would make `main.d.task.js`, whose TypeScript source name `main.d.task.ts` reads as a declaration file.
+  const cleaned = raw.replace(/[^A-Za-z0-9_$]/g, "_") || `task${line}`;
+  const base = cleaned === "d" ? "d_" : cleaned;
   let label = base;
-  for (let n = 2; used.has(label); n++) label = `${base}_${n}`;
+  for (let n = 2; used.has(label) || taken(label); n++) label = `${base}_${n}`;
   used.add(label);
   return label;
 }
@@ -148,7 +153,7 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   const diagnostics: Diagnostic[] = [];
   const perFile: { sourceFile: ts.SourceFile; specifiers: string[]; calls: RemoteCall[] }[] = [];
   for (const file of loaded.sourceFiles) {
-    const sourceFile = file.compilerNode;
+    const sourceFile = file;
     const imports = raytsImports(checker, sourceFile);
     const found = findRemoteCalls(checker, sourceFile);
     diagnostics.push(...imports.diagnostics, ...found.diagnostics, ...escapingImports(sourceFile, loaded.srcDir));
@@ -156,19 +161,27 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   }
   const allCalls = new Map(perFile.flatMap((f) => f.calls.map((c) => [c.call, c.kind] as const)));
   const files: Analysed[] = [];
+  const sizeWarned = new Set<string>();
   for (const { sourceFile, specifiers, calls } of perFile) {
     const analyses: RemoteAnalysis[] = [];
     for (const call of calls) {
       const result = analyzeRemote(checker, call, allCalls, specifiers.length > 0);
-      if ("diagnostics" in result) diagnostics.push(...result.diagnostics);
-      else {
-        analyses.push(result.analysis);
-        diagnostics.push(...result.analysis.warnings, ...sizeWarnings(result.analysis));
+      analyses.push(result.analysis);
+      diagnostics.push(...result.diagnostics, ...result.analysis.warnings);
+      if (!hasErrors(result.diagnostics)) {
+        for (const warning of sizeWarnings(result.analysis)) {
+          // One warning per const, however many remote functions capture it.
+          const key = `${warning.location?.file}:${warning.location?.line}:${warning.location?.column}`;
+          if (!sizeWarned.has(key)) {
+            sizeWarned.add(key);
+            diagnostics.push(warning);
+          }
+        }
       }
     }
     files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });
   }
-  const projectFiles = new Set(loaded.sourceFiles.map((file) => file.compilerNode));
+  const projectFiles = new Set(loaded.sourceFiles);
   diagnostics.push(...importSideEffectWarnings(checker, files.flatMap((file) => file.analyses), projectFiles, cwd));
   return { files, diagnostics };
 }
@@ -176,9 +189,10 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
 /**
  * Compiles srcDir into outDir in memory. Nothing is written here: call
  * {@link writeOutputs} with `outputs` (empty when there are errors or with
- * `check`).
+ * `check`). A {@link ProjectCache} kept between calls makes recompiles
+ * incremental (see {@link Watcher}).
  */
-export function compile(options: CompileOptions): CompileResult {
+export function compile(options: CompileOptions, cache?: ProjectCache): CompileResult {
   const cwd = options.cwd ?? process.cwd();
   const srcDir = path.resolve(cwd, options.srcDir);
   const outDir = path.resolve(cwd, options.outDir ?? "dist");
@@ -191,40 +205,64 @@ export function compile(options: CompileOptions): CompileResult {
 
   const pathErrors = checkPaths(srcDir, outDir, base);
   if (pathErrors.length > 0) return fail(pathErrors);
-  const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project));
+  const loaded = loadProject(srcDir, options.project === undefined ? undefined : path.resolve(cwd, options.project), cache);
   if ("diagnostics" in loaded) return fail(loaded.diagnostics);
   const project = loaded.project;
   const { files, diagnostics } = analyseProject(project, cwd);
-  if (hasErrors(diagnostics)) return fail(diagnostics, project.sourceFiles.length);
+  if (options.noCheck !== true) {
+    // RC1013 already explains TypeScript's "has no default export" for rayts.
+    const at = (d: Diagnostic): string => `${d.location?.file}:${d.location?.line}:${d.location?.column}`;
+    const explained = new Set(diagnostics.filter((d) => d.code === "RC1013").map(at));
+    diagnostics.push(...typeDiagnostics(project.diagnosticsSource, project.sourceFiles).filter((d) => !explained.has(at(d))));
+  }
 
+  // Task module names must not collide with the project's own output files.
+  const taken = new Set<string>(files.map((file) => outPathOf(file.sourceFile.fileName, srcDir, outDir)));
+  for (const asset of project.assets) taken.add(path.join(outDir, path.relative(srcDir, asset)));
   const plans: FilePlan[] = [];
   const remotes: RemoteReport[] = [];
   for (const file of files) {
     const outPath = outPathOf(file.sourceFile.fileName, srcDir, outDir);
     const used = new Set<string>();
     const planned: PlannedRemote[] = file.analyses.map((analysis) => {
-      const label = labelFor(analysis.call, used);
       const stem = path.basename(outPath, path.extname(outPath));
-      const moduleFile = `${stem}.${label}.task${path.extname(outPath) === ".mjs" ? ".mjs" : ".js"}`;
+      const extension = path.extname(outPath) === ".mjs" ? ".mjs" : ".js";
+      const label = labelFor(analysis.call, used, (candidate) => taken.has(path.join(path.dirname(outPath), `${stem}.${candidate}.task${extension}`)));
+      const moduleFile = `${stem}.${label}.task${extension}`;
+      taken.add(path.join(path.dirname(outPath), moduleFile));
       const exportName = `__rayts_task_${label}`;
       const methods = analysis.call.kind === "actor" ? actorMethods(project.checker, analysis.call) : undefined;
-      const location = locationOf(analysis.call.call);
-      const where = `${path.relative(cwd, file.sourceFile.fileName)}:${location.line}:${location.column}`;
+      const captureSites: Record<string, string> = {};
+      for (const capture of analysis.captures) {
+        if (capture.kind !== "ref") continue;
+        const location = locationOf(capture.declaration);
+        captureSites[capture.name] = `${path.relative(cwd, location.file)}:${location.line}:${location.column}`;
+      }
       remotes.push(remoteReport(analysis, path.join(path.dirname(outPath), moduleFile), exportName, methods, file.raytsSpecifier, cwd));
-      return { analysis, moduleFile, exportName, methods, where };
+      return { analysis, moduleFile, exportName, methods, captureSites };
     });
     plans.push({ sourceFile: file.sourceFile, outPath, raytsSpecifier: file.raytsSpecifier, remotes: planned });
   }
 
-  const outputs: OutputFile[] = [];
-  if (options.check !== true) {
-    for (const plan of plans) outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions));
+  // Everything but the write runs with `check` too: emission, and whether outDir can take the files.
+  let outputs: OutputFile[] = [];
+  if (!hasErrors(diagnostics)) {
+    for (const plan of plans) {
+      try {
+        outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions, cache?.memo));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        diagnostics.push(diagnostic("RC1005", `internal error while emitting ${path.relative(cwd, plan.sourceFile.fileName)}: ${reason}`, { file: plan.sourceFile.fileName }));
+      }
+    }
     for (const asset of project.assets) outputs.push({ path: path.join(outDir, path.relative(srcDir, asset)), contents: fs.readFileSync(asset) });
     if (plans.some((plan) => plan.remotes.some((r) => r.analysis.captures.some((c) => c.kind === "ref")))) {
       outputs.push({ path: path.join(outDir, CAPTURE_CHECK_MODULE), contents: CAPTURE_CHECK_SOURCE });
     }
     if (needsModulePackageJson(outDir)) outputs.push({ path: path.join(outDir, "package.json"), contents: '{ "type": "module" }\n' });
+    diagnostics.push(...checkWritable(outputs));
   }
+  if (hasErrors(diagnostics) || options.check === true) outputs = [];
   const sorted = sortDiagnostics(diagnostics);
   return {
     diagnostics: sorted,
@@ -239,16 +277,4 @@ export function compile(options: CompileOptions): CompileResult {
   };
 }
 
-/** Writes the output files; RC1004 for any that cannot be written. */
-export function writeOutputs(outputs: readonly OutputFile[]): Diagnostic[] {
-  const failures: Diagnostic[] = [];
-  for (const output of outputs) {
-    try {
-      fs.mkdirSync(path.dirname(output.path), { recursive: true });
-      fs.writeFileSync(output.path, output.contents);
-    } catch (error) {
-      failures.push(diagnostic("RC1004", `cannot write ${output.path}: ${error instanceof Error ? error.message : String(error)}`, { file: output.path }));
-    }
-  }
-  return failures;
-}
+export { writeOutputs };

@@ -16,7 +16,10 @@ export const DIAGNOSTIC_CODES = {
   RC1003: { category: "error", title: "tsconfig cannot be read", hint: "fix the file or point `--project` at a readable tsconfig.json" },
   RC1004: { category: "error", title: "output cannot be written", hint: "check that outDir is writable" },
   RC1010: { category: "error", title: "syntax error", hint: "fix the syntax; raycompile compiles only sources that parse" },
+  RC1005: { category: "error", title: "internal error", hint: "this is a bug in raycompile; please report it with the file named and the message" },
   RC1011: { category: "error", title: "rayts cannot be resolved", hint: "install rayts (`npm install rayts`) and use a moduleResolution that reads package exports (NodeNext, Node16 or Bundler)" },
+  RC1012: { category: "error", title: "type error", hint: "fix the type error (raycompile type-checks like tsc), or pass --noCheck to compile without type checking" },
+  RC1013: { category: "error", title: "default import of rayts", hint: "rayts has no default export: write `import * as ray from \"rayts\"` or import the names you use" },
   RC1101: { category: "error", title: "captures a mutable module-level variable", hint: "declare it with `const` (it is then put once and shared), or pass the value as an argument" },
   RC1102: { category: "error", title: "uses `this` of the enclosing scope", hint: "pass the value as an argument; inside a remote class, methods may use `this`" },
   RC1103: { category: "error", title: "uses `arguments` of the enclosing scope", hint: "declare rest parameters (`...args`) on the remote function instead" },
@@ -27,6 +30,7 @@ export const DIAGNOSTIC_CODES = {
   RC1302: { category: "warning", title: "relative import leaves srcDir", hint: "the emitted import resolves relative to outDir; keep imported sources inside srcDir" },
   RC1303: { category: "warning", title: "captured class instance loses its methods", hint: "capture the data and rebuild the instance inside the task, or make the class an actor" },
   RC1304: { category: "warning", title: "a re-imported module runs code at load time", hint: "move what the task imports into a module that only declares things (no init(), logging or work at its top level)" },
+  RC1305: { category: "warning", title: "remote() call left to the runtime", hint: "it runs as uncompiled (the function's source is shipped, so it cannot use module-level names); pass an arrow, a function or class expression, or the name of a module-level declaration to have it compiled" },
 } as const;
 
 /** A diagnostic code, e.g. `"RC1101"`. */

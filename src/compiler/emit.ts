@@ -23,9 +23,10 @@
  * transpiled file by file with TypeScript (types erased, ESM output).
  */
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { CAPTURE_CHECK_EXPORT, CAPTURE_CHECK_MODULE } from "./capture-size.js";
 import type { Capture, RemoteAnalysis } from "./classify-captures.js";
+import { composeSourceMap } from "./source-map.js";
 
 /** A file to write, by absolute path: generated text, or bytes copied from srcDir. */
 export interface OutputFile {
@@ -42,8 +43,8 @@ export interface PlannedRemote {
   readonly exportName: string;
   /** Actor methods, for classes. */
   readonly methods: readonly string[] | undefined;
-  /** `src/main.ts:12:14`, shown by the run-time size check. */
-  readonly where: string;
+  /** Where each captured const is declared (`src/main.ts:3:7`), shown by the run-time size check. */
+  readonly captureSites: Readonly<Record<string, string>>;
 }
 
 /** One source file's compile plan. */
@@ -60,9 +61,6 @@ export interface FilePlan {
 const REMOTE_FROM_MODULE = "__rayts_remoteFromModule";
 const ACTOR_FROM_MODULE = "__rayts_actorFromModule";
 const CHECK_CAPTURE = "__rayts_checkCapture";
-const PUT = "__rayts_put";
-/** The module-level variable memoising the ref of a captured const. */
-const refVariable = (name: string): string => `__rayts_ref_${name}`;
 
 interface Edit {
   readonly start: number;
@@ -75,12 +73,10 @@ interface Needs {
   remoteFromModule: boolean;
   actorFromModule: boolean;
   checkCapture: boolean;
-  /** Captured consts whose ref this module memoises. */
-  readonly refs: Set<string>;
 }
 
 function noNeeds(): Needs {
-  return { remoteFromModule: false, actorFromModule: false, checkCapture: false, refs: new Set() };
+  return { remoteFromModule: false, actorFromModule: false, checkCapture: false };
 }
 
 /** Output extension for a source file: `.ts`/`.tsx` -> `.js`, `.mts` -> `.mjs`, `.cts` -> `.cjs`. */
@@ -98,6 +94,12 @@ function quote(text: string): string {
 function relativeSpecifier(fromDir: string, file: string): string {
   const rel = path.relative(fromDir, file).split(path.sep).join("/");
   return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+function lineBreaks(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) count++;
+  return count;
 }
 
 /**
@@ -135,7 +137,10 @@ class Renderer {
     let at = start;
     for (const edit of edits) {
       if (edit.start < at) continue; // nested inside an edit already applied: rendered by it
-      out += text.slice(at, edit.start) + edit.text();
+      // Pad to the replaced text's line count: every line of the output stays on its source line (source maps).
+      const replacement = edit.text();
+      const missing = lineBreaks(text.slice(edit.start, edit.end)) - lineBreaks(replacement);
+      out += text.slice(at, edit.start) + replacement + "\n".repeat(Math.max(0, missing));
       at = edit.end;
     }
     return out + text.slice(at, end);
@@ -157,11 +162,11 @@ class Renderer {
     ];
     const thunks = analysis.captures.flatMap((capture) => {
       if (capture.kind === "ref") {
-        // One put per module and captured const, however many remote functions capture it.
+        // The runtime puts the value on the first call in each runtime, once per object however
+        // many remote functions capture it; the size check warns once per const.
         needs.checkCapture = true;
-        needs.refs.add(capture.name);
-        const args = [capture.name, quote(capture.name), quote(call.binding ?? call.name), quote(remote.where)].join(", ");
-        return [`${capture.name}: () => (${refVariable(capture.name)} ??= ${PUT}(${CHECK_CAPTURE}(${args})))`];
+        const args = [capture.name, quote(capture.name), quote(call.binding ?? call.name), quote(remote.captureSites[capture.name] ?? capture.name)].join(", ");
+        return [`${capture.name}: () => ${CHECK_CAPTURE}(${args})`];
       }
       return capture.kind === "remote" ? [`${capture.name}: () => ${capture.name}`] : [];
     });
@@ -184,11 +189,8 @@ function runtimeImports(needs: Needs, raytsSpecifier: string, captureCheck: stri
   const names: string[] = [];
   if (needs.remoteFromModule) names.push(`remoteFromModule as ${REMOTE_FROM_MODULE}`);
   if (needs.actorFromModule) names.push(`actorFromModule as ${ACTOR_FROM_MODULE}`);
-  if (needs.refs.size > 0) names.push(`put as ${PUT}`);
   const lines = names.length > 0 ? [`import { ${names.join(", ")} } from ${quote(raytsSpecifier)};`] : [];
   if (needs.checkCapture) lines.push(`import { ${CAPTURE_CHECK_EXPORT} as ${CHECK_CAPTURE} } from ${quote(captureCheck)};`);
-  // Declared before any user code runs, so the thunks never meet a TDZ.
-  for (const name of needs.refs) lines.push(`let ${refVariable(name)}: any;`);
   return lines;
 }
 
@@ -217,13 +219,21 @@ function importLine(capture: Extract<Capture, { kind: "import" }>): string {
   return `import ${clause} from ${from}${attributes};`;
 }
 
+/** Generated TypeScript text, with the source line (0-based) each of its lines comes from, if any. */
+interface Generated {
+  readonly text: string;
+  readonly origins: readonly (number | undefined)[];
+}
+
 /** The TypeScript text of one task module. */
-function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Renderer, srcDir: string): string {
+function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Renderer, srcDir: string): Generated {
   const { analysis } = remote;
+  const source = plan.sourceFile;
   const needs = noNeeds();
   const imports: string[] = [];
-  const body: string[] = [];
+  const body: { text: string; line: number | undefined }[] = [];
   const params: string[] = [];
+  const lineOf = (node: ts.Node): number => source.getLineAndCharacterOfPosition(node.getStart(source)).line;
   for (const capture of analysis.captures) {
     switch (capture.kind) {
       case "import":
@@ -239,7 +249,7 @@ function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Rendere
       case "copy":
         for (const decl of capture.declarations) {
           const text = renderer.renderNode(decl, needs, exportDeletions(decl));
-          body.push(ts.isVariableDeclaration(decl) ? `const ${text};` : text);
+          body.push({ text: ts.isVariableDeclaration(decl) ? `const ${text};` : text, line: lineOf(decl) });
         }
         break;
       case "ref":
@@ -248,38 +258,70 @@ function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Rendere
         break;
     }
   }
-  const returned = analysis.returns.kind === "name" ? analysis.returns.name : `(${renderer.renderNode(analysis.returns.node, needs)})`;
-  body.push(`return ${returned};`);
+  if (analysis.returns.kind === "name") body.push({ text: `return ${analysis.returns.name};`, line: undefined });
+  else body.push({ text: `return (${renderer.renderNode(analysis.returns.node, needs)});`, line: lineOf(analysis.returns.node) });
   const call = analysis.call;
   const { line } = call.sourceFile.getLineAndCharacterOfPosition(call.call.getStart(call.sourceFile));
-  const source = path.relative(srcDir, call.sourceFile.fileName).split(path.sep).join("/");
+  const file = path.relative(srcDir, call.sourceFile.fileName).split(path.sep).join("/");
   const header = [
-    `// Generated by raycompile from ${source}:${line + 1}: the ${call.kind === "actor" ? "actor class" : "remote function"} ${call.binding ?? call.name}.`,
+    `// Generated by raycompile from ${file}:${line + 1}: the ${call.kind === "actor" ? "actor class" : "remote function"} ${call.binding ?? call.name}.`,
     "// Workers load this module instead of the caller's, so the caller's top-level code never runs there.",
   ];
   const parameter = params.length > 0 ? `{ ${params.join(", ")} }: any` : "";
-  const indented = body.map((chunk) => chunk.split("\n").map((l) => (l.length > 0 ? `  ${l}` : l)).join("\n"));
-  return [
-    ...header,
-    ...imports,
-    ...runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier),
-    `export function ${remote.exportName}(${parameter}) {`,
-    ...indented,
-    "}",
-    "",
-  ].join("\n");
+  const lines: string[] = [];
+  const origins: (number | undefined)[] = [];
+  const generated = (...texts: string[]): void => {
+    for (const text of texts) {
+      lines.push(text);
+      origins.push(undefined);
+    }
+  };
+  generated(...header, ...imports, ...runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier), `export function ${remote.exportName}(${parameter}) {`);
+  // Not re-indented: a line break inside a template literal is part of its value.
+  for (const chunk of body) {
+    chunk.text.split("\n").forEach((text, index) => {
+      lines.push(text);
+      origins.push(chunk.line === undefined ? undefined : chunk.line + index);
+    });
+  }
+  generated("}", "");
+  return { text: lines.join("\n"), origins };
 }
 
-/** The caller module's TypeScript text: the source with its remote calls compiled. */
-function callerText(plan: FilePlan, renderer: Renderer): string {
+/**
+ * Edits that keep, in the caller module, every import the uncompiled file
+ * keeps: an import used only inside a remote function is no longer used
+ * once the function moves to its task module, and TypeScript would drop
+ * it, and with it the imported module's top-level code. A side-effect
+ * import of the same module keeps that code running, in the same order.
+ */
+function keptImportEdits(sourceFile: ts.SourceFile, options: ts.CompilerOptions, memo: TranspileMemo): Edit[] {
+  const imports = sourceFile.statements.filter(
+    (s): s is ts.ImportDeclaration => ts.isImportDeclaration(s) && s.importClause !== undefined && s.importClause.isTypeOnly !== true && ts.isStringLiteral(s.moduleSpecifier),
+  );
+  if (imports.length === 0) return [];
+  const uncompiled = memo(`uncompiled\0${sourceFile.fileName}\0${JSON.stringify(options)}\0${sourceFile.text}`, () => ({
+    code: ts.transpileModule(sourceFile.text, { compilerOptions: { ...options, sourceMap: false }, fileName: sourceFile.fileName }).outputText,
+    map: undefined,
+  })).code;
+  const output = ts.createSourceFile("uncompiled.js", uncompiled, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const kept = new Set(output.statements.flatMap((s) => (ts.isImportDeclaration(s) && ts.isStringLiteral(s.moduleSpecifier) ? [s.moduleSpecifier.text] : [])));
+  return imports
+    .filter((decl) => kept.has((decl.moduleSpecifier as ts.StringLiteral).text))
+    .map((decl) => {
+      const attributes = decl.attributes === undefined ? "" : ` ${decl.attributes.getText(sourceFile)}`;
+      return { start: decl.end, end: decl.end, text: () => ` import ${decl.moduleSpecifier.getText(sourceFile)}${attributes};` };
+    });
+}
+
+/** The caller module's TypeScript text: the source with its remote calls compiled, line for line. */
+function callerText(plan: FilePlan, renderer: Renderer, options: ts.CompilerOptions, memo: TranspileMemo): string {
   const needs = noNeeds();
   const text = plan.sourceFile.text;
-  const body = renderer.render(0, text.length, needs);
+  const body = renderer.render(0, text.length, needs, keptImportEdits(plan.sourceFile, options, memo));
   const imports = runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier);
-  if (imports.length === 0) return body;
-  // Keep a shebang on the first line.
-  const shebang = /^#![^\n]*\n?/.exec(body)?.[0] ?? "";
-  return `${shebang}${imports.join("\n")}\n${body.slice(shebang.length)}`;
+  // At the end, so that every line keeps its number (imports are hoisted wherever they are written).
+  return imports.length === 0 ? body : `${body}${body.endsWith("\n") ? "" : "\n"}${imports.join(" ")}\n`;
 }
 
 /** Compiler options for transpiling one file to JavaScript, from the project's. */
@@ -306,13 +348,29 @@ export function transpileOptions(project: ts.CompilerOptions, file: string): ts.
     module: path.extname(file) === ".cts" ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext,
     moduleResolution: ts.ModuleResolutionKind.Bundler,
     rewriteRelativeImportExtensions: true,
-    sourceMap: false,
+    sourceMap: project.sourceMap === true || project.inlineSourceMap === true,
+    inlineSourceMap: false,
     declaration: false,
   };
 }
 
+/** Transpiled JavaScript and TypeScript's source map of it. */
+export interface Transpiled {
+  readonly code: string;
+  readonly map: string | undefined;
+}
+
+/** Remembers transpiled texts between compiles (watch mode): `make` runs only for a new key. */
+export type TranspileMemo = (key: string, make: () => Transpiled) => Transpiled;
+
+const noMemo: TranspileMemo = (_key, make) => make();
+
 /** Transpiles TypeScript text; generated code that does not parse is a compiler bug. */
-export function transpile(text: string, fileName: string, options: ts.CompilerOptions): string {
+export function transpile(text: string, fileName: string, options: ts.CompilerOptions, memo: TranspileMemo = noMemo): Transpiled {
+  return memo(`${fileName}\0${JSON.stringify(options)}\0${text}`, () => transpileNow(text, fileName, options));
+}
+
+function transpileNow(text: string, fileName: string, options: ts.CompilerOptions): Transpiled {
   const result = ts.transpileModule(text, { compilerOptions: options, fileName, reportDiagnostics: true });
   const errors = (result.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
   const first = errors[0];
@@ -320,22 +378,51 @@ export function transpile(text: string, fileName: string, options: ts.CompilerOp
     const message = ts.flattenDiagnosticMessageText(first.messageText, " ");
     throw new Error(`raycompile generated code that does not parse (${fileName}): ${message}\n${text}`);
   }
-  return result.outputText;
+  // TypeScript's own sourceMappingURL names the transpiler's file name: replaced by the real one.
+  const code = result.outputText.replace(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/, "\n");
+  return { code, map: result.sourceMapText };
+}
+
+/**
+ * One emitted JavaScript file, with its source map when the project asks
+ * for one (`sourceMap`: a `.js.map` file beside it; `inlineSourceMap`: a
+ * data URL), mapping back to the user's source lines.
+ */
+function emitted(
+  outPath: string,
+  generated: { code: string; map: string | undefined },
+  origins: readonly (number | undefined)[] | "identity",
+  sourceFile: ts.SourceFile,
+  project: ts.CompilerOptions,
+): OutputFile[] {
+  if (generated.map === undefined) return [{ path: outPath, contents: generated.code }];
+  const sourceText = project.inlineSources === true ? sourceFile.text : undefined;
+  const map = composeSourceMap(generated.map, origins, outPath, sourceFile.fileName, sourceText);
+  if (project.inlineSourceMap === true) {
+    const url = `data:application/json;base64,${Buffer.from(map).toString("base64")}`;
+    return [{ path: outPath, contents: `${generated.code}//# sourceMappingURL=${url}\n` }];
+  }
+  return [
+    { path: outPath, contents: `${generated.code}//# sourceMappingURL=${path.basename(outPath)}.map\n` },
+    { path: `${outPath}.map`, contents: map },
+  ];
 }
 
 /**
  * Emits one source file: its caller module and a task module per remote
- * function, as JavaScript.
+ * function, as JavaScript (and source maps when the project asks for them).
  */
-export function emitFile(plan: FilePlan, outDir: string, srcDir: string, options: ts.CompilerOptions): OutputFile[] {
+export function emitFile(plan: FilePlan, outDir: string, srcDir: string, options: ts.CompilerOptions, memo: TranspileMemo = noMemo): OutputFile[] {
   const renderer = new Renderer(plan, outDir);
   const fileName = plan.sourceFile.fileName;
   const compilerOptions = transpileOptions(options, fileName);
-  const outputs: OutputFile[] = [{ path: plan.outPath, contents: transpile(callerText(plan, renderer), fileName, compilerOptions) }];
+  const outputs = emitted(plan.outPath, transpile(callerText(plan, renderer, compilerOptions, memo), fileName, compilerOptions, memo), "identity", plan.sourceFile, options);
   for (const remote of plan.remotes) {
     const taskFile = path.join(path.dirname(plan.outPath), remote.moduleFile);
-    const taskSource = path.join(path.dirname(fileName), `${path.basename(remote.moduleFile, path.extname(remote.moduleFile))}.ts`);
-    outputs.push({ path: taskFile, contents: transpile(taskModuleText(plan, remote, renderer, srcDir), taskSource, compilerOptions) });
+    // A neutral name: TypeScript takes any `.ts` file with `.d.` in its name for a declaration file.
+    const taskSource = path.join(path.dirname(fileName), `__rayts_task_module${path.extname(fileName) === ".tsx" ? ".tsx" : ".ts"}`);
+    const task = taskModuleText(plan, remote, renderer, srcDir);
+    outputs.push(...emitted(taskFile, transpile(task.text, taskSource, compilerOptions, memo), task.origins, plan.sourceFile, options));
   }
   return outputs;
 }

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { locationOf, unwrapExpression } from "./syntax.js";
 
@@ -85,11 +85,26 @@ export function resolveAlias(checker: ts.TypeChecker, symbol: ts.Symbol): ts.Sym
 }
 
 /** True when `symbol` is the runtime's `remote` function. */
-function isRaytsRemote(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
+function isRaytsRemote(checker: ts.TypeChecker, symbol: ts.Symbol, depth = 0): boolean {
   const target = resolveAlias(checker, symbol);
-  return (target.declarations ?? []).some(
-    (decl) => ts.isFunctionDeclaration(decl) && decl.name?.text === "remote" && isRaytsRuntimeFile(decl.getSourceFile().fileName),
-  );
+  const decls = target.declarations ?? [];
+  if (decls.some((decl) => ts.isFunctionDeclaration(decl) && decl.name?.text === "remote" && isRaytsRuntimeFile(decl.getSourceFile().fileName))) return true;
+  if (depth > 4) return false;
+  // `const { remote } = ray` and `const r = ray.remote`: follow the const to what it reads.
+  for (const decl of decls) {
+    if (ts.isBindingElement(decl) && ts.isObjectBindingPattern(decl.parent) && ts.isVariableDeclaration(decl.parent.parent)) {
+      const holder = decl.parent.parent;
+      if (!isConstDeclaration(holder) || holder.initializer === undefined) continue;
+      const key = decl.propertyName ?? decl.name;
+      if (!ts.isIdentifier(key)) continue;
+      const property = checker.getTypeAtLocation(holder.initializer).getProperty(key.text);
+      if (property !== undefined && isRaytsRemote(checker, property, depth + 1)) return true;
+    } else if (ts.isVariableDeclaration(decl) && isConstDeclaration(decl) && decl.initializer !== undefined) {
+      const inner = calleeSymbol(checker, decl.initializer);
+      if (inner !== undefined && inner !== symbol && isRaytsRemote(checker, inner, depth + 1)) return true;
+    }
+  }
+  return false;
 }
 
 /** The symbol a callee names: `remote`, `r`, `ray.remote`. */
@@ -148,8 +163,12 @@ function targetOf(
   const name = node.text;
   if (decl.getSourceFile() !== node.getSourceFile()) return { error: `remote() receives \`${name}\`, which is not declared in this module` };
   if (ts.isImportSpecifier(decl) || ts.isImportClause(decl)) {
-    const imported = ts.isImportSpecifier(decl) ? (decl.propertyName ?? decl.name).text : name;
-    return { target: { kind: "import", name, symbol }, kind: isConstructable(checker, symbol, node) ? "actor" : "task", name: imported };
+    const imported = ts.isImportSpecifier(decl) ? (decl.propertyName ?? decl.name).text : "default";
+    return {
+      target: { kind: "import", name, symbol },
+      kind: isConstructable(checker, symbol, node) ? "actor" : "task",
+      name: runtimeNameOf(resolveAlias(checker, symbol)) ?? imported,
+    };
   }
   const moduleLevel = decl.parent !== undefined && (ts.isSourceFile(decl.parent) || isModuleLevelVariable(decl));
   if (!moduleLevel) return { error: `remote() receives \`${name}\`, which is declared inside a function or block` };
@@ -165,8 +184,34 @@ function targetOf(
   return { error: `remote() receives \`${name}\`, which is not a function or class declaration (or a const holding a function or class expression)` };
 }
 
+/**
+ * The `.name` the runtime sees for an imported function or class, as the
+ * uncompiled program gets it: the declaration's own name
+ * (`export default function work` is `work`), the variable's for
+ * `export const f = () => ...`, "default" for an anonymous default export.
+ */
+function runtimeNameOf(symbol: ts.Symbol): string | undefined {
+  const decl = symbol.valueDeclaration ?? symbol.declarations?.[0];
+  if (decl === undefined) return undefined;
+  if (ts.isFunctionDeclaration(decl) || ts.isClassDeclaration(decl)) return decl.name?.text ?? "default";
+  if (ts.isVariableDeclaration(decl) && ts.isIdentifier(decl.name)) {
+    const init = decl.initializer === undefined ? undefined : unwrapExpression(decl.initializer);
+    if (init !== undefined && (ts.isFunctionExpression(init) || ts.isClassExpression(init)) && init.name !== undefined) return init.name.text;
+    return decl.name.text;
+  }
+  if (ts.isExportAssignment(decl)) {
+    const init = unwrapExpression(decl.expression);
+    if ((ts.isFunctionExpression(init) || ts.isClassExpression(init)) && init.name !== undefined) return init.name.text;
+    return ts.isIdentifier(init) ? undefined : "default";
+  }
+  return undefined;
+}
+
 /** "a call expression", "a property access", ... for messages. */
 function describe(node: ts.Node): string {
+  if (ts.isNumericLiteral(node) || ts.isBigIntLiteral(node)) return `a number (${node.getText()})`;
+  if (ts.isStringLiteralLike(node)) return "a string";
+  if (node.kind === ts.SyntaxKind.NullKeyword || node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword) return `\`${node.getText()}\``;
   const words = ts.SyntaxKind[node.kind].replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
   return /^[aeiou]/.test(words) ? `an ${words}` : `a ${words}`;
 }
@@ -195,11 +240,14 @@ export function findRemoteCalls(checker: ts.TypeChecker, sourceFile: ts.SourceFi
       const symbol = calleeSymbol(checker, node.expression);
       if (symbol !== undefined && isRaytsRemote(checker, symbol)) {
         const [first, second] = node.arguments;
-        if (first === undefined || ts.isSpreadElement(first) || (second !== undefined && ts.isSpreadElement(second))) {
-          diagnostics.push(diagnostic("RC1105", "remote() needs the function or class as its first argument, written out (no spread)", locationOf(node)));
+        if (first === undefined) {
+          diagnostics.push(diagnostic("RC1105", "remote() needs the function or class as its first argument", locationOf(node)));
+        } else if (ts.isSpreadElement(first) || (second !== undefined && ts.isSpreadElement(second))) {
+          diagnostics.push(diagnostic("RC1305", "remote() receives its arguments through a spread; this call is left uncompiled", locationOf(node)));
         } else {
           const found = targetOf(checker, first);
-          if ("error" in found) diagnostics.push(diagnostic("RC1105", found.error, locationOf(first)));
+          // The uncompiled runtime handles what the compiler cannot move (and throws its own TypeError for non-functions).
+          if ("error" in found) diagnostics.push(diagnostic("RC1305", `${found.error}; this call is left uncompiled`, locationOf(first)));
           else {
             calls.push({
               call: node,
@@ -235,7 +283,13 @@ export function raytsImports(checker: ts.TypeChecker, sourceFile: ts.SourceFile)
     const text = spec.text;
     if (text.startsWith(".") || text.startsWith("/")) continue;
     const moduleFile = checker.getSymbolAtLocation(spec)?.valueDeclaration?.getSourceFile().fileName;
-    if (moduleFile !== undefined && isRaytsRuntimeFile(realPath(moduleFile))) specifiers.push(text);
+    if (moduleFile !== undefined && isRaytsRuntimeFile(realPath(moduleFile))) {
+      specifiers.push(text);
+      const clause = ts.isImportDeclaration(statement) ? statement.importClause : undefined;
+      if (clause?.name !== undefined && !clause.isTypeOnly) {
+        diagnostics.push(diagnostic("RC1013", `\`import ${clause.name.text} from "${text}"\`: rayts has no default export, so \`${clause.name.text}\` would be undefined at run time`, locationOf(clause.name)));
+      }
+    }
     else if (text === RAYTS_PACKAGE || text.startsWith(`${RAYTS_PACKAGE}/`)) {
       diagnostics.push(diagnostic("RC1011", `cannot resolve "${text}" from this file`, locationOf(spec)));
     }

@@ -6,7 +6,7 @@
  * (annotations, `implements`, `typeof` in types, interfaces) are skipped:
  * they vanish from the emitted JavaScript.
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { contains } from "./syntax.js";
 
 /**

@@ -8,13 +8,50 @@
  * relative imports, and turns them into RC1304 warnings.
  */
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import type { RemoteAnalysis } from "./classify-captures.js";
+import { isRaytsRuntimeFile, resolveAlias } from "./find-remote-calls.js";
 import { locationOf } from "./syntax.js";
 
+/** Declaration files of the standard library and of Node's own modules. */
+const BUILT_IN_TYPES = /[\\/](typescript[\\/]lib[\\/]lib\.[^\\/]*\.d\.ts|@types[\\/]node[\\/].*\.d\.ts)$/;
+
+/**
+ * True when a `const`/`let` initialiser calls something at load time: a
+ * call of the program's own code or of a package (`const db = connect()`).
+ * Calls of the standard library (`Object.freeze`, `Symbol()`) and of rayts's
+ * `remote` only build values. Code inside functions and classes does not
+ * run at load time.
+ */
+function callsAtLoad(checker: ts.TypeChecker, node: ts.Node): boolean {
+  let found = false;
+  const visit = (child: ts.Node): void => {
+    if (found || ts.isFunctionLike(child) || ts.isClassLike(child)) return;
+    if (ts.isAwaitExpression(child) || (ts.isForOfStatement(child) && child.awaitModifier !== undefined)) {
+      found = true;
+      return;
+    }
+    if (ts.isCallExpression(child) || ts.isTaggedTemplateExpression(child) || ts.isNewExpression(child)) {
+      const callee = ts.isTaggedTemplateExpression(child) ? child.tag : child.expression;
+      const symbol = checker.getSymbolAtLocation(ts.isPropertyAccessExpression(callee) ? callee.name : callee);
+      const target = symbol === undefined ? undefined : resolveAlias(checker, symbol);
+      const decl = target?.valueDeclaration ?? target?.declarations?.[0];
+      const file = decl?.getSourceFile();
+      const builtIn = file !== undefined && (file.hasNoDefaultLib || BUILT_IN_TYPES.test(file.fileName) || isRaytsRuntimeFile(file.fileName));
+      if (!builtIn && decl !== undefined) {
+        found = true;
+        return;
+      }
+    }
+    ts.forEachChild(child, visit);
+  };
+  ts.forEachChild(node, visit);
+  return found;
+}
+
 /** The first top-level statement that does something when the module loads, if any. */
-function firstSideEffect(sourceFile: ts.SourceFile): ts.Statement | undefined {
+function firstSideEffect(checker: ts.TypeChecker, sourceFile: ts.SourceFile): ts.Statement | undefined {
   for (const statement of sourceFile.statements) {
     if (
       ts.isImportDeclaration(statement) ||
@@ -32,24 +69,10 @@ function firstSideEffect(sourceFile: ts.SourceFile): ts.Statement | undefined {
       continue;
     }
     // Declarations are fine unless they wait on something at load time.
-    if (ts.isVariableStatement(statement) && !containsTopLevelAwait(statement)) continue;
+    if (ts.isVariableStatement(statement) && !callsAtLoad(checker, statement)) continue;
     return statement;
   }
   return undefined;
-}
-
-function containsTopLevelAwait(node: ts.Node): boolean {
-  let found = false;
-  const visit = (child: ts.Node): void => {
-    if (found || ts.isFunctionLike(child) || ts.isClassLike(child)) return;
-    if (ts.isAwaitExpression(child) || (ts.isForOfStatement(child) && child.awaitModifier !== undefined)) {
-      found = true;
-      return;
-    }
-    ts.forEachChild(child, visit);
-  };
-  ts.forEachChild(node, visit);
-  return found;
 }
 
 /** The project source file a relative module specifier names, if it is one of `files`. */
@@ -79,7 +102,7 @@ function importsOf(checker: ts.TypeChecker, file: ts.SourceFile, files: Readonly
 export function importSideEffectWarnings(checker: ts.TypeChecker, analyses: readonly RemoteAnalysis[], files: ReadonlySet<ts.SourceFile>, cwd: string): Diagnostic[] {
   const effects = new Map<ts.SourceFile, ts.Statement | undefined>();
   const effectOf = (file: ts.SourceFile): ts.Statement | undefined => {
-    if (!effects.has(file)) effects.set(file, firstSideEffect(file));
+    if (!effects.has(file)) effects.set(file, firstSideEffect(checker, file));
     return effects.get(file);
   };
   const warnings: Diagnostic[] = [];

@@ -5,8 +5,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Project, ts, type SourceFile } from "ts-morph";
+import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
+import type { Transpiled, TranspileMemo } from "./emit.js";
 
 /** Extensions compiled to JavaScript. Declaration files are read for types but never emitted. */
 const SOURCE_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
@@ -26,12 +27,14 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
 
 /** The project as the compiler sees it. */
 export interface LoadedProject {
-  readonly project: Project;
+  readonly program: ts.Program;
+  /** Where type diagnostics come from: the program, or the watch mode's builder. */
+  readonly diagnosticsSource: TypeDiagnosticsSource;
   readonly checker: ts.TypeChecker;
   /** Absolute srcDir. */
   readonly srcDir: string;
   /** The TypeScript sources under srcDir that are emitted, in path order. */
-  readonly sourceFiles: readonly SourceFile[];
+  readonly sourceFiles: readonly ts.SourceFile[];
   /** Files under srcDir copied unchanged (JavaScript, JSON, assets), absolute paths. */
   readonly assets: readonly string[];
   /** The compiler options in force (the tsconfig's, or defaults). */
@@ -99,20 +102,97 @@ function readConfig(configFile: string): { options: ts.CompilerOptions } | { err
 }
 
 /** Turns TypeScript's syntax errors into RC1010 diagnostics. */
-function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diagnostic[] {
-  const program = project.getProgram().compilerObject;
+function syntaxDiagnostics(program: ts.Program, files: readonly ts.SourceFile[]): Diagnostic[] {
   const found: Diagnostic[] = [];
   for (const file of files) {
-    for (const d of program.getSyntacticDiagnostics(file.compilerNode)) {
+    for (const d of program.getSyntacticDiagnostics(file)) {
       const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
       const message = `syntax error: ${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
       found.push(
         diagnostic("RC1010", message, {
-          file: file.getFilePath(),
+          file: file.fileName,
           ...(where === undefined ? {} : { line: where.line + 1, column: where.character + 1 }),
         }),
       );
     }
+  }
+  return found;
+}
+
+/** A program, or a builder program that remembers the diagnostics of unchanged files. */
+export interface TypeDiagnosticsSource {
+  getGlobalDiagnostics(): readonly ts.Diagnostic[];
+  getSemanticDiagnostics(file: ts.SourceFile): readonly ts.Diagnostic[];
+}
+
+/**
+ * What a watching compiler keeps between compiles: parsed files by path
+ * (reused while their modification time and size stay the same, so
+ * TypeScript reuses the program's structure), and the last builder program
+ * (which keeps the type diagnostics of files no change can affect).
+ */
+export class ProjectCache {
+  readonly files = new Map<string, { readonly mtimeMs: number; readonly size: number; readonly file: ts.SourceFile | undefined }>();
+  builder: ts.SemanticDiagnosticsBuilderProgram | undefined;
+  #transpiled = new Map<string, Transpiled>();
+  #transpiledBefore = new Map<string, Transpiled>();
+
+  /** Transpiled texts of this compile and the previous one (older ones are let go). */
+  readonly memo: TranspileMemo = (key, make) => {
+    let value = this.#transpiled.get(key) ?? this.#transpiledBefore.get(key);
+    if (value === undefined) value = make();
+    this.#transpiled.set(key, value);
+    return value;
+  };
+
+  /** Starts a compile: what the previous one did not use is let go. */
+  nextCompile(): void {
+    this.#transpiledBefore = this.#transpiled;
+    this.#transpiled = new Map();
+  }
+
+  /** A compiler host that serves unchanged files from the cache. */
+  host(options: ts.CompilerOptions): ts.CompilerHost {
+    const base = ts.createCompilerHost(options, true);
+    return {
+      ...base,
+      getSourceFile: (fileName, language, onError, shouldCreate) => {
+        let stat: fs.Stats | undefined;
+        try {
+          stat = fs.statSync(fileName);
+        } catch {
+          stat = undefined;
+        }
+        const cached = this.files.get(fileName);
+        if (cached !== undefined && stat !== undefined && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.file;
+        const file = base.getSourceFile(fileName, language, onError, shouldCreate);
+        // The builder program tells changed files by this version.
+        if (file !== undefined) (file as { version?: string }).version = stat === undefined ? (ts.sys.createHash?.(file.text) ?? `${file.text.length}`) : `${stat.mtimeMs}:${stat.size}`;
+        if (stat !== undefined) this.files.set(fileName, { mtimeMs: stat.mtimeMs, size: stat.size, file });
+        return file;
+      },
+    };
+  }
+}
+
+/**
+ * TypeScript's type errors in the emitted sources as RC1012 diagnostics
+ * (what `tsc --noEmit` would report for them), plus the options' global
+ * errors. Warnings and suggestions are left out.
+ */
+export function typeDiagnostics(program: TypeDiagnosticsSource, files: readonly ts.SourceFile[]): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const all = [...program.getGlobalDiagnostics(), ...files.flatMap((file) => program.getSemanticDiagnostics(file))];
+  for (const d of all) {
+    if (d.category !== ts.DiagnosticCategory.Error) continue;
+    const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+    const message = `${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
+    found.push(
+      diagnostic("RC1012", message, {
+        file: d.file?.fileName ?? "tsconfig",
+        ...(where === undefined ? {} : { line: where.line + 1, column: where.character + 1 }),
+      }),
+    );
   }
   return found;
 }
@@ -122,7 +202,11 @@ function syntaxDiagnostics(project: Project, files: readonly SourceFile[]): Diag
  * defaults). Returns diagnostics instead when the config is unreadable or a
  * source has a syntax error.
  */
-export function loadProject(srcDir: string, projectFile: string | undefined): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
+export function loadProject(
+  srcDir: string,
+  projectFile: string | undefined,
+  cache?: ProjectCache,
+): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
   const configFile = projectFile ?? ts.findConfigFile(srcDir, ts.sys.fileExists);
   let options = DEFAULT_OPTIONS;
   if (configFile !== undefined) {
@@ -131,16 +215,30 @@ export function loadProject(srcDir: string, projectFile: string | undefined): { 
     options = config.options;
   }
   const { sources, assets } = listFiles(srcDir);
-  const project = new Project({ compilerOptions: { ...options, noEmit: true }, skipAddingFilesFromTsConfig: true });
-  const added = sources.map((file) => project.addSourceFileAtPath(file));
-  project.resolveSourceFileDependencies();
-  const emitted = added.filter((file) => !isDeclarationFile(file.getFilePath()));
-  const syntax = syntaxDiagnostics(project, emitted);
+  // A plain TypeScript program, as tsc builds it; with a cache (watch mode), an incremental one.
+  const compilerOptions = { ...options, noEmit: true };
+  let program: ts.Program;
+  let diagnosticsSource: TypeDiagnosticsSource;
+  if (cache === undefined) {
+    program = ts.createProgram({ rootNames: sources, options: compilerOptions, host: ts.createCompilerHost(compilerOptions, true) });
+    diagnosticsSource = program;
+  } else {
+    cache.nextCompile();
+    const builder = ts.createSemanticDiagnosticsBuilderProgram(sources, compilerOptions, cache.host(compilerOptions), cache.builder);
+    cache.builder = builder;
+    program = builder.getProgram();
+    diagnosticsSource = builder;
+  }
+  const wanted = new Set(sources.filter((file) => !isDeclarationFile(file)).map((file) => path.resolve(file)));
+  const emitted = program.getSourceFiles().filter((file) => wanted.has(path.resolve(file.fileName)));
+  emitted.sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0));
+  const syntax = syntaxDiagnostics(program, emitted);
   if (syntax.length > 0) return { diagnostics: syntax };
   return {
     project: {
-      project,
-      checker: project.getTypeChecker().compilerObject,
+      program,
+      diagnosticsSource,
+      checker: program.getTypeChecker(),
       srcDir,
       sourceFiles: emitted,
       assets,

@@ -1,10 +1,10 @@
 /**
  * Small syntax helpers shared by the analysis passes.
  */
-import { ts } from "ts-morph";
+import ts from "typescript";
 import type { DiagnosticLocation } from "./diagnostics.js";
 
-/** Strips parentheses, `as`, `satisfies`, `!` and type assertions: `((f as F))` is `f`. */
+/** Strips parentheses, `as`, `satisfies`, `!`, type assertions and type arguments: `((f as F))` and `Box<string>` are `f` and `Box`. */
 export function unwrapExpression(node: ts.Expression): ts.Expression {
   let current = node;
   for (;;) {
@@ -13,7 +13,8 @@ export function unwrapExpression(node: ts.Expression): ts.Expression {
       ts.isAsExpression(current) ||
       ts.isSatisfiesExpression(current) ||
       ts.isNonNullExpression(current) ||
-      ts.isTypeAssertionExpression(current)
+      ts.isTypeAssertionExpression(current) ||
+      ts.isExpressionWithTypeArguments(current)
     ) {
       current = current.expression;
     } else {

@@ -72,7 +72,8 @@ export interface ActorHost {
   settle(task: Task, settled: Settled): void;
   encodeArgs(args: readonly unknown[], name: string): Encoded[];
   lend(owner: ActorOwner, value: Encoded): Encoded;
-  define(owner: ActorOwner, link: WorkerLink, fn: number): void;
+  /** Returns the error of a capture that cannot be sent. */
+  define(owner: ActorOwner, link: WorkerLink, fn: number): ErrorData | undefined;
   send(link: WorkerLink, message: ToWorker): void;
   addRefs(ids: readonly number[], delta: number): void;
   /** Starts a thread for an actor in the given slot of the "running" table. */
@@ -231,7 +232,11 @@ export class ActorManager {
         return;
       }
     }
-    this.#host.define(actor, actor.link, actor.cls);
+    const failed = this.#host.define(actor, actor.link, actor.cls);
+    if (failed !== undefined) {
+      this.killActor(actor, `its class cannot be defined: ${failed.message}`);
+      return;
+    }
     const args = actor.args.map((arg) => this.#host.lend(actor, arg));
     this.#host.send(actor.link, { kind: "actorInit", actor: actor.id, cls: actor.cls, name: actor.name, args });
     actor.initSent = true;

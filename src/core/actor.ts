@@ -1,3 +1,4 @@
+import { prepareCaptures } from "./captures.js";
 import { currentBackend, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import { resolveActorOptions, type ActorOptions, type ResolvedActorOptions } from "./options.js";
@@ -54,7 +55,9 @@ export class ActorClass<C extends ActorConstructor> {
 
   /** Starts an actor; its constructor runs on the actor's worker. */
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
-    const id = currentBackend().createActor(this.classId, args, this.actorOptions, this.methods);
+    const backend = currentBackend();
+    prepareCaptures(this.classId, backend);
+    const id = backend.createActor(this.classId, args, this.actorOptions, this.methods);
     return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods) as ActorHandle<InstanceType<C>>;
   }
 

@@ -6,6 +6,7 @@
 import { ActorClass, DEFAULT_ACTOR_OPTIONS, makeActorHandle, methodNames, type ActorConstructor, type ActorHandle } from "./actor.js";
 import type { WaitResult } from "./backend.js";
 import { RayError } from "./errors.js";
+import { moduleDefinition } from "./captures.js";
 import { currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
@@ -119,34 +120,11 @@ function compiledDefinition(spec: CompiledRemoteSpec): number {
     if (typeof spec[key] !== "string") throw new TypeError(`Expected \`${key}\` of the compiled remote spec to be a string, got ${show(spec[key])}`);
   }
   const captures = spec.captures ?? {};
-  return defineFunction({
-    kind: "module",
-    name: spec.name,
-    url: spec.moduleUrl,
-    exportName: spec.exportName,
-    captures: lazyCaptures(captures),
-  });
-}
-
-/** Capture thunks become object ids on first use: the value is put exactly once. */
-function lazyCaptures(captures: Record<string, () => unknown>): Record<string, number> {
-  const ids: Record<string, number> = {};
-  const refs: ObjectRef<unknown>[] = [];
   for (const [name, thunk] of Object.entries(captures)) {
     if (typeof thunk !== "function") throw new TypeError(`Expected capture \`${name}\` to be a function returning the value, got ${show(thunk)}`);
-    Object.defineProperty(ids, name, {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const value = thunk();
-        const ref = isObjectRef(value) ? value : currentBackend().put(value);
-        refs.push(ref); // the definition keeps its captures alive
-        Object.defineProperty(ids, name, { value: ref.id, enumerable: true });
-        return ref.id;
-      },
-    });
   }
-  return ids;
+  // Captures are read and put on the first call in each runtime (see captures.ts).
+  return defineFunction(moduleDefinition(spec.name, spec.moduleUrl, spec.exportName, captures));
 }
 
 /**

@@ -82,6 +82,8 @@ export type FunctionDefinition =
       readonly url: string;
       readonly exportName: string;
       readonly captures: Readonly<Record<string, number>>;
+      /** Captures the defining thread could not read or put, with the error their tasks get. */
+      readonly captureErrors?: Readonly<Record<string, ErrorData>> | undefined;
     };
 
 /** A named actor, as `getActor(name)` finds it. */

@@ -1,3 +1,4 @@
+import { prepareCaptures } from "./captures.js";
 import { currentBackend, nextId, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import { resolveTaskOptions, type TaskOptions } from "./options.js";
@@ -34,7 +35,9 @@ export class RemoteFunction<A extends unknown[], R> {
 
   /** Submits the task; returns a ref to its result at once. */
   remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>> {
-    return currentBackend().submitTask(this.id, args, this.taskOptions) as ObjectRef<Awaited<R>>;
+    const backend = currentBackend();
+    prepareCaptures(this.id, backend);
+    return backend.submitTask(this.id, args, this.taskOptions) as ObjectRef<Awaited<R>>;
   }
 
   /** A handle to the same function whose calls carry other options. */

@@ -23,6 +23,7 @@ import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
+import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
 import { MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
@@ -110,7 +111,10 @@ export class DriverRuntime implements Backend {
       {
         newTask,
         admit: (task, owner) => this.#admit(task, owner),
-        resolveArgs: (task, args) => this.#dependencies.resolve(task, args),
+        resolveArgs: (task, args) => {
+          this.#dependencies.resolve(task, args);
+          this.#captureDependencies(task);
+        },
         settle: (task, settled) => this.#settle(task, settled),
         encodeArgs: (args, name) => this.#encodeArgs(args, name),
         lend: (owner, value) => this.#lending.lend(owner, value),
@@ -260,7 +264,35 @@ export class DriverRuntime implements Backend {
     this.#store.addRefs(task.pins, 1);
     this.#tasks.set(task.id, task);
     this.#dependencies.resolve(task, task.args);
+    this.#captureDependencies(task);
     return task.deps === 0;
+  }
+
+  /**
+   * A compiled function's captures are dependencies of its tasks (and of
+   * its actors' constructors): Arrow data and values put by a worker may
+   * still be on their way. A capture that failed, or that the defining
+   * thread never put, fails the task with its error.
+   */
+  #captureDependencies(task: Task): void {
+    if (task.method !== undefined) return;
+    const def = state.functions.get(task.fn);
+    if (def === undefined || def.kind !== "module") return;
+    prepareCaptures(task.fn, this);
+    for (const [name, id] of Object.entries(def.captures)) {
+      const settled = id === NO_CAPTURE ? undefined : this.#store.peek(id);
+      if (settled?.ok === true) continue;
+      if (settled !== undefined || id === NO_CAPTURE || !this.#store.has(id)) {
+        const reason = settled !== undefined ? settled.error.message : id === NO_CAPTURE ? "it was never put" : "it is no longer in the object store";
+        task.depError ??= captureFailure(def, name, reason);
+        continue;
+      }
+      task.deps++;
+      this.#store.onSettled(id, (result) => {
+        if (!result.ok) task.depError ??= captureFailure(def, name, result.error.message);
+        if (--task.deps === 0) this.#ready(task);
+      });
+    }
   }
 
   /** A task whose inputs all exist: run it, or fail it with its dependency's error. */
@@ -324,7 +356,11 @@ export class DriverRuntime implements Backend {
 
   /** Puts a task on a worker's outbox, defining its function there first if needed. */
   #sendTask(worker: TaskWorker, task: Task): void {
-    this.#define(worker, worker.link, task.fn);
+    const failed = this.#define(worker, worker.link, task.fn);
+    if (failed !== undefined) {
+      this.#settle(task, { ok: false, error: failed });
+      return;
+    }
     // Primitive arguments go as they are; only boxed ones may need lending or trimming.
     const args = task.args.some(isBoxed) ? task.args.map((arg) => this.#lending.lend(worker, arg)) : task.args;
     worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args);
@@ -332,20 +368,23 @@ export class DriverRuntime implements Backend {
     this.#scheduleTick();
   }
 
-  #define(owner: Owner, link: WorkerLink, fn: number): void {
-    if (owner.defined.has(fn)) return;
+  /** Sends a function's definition to a worker once; returns the error of a capture that cannot be sent. */
+  #define(owner: Owner, link: WorkerLink, fn: number): ErrorData | undefined {
+    if (owner.defined.has(fn)) return undefined;
     const def = state.functions.get(fn);
-    if (def === undefined) throw new RayError(`remote function ${fn} is not defined in the driver`);
+    if (def === undefined) return errorToData(new RayError(`remote function ${fn} is not defined in the driver`));
     const captures: Record<string, Encoded> = {};
     if (def.kind === "module") {
       for (const [name, id] of Object.entries(def.captures)) {
-        const settled = this.#store.peek(id);
-        if (settled === undefined || !settled.ok) throw new RayError(`capture ${name} of ${def.name} is not available`);
+        // Checked when the task was admitted; this guards against a capture lost since.
+        const settled = id === NO_CAPTURE ? undefined : this.#store.peek(id);
+        if (settled === undefined || !settled.ok) return captureFailure(def, name, settled === undefined ? "it is not in the object store" : settled.error.message);
         captures[name] = this.#lending.lend(owner, settled.value);
       }
     }
     owner.defined.add(fn);
     this.#send(link, { kind: "define", fn, def, captures });
+    return undefined;
   }
 
   /** Records a task's outcome, wakes waiters, unpins its inputs. */

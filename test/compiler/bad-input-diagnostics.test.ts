@@ -21,11 +21,13 @@ describe("bad input gives a clear diagnostic and no output", () => {
   it("has a fixture for each kind of bad input", () => {
     assert.deepEqual(cases, [
       "err-arguments",
-      "err-bad-target",
+      "err-default-import",
       "err-function-scope",
       "err-mutable-let",
+      "err-object-methods",
       "err-syntax",
       "err-this",
+      "err-type-errors",
       "err-unreadable-tsconfig",
       "err-unshippable",
     ]);

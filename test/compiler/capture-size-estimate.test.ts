@@ -3,17 +3,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Project, ts } from "ts-morph";
 import { estimateInitializerBytes, formatBytes } from "../../src/compiler/capture-size.js";
-
-const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
-let files = 0;
+import { initializerOf, snippet } from "./snippets.js";
 
 /** The estimate for `const X = <initializer>`, with `prelude` declared before it. */
 function estimate(initializer: string, prelude = ""): number | undefined {
-  const file = project.createSourceFile(`/size${++files}.ts`, `${prelude}\nconst X = ${initializer};\nexport {};`);
-  const init = file.getVariableDeclarationOrThrow("X").getInitializerOrThrow().compilerNode;
-  return estimateInitializerBytes(project.getTypeChecker().compilerObject, init);
+  const { file, checker } = snippet(`${prelude}\nconst X = ${initializer};\nexport {};`);
+  return estimateInitializerBytes(checker, initializerOf(file, "X"));
 }
 
 describe("capture size estimate", () => {

@@ -40,11 +40,13 @@ describe("raycompile command line", () => {
   });
 
   it("parses every option", () => {
-    assert.deepEqual(parseCommandLine(["src", "-o", "out", "-p", "tsconfig.app.json", "--check", "--report", "json"]), {
+    assert.deepEqual(parseCommandLine(["src", "-o", "out", "-p", "tsconfig.app.json", "--check", "--noCheck", "--report", "json"]), {
       srcDir: "src",
       outDir: "out",
       project: "tsconfig.app.json",
       check: true,
+      noCheck: true,
+      watch: false,
       report: "json",
     });
   });
@@ -111,7 +113,16 @@ describe("raycompile command line", () => {
       listTree(seedSrc).map((file) => [file, fs.statSync(path.join(seedSrc, file)).mtimeMs]),
       before,
     );
-    assert.deepEqual(listTree(path.join(scratch, "seed-out")), ["__rayts__/capture-check.js", "main.foo1.task.js", "main.foo2.task.js", "main.js"]);
+    assert.deepEqual(listTree(path.join(scratch, "seed-out")), [
+      "__rayts__/capture-check.js",
+      // The repository's tsconfig (the nearest above the fixture) asks for source maps.
+      "main.foo1.task.js",
+      "main.foo1.task.js.map",
+      "main.foo2.task.js",
+      "main.foo2.task.js.map",
+      "main.js",
+      "main.js.map",
+    ]);
   });
 
   it("warns (exit 0) about imports leaving srcDir, captured class instances, re-imported modules with top-level effects", () => {
@@ -144,6 +155,61 @@ describe("raycompile command line", () => {
       'src/tasks.ts:2:1 - warning RC1304: remote function g re-imports `LIMIT` in workers, which runs the top-level code of src/entry.ts (imported through "./limits.js") there: line 2 does more than declare',
     ]);
     assert.ok(fs.existsSync(path.join(project, "out", "main.js")));
+  });
+
+  it("writes nothing at all when one output cannot be written (RC1004), and --check finds it too", () => {
+    const project = path.join(scratch, "blocked");
+    fs.mkdirSync(path.join(project, "src", "lib"), { recursive: true });
+    fs.writeFileSync(path.join(project, "src", "main.ts"), 'import { remote } from "rayts";\nimport { two } from "./lib/two.js";\nexport const f = remote(() => two() + 1);\n');
+    fs.writeFileSync(path.join(project, "src", "lib", "two.ts"), "export function two() { return 2; }\n");
+    fs.mkdirSync(path.join(project, "dist"));
+    fs.writeFileSync(path.join(project, "dist", "lib"), "a file where a folder must go\n");
+    for (const extra of [[], ["--check"]]) {
+      const run = runCli(["src", "--outDir", "dist", ...extra], project);
+      assert.equal(run.code, 1, extra.join(" "));
+      assert.match(run.stderr, /error RC1004: cannot write .*two\.js: .*lib is a file, not a folder/);
+      assert.match(run.stdout, /nothing written/);
+      assert.deepEqual(listTree(path.join(project, "dist")), ["lib"]);
+    }
+  });
+
+  it("with --noCheck compiles a project that has type errors", () => {
+    const out = path.join(scratch, "no-check-out");
+    const run = runCli(["src", "--outDir", out, "--noCheck"], path.join(FIXTURES, "err-type-errors"));
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(fs.existsSync(path.join(out, "main.js")));
+  });
+
+  it("lists every remote function in the report even when one has errors", () => {
+    const project = path.join(scratch, "some-errors");
+    fs.mkdirSync(path.join(project, "src"), { recursive: true });
+    fs.writeFileSync(
+      path.join(project, "src", "main.ts"),
+      'import { remote } from "rayts";\nlet counter = 0;\nexport const ok = remote((x: number) => x + 1);\nexport const bad = remote(() => counter);\n',
+    );
+    const run = runCli(["src", "--outDir", "out", "--report", "json"], project);
+    assert.equal(run.code, 1);
+    const report = JSON.parse(run.stdout) as CompileReport;
+    assert.deepEqual(report.remoteFunctions.map((r) => r.binding), ["ok", "bad"]);
+    assert.equal(report.written, false);
+    assert.equal(fs.existsSync(path.join(project, "out")), false);
+  });
+
+  it("counts calls in const initialisers as top-level effects (RC1304), not standard-library calls", () => {
+    const project = path.join(scratch, "const-effects");
+    fs.mkdirSync(path.join(project, "src"), { recursive: true });
+    fs.writeFileSync(path.join(project, "src", "connect.ts"), "export function connect() { return { open: true }; }\n");
+    fs.writeFileSync(path.join(project, "src", "db.ts"), 'import { connect } from "./connect.js";\nexport const DB = connect();\nexport const LIMIT = 3;\n');
+    fs.writeFileSync(path.join(project, "src", "pure.ts"), "export const KEYS = Object.freeze([1, 2]);\nexport const T = new Float64Array(4);\n");
+    fs.writeFileSync(
+      path.join(project, "src", "main.ts"),
+      'import { remote } from "rayts";\nimport { LIMIT } from "./db.js";\nimport { KEYS } from "./pure.js";\nexport const f = remote(() => LIMIT + KEYS.length);\n',
+    );
+    const run = runCli(["src", "--outDir", "out"], project);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(diagnosticLines(run.stderr), [
+      "src/main.ts:2:1 - warning RC1304: remote function f re-imports `LIMIT` in workers, which runs the top-level code of src/db.ts there: line 2 does more than declare",
+    ]);
   });
 
   it("documents every diagnostic code in docs/compiler.md", () => {

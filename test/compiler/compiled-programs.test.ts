@@ -112,7 +112,7 @@ describe("compiled programs", () => {
     assert.deepEqual(byBinding("default"), ["plusOne:copy", "LATER:ref"]);
     assert.equal(remoteNamed(report, "default").taskModule.endsWith(path.join("lib", "tasks.default.task.js")), true);
     assert.deepEqual(byBinding("AccActor"), ["Acc:import"]);
-    assert.deepEqual(remoteNamed(report, "AccActor").methods, ["add", "hidden", "base"]);
+    assert.deepEqual(remoteNamed(report, "AccActor").methods, ["add", "hidden", "unhidden", "base"]);
     assert.deepEqual(byBinding("usesActorClass"), ["ray:import", "Counter:copy"]);
     assert.deepEqual(byBinding("importedFn"), ["plusOne:import"]);
     assert.deepEqual(byBinding("bareGet"), ["timesThree:remote", "get:runtime"]);
@@ -121,11 +121,50 @@ describe("compiled programs", () => {
     assert.match(main, /^#!\/usr\/bin\/env node\n/);
   });
 
+  it("a capture that cannot be shipped fails its tasks with a named error; Arrow, nested and re-initialised captures work", async () => {
+    const { report } = await compileAndRun("capture-failures");
+    assert.deepEqual(shipping(remoteNamed(report, "inner")), ["BASE:ref"]);
+    assert.deepEqual(shipping(remoteNamed(report, "usesToken")), ["TOKEN:ref"]);
+  });
+
+  it("leaves calls it cannot move to the runtime, and matches the uncompiled program on names, template literals and imports", async () => {
+    const { report, compile, program } = await compileAndRun("uncompiled-calls");
+    assert.match(compile.stderr, /src\/main\.ts:14:32 - warning RC1305: remote\(\) receives a call expression/);
+    assert.match(compile.stderr, /src\/main\.ts:17:19 - warning RC1305: remote\(\) receives a number \(42\)/);
+    // `d` must not make a task module TypeScript takes for a declaration file.
+    assert.equal(path.basename(remoteNamed(report, "d").taskModule), "main.d_.task.js");
+    assert.equal(remoteNamed(report, "worker").name, "work");
+    assert.equal(remoteNamed(report, "BoxActor").kind, "actor");
+    const plainDir = path.join(scratch, "uncompiled-calls-uncompiled");
+    transpileWithoutRaycompile(path.join(FIXTURES, "uncompiled-calls", "src"), plainDir);
+    const plain = await runNode(path.join(plainDir, "main.js"));
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, program.stdout);
+  });
+
+  it("ships an enum merged with a namespace whole", async () => {
+    const { report } = await compileAndRun("merged-declarations");
+    assert.deepEqual(shipping(remoteNamed(report, "toMetres")), ["Unit:copy"]);
+  });
+
+  it("writes source maps when the tsconfig asks: stack traces point at the .ts lines, in the driver and in workers", async () => {
+    const { outDir } = compileFixture("source-maps");
+    assert.ok(fs.existsSync(path.join(outDir, "main.js.map")));
+    assert.ok(fs.existsSync(path.join(outDir, "main.boom.task.js.map")));
+    const program = await runNode(path.join(outDir, "main.js"), 30_000, ["--enable-source-maps"]);
+    assert.equal(program.code, 0, program.stderr);
+    assert.equal(program.stdout, fixtureFile("source-maps", "expected-output.txt"));
+  });
+
   it("warns about large captures at compile time (literal sizes) and at first call (the rest)", async () => {
     const { compile, program } = await compileAndRun("large-capture");
     assert.match(compile.stderr, /src\/main\.ts:6:7 - warning RC1301: remote function lookup captures `WEIGHTS` of 11\.4 MB \(above 10 MB\)/);
     assert.doesNotMatch(compile.stderr, /BUFFER/);
     assert.match(program.stderr, /lookup captures `WEIGHTS` of 11\.4 MB/);
     assert.match(program.stderr, /lookup captures `BUFFER` of 12\.0 MB/);
+    // Once per const, however many remote functions capture it.
+    assert.equal(compile.stderr.match(/RC1301/g)?.length, 1);
+    assert.equal(program.stderr.match(/captures `WEIGHTS`/g)?.length, 1);
+    assert.equal(program.stderr.match(/captures `BUFFER`/g)?.length, 1);
   });
 });

@@ -4,20 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Project, ts } from "ts-morph";
 import { freeReferences } from "../../src/compiler/free-identifiers.js";
-
-const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, strict: true } });
-let files = 0;
+import { initializerOf, snippet } from "./snippets.js";
 
 /** Free references of `f` in a module holding `source`; names declared by the standard library show as `lib:Name`. */
 function freeNames(source: string): string[] {
-  const file = project.createSourceFile(`/snippet${++files}.ts`, `${source}\nexport {};`);
-  const init = file.getVariableDeclarationOrThrow("f").getInitializerOrThrow().compilerNode;
-  const checker = project.getTypeChecker().compilerObject;
+  const { file, checker } = snippet(`${source}\nexport {};`);
+  const init = initializerOf(file, "f");
   return freeReferences(checker, init).map((ref) => {
     if (ref.kind === "symbol") {
-      const inLib = (ref.symbol.declarations ?? []).every((decl) => decl.getSourceFile().fileName !== file.getFilePath());
+      const inLib = (ref.symbol.declarations ?? []).every((decl) => decl.getSourceFile() !== file);
       return `${inLib ? "lib" : "symbol"}:${ref.name}`;
     }
     return ref.kind === "unresolved" ? `unresolved:${ref.name}` : ref.kind;

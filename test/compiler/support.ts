@@ -12,7 +12,7 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ts } from "ts-morph";
+import ts from "typescript";
 import { main, type CliIo } from "../../src/compiler/cli.js";
 
 /** The repository root. */
@@ -74,9 +74,9 @@ export function normaliseOutput(text: string): string {
 }
 
 /** Runs a JavaScript entry point with node and collects its output. */
-export function runNode(entry: string, timeoutMs = 30_000): Promise<CliRun> {
+export function runNode(entry: string, timeoutMs = 30_000, nodeOptions: readonly string[] = []): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry], { cwd: path.dirname(entry), timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...nodeOptions, entry], { cwd: path.dirname(entry), timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
       resolve({ code, stdout: normaliseOutput(stdout), stderr: normaliseOutput(stderr) });
     });
