@@ -9,9 +9,10 @@ import { RayError } from "./errors.js";
 import { currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
-  checkInteger,
-  checkTimeout,
   resolveActorOptions,
+  resolveCancelOptions,
+  resolveGetOptions,
+  resolveWaitOptions,
   resolveInitOptions,
   resolveTaskOptions,
   show,
@@ -22,11 +23,11 @@ import {
 import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
 import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
 
+/** The driver runtime, started with defaults if need be (`init()` is optional). */
 function driver(what: string): DriverRuntime {
-  const backend = state.backend;
+  const backend = state.backend ?? currentBackend();
   if (backend instanceof DriverRuntime) return backend;
-  if (backend !== undefined) throw new RayError(`${what}() is only available in the driver, not inside a task`);
-  throw new RayError(`${what}(): rayts is not initialized; call init() first`);
+  throw new RayError(`${what}() is only available in the driver, not inside a task`);
 }
 
 state.autoInit ??= () => {
@@ -45,6 +46,9 @@ state.autoInit ??= () => {
  */
 export async function init(options?: InitOptions): Promise<void> {
   const resolved = resolveInitOptions(options);
+  if (state.backend !== undefined && !(state.backend instanceof DriverRuntime)) {
+    throw new RayError("init() is only available in the driver, not inside a task: a task uses the runtime of the driver that runs it");
+  }
   if (state.backend !== undefined) {
     if (resolved.ignoreReinitError) return;
     throw new RayError("init() was called twice; call shutdown() first, or pass { ignoreReinitError: true }");
@@ -54,10 +58,16 @@ export async function init(options?: InitOptions): Promise<void> {
   await runtime.ready();
 }
 
-/** Stops every worker and actor and drops the object store. Safe to call when not initialized. */
+/**
+ * Stops every worker and actor and drops the object store. Safe to call when
+ * not initialized; refused inside a task (only the driver may stop the runtime).
+ */
 export async function shutdown(): Promise<void> {
   const backend = state.backend;
-  if (!(backend instanceof DriverRuntime)) return;
+  if (backend === undefined) return;
+  if (!(backend instanceof DriverRuntime)) {
+    throw new RayError("shutdown() is only available in the driver, not inside a task: return from the task and let the driver call it");
+  }
   state.backend = undefined;
   await backend.shutdown();
 }
@@ -197,7 +207,7 @@ function checkRefs(refs: readonly unknown[], what: string): ObjectRef<unknown>[]
 export function get<T>(ref: ObjectRef<T>, options?: GetOptions): Promise<T>;
 export function get<const R extends readonly ObjectRef<unknown>[]>(refs: R, options?: GetOptions): Promise<Values<R>>;
 export async function get(refs: unknown, options?: GetOptions): Promise<unknown> {
-  const timeout = checkTimeout(options?.timeout, "timeout");
+  const { timeout } = resolveGetOptions(options);
   if (Array.isArray(refs)) {
     if (refs.length === 0) return [];
     return currentBackend().get(checkRefs(refs, "refs"), timeout);
@@ -237,12 +247,11 @@ export interface WaitOptions {
 export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
   if (!Array.isArray(refs)) throw new TypeError(`Expected \`refs\` to be an array of ObjectRefs, got ${show(refs)}`);
   const checked = checkRefs(refs, "refs");
+  const { numReturns, timeout } = resolveWaitOptions(options);
   if (checked.length === 0) return [[], []];
-  const numReturns = options?.numReturns === undefined ? 1 : checkInteger(options.numReturns, "numReturns", 1);
   if (numReturns > checked.length) {
     throw new RangeError(`Expected \`numReturns\` to be at most the number of refs (${checked.length}), got ${numReturns}`);
   }
-  const timeout = checkTimeout(options?.timeout, "timeout");
   return (await currentBackend().wait(checked, numReturns, timeout)) as WaitResult<T>;
 }
 
@@ -251,9 +260,16 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
  * abandoned (its result discarded), or with `force` its worker is stopped.
  * `get` on the ref then rejects with TaskCancelledError.
  */
-export function cancel(ref: ObjectRef<unknown>, options?: { force?: boolean }): void {
+export function cancel(ref: ObjectRef<unknown>, options?: CancelOptions): void {
   if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef, got ${show(ref)}`);
-  currentBackend().cancel(ref, options?.force === true);
+  const { force } = resolveCancelOptions(options);
+  currentBackend().cancel(ref, force);
+}
+
+/** Options of `cancel`. */
+export interface CancelOptions {
+  /** Stop the worker running the task (it is replaced); default false, the result is dropped. */
+  force?: boolean;
 }
 
 /** Stops an actor at once; pending and later calls reject with ActorDiedError. */

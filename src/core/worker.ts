@@ -159,8 +159,11 @@ class WorkerServer {
             const fn = message.fns[index] as number;
             const argc = message.argc[index] as number;
             const name = message.names[index] || (this.#defs.get(fn)?.name ?? "task");
-            this.#queue.push({ task: message.tasks[index] as number, fn, name, args: message.args.slice(next, next + argc) });
+            const run = { task: message.tasks[index] as number, fn, name, args: message.args.slice(next, next + argc) };
             next += argc;
+            // A task of less than one CPU does not wait for the runner: async ones overlap on this event loop.
+            if (message.side[index] === true) void this.#run(run, true);
+            else this.#queue.push(run);
           }
           break;
         }
@@ -265,8 +268,8 @@ class WorkerServer {
     }
   }
 
-  /** Runs one task; returns a promise only when the task is asynchronous. */
-  #run(task: Run): Promise<void> | undefined {
+  /** Runs one task; returns a promise only when the task is asynchronous. A side task does not take the running slot. */
+  #run(task: Run, side = false): Promise<void> | undefined {
     const start = performance.now();
     if (this.#cancelled.delete(task.task)) {
       this.#fail(task.task, task.name, new TaskCancelledError(`task ${task.name} was cancelled before it started`), start);
@@ -277,14 +280,14 @@ class WorkerServer {
       this.#fail(task.task, task.name, new RayError(`function ${task.fn} was never defined on this worker`), start);
       return undefined;
     }
-    if (task.args.some(needsArrow)) return preloadArrow().then(() => this.#run(task));
+    if (task.args.some(needsArrow)) return preloadArrow().then(() => this.#run(task, side));
     if (fn instanceof Promise) {
       return fn.then(
-        () => this.#run(task),
+        () => this.#run(task, side),
         (error: unknown) => this.#fail(task.task, task.name, error, start),
       );
     }
-    this.#running[this.#info.index] = task.task;
+    if (!side) this.#running[this.#info.index] = task.task;
     this.#currentName = task.name;
     const explain = (error: unknown): unknown => explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
     let result: unknown;
