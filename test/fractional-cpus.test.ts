@@ -34,7 +34,7 @@ const fetchLike = ray.remote(async function fetchLike(flags: Int32Array, meet: n
 const heldAsync = ray.remote(async function heldAsync(flags: Int32Array) {
   const running = Atomics.add(flags, 1, 1) + 1;
   for (let peak = Atomics.load(flags, 2); running > peak; peak = Atomics.load(flags, 2)) Atomics.compareExchange(flags, 2, peak, running);
-  while (Atomics.load(flags, 0) === 0) await Atomics.waitAsync(flags, 0, 0).value;
+  while (Atomics.load(flags, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
   Atomics.sub(flags, 1, 1);
   return true;
 });

@@ -54,7 +54,7 @@ test("wait() refuses unknown and mistyped options, even for an empty list", asyn
 test('cancel() refuses { force: "yes" } instead of treating it as a soft cancel', async () => {
   const flags = await sharedInts();
   const hold = ray.remote(async (f: Int32Array) => {
-    while (Atomics.load(f, 0) === 0) await Atomics.waitAsync(f, 0, 0).value;
+    while (Atomics.load(f, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     return "done";
   });
   const ref = hold.remote(flags);

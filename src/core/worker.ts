@@ -14,6 +14,7 @@ import { errorToData, RayError, SerializationError, TaskCancelledError, taskErro
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
 import { MemoryPressure } from "./collector.js";
+import { explainMissing, referToFirst } from "./missing-names.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -66,19 +67,20 @@ function fromSource(source: string): unknown {
   }
 }
 
-/** Explains a missing name in a task shipped as source text. */
+/** Functions whose missing names this thread already explained in full. */
+const explained = new Set<FunctionDefinition>();
+
+/** Explains a missing name in a task shipped as source text: in full the first time, then by reference. */
 function explainMissingName(error: unknown, def: FunctionDefinition): unknown {
   if (def.kind !== "source" || !(error instanceof ReferenceError)) return error;
   const match = /^(\S+) is not defined$/.exec(error.message);
   if (match === null) return error;
-  const name = match[1];
-  const explained = new ReferenceError(
-    `${name} is not defined in the worker: remote function ${def.name} was shipped as source text, so it cannot see ` +
-      `the imports, functions or variables of its module. Pass ${name} as an argument (or put() it and pass the ObjectRef), ` +
-      "or compile the program with raycompile, which ships module-level captures for you.",
-  );
-  explained.stack = `${explained.name}: ${explained.message}\n${(error.stack ?? "").split("\n").slice(1).join("\n")}`;
-  return explained;
+  const name = match[1] as string;
+  const first = !explained.has(def);
+  explained.add(def);
+  const result = new ReferenceError(first ? explainMissing(def.name, def.source, SCOPE_NAMES, name) : referToFirst(def.name, name));
+  result.stack = `${result.name}: ${result.message}\n${(error.stack ?? "").split("\n").slice(1).join("\n")}`;
+  return result;
 }
 
 class WorkerServer {
