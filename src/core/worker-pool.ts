@@ -160,6 +160,10 @@ export class ThreadPool {
     const exit = (error: unknown): void => {
       if (reported) return;
       reported = true;
+      // What the thread posted before it ended (its logs, its last results) still counts.
+      for (let left = receiveMessageOnPort(port1); left !== undefined && !link.dead; left = receiveMessageOnPort(port1)) {
+        onMessage(link, left.message as FromWorker[]);
+      }
       this.#pendingTerminate.delete(link);
       link.markDead();
       if (!this.#closed) onExit(link, error);

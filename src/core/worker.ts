@@ -137,10 +137,29 @@ class WorkerServer {
     this.#backend.scheduleFlush(this.#port);
   }
 
+  #prefix(): string {
+    const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
+    return `(${name} pid=${process.pid} worker=${this.#info.index})`;
+  }
+
+  /**
+   * A throw outside any task's promise (a timer firing after its task
+   * returned, say) ends this thread. Say so, with this worker's prefix, after
+   * what the tasks printed, and post it all before the thread goes.
+   */
+  strayError(error: unknown): void {
+    const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : format(error);
+    this.send({
+      kind: "log",
+      stream: "err",
+      text: `${this.#prefix()} uncaught error outside any task's promise (e.g. in a timer or callback that outlived its task); this worker stops and is replaced, and the tasks it held are retried:\n${text}`,
+    });
+    this.#backend.flushNow();
+  }
+
   #redirectConsole(): void {
     const emit = (stream: "out" | "err") => (...args: unknown[]) => {
-      const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
-      this.send({ kind: "log", stream, text: `(${name} pid=${process.pid} worker=${this.#info.index}) ${format(...args)}` });
+      this.send({ kind: "log", stream, text: `${this.#prefix()} ${format(...args)}` });
     };
     console.log = emit("out");
     console.info = emit("out");
@@ -414,13 +433,19 @@ class WorkerServer {
 
 // A throw outside any task's promise is a crash, as in Ray: the thread ends
 // and the driver retries what it was running on a fresh worker.
+let server: WorkerServer | undefined;
 process.on("unhandledRejection", (reason) => {
   throw reason;
+});
+process.on("uncaughtException", (error) => {
+  server?.strayError(error);
+  throw error;
 });
 
 workerpool.worker({
   serve(port: MessagePort, info: WorkerInfo): Promise<void> {
-    return new WorkerServer(port, info).served();
+    server = new WorkerServer(port, info);
+    return server.served();
   },
 });
 
