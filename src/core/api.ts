@@ -81,16 +81,24 @@ export function isInitialized(): boolean {
  * Turns a self-contained function into a remote function, or a class into an
  * actor class. Uncompiled, the function's source text is shipped to the
  * workers, so it may use only its parameters, globals such as `Math`, and the
- * rayts API (available in the task as `ray`, or by name: `get`, `put`,
- * `wait`, `remote`, ...). Use `raycompile` for functions that capture
- * module-level values.
+ * rayts API under the names its module imports it as (`ray.get` after
+ * `import * as ray from "rayts"`, `get` after `import { get } from "rayts"`).
+ * Use `raycompile` for functions that capture module-level values.
+ *
+ * A task function (not an arrow) runs with `this` bound to its own
+ * RemoteFunction, typed, so a recursive task calls `this.remote(...)`.
  *
  * @example
  * const square = ray.remote((x: number) => x * x);
  * const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
+ * const fib = ray.remote(async function (n: number): Promise<number> {
+ *   if (n < 2) return n;
+ *   const [a, b] = await ray.get([this.remote(n - 1), this.remote(n - 2)]);
+ *   return a + b;
+ * });
  */
 export function remote<C extends ActorConstructor>(cls: C, options?: ActorOptions): ActorClass<C>;
-export function remote<A extends unknown[], R>(fn: (...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
+export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
 export function remote(target: unknown, options?: TaskOptions | ActorOptions): unknown {
   if (typeof target !== "function") {
     throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}`);

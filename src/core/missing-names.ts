@@ -62,6 +62,24 @@ export function missingNames(source: string, scope: readonly string[], known: st
   return [...found];
 }
 
+/**
+ * Names the source uses only as a namespace of rayts (`rt.get(...)`,
+ * `rt.remote(...)` after `import * as rt from "rayts"`) and that exist
+ * nowhere else: the worker binds each to the rayts API, as it binds `ray`.
+ */
+export function namespaceAliases(source: string, scope: readonly string[], exported: readonly string[]): string[] {
+  const code = stripLiterals(source);
+  const declared = declaredNames(code);
+  const aliases: string[] = [];
+  for (const match of code.matchAll(/(?<![\w$.])([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)/g)) {
+    const name = match[1] as string;
+    if (aliases.includes(name) || KEYWORDS.has(name) || declared.has(name) || scope.includes(name) || name in globalThis) continue;
+    const uses = [...code.matchAll(new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])(\\s*\\.\\s*([A-Za-z_$][\\w$]*))?`, "g"))];
+    if (uses.every((use) => use[2] !== undefined && exported.includes(use[2]))) aliases.push(name);
+  }
+  return aliases;
+}
+
 /** True when the source calls `name(...)` or constructs `new name(...)`: then it is a function or class. */
 function isCalled(source: string, name: string): boolean {
   return new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}\\s*\\(`).test(stripLiterals(source));

@@ -14,7 +14,8 @@ import { errorToData, RayError, SerializationError, TaskCancelledError, taskErro
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
 import { MemoryPressure } from "./collector.js";
-import { explainMissing, referToFirst } from "./missing-names.js";
+import { explainMissing, namespaceAliases, referToFirst } from "./missing-names.js";
+import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -54,9 +55,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-/** Rebuilds a function or class from its source text, with the rayts API in scope. */
+/**
+ * Rebuilds a function or class from its source text, with the rayts API in
+ * scope: as `ray`, by name, and under any other namespace name the source
+ * uses only for rayts calls (`import * as rt from "rayts"` in its module).
+ */
 function fromSource(source: string): unknown {
-  const build = (body: string): unknown => new Function(...SCOPE_NAMES, `"use strict";\nreturn (${body}\n);`)(...SCOPE_VALUES);
+  const aliases = namespaceAliases(source, SCOPE_NAMES, Object.keys(rayts));
+  const names = [...SCOPE_NAMES, ...aliases];
+  const values = [...SCOPE_VALUES, ...aliases.map(() => rayts)];
+  const build = (body: string): unknown => new Function(...names, `"use strict";\nreturn (${body}\n);`)(...values);
   try {
     return build(source);
   } catch (error) {
@@ -65,6 +73,29 @@ function fromSource(source: string): unknown {
     const holder = build(`{ ${source} }`) as Record<string, unknown>;
     return Object.values(holder)[0];
   }
+}
+
+/**
+ * A task function runs with `this` bound to its own RemoteFunction, so a
+ * recursive task can call `this.remote(...)` (typed by `remote()`); a named
+ * function expression also gets `.remote` and `.options`, so `fib.remote(...)`
+ * inside `function fib` works at run time too.
+ */
+function withSelf(fn: Callable, id: number, name: string): Callable {
+  if (typeof fn !== "function" || /^class\b/.test(Function.prototype.toString.call(fn))) return fn;
+  const self = new RemoteFunction(id, defaultTaskOptions(name));
+  if (Object.isExtensible(fn) && !Object.hasOwn(fn, "remote")) {
+    Object.defineProperties(fn, {
+      remote: { value: (...args: unknown[]) => self.remote(...(args as never[])), configurable: true },
+      options: { value: (options: Parameters<typeof self.options>[0]) => self.options(options), configurable: true },
+    });
+  }
+  // Only a function that reads `this` pays for the binding (and shows the receiver in its stack frames).
+  if (!/\bthis\b/.test(Function.prototype.toString.call(fn))) return fn;
+  const bound: Callable = function (this: unknown, ...args: unknown[]) {
+    return fn.apply(self, args);
+  };
+  return bound;
 }
 
 /** Functions whose missing names this thread already explained in full. */
@@ -222,7 +253,7 @@ class WorkerServer {
     this.#backend.known(fn);
     if (def.kind === "source") {
       try {
-        this.#functions.set(fn, fromSource(def.source) as Callable);
+        this.#functions.set(fn, withSelf(fromSource(def.source) as Callable, fn, def.name));
       } catch (error) {
         // Reported to each task of this function when it runs.
         const failed = Promise.reject(error);
@@ -236,7 +267,7 @@ class WorkerServer {
     const loading = import(def.url).then((module: Record<string, unknown>) => {
       const factory = module[def.exportName];
       if (typeof factory !== "function") throw new RayError(`task module ${def.url} has no factory export ${def.exportName}`);
-      const built = (factory as (captures: Record<string, unknown>) => Callable)(values);
+      const built = withSelf((factory as (captures: Record<string, unknown>) => Callable)(values), fn, def.name);
       this.#functions.set(fn, built);
       return built;
     });

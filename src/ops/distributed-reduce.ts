@@ -236,7 +236,7 @@ function remoteTree<T>(fn: RemoteCombiner<T>, items: ArrayLike<T>, chunkSize: nu
   const tree = (level: (T | ObjectRef<T>)[]): T | ObjectRef<T> => {
     while (level.length > 1) {
       const next: (T | ObjectRef<T>)[] = [];
-      for (let i = 0; i + 1 < level.length; i += 2) next.push(fn.remote(level[i] as T, level[i + 1] as T) as ObjectRef<T>);
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(fn.remote(level[i] as never, level[i + 1] as never) as ObjectRef<T>);
       if (level.length & 1) next.push(level[level.length - 1] as T);
       level = next;
     }
