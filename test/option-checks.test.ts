@@ -4,8 +4,10 @@
  * calls that only the driver may make are refused inside a task.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
 import * as ray from "../src/index.js";
+import { checkNodeVersion, MIN_NODE } from "../src/core/options.js";
 import { release, sharedInts } from "./support/shared.js";
 
 after(async () => {
@@ -84,4 +86,16 @@ test("shutdown() and init() inside a task are refused with a RayError saying why
   await assert.rejects(ray.get(stats.remote()), /availableResources\(\) is only available in the driver/);
   // The runtime is untouched.
   assert.equal(await ray.get(ray.remote((x: number) => x + 1).remote(1)), 2);
+});
+
+test("a Node.js older than the engines field is refused with a message naming both versions", () => {
+  assert.throws(() => checkNodeVersion("18.20.4"), {
+    name: "RayError",
+    message: /^rayts needs Node\.js >= 20\.19 \(the engines field of its package\.json\), got Node\.js 18\.20\.4; upgrade/,
+  });
+  assert.throws(() => checkNodeVersion("20.18.3"), /got Node\.js 20\.18\.3/);
+  for (const ok of ["20.19.0", "20.20.2", "22.12.0", "24.1.0"]) assert.doesNotThrow(() => checkNodeVersion(ok));
+  assert.doesNotThrow(() => checkNodeVersion());
+  const engines = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { engines: { node: string } }).engines.node;
+  assert.equal(engines, `>=${MIN_NODE.join(".")}`, "the check and the engines field agree");
 });

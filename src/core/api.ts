@@ -9,6 +9,7 @@ import { RayError } from "./errors.js";
 import { currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
+  checkNodeVersion,
   resolveActorOptions,
   resolveCancelOptions,
   resolveGetOptions,
@@ -31,6 +32,7 @@ function driver(what: string): DriverRuntime {
 }
 
 state.autoInit ??= () => {
+  checkNodeVersion();
   const runtime = new DriverRuntime(resolveInitOptions(undefined));
   state.backend = runtime;
   return runtime;
@@ -46,6 +48,7 @@ state.autoInit ??= () => {
  */
 export async function init(options?: InitOptions): Promise<void> {
   const resolved = resolveInitOptions(options);
+  checkNodeVersion();
   if (state.backend !== undefined && !(state.backend instanceof DriverRuntime)) {
     throw new RayError("init() is only available in the driver, not inside a task: a task uses the runtime of the driver that runs it");
   }

@@ -4,6 +4,7 @@
  * object that internal code trusts.
  */
 import { availableParallelism, totalmem } from "node:os";
+import { RayError } from "./errors.js";
 import type { ResolvedTaskOptions } from "./protocol.js";
 
 /** Options of `init`. */
@@ -202,4 +203,21 @@ export function resolveWaitOptions(input: unknown): ResolvedWaitOptions {
 export function resolveCancelOptions(input: unknown): { readonly force: boolean } {
   const options = checkOptions(input, ["force"], "cancel()");
   return { force: options["force"] === undefined ? false : checkBoolean(options["force"], "force") };
+}
+
+/** The oldest Node.js rayts runs on: the `engines` field of its package.json. */
+export const MIN_NODE = [20, 19] as const;
+
+/**
+ * Refuses to start on a Node.js older than {@link MIN_NODE}, which lacks what
+ * rayts needs (`require` of ES modules for CommonJS users, worker-thread and
+ * shared-memory fixes), rather than failing later in an obscure way.
+ */
+export function checkNodeVersion(version: string = process.versions.node): void {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  if (major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])) return;
+  throw new RayError(
+    `rayts needs Node.js >= ${MIN_NODE.join(".")} (the engines field of its package.json), got Node.js ${version}; ` +
+      "upgrade to Node.js 20.19 or later (22 and 24 are supported)",
+  );
 }
