@@ -52,7 +52,7 @@ function isArrayLike(value: object): value is ArrayLike<unknown> {
 /**
  * A sequence to fold, as something indexable. Arrays and typed arrays are
  * used as they are (no copy); other iterables are read once into an array.
- * Empty input is a RangeError, as in the seed's `agg_list`.
+ * Empty input is a RangeError, as in the classic `agg_list`.
  */
 export function checkSequence<T>(value: unknown, name: string, what: string): ArrayLike<T> {
   let items: ArrayLike<T>;

@@ -1,5 +1,5 @@
 /**
- * The seed's `agg_list_with_ray`: split the sequence into chunks, fold each
+ * The classic Ray example's `agg_list_with_ray`: split the sequence into chunks, fold each
  * chunk on a worker, fold the partial results in order on the driver. The
  * chunk size comes from a cost model fed with measured figures (see
  * chunk-plan.ts) unless the caller fixes it.
