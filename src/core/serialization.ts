@@ -294,7 +294,12 @@ export function encode(value: unknown, what: string): Encoded {
     const kind = arrowKind(value);
     if (kind !== undefined) return encodeArrow(value, kind);
   }
-  const instance = findClassInstance(value);
+  let instance: { path: string; name: string } | undefined;
+  try {
+    instance = findClassInstance(value);
+  } catch {
+    // Nested deeper than the stack allows: the serializer below decides.
+  }
   if (instance !== undefined) {
     const where = instance.path === "" ? "" : ` (at ${instance.path})`;
     throw new SerializationError(
