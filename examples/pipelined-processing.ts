@@ -1,9 +1,10 @@
 /**
- * Seed 000: "don't wait for every task before the next step; process one,
- * pass one on". Four tasks of random duration; each result needs a slow
- * processing step on the driver. Batch `get` waits for the slowest task
- * first; the `wait` loop (the seed's code) and `mapPipelined` process each
- * result as soon as it is ready. Durations are the seed's scaled down.
+ * "Don't wait for every task before the next step; process one, pass one
+ * on". Four tasks of random duration; each result needs a slow processing
+ * step on the driver. Batch `get` waits for the slowest task first; the
+ * `wait` loop (Ray's classic pattern) and `mapPipelined` process each result
+ * as soon as it is ready. Durations are scaled down from the classic
+ * example's 0-4 s.
  */
 import * as ray from "../src/index.js";
 import { mapPipelined } from "../src/index.js";
@@ -12,7 +13,7 @@ import { quick, report, timed } from "./support.js";
 const scale = quick ? 0.25 : 1; // 1 => tasks 0..400 ms, processing 100 ms
 const durations = [0.75, 0.2, 1, 0.45].map((f) => Math.round(f * 400 * scale)); // "random.uniform(0, 4)", fixed
 
-// The seed sleeps to stand for work; so do we (a task may return a Promise).
+// Sleeps stand for work (a task may return a Promise).
 const doSomeWork = ray.remote((x: number, ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), ms)));
 // mapPipelined maps one input to one task: the same work on an [x, ms] pair.
 const doSomeWorkOn = ray.remote(([x, ms]: [number, number]) => new Promise<number>((resolve) => setTimeout(() => resolve(x), ms)));
@@ -62,7 +63,8 @@ const [mapSum, mapMs] = await timed(async () => {
 
 console.log("results:", { serial: serialSum, batchGet: batchSum, waitLoop: waitSum, mapPipelined: mapSum }); // all 6
 report("serial", serialMs);
-report("batch get, then process", batchMs, serialMs);
-report("wait loop (seed)", waitMs, serialMs);
-report("mapPipelined", mapMs, serialMs);
+const serial = { name: "serial", ms: serialMs };
+report("batch get, then process", batchMs, serial);
+report("wait loop", waitMs, serial);
+report("mapPipelined", mapMs, serial);
 await ray.shutdown();

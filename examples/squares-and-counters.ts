@@ -1,5 +1,5 @@
 /**
- * Seed 000/002: the first Ray program. A remote function squares four
+ * The first Ray program. A remote function squares four
  * numbers in parallel; four Counter actors are incremented once each.
  */
 import * as ray from "../src/index.js";
@@ -35,6 +35,7 @@ const [serial, serialMs] = await timed(() => Array.from({ length: n }, (_, i) =>
 const [parallel, parallelMs] = await timed(() => ray.get(Array.from({ length: n }, (_, i) => square.remote(i))));
 console.log(`${n} squares equal:`, JSON.stringify(serial) === JSON.stringify(parallel));
 report(`serial, ${n} squares`, serialMs);
-report(`rayts tasks, ${n} squares`, parallelMs, serialMs);
-console.log("(a square takes nanoseconds; a task pays off from tens of microseconds of work, see bench/ granularity)");
+report(`rayts tasks, ${n} squares`, parallelMs, { name: "serial", ms: serialMs }, {
+  slowerBecause: "a square takes nanoseconds, and a task pays off only from a few microseconds of work (see the granularity benchmark)",
+});
 await ray.shutdown();

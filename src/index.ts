@@ -47,6 +47,7 @@ export type {
   ActorHandle,
   ActorMethod,
   ActorOptions,
+  CancelOptions,
   ClusterResources,
   CompiledRemoteSpec,
   GetOptions,

@@ -16,9 +16,28 @@ const Ticker = ray.remote(class Ticker {
   constructor(flags, slot) { setInterval(() => Atomics.add(flags, slot, 1), 2); }
   ping() { return "pong"; }
 });
-const flags = new Int32Array(new SharedArrayBuffer(16));
-const settle = async () => { for (let i = 0; i < 6; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); } };
-const ticking = async (slot) => { const a = Atomics.load(flags, slot); await new Promise((r) => setTimeout(r, 150)); return Atomics.load(flags, slot) > a; };
+const flags = new Int32Array(new SharedArrayBuffer(32));
+// Slot 4 is a reference actor that stays alive: "alive" and "stopped" are read
+// against its ticks, never against a wall-clock window.
+const reference = Ticker.remote(flags, 4);
+await ray.get(reference.ping.remote());
+const referenceTicks = async (n) => { const a = Atomics.load(flags, 4); while (Atomics.load(flags, 4) < a + n) await new Promise((r) => setTimeout(r, 1)); };
+// Alive: it ticks before the reference has ticked 500 times.
+const ticking = async (slot) => {
+  const a = Atomics.load(flags, slot), r = Atomics.load(flags, 4);
+  while (Atomics.load(flags, slot) === a && Atomics.load(flags, 4) < r + 500) await new Promise((res) => setTimeout(res, 1));
+  return Atomics.load(flags, slot) > a;
+};
+// Stopped: after a collection, it does not tick while the reference ticks 25 times (up to 200 rounds).
+const stopped = async (slot) => {
+  for (let round = 0; round < 200; round++) {
+    gc();
+    const a = Atomics.load(flags, slot);
+    await referenceTicks(25);
+    if (Atomics.load(flags, slot) === a) return true;
+  }
+  return false;
+};
 
 // 0: dropped right after a call; 1: kept; 2: named and dropped; 3: handle passed to a task, then dropped.
 const reply = await (async () => { const t = Ticker.remote(flags, 0); return ray.get(t.ping.remote()); })();
@@ -27,8 +46,8 @@ await ray.get(kept.ping.remote());
 await (async () => { const t = Ticker.options({ name: "named-ticker" }).remote(flags, 2); await ray.get(t.ping.remote()); })();
 const look = ray.remote((handle) => typeof handle.ping.remote);
 await (async () => { const t = Ticker.remote(flags, 3); await ray.get(look.remote(t)); })();
-await settle();
-console.log(JSON.stringify({ reply, dropped: await ticking(0), kept: await ticking(1), named: await ticking(2), exported: await ticking(3) }));
+const dropped = !(await stopped(0));
+console.log(JSON.stringify({ reply, dropped, kept: await ticking(1), named: await ticking(2), exported: await ticking(3) }));
 await ray.shutdown();
 `;
 

@@ -31,6 +31,13 @@ function snapshot() {
   return { bytes: stats.bytesUsed, objects: stats.numObjects, available: ray.availableResources().object_store_memory };
 }
 
+const collectInWorkers = ray.remote(() => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return 0;
+});
+const same = (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>): boolean =>
+  a.bytes === b.bytes && a.objects === b.objects && a.available === b.available;
+
 async function scenario(name: string, body: () => Promise<number>): Promise<void> {
   await collect();
   const before = snapshot();
@@ -41,8 +48,15 @@ async function scenario(name: string, body: () => Promise<number>): Promise<void
     results[name] = { error: String(error) };
     return;
   }
-  await collect();
-  const after = snapshot();
+  // Collect until the store is back to its baseline (a guard of 60 s, never a
+  // window): a worker gives a borrow back only after it has collected it.
+  const guard = Date.now() + 60_000;
+  let after = snapshot();
+  do {
+    await ray.get([collectInWorkers.remote(), collectInWorkers.remote()]);
+    await collect();
+    after = snapshot();
+  } while (!same(after, before) && Date.now() < guard);
   results[name] = { before, during, after };
 }
 
@@ -95,17 +109,8 @@ const sumInside = ray.remote(async (box: { ref: ray.ObjectRef<Float64Array> }) =
   const a = await ray.get(box.ref);
   return a.reduce((x, y) => x + y, 0);
 });
-const workerGc = ray.remote(() => {
-  (globalThis as { gc?: () => void }).gc?.();
-  return 0;
-});
 await scenario("borrowed by a worker", async () => {
   const total = await ray.get(sumInside.remote({ ref: ray.put(new Float64Array(MB).fill(1)) }));
-  // Give the workers a chance to collect and report their released borrows.
-  for (let i = 0; i < 3; i++) {
-    await ray.get([workerGc.remote(), workerGc.remote()]);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
   return total;
 });
 
@@ -114,10 +119,6 @@ const putInside = ray.remote((n: number) => put(new Float64Array(n)));
 await scenario("put in a worker", async () => {
   const inner = await ray.get(putInside.remote(MB));
   const value = await ray.get(inner);
-  for (let i = 0; i < 3; i++) {
-    await ray.get([workerGc.remote(), workerGc.remote()]);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
   return value.length;
 });
 
@@ -189,10 +190,11 @@ await collect();
 const before = ray.objectStoreStats();
 console.log("LENGTH " + (await ray.get(length.remote({ ref: ray.put(new Float64Array(1 << 20)) }))));
 await ray.get(collectLater.remote());
-// The worker is idle from here on; give it time to collect and give the borrow back.
+// The worker is idle from here on: wait until it has collected and given the
+// borrow back (a guard of 60 s against a hang, never a window).
 let after = ray.objectStoreStats();
-for (let i = 0; i < 50 && after.numObjects > before.numObjects; i++) {
-  await new Promise((resolve) => setTimeout(resolve, 20));
+const guard = Date.now() + 60_000;
+while (after.numObjects > before.numObjects && Date.now() < guard) {
   await collect();
   after = ray.objectStoreStats();
 }

@@ -122,3 +122,43 @@ test("bad arguments are rejected with clear errors", async () => {
   await assert.rejects(aggListDistributed(add, [1], { chunk: 3 } as never), /Unknown option `chunk`/);
   await assert.rejects(aggListDistributed(add, ray.put(7) as never), /refer to an array.*got 7/);
 });
+
+/** Merges two sorted lists: its cost grows with the operands. */
+function mergeSorted(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push((a[i] as number) <= (b[j] as number) ? (a[i++] as number) : (b[j++] as number));
+  while (i < a.length) out.push(a[i++] as number);
+  while (j < b.length) out.push(b[j++] as number);
+  return out;
+}
+
+test("auto measures how a merge's cost grows with its operands, and decides the same way every run", async () => {
+  const runs = Array.from({ length: 20_000 }, (_, i) => [(i * 7919) % 20_000]);
+  const kinds: string[] = [];
+  for (let run = 0; run < 3; run++) {
+    const merged = await aggListDistributed(mergeSorted, runs);
+    assert.equal(merged.length, runs.length);
+    assert.ok(merged.every((x, i) => i === 0 || (merged[i - 1] as number) <= x));
+    const decision = lastAggListDecision();
+    assert.ok(decision !== undefined);
+    assert.ok(decision.growthMsPerItem > 0, `no growth measured: ${JSON.stringify(decision)}`);
+    // The local estimate counts the large merges near the root, not only the small ones sampled first.
+    const rest = runs.length - decision.sampled;
+    assert.ok(decision.localMs > rest * decision.combineMs + decision.growthMsPerItem * rest, JSON.stringify(decision));
+    kinds.push(decision.kind);
+  }
+  assert.equal(new Set(kinds).size, 1, `the decision flipped: ${kinds.join(", ")}`);
+});
+
+test("auto finds no growth in a combine of constant cost", async () => {
+  const fixed = (a: number, b: number): number => {
+    const end = performance.now() + 0.05;
+    while (performance.now() < end);
+    return a + b;
+  };
+  const xs = range(200);
+  assert.equal(await aggListDistributed(fixed, xs), xs.reduce(add));
+  assert.equal(lastAggListDecision()?.growthMsPerItem, 0);
+});

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
 import { MapItemError, Pipeline, pipeline } from "../src/ops/index.js";
+import { eventually } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -88,8 +89,7 @@ test("an endless input with a break stops every stage", async () => {
     if (out.length === 10) break;
   }
   assert.deepEqual(out, Array.from({ length: 10 }, (_, i) => (i + 1) * 10));
-  const deadline = Date.now() + 5000;
-  while (!closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await eventually(() => closed, "the input to close");
   assert.ok(closed, "the input was closed");
 });
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
 import { MapItemError, mapPipelined } from "../src/ops/index.js";
-import { release } from "./support/shared.js";
+import { eventually, release } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -167,20 +167,18 @@ test("stopping early cancels the pending tasks: they never run, and no task is l
     break;
   }
   // Two workers, each blocked by the task it runs: at most two tasks got to start. The cancel
-  // of a task the scheduler already batched to a worker is a message: give it time to land
-  // before the workers are freed (freed in the same tick, such a task may still start).
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // of a task the scheduler already batched to a worker is a message, posted at the end of
+  // the tick of the break: one macrotask later it is on the worker's port, where the worker
+  // reads it after the held task returns and before it starts the next one.
+  await new Promise((resolve) => setImmediate(resolve));
   release(flags, 0);
   const total = ray.clusterResources()["CPU"];
-  const deadline = Date.now() + 10_000;
-  while ((Atomics.load(flags, 2) !== 0 || ray.availableResources()["CPU"] !== total) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await eventually(() => Atomics.load(flags, 2) === 0 && ray.availableResources()["CPU"] === total, "the workers to be idle");
   assert.equal(Atomics.load(flags, 2), 0, "no task is left running");
   assert.equal(ray.availableResources()["CPU"], total);
   const started = Atomics.load(flags, 1);
   assert.ok(started <= 2, `${started} held tasks started`);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Every CPU slot is free: no task is left on a worker, so none can start later.
   assert.equal(Atomics.load(flags, 1), started, "no cancelled task started later");
 });
 

@@ -27,6 +27,12 @@ const data = await ray.get(ray.put(new Float64Array([1, 2, 3])));
 console.log(JSON.stringify({ values, count: await ray.get(c.inc.remote()), sum: data.reduce((a, b) => a + b, 0), error: typeof ray.RayTaskError }));
 `;
 
+const REQUIRING = `
+const ray = require("rayts");
+const square = ray.remote((x) => x * x);
+ray.get([1, 2, 3].map((x) => square.remote(x))).then((values) => console.log(JSON.stringify(values)));
+`;
+
 const CAPTURING = `
 import * as ray from "rayts";
 const table = new Float64Array([10, 20, 30]);
@@ -44,6 +50,8 @@ test("npm pack, install into an empty project, import rayts and run a task", { t
     assert.ok(files.includes("dist/index.js"), `dist/index.js is not packed: ${files.join(", ")}`);
     assert.ok(files.includes("dist/index.d.ts"), "the types are not packed");
     assert.ok(!files.some((file) => file.startsWith("src/") || file.startsWith("test/")), "sources or tests were packed");
+    // raycompile --help and the README point at docs/.
+    for (const doc of ["docs/compiler.md", "docs/operators.md", "docs/benchmarks.md"]) assert.ok(files.includes(doc), `${doc} is not packed`);
 
     const project = join(dir, "project");
     await run("mkdir", ["-p", project]);
@@ -52,6 +60,11 @@ test("npm pack, install into an empty project, import rayts and run a task", { t
     await writeFile(join(project, "main.mjs"), PROGRAM);
     const { stdout } = await run(process.execPath, ["main.mjs"], { cwd: project, timeout: 60_000 });
     assert.deepEqual(JSON.parse(stdout.trim().split("\n").pop() ?? ""), { values: [0, 1, 4, 9], count: 2, sum: 6, error: "function" });
+
+    // CommonJS: require("rayts") works (Node >= 20.19 can require ES modules).
+    await writeFile(join(project, "main.cjs"), REQUIRING);
+    const required = await run(process.execPath, ["main.cjs"], { cwd: project, timeout: 60_000 });
+    assert.deepEqual(JSON.parse(required.stdout.trim().split("\n").pop() ?? ""), [1, 4, 9]);
 
     await run("mkdir", ["-p", join(project, "src")]);
     await writeFile(join(project, "src", "main.ts"), CAPTURING);

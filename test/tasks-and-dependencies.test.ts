@@ -76,7 +76,7 @@ test(".options({ name }) names the task in errors", async () => {
 
 test(".options() validates: numCpus, maxRetries, retryExceptions, name, unknown keys", () => {
   const f = ray.remote((x: number) => x);
-  assert.throws(() => f.options({ numCpus: 0 }), (e: unknown) => e instanceof RangeError && /numCpus/.test(e.message));
+  assert.throws(() => f.options({ numCpus: -1 }), (e: unknown) => e instanceof RangeError && /numCpus/.test(e.message));
   assert.throws(() => f.options({ numCpus: 1.5 }), (e: unknown) => e instanceof RangeError && /numCpus/.test(e.message));
   assert.throws(() => f.options({ maxRetries: -1 }), /maxRetries/);
   assert.throws(() => f.options({ retryExceptions: "yes" as unknown as boolean }), /retryExceptions/);

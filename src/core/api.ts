@@ -10,9 +10,11 @@ import { moduleDefinition } from "./captures.js";
 import { currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
-  checkInteger,
-  checkTimeout,
+  checkNodeVersion,
   resolveActorOptions,
+  resolveCancelOptions,
+  resolveGetOptions,
+  resolveWaitOptions,
   resolveInitOptions,
   resolveTaskOptions,
   show,
@@ -23,14 +25,15 @@ import {
 import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
 import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
 
+/** The driver runtime, started with defaults if need be (`init()` is optional). */
 function driver(what: string): DriverRuntime {
-  const backend = state.backend;
+  const backend = state.backend ?? currentBackend();
   if (backend instanceof DriverRuntime) return backend;
-  if (backend !== undefined) throw new RayError(`${what}() is only available in the driver, not inside a task`);
-  throw new RayError(`${what}(): rayts is not initialized; call init() first`);
+  throw new RayError(`${what}() is only available in the driver, not inside a task`);
 }
 
 state.autoInit ??= () => {
+  checkNodeVersion();
   const runtime = new DriverRuntime(resolveInitOptions(undefined));
   state.backend = runtime;
   return runtime;
@@ -46,6 +49,10 @@ state.autoInit ??= () => {
  */
 export async function init(options?: InitOptions): Promise<void> {
   const resolved = resolveInitOptions(options);
+  checkNodeVersion();
+  if (state.backend !== undefined && !(state.backend instanceof DriverRuntime)) {
+    throw new RayError("init() is only available in the driver, not inside a task: a task uses the runtime of the driver that runs it");
+  }
   if (state.backend !== undefined) {
     if (resolved.ignoreReinitError) return;
     throw new RayError("init() was called twice; call shutdown() first, or pass { ignoreReinitError: true }");
@@ -55,10 +62,16 @@ export async function init(options?: InitOptions): Promise<void> {
   await runtime.ready();
 }
 
-/** Stops every worker and actor and drops the object store. Safe to call when not initialized. */
+/**
+ * Stops every worker and actor and drops the object store. Safe to call when
+ * not initialized; refused inside a task (only the driver may stop the runtime).
+ */
 export async function shutdown(): Promise<void> {
   const backend = state.backend;
-  if (!(backend instanceof DriverRuntime)) return;
+  if (backend === undefined) return;
+  if (!(backend instanceof DriverRuntime)) {
+    throw new RayError("shutdown() is only available in the driver, not inside a task: return from the task and let the driver call it");
+  }
   state.backend = undefined;
   await backend.shutdown();
 }
@@ -72,16 +85,24 @@ export function isInitialized(): boolean {
  * Turns a self-contained function into a remote function, or a class into an
  * actor class. Uncompiled, the function's source text is shipped to the
  * workers, so it may use only its parameters, globals such as `Math`, and the
- * rayts API (available in the task as `ray`, or by name: `get`, `put`,
- * `wait`, `remote`, ...). Use `raycompile` for functions that capture
- * module-level values.
+ * rayts API under the names its module imports it as (`ray.get` after
+ * `import * as ray from "rayts"`, `get` after `import { get } from "rayts"`).
+ * Use `raycompile` for functions that capture module-level values.
+ *
+ * A task function (not an arrow) runs with `this` bound to its own
+ * RemoteFunction, typed, so a recursive task calls `this.remote(...)`.
  *
  * @example
  * const square = ray.remote((x: number) => x * x);
  * const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
+ * const fib = ray.remote(async function (n: number): Promise<number> {
+ *   if (n < 2) return n;
+ *   const [a, b] = await ray.get([this.remote(n - 1), this.remote(n - 2)]);
+ *   return a + b;
+ * });
  */
 export function remote<C extends ActorConstructor>(cls: C, options?: ActorOptions): ActorClass<C>;
-export function remote<A extends unknown[], R>(fn: (...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
+export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
 export function remote(target: unknown, options?: TaskOptions | ActorOptions): unknown {
   if (typeof target !== "function") {
     throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}`);
@@ -175,7 +196,7 @@ function checkRefs(refs: readonly unknown[], what: string): ObjectRef<unknown>[]
 export function get<T>(ref: ObjectRef<T>, options?: GetOptions): Promise<T>;
 export function get<const R extends readonly ObjectRef<unknown>[]>(refs: R, options?: GetOptions): Promise<Values<R>>;
 export async function get(refs: unknown, options?: GetOptions): Promise<unknown> {
-  const timeout = checkTimeout(options?.timeout, "timeout");
+  const { timeout } = resolveGetOptions(options);
   if (Array.isArray(refs)) {
     if (refs.length === 0) return [];
     return currentBackend().get(checkRefs(refs, "refs"), timeout);
@@ -215,12 +236,11 @@ export interface WaitOptions {
 export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
   if (!Array.isArray(refs)) throw new TypeError(`Expected \`refs\` to be an array of ObjectRefs, got ${show(refs)}`);
   const checked = checkRefs(refs, "refs");
+  const { numReturns, timeout } = resolveWaitOptions(options);
   if (checked.length === 0) return [[], []];
-  const numReturns = options?.numReturns === undefined ? 1 : checkInteger(options.numReturns, "numReturns", 1);
   if (numReturns > checked.length) {
     throw new RangeError(`Expected \`numReturns\` to be at most the number of refs (${checked.length}), got ${numReturns}`);
   }
-  const timeout = checkTimeout(options?.timeout, "timeout");
   return (await currentBackend().wait(checked, numReturns, timeout)) as WaitResult<T>;
 }
 
@@ -229,9 +249,16 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
  * abandoned (its result discarded), or with `force` its worker is stopped.
  * `get` on the ref then rejects with TaskCancelledError.
  */
-export function cancel(ref: ObjectRef<unknown>, options?: { force?: boolean }): void {
+export function cancel(ref: ObjectRef<unknown>, options?: CancelOptions): void {
   if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef, got ${show(ref)}`);
-  currentBackend().cancel(ref, options?.force === true);
+  const { force } = resolveCancelOptions(options);
+  currentBackend().cancel(ref, force);
+}
+
+/** Options of `cancel`. */
+export interface CancelOptions {
+  /** Stop the worker running the task (it is replaced); default false, the result is dropped. */
+  force?: boolean;
 }
 
 /** Stops an actor at once; pending and later calls reject with ActorDiedError. */

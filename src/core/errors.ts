@@ -40,9 +40,13 @@ export class RayTaskError extends RayError {
   constructor(taskName: string, message: string, options?: { cause?: unknown; remoteStack?: string | undefined }) {
     super(`task ${taskName} failed: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.taskName = taskName;
-    this.remoteStack = options?.remoteStack;
+    // Not enumerable: printed, the error shows the task's text once, in its header, then the remote frames.
+    Object.defineProperty(this, "remoteStack", { value: options?.remoteStack, enumerable: false });
     if (options?.remoteStack !== undefined) {
-      this.stack = `${this.name}: ${this.message}\n  --- remote stack ---\n${options.remoteStack}`;
+      const frames = options.remoteStack
+        .split("\n")
+        .filter((line) => /^\s+at /.test(line) && !/\(node:internal|WorkerServer\.|\/core\/worker\.[jt]s:\d+:\d+\)$/.test(line));
+      this.stack = `${this.name}: ${this.message}\n${frames.join("\n")}`;
     }
   }
 }
@@ -141,7 +145,12 @@ export function errorFromData(data: ErrorData): Error {
     case "RAY_TASK_ERROR": {
       const cause = data.cause === undefined ? undefined : errorFromData(data.cause);
       const inner = cause?.message ?? data.message;
-      return new RayTaskError(data.taskName ?? "task", inner, { cause, remoteStack: data.cause?.stack ?? data.stack });
+      const remoteStack = data.cause?.stack ?? data.stack;
+      // The task error's stack already shows the cause's text and frames: printed, the cause says so in one line.
+      if (cause !== undefined && remoteStack !== undefined && data.cause?.code === "USER") {
+        Object.defineProperty(cause, "stack", { value: `${cause.name}: (message and frames in the task error above)`, writable: true, configurable: true });
+      }
+      return new RayTaskError(data.taskName ?? "task", inner, { cause, remoteStack });
     }
     case "GET_TIMEOUT":
       error = new GetTimeoutError(data.message);

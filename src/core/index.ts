@@ -30,7 +30,7 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./errors.js";
-export type { CompiledRemoteSpec, GetOptions, WaitOptions } from "./api.js";
+export type { CancelOptions, CompiledRemoteSpec, GetOptions, WaitOptions } from "./api.js";
 export type { ActorHandle, ActorMethod, ActorConstructor } from "./actor.js";
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";

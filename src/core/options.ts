@@ -4,6 +4,7 @@
  * object that internal code trusts.
  */
 import { availableParallelism, totalmem } from "node:os";
+import { RayError } from "./errors.js";
 import type { ResolvedTaskOptions } from "./protocol.js";
 
 /** Options of `init`. */
@@ -26,7 +27,13 @@ export interface ResolvedInitOptions {
 
 /** Options of a remote function, `remote(fn, options)` or `.options(...)`. */
 export interface TaskOptions {
-  /** CPU slots the task holds while it runs (default 1). */
+  /**
+   * CPU slots the task holds while it runs (default 1), as in Ray: 0, a
+   * fraction such as 0.25, or a whole number. A worker runs tasks of less
+   * than one CPU side by side on its event loop (async ones overlap while
+   * they await); a 0-CPU task takes no slot at all. An async task holds its
+   * slots while it awaits, so give I/O-bound tasks `numCpus: 0`.
+   */
   numCpus?: number;
   /** Times a task whose worker died is retried (default 3). */
   maxRetries?: number;
@@ -54,30 +61,33 @@ export interface ResolvedActorOptions {
 
 /** Renders a received value for an error message. */
 export function show(value: unknown): string {
-  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "string") return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "function") return `a function`;
   if (typeof value === "symbol") return value.toString();
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if ((value as { __rayts$?: unknown }).__rayts$ === "ref") return String(value);
   const name = (value as object).constructor?.name;
   return name && name !== "Object" ? `a ${name}` : "an object";
 }
 
-function checkObject(value: unknown, what: string): Record<string, unknown> {
+/**
+ * An options object (or undefined) holding only the allowed keys; `what`
+ * names the call, e.g. "get()" or "task options".
+ */
+export function checkOptions(value: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected \`${what}\` to be an object, got ${show(value)}`);
+    throw new TypeError(`Expected the options of ${what} to be an object, got ${show(value)}`);
   }
-  return value as Record<string, unknown>;
-}
-
-function checkKeys(options: Record<string, unknown>, allowed: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
+  for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      throw new TypeError(`Unknown option \`${key}\` in ${what}; expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}`);
+      throw new TypeError(`Unknown option \`${key}\` of ${what}; expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}`);
     }
   }
+  return value as Record<string, unknown>;
 }
 
 /** Checks an integer option; `min` is inclusive. */
@@ -88,7 +98,8 @@ export function checkInteger(value: unknown, name: string, min: number): number 
   return value;
 }
 
-function checkBoolean(value: unknown, name: string): boolean {
+/** Checks a boolean option. */
+export function checkBoolean(value: unknown, name: string): boolean {
   if (typeof value !== "boolean") throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
   return value;
 }
@@ -96,6 +107,22 @@ function checkBoolean(value: unknown, name: string): boolean {
 function checkName(value: unknown, name: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${show(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks a task's `numCpus`: 0, a fraction of one CPU (to 4 decimals), or a
+ * whole number of CPUs, as Ray accepts them (`1.5` is refused, as in Ray).
+ */
+export function checkCpus(value: unknown, name: string): number {
+  const ok =
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    value >= 0 &&
+    (Number.isInteger(value) || (value < 1 && Math.abs(value * 10_000 - Math.round(value * 10_000)) < 1e-6));
+  if (!ok) {
+    throw new RangeError(`Expected \`${name}\` to be 0, a fraction of one CPU (such as 0.25) or a whole number of CPUs, got ${show(value)}`);
   }
   return value;
 }
@@ -110,8 +137,7 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
 }
 
 export function resolveInitOptions(input: unknown): ResolvedInitOptions {
-  const options = checkObject(input, "init options");
-  checkKeys(options, ["numCpus", "objectStoreMemory", "address", "ignoreReinitError"], "init()");
+  const options = checkOptions(input, ["numCpus", "objectStoreMemory", "address", "ignoreReinitError"], "init()");
   const address = options["address"];
   if (address !== undefined && address !== "local") {
     throw new RangeError(
@@ -129,10 +155,9 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
 }
 
 export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): ResolvedTaskOptions {
-  const options = checkObject(input, "task options");
-  checkKeys(options, ["numCpus", "maxRetries", "retryExceptions", "name"], "task options");
+  const options = checkOptions(input, ["numCpus", "maxRetries", "retryExceptions", "name"], "task options");
   return {
-    numCpus: options["numCpus"] === undefined ? base.numCpus : checkInteger(options["numCpus"], "numCpus", 1),
+    numCpus: options["numCpus"] === undefined ? base.numCpus : checkCpus(options["numCpus"], "numCpus"),
     maxRetries: options["maxRetries"] === undefined ? base.maxRetries : checkInteger(options["maxRetries"], "maxRetries", 0),
     retryExceptions:
       options["retryExceptions"] === undefined ? base.retryExceptions : checkBoolean(options["retryExceptions"], "retryExceptions"),
@@ -141,12 +166,58 @@ export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): R
 }
 
 export function resolveActorOptions(input: unknown, base: ResolvedActorOptions): ResolvedActorOptions {
-  const options = checkObject(input, "actor options");
-  checkKeys(options, ["maxRestarts", "maxTaskRetries", "name"], "actor options");
+  const options = checkOptions(input, ["maxRestarts", "maxTaskRetries", "name"], "actor options");
   return {
     maxRestarts: options["maxRestarts"] === undefined ? base.maxRestarts : checkInteger(options["maxRestarts"], "maxRestarts", 0),
     maxTaskRetries:
       options["maxTaskRetries"] === undefined ? base.maxTaskRetries : checkInteger(options["maxTaskRetries"], "maxTaskRetries", 0),
     name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
   };
+}
+
+/** `get()` options after validation. */
+export interface ResolvedGetOptions {
+  readonly timeout: number | undefined;
+}
+
+export function resolveGetOptions(input: unknown): ResolvedGetOptions {
+  const options = checkOptions(input, ["timeout"], "get()");
+  return { timeout: checkTimeout(options["timeout"], "timeout") };
+}
+
+/** `wait()` options after validation; `numReturns` is checked against the refs by the caller. */
+export interface ResolvedWaitOptions {
+  readonly numReturns: number;
+  readonly timeout: number | undefined;
+}
+
+export function resolveWaitOptions(input: unknown): ResolvedWaitOptions {
+  const options = checkOptions(input, ["numReturns", "timeout"], "wait()");
+  return {
+    numReturns: options["numReturns"] === undefined ? 1 : checkInteger(options["numReturns"], "numReturns", 1),
+    timeout: checkTimeout(options["timeout"], "timeout"),
+  };
+}
+
+/** `cancel()` options after validation. */
+export function resolveCancelOptions(input: unknown): { readonly force: boolean } {
+  const options = checkOptions(input, ["force"], "cancel()");
+  return { force: options["force"] === undefined ? false : checkBoolean(options["force"], "force") };
+}
+
+/** The oldest Node.js rayts runs on: the `engines` field of its package.json. */
+export const MIN_NODE = [20, 19] as const;
+
+/**
+ * Refuses to start on a Node.js older than {@link MIN_NODE}, which lacks what
+ * rayts needs (`require` of ES modules for CommonJS users, worker-thread and
+ * shared-memory fixes), rather than failing later in an obscure way.
+ */
+export function checkNodeVersion(version: string = process.versions.node): void {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  if (major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])) return;
+  throw new RayError(
+    `rayts needs Node.js >= ${MIN_NODE.join(".")} (the engines field of its package.json), got Node.js ${version}; ` +
+      "upgrade to Node.js 20.19 or later (22 and 24 are supported)",
+  );
 }

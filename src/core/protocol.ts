@@ -98,13 +98,18 @@ export interface NamedActor {
 export type ToWorker =
   | { readonly kind: "define"; readonly fn: number; readonly def: FunctionDefinition; readonly captures: Readonly<Record<string, Encoded>> }
   | {
-      /** Tasks in columns (one object per batch, not per task): task i calls `fns[i]` with `argc[i]` arguments taken in order from `args`. `names[i]` is 0 for the function's own name. */
+      /**
+       * Tasks in columns (one object per batch, not per task): task i calls `fns[i]` with `argc[i]` arguments taken in order
+       * from `args`. `names[i]` is 0 for the function's own name. `side[i]` marks a task of less than one CPU: it starts at
+       * once, beside the tasks the worker runs one at a time.
+       */
       readonly kind: "run";
       readonly tasks: number[];
       readonly fns: number[];
       readonly names: (string | 0)[];
       readonly argc: number[];
       readonly args: Encoded[];
+      readonly side: boolean[];
     }
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "evict"; readonly blocks: readonly number[] }

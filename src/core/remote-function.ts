@@ -2,10 +2,16 @@ import { prepareCaptures } from "./captures.js";
 import { currentBackend, nextId, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import { resolveTaskOptions, type TaskOptions } from "./options.js";
+import type { Sendable } from "./sendable.js";
 import { HANDLE_KEY, type FunctionDefinition, type ResolvedTaskOptions } from "./protocol.js";
 
-/** Each parameter of a remote call accepts the value or an ObjectRef to it. */
-export type RemoteArgs<A extends readonly unknown[]> = { [K in keyof A]: A[K] | ObjectRef<A[K]> };
+/**
+ * Each parameter of a remote call accepts the value or an ObjectRef to it.
+ * A parameter whose type cannot be sent to a worker (functions, class
+ * instances: see {@link Sendable}) accepts only an ObjectRef, so passing the
+ * value is a compile error, as it is a SerializationError at run time.
+ */
+export type RemoteArgs<A extends readonly unknown[]> = { [K in keyof A]: Sendable<A[K]> | ObjectRef<A[K]> };
 
 /**
  * A function that runs as a task on a worker. `.remote(...)` returns an
@@ -34,10 +40,10 @@ export class RemoteFunction<A extends unknown[], R> {
   }
 
   /** Submits the task; returns a ref to its result at once. */
-  remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>> {
+  remote(...args: RemoteArgs<A>): ObjectRef<Sendable<Awaited<R>>> {
     const backend = currentBackend();
     prepareCaptures(this.id, backend);
-    return backend.submitTask(this.id, args, this.taskOptions) as ObjectRef<Awaited<R>>;
+    return backend.submitTask(this.id, args, this.taskOptions) as ObjectRef<Sendable<Awaited<R>>>;
   }
 
   /** A handle to the same function whose calls carry other options. */

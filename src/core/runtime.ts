@@ -28,7 +28,7 @@ import { MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
-import { Scheduler, TaskWorker, type Task } from "./scheduler.js";
+import { isSideTask, Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
@@ -363,7 +363,7 @@ export class DriverRuntime implements Backend {
     }
     // Primitive arguments go as they are; only boxed ones may need lending or trimming.
     const args = task.args.some(isBoxed) ? task.args.map((arg) => this.#lending.lend(worker, arg)) : task.args;
-    worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args);
+    worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args, isSideTask(task));
     this.#dirty.add(worker.link);
     this.#scheduleTick();
   }
@@ -714,10 +714,7 @@ export class DriverRuntime implements Backend {
   #taskWorkerDied(worker: TaskWorker, reason: string): void {
     const running = this.#running[worker.link.index];
     const tasks = [...worker.assigned.values()];
-    worker.assigned.clear();
-    worker.blocked = 0;
-    worker.extra = 0;
-    worker.shortOnly = true;
+    worker.reset();
     worker.defined = new Set();
     worker.blocks = new Set();
     worker.link = this.#taskPool.start(worker.link.index, this.#onMessages, this.#onExit);

@@ -1,9 +1,15 @@
 /**
  * Placement of ready tasks on task workers, under the CPU-slot budget.
  *
- * A worker holding unfinished, unblocked tasks uses one slot, plus
- * `numCpus - 1` more while it runs a multi-CPU task; a task blocked in `get`
- * gives its slot back (as in Ray), so nested tasks never deadlock the pool.
+ * A worker holding unfinished, unblocked tasks of one CPU or more uses one
+ * slot, plus `numCpus - 1` more while it runs a multi-CPU task; a task
+ * blocked in `get` gives its slot back (as in Ray), so nested tasks never
+ * deadlock the pool. Tasks of less than one CPU (Ray's fractional and 0-CPU
+ * tasks) are "side" tasks: they hold exactly their fraction of the budget,
+ * counted in units of 1/10,000 CPU so sums stay exact, and a worker runs them
+ * beside its other work (async ones overlap on its event loop). A worker
+ * holds side tasks worth at most one CPU; 0-CPU tasks have no limit and are
+ * spread over the workers by how many tasks each holds.
  *
  * Small tasks are micro-batched: the scheduler keeps a running estimate of
  * each function's duration and sends a worker as many queued short tasks as
@@ -24,6 +30,18 @@ const SHORT_US = 100;
 const MAX_BATCH = 1024;
 /** Tasks estimated shorter than this get the next one queued behind them on their worker. */
 const PREFETCH_US = 20_000;
+/** Budget units per CPU: fractions are kept to 4 decimals, as Ray does. */
+const UNITS = 10_000;
+
+/** A task's CPU request in budget units. */
+function units(task: Task): number {
+  return Math.round(task.options.numCpus * UNITS);
+}
+
+/** True for a task of less than one CPU: it runs beside the worker's other tasks. */
+export function isSideTask(task: Task): boolean {
+  return task.options.numCpus < 1;
+}
 
 /** A submitted task or actor call, from submit until its result is settled. */
 export interface Task {
@@ -56,6 +74,9 @@ export class TaskWorker {
   blocked = 0;
   /** Extra slots held by a running multi-CPU task. */
   extra = 0;
+  /** Side tasks (less than one CPU) among `assigned`, and their CPU units. */
+  side = 0;
+  sideUnits = 0;
   /** Every assigned task is short: safe to keep a second batch in flight. */
   shortOnly = true;
   /** Object ids this thread borrows, with counts. */
@@ -67,8 +88,20 @@ export class TaskWorker {
     this.link = link;
   }
 
+  /** Unblocked tasks of one CPU or more. */
   get load(): number {
-    return this.assigned.size - this.blocked;
+    // A side task blocked in `get` also reports itself blocked; clamp rather than go negative.
+    return Math.max(0, this.assigned.size - this.side - this.blocked);
+  }
+
+  /** Forgets every task (the thread died and was replaced). */
+  reset(): void {
+    this.assigned.clear();
+    this.blocked = 0;
+    this.extra = 0;
+    this.side = 0;
+    this.sideUnits = 0;
+    this.shortOnly = true;
   }
 }
 
@@ -90,26 +123,45 @@ export class Scheduler {
     this.#estimates.set(fn, old === undefined ? us : old * 0.8 + us * 0.2);
   }
 
+  /** CPU slots in use, fractions included. */
   usedSlots(): number {
+    return this.#usedUnits() / UNITS;
+  }
+
+  #usedUnits(): number {
     let used = 0;
-    for (const worker of this.workers) if (worker.load > 0) used += 1 + worker.extra;
+    for (const worker of this.workers) {
+      if (worker.load > 0) used += (1 + worker.extra) * UNITS;
+      used += worker.sideUnits;
+    }
     return used;
   }
 
   /** Places as many queued tasks as the slots allow. */
   dispatch(): void {
     if (this.queue.size === 0) return;
-    let free = this.#numCpus - this.usedSlots();
+    let free = this.#numCpus * UNITS - this.#usedUnits();
     // A worker's share of the queue counts every worker, busy ones too: they
     // free up soon, and tasks parked behind another on one worker cannot move.
     const share = (): number => Math.ceil(this.queue.size / this.workers.length);
-    for (const worker of this.workers) {
-      if (this.queue.size === 0) return;
-      if (worker.load > 0 || worker.link.dead) continue;
+    let next = 0;
+    for (;;) {
       const head = this.#nextRunnable();
       if (head === undefined) return;
-      if (head.options.numCpus > free) break;
-      free -= head.options.numCpus;
+      const need = units(head);
+      if (need > free) break;
+      if (isSideTask(head)) {
+        const worker = this.#sideWorker(need);
+        if (worker === undefined) break;
+        this.queue.shift();
+        this.#place(worker, head);
+        free -= need;
+        continue;
+      }
+      while (next < this.workers.length && (this.workers[next]!.load > 0 || this.workers[next]!.link.dead)) next++;
+      const worker = this.workers[next++];
+      if (worker === undefined) break;
+      free -= need;
       this.#fill(worker, share());
     }
     // Busy workers running only short tasks get a second batch so they never
@@ -133,6 +185,26 @@ export class Scheduler {
     }
   }
 
+  /** The live worker holding the fewest tasks that has room for a side task of `need` units. */
+  #sideWorker(need: number): TaskWorker | undefined {
+    let best: TaskWorker | undefined;
+    for (const worker of this.workers) {
+      if (worker.link.dead || worker.sideUnits + need > UNITS) continue;
+      if (best === undefined || worker.assigned.size < best.assigned.size) best = worker;
+    }
+    return best;
+  }
+
+  #place(worker: TaskWorker, task: Task): void {
+    if (isSideTask(task)) {
+      worker.side++;
+      worker.sideUnits += units(task);
+    }
+    task.worker = worker;
+    worker.assigned.set(task.id, task);
+    this.#assign(worker, task);
+  }
+
   /** Drops cancelled tasks from the head of the queue and returns the next one. */
   #nextRunnable(): Task | undefined {
     let head = this.queue.peek();
@@ -154,6 +226,7 @@ export class Scheduler {
     let budget = BATCH_US;
     let count = 0;
     for (let task = this.#nextRunnable(); task !== undefined; task = this.#nextRunnable()) {
+      if (isSideTask(task)) break; // placed by dispatch on the worker with room for it
       const estimate = this.#estimates.get(task.fn);
       const short = estimate !== undefined && estimate < SHORT_US && task.options.numCpus === 1;
       if (count > 0 && (!short || budget <= 0 || count >= share || count >= MAX_BATCH)) break;
@@ -162,9 +235,7 @@ export class Scheduler {
       budget -= estimate ?? BATCH_US;
       if (!short) worker.shortOnly = false;
       if (task.options.numCpus > 1) worker.extra = task.options.numCpus - 1;
-      task.worker = worker;
-      worker.assigned.set(task.id, task);
-      this.#assign(worker, task);
+      this.#place(worker, task);
       if (!short) break;
     }
   }
@@ -173,8 +244,12 @@ export class Scheduler {
   release(task: Task): void {
     const worker = task.worker;
     if (worker === undefined) return;
-    worker.assigned.delete(task.id);
+    if (!worker.assigned.delete(task.id)) return;
     task.worker = undefined;
+    if (isSideTask(task)) {
+      worker.side--;
+      worker.sideUnits -= units(task);
+    }
     if (task.options.numCpus > 1) worker.extra = 0;
     if (worker.assigned.size === 0) worker.shortOnly = true;
   }

@@ -194,6 +194,57 @@ function decodeArrow(kind: ArrowKind, bytes: Uint8Array): unknown {
   return table.getChildAt(0);
 }
 
+/** Prototypes structured clone keeps (or that need none): values with them travel as they are. */
+const CLONEABLE: readonly Function[] = [
+  Object, Array, Map, Set, Date, RegExp, Error, Boolean, Number, String, BigInt, ArrayBuffer, SharedArrayBuffer, DataView,
+];
+
+/**
+ * The first instance of a user class inside a value, with its path, or
+ * undefined. Structured clone copies such an object's fields but not its
+ * prototype, so the receiver would get a plain object without its methods:
+ * rayts refuses it instead of handing over something that only looks right.
+ */
+export function findClassInstance(value: unknown, path = "", seen = new Set<object>()): { path: string; name: string } | undefined {
+  if (typeof value !== "object" || value === null || seen.has(value)) return undefined;
+  seen.add(value);
+  if (isHandleData(value) || ArrayBuffer.isView(value)) return undefined;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto !== null && proto !== Object.prototype && !(value instanceof Error)) {
+    const known = CLONEABLE.some((ctor) => proto === ctor.prototype);
+    if (!known) return { path, name: (proto as { constructor?: { name?: string } }).constructor?.name || "anonymous" };
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === "object" && item !== null) {
+        const found = findClassInstance(item, `${path}[${i}]`, seen);
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  }
+  if (value instanceof Map) {
+    for (const [key, item] of value) {
+      const found = findClassInstance(key, `${path}.keys()`, seen) ?? findClassInstance(item, `${path}.get(${typeof key === "string" ? JSON.stringify(key) : "..."})`, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Set) {
+    for (const item of value) {
+      const found = findClassInstance(item, `${path}.values()`, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const found = findClassInstance((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Why a value cannot be encoded, or undefined when it can be tried. */
 function refuse(value: unknown): string | undefined {
   if (typeof value === "function") return "functions cannot be sent to a worker; make it a remote function or pass its result";
@@ -242,6 +293,20 @@ export function encode(value: unknown, what: string): Encoded {
     }
     const kind = arrowKind(value);
     if (kind !== undefined) return encodeArrow(value, kind);
+  }
+  let instance: { path: string; name: string } | undefined;
+  try {
+    instance = findClassInstance(value);
+  } catch {
+    // Nested deeper than the stack allows: the serializer below decides.
+  }
+  if (instance !== undefined) {
+    const where = instance.path === "" ? "" : ` (at ${instance.path})`;
+    throw new SerializationError(
+      `Cannot send ${what} (${show(value)}): it holds an instance of class ${instance.name}${where}, and a copy sent to ` +
+        `another thread keeps its fields but loses its prototype (its methods and getters). Send plain data ` +
+        `(e.g. { ...value }) and rebuild the ${instance.name} on the other side, or make ${instance.name} an actor.`,
+    );
   }
   let bytes: Uint8Array;
   try {

@@ -61,10 +61,11 @@ export class WorkerLink {
    * batch of small tasks costs the structured clone a handful of arrays
    * rather than an object per task.
    */
-  queueRun(task: number, fn: number, name: string | 0, args: readonly Encoded[]): void {
+  queueRun(task: number, fn: number, name: string | 0, args: readonly Encoded[], side: boolean): void {
     let runs = this.#runs;
-    if (runs === undefined) runs = this.#runs = { kind: "run", tasks: [], fns: [], names: [], argc: [], args: [] };
+    if (runs === undefined) runs = this.#runs = { kind: "run", tasks: [], fns: [], names: [], argc: [], args: [], side: [] };
     runs.tasks.push(task);
+    runs.side.push(side);
     runs.fns.push(fn);
     runs.names.push(name);
     runs.argc.push(args.length);
@@ -159,6 +160,10 @@ export class ThreadPool {
     const exit = (error: unknown): void => {
       if (reported) return;
       reported = true;
+      // What the thread posted before it ended (its logs, its last results) still counts.
+      for (let left = receiveMessageOnPort(port1); left !== undefined && !link.dead; left = receiveMessageOnPort(port1)) {
+        onMessage(link, left.message as FromWorker[]);
+      }
       this.#pendingTerminate.delete(link);
       link.markDead();
       if (!this.#closed) onExit(link, error);

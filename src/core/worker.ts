@@ -14,6 +14,8 @@ import { errorToData, RayError, SerializationError, TaskCancelledError, taskErro
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
 import { MemoryPressure } from "./collector.js";
+import { explainMissing, namespaceAliases, referToFirst } from "./missing-names.js";
+import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -53,9 +55,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-/** Rebuilds a function or class from its source text, with the rayts API in scope. */
+/**
+ * Rebuilds a function or class from its source text, with the rayts API in
+ * scope: as `ray`, by name, and under any other namespace name the source
+ * uses only for rayts calls (`import * as rt from "rayts"` in its module).
+ */
 function fromSource(source: string): unknown {
-  const build = (body: string): unknown => new Function(...SCOPE_NAMES, `"use strict";\nreturn (${body}\n);`)(...SCOPE_VALUES);
+  const aliases = namespaceAliases(source, SCOPE_NAMES, Object.keys(rayts));
+  const names = [...SCOPE_NAMES, ...aliases];
+  const values = [...SCOPE_VALUES, ...aliases.map(() => rayts)];
+  const build = (body: string): unknown => new Function(...names, `"use strict";\nreturn (${body}\n);`)(...values);
   try {
     return build(source);
   } catch (error) {
@@ -66,19 +75,43 @@ function fromSource(source: string): unknown {
   }
 }
 
-/** Explains a missing name in a task shipped as source text. */
+/**
+ * A task function runs with `this` bound to its own RemoteFunction, so a
+ * recursive task can call `this.remote(...)` (typed by `remote()`); a named
+ * function expression also gets `.remote` and `.options`, so `fib.remote(...)`
+ * inside `function fib` works at run time too.
+ */
+function withSelf(fn: Callable, id: number, name: string): Callable {
+  if (typeof fn !== "function" || /^class\b/.test(Function.prototype.toString.call(fn))) return fn;
+  const self = new RemoteFunction(id, defaultTaskOptions(name));
+  if (Object.isExtensible(fn) && !Object.hasOwn(fn, "remote")) {
+    Object.defineProperties(fn, {
+      remote: { value: (...args: unknown[]) => self.remote(...(args as never[])), configurable: true },
+      options: { value: (options: Parameters<typeof self.options>[0]) => self.options(options), configurable: true },
+    });
+  }
+  // Only a function that reads `this` pays for the binding (and shows the receiver in its stack frames).
+  if (!/\bthis\b/.test(Function.prototype.toString.call(fn))) return fn;
+  const bound: Callable = function (this: unknown, ...args: unknown[]) {
+    return fn.apply(self, args);
+  };
+  return bound;
+}
+
+/** Functions whose missing names this thread already explained in full. */
+const explained = new Set<FunctionDefinition>();
+
+/** Explains a missing name in a task shipped as source text: in full the first time, then by reference. */
 function explainMissingName(error: unknown, def: FunctionDefinition): unknown {
   if (def.kind !== "source" || !(error instanceof ReferenceError)) return error;
   const match = /^(\S+) is not defined$/.exec(error.message);
   if (match === null) return error;
-  const name = match[1];
-  const explained = new ReferenceError(
-    `${name} is not defined in the worker: remote function ${def.name} was shipped as source text, so it cannot see ` +
-      `the imports, functions or variables of its module. Pass ${name} as an argument (or put() it and pass the ObjectRef), ` +
-      "or compile the program with raycompile, which ships module-level captures for you.",
-  );
-  explained.stack = `${explained.name}: ${explained.message}\n${(error.stack ?? "").split("\n").slice(1).join("\n")}`;
-  return explained;
+  const name = match[1] as string;
+  const first = !explained.has(def);
+  explained.add(def);
+  const result = new ReferenceError(first ? explainMissing(def.name, def.source, SCOPE_NAMES, name) : referToFirst(def.name, name));
+  result.stack = `${result.name}: ${result.message}\n${(error.stack ?? "").split("\n").slice(1).join("\n")}`;
+  return result;
 }
 
 class WorkerServer {
@@ -135,10 +168,29 @@ class WorkerServer {
     this.#backend.scheduleFlush(this.#port);
   }
 
+  #prefix(): string {
+    const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
+    return `(${name} pid=${process.pid} worker=${this.#info.index})`;
+  }
+
+  /**
+   * A throw outside any task's promise (a timer firing after its task
+   * returned, say) ends this thread. Say so, with this worker's prefix, after
+   * what the tasks printed, and post it all before the thread goes.
+   */
+  strayError(error: unknown): void {
+    const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : format(error);
+    this.send({
+      kind: "log",
+      stream: "err",
+      text: `${this.#prefix()} uncaught error outside any task's promise (e.g. in a timer or callback that outlived its task); this worker stops and is replaced, and the tasks it held are retried:\n${text}`,
+    });
+    this.#backend.flushNow();
+  }
+
   #redirectConsole(): void {
     const emit = (stream: "out" | "err") => (...args: unknown[]) => {
-      const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
-      this.send({ kind: "log", stream, text: `(${name} pid=${process.pid} worker=${this.#info.index}) ${format(...args)}` });
+      this.send({ kind: "log", stream, text: `${this.#prefix()} ${format(...args)}` });
     };
     console.log = emit("out");
     console.info = emit("out");
@@ -159,8 +211,11 @@ class WorkerServer {
             const fn = message.fns[index] as number;
             const argc = message.argc[index] as number;
             const name = message.names[index] || (this.#defs.get(fn)?.name ?? "task");
-            this.#queue.push({ task: message.tasks[index] as number, fn, name, args: message.args.slice(next, next + argc) });
+            const run = { task: message.tasks[index] as number, fn, name, args: message.args.slice(next, next + argc) };
             next += argc;
+            // A task of less than one CPU does not wait for the runner: async ones overlap on this event loop.
+            if (message.side[index] === true) void this.#run(run, true);
+            else this.#queue.push(run);
           }
           break;
         }
@@ -198,7 +253,7 @@ class WorkerServer {
     this.#backend.known(fn);
     if (def.kind === "source") {
       try {
-        this.#functions.set(fn, fromSource(def.source) as Callable);
+        this.#functions.set(fn, withSelf(fromSource(def.source) as Callable, fn, def.name));
       } catch (error) {
         // Reported to each task of this function when it runs.
         const failed = Promise.reject(error);
@@ -212,7 +267,7 @@ class WorkerServer {
     const loading = import(def.url).then((module: Record<string, unknown>) => {
       const factory = module[def.exportName];
       if (typeof factory !== "function") throw new RayError(`task module ${def.url} has no factory export ${def.exportName}`);
-      const built = (factory as (captures: Record<string, unknown>) => Callable)(values);
+      const built = withSelf((factory as (captures: Record<string, unknown>) => Callable)(values), fn, def.name);
       this.#functions.set(fn, built);
       return built;
     });
@@ -265,8 +320,8 @@ class WorkerServer {
     }
   }
 
-  /** Runs one task; returns a promise only when the task is asynchronous. */
-  #run(task: Run): Promise<void> | undefined {
+  /** Runs one task; returns a promise only when the task is asynchronous. A side task does not take the running slot. */
+  #run(task: Run, side = false): Promise<void> | undefined {
     const start = performance.now();
     if (this.#cancelled.delete(task.task)) {
       this.#fail(task.task, task.name, new TaskCancelledError(`task ${task.name} was cancelled before it started`), start);
@@ -277,14 +332,14 @@ class WorkerServer {
       this.#fail(task.task, task.name, new RayError(`function ${task.fn} was never defined on this worker`), start);
       return undefined;
     }
-    if (task.args.some(needsArrow)) return preloadArrow().then(() => this.#run(task));
+    if (task.args.some(needsArrow)) return preloadArrow().then(() => this.#run(task, side));
     if (fn instanceof Promise) {
       return fn.then(
-        () => this.#run(task),
+        () => this.#run(task, side),
         (error: unknown) => this.#fail(task.task, task.name, error, start),
       );
     }
-    this.#running[this.#info.index] = task.task;
+    if (!side) this.#running[this.#info.index] = task.task;
     this.#currentName = task.name;
     const explain = (error: unknown): unknown => explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
     let result: unknown;
@@ -409,13 +464,19 @@ class WorkerServer {
 
 // A throw outside any task's promise is a crash, as in Ray: the thread ends
 // and the driver retries what it was running on a fresh worker.
+let server: WorkerServer | undefined;
 process.on("unhandledRejection", (reason) => {
   throw reason;
+});
+process.on("uncaughtException", (error) => {
+  server?.strayError(error);
+  throw error;
 });
 
 workerpool.worker({
   serve(port: MessagePort, info: WorkerInfo): Promise<void> {
-    return new WorkerServer(port, info).served();
+    server = new WorkerServer(port, info);
+    return server.served();
   },
 });
 

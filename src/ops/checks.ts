@@ -1,24 +1,15 @@
 /**
- * Argument checks at the boundary of the operators. Each message names the
- * argument, what was expected and what was received; code past the boundary
- * trusts what comes out of here and never re-checks.
+ * Argument checks at the boundary of the operators: the core's option checks
+ * (one place for messages) plus the operators' own sequence checks. Each
+ * message names the argument, what was expected and what was received; code
+ * past the boundary trusts what comes out of here and never re-checks.
  */
 import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
+import { checkBoolean, checkInteger, checkOptions, show } from "../core/options.js";
 import { RemoteFunction } from "../core/remote-function.js";
 
-/** Renders a received value for an error message. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol") return value.toString();
-  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
-  if (value === null || typeof value !== "object") return String(value);
-  if (isObjectRef(value)) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  const name = (value as object).constructor?.name;
-  return name && name !== "Object" ? `a ${name}` : "an object";
-}
+/** Renders a received value for an error message (the core's renderer: one validation place). */
+export const describe = show;
 
 /** True for a RemoteFunction from this or another copy of rayts (the handle marker survives). */
 export function isRemoteFunction(value: unknown): value is RemoteFunction<unknown[], unknown> {
@@ -43,32 +34,7 @@ export function checkFunctionOrRemote<F extends Function, R>(value: unknown, nam
   throw new TypeError(`Expected \`${name}\` to be a function or a RemoteFunction, got ${describe(value)}`);
 }
 
-/** An integer from `min` up. NaN, fractions, infinities and non-numbers are refused. */
-export function checkInteger(value: unknown, name: string, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`Expected \`${name}\` to be an integer from ${min} and up, got ${describe(value)}`);
-  }
-  return value;
-}
-
-export function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== "boolean") throw new TypeError(`Expected \`${name}\` to be a boolean, got ${describe(value)}`);
-  return value;
-}
-
-/** An options object (or undefined) holding only the allowed keys. */
-export function checkOptions(value: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected the options of ${what} to be an object, got ${describe(value)}`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) {
-      throw new TypeError(`Unknown option \`${key}\` of ${what}; expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}`);
-    }
-  }
-  return value as Record<string, unknown>;
-}
+export { checkBoolean, checkInteger, checkOptions };
 
 function isIterable(value: object): value is Iterable<unknown> {
   return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
@@ -86,7 +52,7 @@ function isArrayLike(value: object): value is ArrayLike<unknown> {
 /**
  * A sequence to fold, as something indexable. Arrays and typed arrays are
  * used as they are (no copy); other iterables are read once into an array.
- * Empty input is a RangeError, as in the seed's `agg_list`.
+ * Empty input is a RangeError, as in the classic `agg_list`.
  */
 export function checkSequence<T>(value: unknown, name: string, what: string): ArrayLike<T> {
   let items: ArrayLike<T>;

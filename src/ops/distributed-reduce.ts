@@ -1,5 +1,5 @@
 /**
- * The seed's `agg_list_with_ray`: split the sequence into chunks, fold each
+ * The classic Ray example's `agg_list_with_ray`: split the sequence into chunks, fold each
  * chunk on a worker, fold the partial results in order on the driver. The
  * chunk size comes from a cost model fed with measured figures (see
  * chunk-plan.ts) unless the caller fixes it.
@@ -9,7 +9,7 @@ import { availableResources, cancel, get, isInitialized, put } from "../core/api
 import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
 import { shippableSource, type RemoteFunction } from "../core/remote-function.js";
 import { checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, checkSequenceOrRef, describe, isRemoteFunction } from "./checks.js";
-import { distributedLowerBoundMs, planChunks, SAFETY_MARGIN, type ChunkPlan } from "./chunk-plan.js";
+import { distributedLowerBoundMs, localMs, planChunks, SAFETY_MARGIN, type ChunkPlan } from "./chunk-plan.js";
 import { foldChunkTask, probeTask, type ChunkMode } from "./fold-task.js";
 import { foldRange, type Combiner } from "./tree-reduce.js";
 
@@ -30,6 +30,10 @@ export type RemoteCombiner<T> = RemoteFunction<[T, T], T | PromiseLike<T>>;
 export type AggListDecision = ChunkPlan & {
   /** Items folded on the driver while measuring the combine. */
   readonly sampled: number;
+  /** Measured fixed cost of one combine (ms). */
+  readonly combineMs: number;
+  /** Measured growth of a combine's cost per item of its result (ms; 0: constant cost). */
+  readonly growthMsPerItem: number;
 };
 
 interface Resolved<T> {
@@ -136,16 +140,52 @@ async function openSource<T>(seq: ArrayLike<T> | ObjectRef<ArrayLike<T>>): Promi
   return { items, shared: false, chunk: (a, b) => [Array.prototype.slice.call(items, a, b), 0, b - a, 0] };
 }
 
+/** A combine whose cost at the larger operands is below this multiple of the small one counts as constant. */
+const GROWTH_RATIO = 2;
+/** Repetitions of each timed combine when measuring growth; the fastest counts. */
+const GROWTH_REPEATS = 3;
+
+/** Best of GROWTH_REPEATS timings of `fn(a, b)`, in ms, with `calls` calls per timing. */
+function timeCombine<T>(fn: Combiner<T>, a: T, b: T, calls: number): number {
+  let best = Infinity;
+  for (let round = 0; round < GROWTH_REPEATS; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn(a, b);
+    best = Math.min(best, (performance.now() - t0) / calls);
+  }
+  return best;
+}
+
+/**
+ * How a combine's cost grows with its operands: timed on two single items
+ * and on the two largest sampled partials (results of `big` items in all).
+ * A merge of sorted lists costs in proportion to its output, a sum does not;
+ * assuming a constant cost under-estimates such merges many times over.
+ * Returns the fixed cost and the cost per item of the result.
+ */
+function measureGrowth<T>(fn: Combiner<T>, items: ArrayLike<T>, left: T, right: T, big: number): { fixedMs: number; perItemMs: number } | undefined {
+  if (items.length < 2 || big < 8) return undefined;
+  const small = timeCombine(fn, items[0] as T, items[1] as T, 16);
+  const large = timeCombine(fn, left, right, 1);
+  if (!(large > small * GROWTH_RATIO)) return undefined;
+  const perItemMs = (large - small) / (big - 2);
+  return { fixedMs: Math.max(0, small - 2 * perItemMs), perItemMs };
+}
+
 /**
  * Folds leading items locally while timing the combine; the work is kept.
- * Samples double in size until they took SAMPLE_MS in all. The estimate is
- * the lowest per-combine time seen over samples of 3 combines or more: a GC
- * pause or a busy core only ever makes a sample slower, and a low estimate
- * errs towards folding locally, which never loses much.
+ * Samples double in size until they took SAMPLE_MS in all (and at least
+ * three were taken, so two partials of 4 items and more exist to time a
+ * combine of large operands). The estimate is the lowest per-combine time
+ * seen over samples of 3 combines or more: a GC pause or a busy core only
+ * ever makes a sample slower, and a low estimate errs towards folding
+ * locally, which never loses much. Then {@link measureGrowth} says whether
+ * that cost grows with the operands.
  */
-function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed: number; combineMs: number } {
+function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed: number; combineMs: number; growthMsPerItem: number } {
   const n = items.length;
   const parts: T[] = [];
+  const sizes: number[] = [];
   let consumed = 0;
   let size = 2;
   let spent = 0;
@@ -155,16 +195,21 @@ function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed
     const take = Math.min(size, n - consumed);
     const t0 = performance.now();
     parts.push(foldRange(fn, items, consumed, consumed + take));
+    sizes.push(take);
     const took = performance.now() - t0;
     consumed += take;
     spent += took;
     if (take >= 4) bestRate = Math.min(bestRate, took / (take - 1));
     else if (take >= 2) smallRate = Math.min(smallRate, took / (take - 1));
-    if (spent >= SAMPLE_MS && parts.length >= 2) break;
+    if (spent >= SAMPLE_MS && parts.length >= 3) break;
     size *= 2;
   }
   const combineMs = bestRate !== Infinity ? bestRate : smallRate !== Infinity ? smallRate : 0;
-  return { parts, consumed, combineMs };
+  const last = parts.length - 1;
+  if (last < 1) return { parts, consumed, combineMs, growthMsPerItem: 0 };
+  const growth = measureGrowth(fn, items, parts[last - 1] as T, parts[last] as T, (sizes[last - 1] ?? 0) + (sizes[last] ?? 0));
+  if (growth === undefined) return { parts, consumed, combineMs, growthMsPerItem: 0 };
+  return { parts, consumed, combineMs: growth.fixedMs, growthMsPerItem: growth.perItemMs };
 }
 
 /**
@@ -236,7 +281,7 @@ function remoteTree<T>(fn: RemoteCombiner<T>, items: ArrayLike<T>, chunkSize: nu
   const tree = (level: (T | ObjectRef<T>)[]): T | ObjectRef<T> => {
     while (level.length > 1) {
       const next: (T | ObjectRef<T>)[] = [];
-      for (let i = 0; i + 1 < level.length; i += 2) next.push(fn.remote(level[i] as T, level[i + 1] as T) as ObjectRef<T>);
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(fn.remote(level[i] as never, level[i + 1] as never) as ObjectRef<T>);
       if (level.length & 1) next.push(level[level.length - 1] as T);
       level = next;
     }
@@ -294,26 +339,26 @@ export async function aggListDistributed<T>(
     return foldRange(local, partials, 0, partials.length);
   }
 
-  const { parts, consumed, combineMs } = sample(local, src.items);
+  const { parts, consumed, combineMs, growthMsPerItem } = sample(local, src.items);
   const rest = n - consumed;
   const finish = (tail: T[]): T => {
     const all = [...parts, ...tail];
     return foldRange(local, all, 0, all.length);
   };
   const stayLocal = (plan: ChunkPlan): T => {
-    lastDecision = { ...plan, sampled: consumed };
+    lastDecision = { ...plan, sampled: consumed, combineMs, growthMsPerItem };
     return finish(rest > 0 ? [foldRange(local, src.items, consumed, n)] : []);
   };
-  const localMs = rest * combineMs;
+  const localEstimate = localMs({ items: rest, combineMs, growthMsPerItem });
   const workers = freeWorkers();
-  if (rest === 0 || workers < 2 || localMs < MIN_DISTRIBUTE_MS) {
-    return stayLocal({ kind: "local", localMs, distributedMs: Infinity });
+  if (rest === 0 || workers < 2 || localEstimate < MIN_DISTRIBUTE_MS) {
+    return stayLocal({ kind: "local", localMs: localEstimate, distributedMs: Infinity });
   }
   const transfer = transferMsPerItem(src, consumed);
-  const bound = distributedLowerBoundMs({ items: rest, combineMs, transferMsPerItem: transfer, workers });
-  if (bound * SAFETY_MARGIN >= localMs) return stayLocal({ kind: "local", localMs, distributedMs: bound });
-  const plan = planChunks({ items: rest, combineMs, transferMsPerItem: transfer, taskOverheadMs: await taskOverheadMs(), workers });
+  const bound = distributedLowerBoundMs({ items: rest, combineMs, growthMsPerItem, transferMsPerItem: transfer, workers });
+  if (bound * SAFETY_MARGIN >= localEstimate) return stayLocal({ kind: "local", localMs: localEstimate, distributedMs: bound });
+  const plan = planChunks({ items: rest, combineMs, growthMsPerItem, transferMsPerItem: transfer, taskOverheadMs: await taskOverheadMs(), workers });
   if (plan.kind === "local") return stayLocal(plan);
-  lastDecision = { ...plan, sampled: consumed };
+  lastDecision = { ...plan, sampled: consumed, combineMs, growthMsPerItem };
   return finish(await gatherAll(submitChunks(source, src, consumed, plan.chunkSize)));
 }

@@ -1,6 +1,6 @@
 /**
  * `pipeline(inputs).map(f).map(g)...`: chained pipelined maps. Item i enters
- * stage k+1 as soon as its stage k task is done (the seed's "process one,
+ * stage k+1 as soon as its stage k task is done (Ray's "process one,
  * pass one on"), each stage keeps its own concurrency, and between stages
  * only refs move: a stage's result stays in the object store and is handed
  * to the next stage's task as a dependency, never decoded on the driver.

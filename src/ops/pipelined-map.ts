@@ -1,5 +1,5 @@
 /**
- * `mapPipelined`: the seed's "process one, pass one on" advice as an async
+ * `mapPipelined`: Ray's "process one, pass one on" advice as an async
  * iterable. Results come out as tasks finish (or in input order), with a
  * bounded number of tasks in flight and inputs pulled lazily.
  */

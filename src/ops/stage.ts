@@ -209,7 +209,7 @@ export class Stage<I, O> implements AsyncIterator<Indexed<O>, undefined> {
     const { index } = item;
     let ref: ObjectRef<unknown>;
     try {
-      ref = this.#config.task.remote(item.value);
+      ref = this.#config.task.remote(item.value as never); // generic: whether it can be sent is checked at run time
     } catch (error) {
       // The item cannot be sent (SerializationError...): it fails at its own position.
       this.#settle({ seq, index, ok: false, error });

@@ -1,5 +1,5 @@
 /**
- * The seed's `agg_list`: a pairwise tree fold. Neighbours are combined level
+ * Ray's classic `agg_list`: a pairwise tree fold. Neighbours are combined level
  * by level, so the fold is O(log n) deep and every combine sees operands of
  * similar size. For list or string concatenation that turns the O(n^2) copy
  * of a left fold into O(n log n).
@@ -34,7 +34,7 @@ export const FOLD_BLOCK = 4096;
  * per block instead of a buffer of n/2), which makes the fold markedly
  * faster on large inputs, and changes nothing else: `fn` is still called
  * n - 1 times on neighbours, in order, at most ceil(log2 n) + 1 deep; up to
- * FOLD_BLOCK items the pairing is exactly the seed's `agg_list`.
+ * FOLD_BLOCK items the pairing is exactly the classic `agg_list`.
  *
  * @internal The caller guarantees `start < end`.
  */
@@ -54,7 +54,7 @@ export function foldRange<T>(fn: Combiner<T>, items: ArrayLike<T>, start: number
   }
 }
 
-/** The seed's level-by-level fold of one block. */
+/** The classic level-by-level fold of one block. */
 function foldBlock<T>(fn: Combiner<T>, items: ArrayLike<T>, start: number, end: number): T {
   const n = end - start;
   if (n === 1) return items[start] as T;

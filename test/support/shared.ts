@@ -20,20 +20,34 @@ export function release(flags: Int32Array, index = 0, value = 1): void {
   Atomics.notify(flags, index);
 }
 
+/**
+ * Guard against a hang when a test's event never comes: long enough that a
+ * busy machine never reaches it on a passing run. Never a window to wait out.
+ */
+export const GUARD_MS = 60_000;
+
 /** Waits (on the driver, without blocking the loop) until `flags[index]` is at least `value`. */
-export async function until(flags: Int32Array, index: number, value: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Atomics.load(flags, index) < value) {
-    if (Date.now() > deadline) throw new Error(`flags[${index}] did not reach ${value} within ${timeoutMs} ms`);
+export async function until(flags: Int32Array, index: number, value: number): Promise<void> {
+  await eventually(() => Atomics.load(flags, index) >= value, `flags[${index}] to reach ${value}`);
+}
+
+/**
+ * Polls `condition` between event-loop turns until it holds; throws naming
+ * `what` only after {@link GUARD_MS}, so a broken runtime fails instead of hanging.
+ */
+export async function eventually(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + GUARD_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 
-/** Marks flags[1] (started count), then waits until flags[0] is set (at most 10 s) and returns `value`. */
+/** Marks flags[1] (started count), then waits until flags[0] is set (60 s guard) and returns `value`. */
 export const held = ray.remote((flags: Int32Array, value: number) => {
   Atomics.add(flags, 1, 1);
   Atomics.notify(flags, 1);
-  Atomics.wait(flags, 0, 0, 10_000);
+  Atomics.wait(flags, 0, 0, 60_000);
   return value;
 });
 
@@ -41,7 +55,8 @@ export const held = ray.remote((flags: Int32Array, value: number) => {
 export const barrier = ray.remote((flags: Int32Array) => {
   Atomics.add(flags, 3, 1);
   Atomics.notify(flags, 3);
-  const deadline = Date.now() + 10_000;
+  // 60 s is a guard against a hang, not a window: the other call wakes this one.
+  const deadline = Date.now() + 60_000;
   while (Atomics.load(flags, 3) < 2 && Date.now() < deadline) Atomics.wait(flags, 3, 1, 50);
   return Atomics.load(flags, 3) >= 2;
 });

@@ -1,0 +1,111 @@
+/**
+ * Explains a `ReferenceError` in a function shipped as source text: which
+ * names the function uses that do not exist in the worker, and how to fix
+ * each. The first failure of a function on a worker lists every such name
+ * (read from the source); later ones carry a short reference to it.
+ *
+ * The scan is a tokenizer, not a parser: it may miss a name (one written only
+ * in a template literal, say), but it reports only names the worker really
+ * lacks, because each candidate is checked against the worker's globals.
+ */
+
+const KEYWORDS = new Set(
+  (
+    "async await break case catch class const continue debugger default delete do else export extends false finally for " +
+    "function if import in instanceof let new null of return static super switch this throw true try typeof var void " +
+    "while with yield get set arguments undefined NaN Infinity"
+  ).split(" "),
+);
+
+/** Source without comments, string and template literal contents (each replaced by a space). */
+function stripLiterals(source: string): string {
+  return source.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`/g, " ");
+}
+
+/** Identifiers the source declares: variables, functions, classes, parameters, catch bindings, method names. */
+function declaredNames(code: string): Set<string> {
+  const declared = new Set<string>();
+  const addAll = (text: string): void => {
+    for (const match of text.matchAll(/[A-Za-z_$][\w$]*/g)) declared.add(match[0]);
+  };
+  for (const match of code.matchAll(/\b(?:let|const|var)\s+([^=;]+?)(?:=|;|\bof\b|\bin\b)/g)) addAll(match[1] ?? "");
+  for (const match of code.matchAll(/\b(?:function\*?|class)\s*([A-Za-z_$][\w$]*)/g)) declared.add(match[1] ?? "");
+  // Parameter lists: function (...), catch (...), (...) =>, x =>, and method shorthand name(...) {.
+  for (const match of code.matchAll(/(?:\bfunction\*?\s*[\w$]*\s*|\bcatch\s*)\(([^()]*(?:\([^()]*\)[^()]*)*)\)/g)) addAll(match[1] ?? "");
+  for (const match of code.matchAll(/\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*=>/g)) addAll(match[1] ?? "");
+  for (const match of code.matchAll(/([A-Za-z_$][\w$]*)\s*=>/g)) declared.add(match[1] ?? "");
+  for (const match of code.matchAll(/([A-Za-z_$][\w$]*)\s*\(([^()]*)\)\s*\{/g)) {
+    declared.add(match[1] ?? "");
+    addAll(match[2] ?? "");
+  }
+  return declared;
+}
+
+/**
+ * Names `source` reads that exist neither in the function itself, nor among
+ * `scope` (the names rayts provides), nor on the worker's `globalThis`.
+ * `known` (the name in the error) always comes first.
+ */
+export function missingNames(source: string, scope: readonly string[], known: string): string[] {
+  const code = stripLiterals(source);
+  const declared = declaredNames(code);
+  const found = new Set<string>([known]);
+  for (const match of code.matchAll(/[A-Za-z_$][\w$]*/g)) {
+    const name = match[0];
+    const before = code.slice(Math.max(0, (match.index ?? 0) - 3), match.index).trimEnd();
+    const after = code.slice((match.index ?? 0) + name.length).trimStart();
+    if (before.endsWith(".") || /^\d/.test(name)) continue; // a property access, or part of a number
+    if (after.startsWith(":") && /[{,]$/.test(before)) continue; // an object literal key
+    if (KEYWORDS.has(name) || declared.has(name) || scope.includes(name) || name in globalThis) continue;
+    found.add(name);
+  }
+  return [...found];
+}
+
+/**
+ * Names the source uses only as a namespace of rayts (`rt.get(...)`,
+ * `rt.remote(...)` after `import * as rt from "rayts"`) and that exist
+ * nowhere else: the worker binds each to the rayts API, as it binds `ray`.
+ */
+export function namespaceAliases(source: string, scope: readonly string[], exported: readonly string[]): string[] {
+  const code = stripLiterals(source);
+  const declared = declaredNames(code);
+  const aliases: string[] = [];
+  for (const match of code.matchAll(/(?<![\w$.])([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)/g)) {
+    const name = match[1] as string;
+    if (aliases.includes(name) || KEYWORDS.has(name) || declared.has(name) || scope.includes(name) || name in globalThis) continue;
+    const uses = [...code.matchAll(new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])(\\s*\\.\\s*([A-Za-z_$][\\w$]*))?`, "g"))];
+    if (uses.every((use) => use[2] !== undefined && exported.includes(use[2]))) aliases.push(name);
+  }
+  return aliases;
+}
+
+/** True when the source calls `name(...)` or constructs `new name(...)`: then it is a function or class. */
+function isCalled(source: string, name: string): boolean {
+  return new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}\\s*\\(`).test(stripLiterals(source));
+}
+
+/** The fix for one missing name: values can travel as arguments or refs, functions cannot. */
+function fixFor(source: string, name: string): string {
+  if (isCalled(source, name)) {
+    return `${name} (a function or class: it cannot be passed as an argument or put(); define it inside the task, or make it a remote function and pass that)`;
+  }
+  return `${name} (pass it as an argument, or put() it and pass the ObjectRef)`;
+}
+
+/** The full explanation, given at a function's first failure on a worker. */
+export function explainMissing(fnName: string, source: string, scope: readonly string[], known: string): string {
+  const names = missingNames(source, scope, known);
+  const list = names.map((name) => `  - ${fixFor(source, name)}`).join("\n");
+  return (
+    `${known} is not defined in the worker: remote function ${fnName} was shipped as source text, so it sees only its ` +
+    `parameters, globals such as Math, and the rayts API (ray, get, put, wait, remote, cancel, kill, getActor). ` +
+    `${names.length === 1 ? "This name is" : "These names are"} missing there:\n${list}\n` +
+    "Or compile the program with raycompile, which ships imports, module-level functions and constants for you."
+  );
+}
+
+/** The short form for later failures of the same function on the same worker. */
+export function referToFirst(fnName: string, known: string): string {
+  return `${known} is not defined in the worker (remote function ${fnName} is self-contained source text; the first failure of ${fnName} explained the fix)`;
+}
