@@ -105,7 +105,7 @@ export async function openRedis(host: string, port: number, password: string, na
   } finally {
     probe.disconnect();
   }
-  const redis = new Redis({ host, port, password, connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: true, protocol: 2 });
+  const redis = new Redis({ host, port, password, connectionName: name, maxRetriesPerRequest: null, protocol: 2 });
   redis.on("error", () => undefined);
   await new Promise<void>((resolve, reject) => {
     redis.once("ready", resolve);

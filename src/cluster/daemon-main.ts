@@ -18,6 +18,8 @@ try {
     if (stopping) return;
     stopping = true;
     log("stopping");
+    // Leaving needs Redis; when it is gone, do not wait for it forever.
+    setTimeout(() => process.exit(1), 5000).unref();
     daemon.stop().then(
       () => process.exit(0),
       (error: unknown) => {

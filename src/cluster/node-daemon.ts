@@ -141,6 +141,7 @@ export class NodeDaemon {
       } catch (error) {
         if (this.#stopped) return;
         this.#log(`reading the task stream failed: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
       if (reply === null) continue;

@@ -4,7 +4,7 @@
  * so the same code works in a task and in the driver.
  */
 import { ActorClass, DEFAULT_ACTOR_OPTIONS, makeActorHandle, methodNames, type ActorConstructor, type ActorHandle } from "./actor.js";
-import type { WaitResult } from "./backend.js";
+import { isDriverBackend, type DriverBackend, type WaitResult } from "./backend.js";
 import { RayError } from "./errors.js";
 import { currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
@@ -22,9 +22,9 @@ import {
 import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
 import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
 
-function driver(what: string): DriverRuntime {
+function driver(what: string): DriverBackend {
   const backend = state.backend;
-  if (backend instanceof DriverRuntime) return backend;
+  if (isDriverBackend(backend)) return backend;
   if (backend !== undefined) throw new RayError(`${what}() is only available in the driver, not inside a task`);
   throw new RayError(`${what}(): rayts is not initialized; call init() first`);
 }
@@ -49,6 +49,12 @@ export async function init(options?: InitOptions): Promise<void> {
     if (resolved.ignoreReinitError) return;
     throw new RayError("init() was called twice; call shutdown() first, or pass { ignoreReinitError: true }");
   }
+  if (resolved.address !== undefined) {
+    // Loaded only in cluster mode: local drivers and workers never load the Redis client.
+    const { connectCluster } = await import("../cluster/driver.js");
+    state.backend = await connectCluster(resolved);
+    return;
+  }
   const runtime = new DriverRuntime(resolved);
   state.backend = runtime;
   await runtime.ready();
@@ -57,7 +63,7 @@ export async function init(options?: InitOptions): Promise<void> {
 /** Stops every worker and actor and drops the object store. Safe to call when not initialized. */
 export async function shutdown(): Promise<void> {
   const backend = state.backend;
-  if (!(backend instanceof DriverRuntime)) return;
+  if (!isDriverBackend(backend)) return;
   state.backend = undefined;
   await backend.shutdown();
 }

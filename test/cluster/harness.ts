@@ -19,7 +19,7 @@ export interface NodeSpec {
 }
 
 const live = new Set<number>();
-process.on("exit", () => {
+function killAll(): void {
   for (const pid of live) {
     try {
       process.kill(-pid, "SIGKILL");
@@ -27,7 +27,14 @@ process.on("exit", () => {
       // already gone
     }
   }
-});
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
 
 /** Installs redis-server with apt-get when it is missing and we are root; otherwise fails saying how to install it. */
 export function ensureRedisServer(): void {
