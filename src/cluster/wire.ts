@@ -105,9 +105,10 @@ const TYPED: Record<string, new (buffer: ArrayBuffer, offset: number, length: nu
 /** The transfer form of a value. */
 export function toPayload(value: unknown): Payload {
   if (ArrayBuffer.isView(value) && !(value instanceof DataView) && value.constructor.name in TYPED) {
-    return { kind: "ta", type: value.constructor.name, bytes: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
+    // Buffer views (not plain Uint8Arrays): sockets write them without another copy.
+    return { kind: "ta", type: value.constructor.name, bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   }
-  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return { kind: "ab", type: "", bytes: new Uint8Array(value) };
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return { kind: "ab", type: "", bytes: Buffer.from(value) };
   return { kind: "v8", type: "", bytes: serialize(unshare(value)) };
 }
 
