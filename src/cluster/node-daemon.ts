@@ -168,10 +168,13 @@ export class NodeDaemon {
           ack.pending--;
         });
         return;
-      case "actor":
+      case "actor": {
         ack.pending++;
-        this.#startActor(message).finally(() => ack.pending--);
+        // Calls to the actor queue behind its creation.
+        const started = this.#startActor(message).finally(() => ack.pending--);
+        this.#actorChains.set(message.id, started);
         return;
+      }
       case "call": {
         ack.pending++;
         const chain = (this.#actorChains.get(message.actor) ?? Promise.resolve()).then(() => this.#call(message, ack));
