@@ -2,9 +2,10 @@
  * Starts the `redis-server` a head node (or the test harness) runs: bound to
  * one address, always with a password, no persistence, its log in a file.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { connect, createServer } from "node:net";
 import { RayError } from "../core/errors.js";
 
@@ -19,9 +20,19 @@ export interface RedisServerProcess {
 
 /** The `redis-server` binary on PATH, or a RayError naming the Debian package to install. */
 export function findRedisServer(): string {
-  const found = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
-  const path = found.stdout.trim();
-  if (found.status !== 0 || path === "") {
+  const path = (process.env["PATH"] ?? "")
+    .split(delimiter)
+    .filter((dir) => dir !== "")
+    .map((dir) => join(dir, "redis-server"))
+    .find((file) => {
+      try {
+        accessSync(file, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  if (path === undefined) {
     throw new RayError(
       "redis-server was not found on PATH: rayts cluster mode runs its control plane on Redis 7. " +
         "Install it with `apt-get install -y redis-server` (Debian/Ubuntu package `redis-server`).",
