@@ -259,6 +259,21 @@ export class ControlPlane {
     if (objectIds.length > 0) await this.redis.del(...objectIds.map((id) => `${PREFIX}loc:${id}`));
   }
 
+  /**
+   * Lets the process exit while only these connections are open (a driver
+   * script ends after its last await, as in local mode), now and after any
+   * reconnection.
+   */
+  unref(): void {
+    for (const redis of [this.redis, ...this.#extra]) {
+      const unref = (): void => {
+        (redis.stream as { unref?: () => void } | undefined)?.unref?.();
+      };
+      unref();
+      redis.on("connect", unref);
+    }
+  }
+
   /** Closes every connection. */
   async close(): Promise<void> {
     for (const redis of [...this.#extra, this.redis]) {

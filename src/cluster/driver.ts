@@ -102,6 +102,8 @@ export class ClusterBackend implements Backend {
   #local: string | undefined;
   #closed = false;
   #loop: Promise<void> | undefined;
+  #waiting = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -125,6 +127,17 @@ export class ClusterBackend implements Backend {
     this.#local = (this.#nodes.byAddress(this.#address) ?? this.#nodes.byAddress(this.#plane.host))?.nodeId;
     this.#reader = await this.#plane.connection(`rayts-driver-${this.driverId}-results`);
     this.#loop = this.#readResults();
+    this.#plane.unref();
+    this.#server.unref();
+  }
+
+  /** Keeps the process alive while a `get` or `wait` is pending (connections alone do not). */
+  #waitStarted(): void {
+    if (this.#waiting++ === 0) this.#keepAlive = setInterval(() => undefined, 2 ** 30);
+  }
+
+  #waitEnded(): void {
+    if (--this.#waiting === 0) clearInterval(this.#keepAlive);
   }
 
   /** Where the driver runs. */
@@ -422,17 +435,27 @@ export class ClusterBackend implements Backend {
 
   async get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
     const objects = refs.map((ref) => this.#object(ref));
-    const count = await this.#objects.whenSettled(objects, objects.length, timeout);
-    if (count < objects.length) {
-      throw new GetTimeoutError(`get() timed out after ${timeout} ms with ${objects.length - count} of ${objects.length} objects not ready`);
+    this.#waitStarted();
+    try {
+      const count = await this.#objects.whenSettled(objects, objects.length, timeout);
+      if (count < objects.length) {
+        throw new GetTimeoutError(`get() timed out after ${timeout} ms with ${objects.length - count} of ${objects.length} objects not ready`);
+      }
+      const values = objects.map((object) => this.#value(object));
+      return values.some((value) => value instanceof Promise) ? await Promise.all(values) : values;
+    } finally {
+      this.#waitEnded();
     }
-    const values = objects.map((object) => this.#value(object));
-    return values.some((value) => value instanceof Promise) ? Promise.all(values) : values;
   }
 
   async wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
     const objects = refs.map((ref) => this.#object(ref));
-    await this.#objects.whenSettled(objects, numReturns, timeout);
+    this.#waitStarted();
+    try {
+      await this.#objects.whenSettled(objects, numReturns, timeout);
+    } finally {
+      this.#waitEnded();
+    }
     const result: WaitResult<unknown> = [[], []];
     let ready = 0;
     refs.forEach((ref, index) => {
@@ -602,6 +625,15 @@ export class ClusterBackend implements Backend {
 
   /** Kills the actors this driver owns, leaves the cluster and closes every connection. */
   async shutdown(): Promise<void> {
+    this.#waitStarted(); // the connections are unref'd: hold the process until they are closed
+    try {
+      await this.#close();
+    } finally {
+      this.#waitEnded();
+    }
+  }
+
+  async #close(): Promise<void> {
     for (const actor of this.#actors.values()) if (actor.owned) this.kill(actor.num);
     const error = errorToData(new RayError("the driver was shut down"));
     for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error });

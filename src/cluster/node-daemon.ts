@@ -165,13 +165,13 @@ export class NodeDaemon {
         this.#busyCpus += message.numCpus;
         this.#runTask(message).finally(() => {
           this.#busyCpus -= message.numCpus;
-          ack.pending--;
+          this.#settled(ack);
         });
         return;
       case "actor": {
         ack.pending++;
         // Calls to the actor queue behind its creation.
-        const started = this.#startActor(message).finally(() => ack.pending--);
+        const started = this.#startActor(message).finally(() => this.#settled(ack));
         this.#actorChains.set(message.id, started);
         return;
       }
@@ -196,6 +196,11 @@ export class NodeDaemon {
         for (const id of message.ids) this.#held.delete(id);
         return;
     }
+  }
+
+  /** One message of a stream entry is done; the entry is acknowledged once all are (after their results are written). */
+  #settled(ack: { pending: number }): void {
+    if (--ack.pending === 0) this.#scheduleFlush();
   }
 
   async #fn(key: string): Promise<number> {
@@ -292,10 +297,10 @@ export class NodeDaemon {
       const method = handle[message.method];
       if (method === undefined) throw new RayError(`actor ${message.actor} has no method ${message.method}`);
       const ref = method.remote(...args);
-      void this.#finish(message.id, message.owner, ref).finally(() => ack.pending--);
+      void this.#finish(message.id, message.owner, ref).finally(() => this.#settled(ack));
     } catch (error) {
       this.#result(message.owner, { k: "err", id: message.id, e: this.#errorData(error) });
-      ack.pending--;
+      this.#settled(ack);
     }
   }
 

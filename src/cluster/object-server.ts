@@ -96,6 +96,11 @@ export class ObjectServer {
     });
   }
 
+  /** Lets the process exit while the server listens. */
+  unref(): void {
+    this.#server.unref();
+  }
+
   close(): Promise<void> {
     this.#server.closeAllConnections();
     return new Promise((resolve) => this.#server.close(() => resolve()));

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
+import { runScript } from "../support/child.js";
 import { Cluster } from "./harness.js";
 
 let cluster: Cluster;
@@ -141,5 +142,25 @@ describe("cluster: errors from nodes", () => {
       assert.ok(error.message.includes(target) && error.message.includes(SECOND), error.message);
       return true;
     });
+  });
+});
+
+describe("cluster: driver lifetime", () => {
+  test("a driver script ends after its last await, without shutdown()", async () => {
+    const child = await runScript(
+      "cluster-driver-exit",
+      `
+      import * as ray from "RAYTS";
+      await ray.init({ address: ${JSON.stringify("ADDRESS")}, redisPassword: ${JSON.stringify("PASSWORD")} });
+      const f = ray.remote((x: number) => x * 2);
+      console.log("RESULT", await ray.get(f.remote(21)));
+    `
+        .replace("ADDRESS", cluster.address)
+        .replace("PASSWORD", cluster.password),
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(child.timedOut, false, "the driver did not exit on its own");
+    assert.equal(child.code, 0, child.stderr);
+    assert.match(child.stdout, /RESULT 42/);
   });
 });
