@@ -126,26 +126,26 @@ export class OwnershipTable {
 
   /** Resolves with how many of `objects` settled, once `count` have or `timeout` ms passed. */
   whenSettled(objects: readonly OwnedObject[], count: number, timeout: number | undefined): Promise<number> {
-    const settled = (): number => objects.reduce((n, object) => n + (object.state === undefined ? 0 : 1), 0);
-    const now = settled();
-    if (now >= count) return Promise.resolve(now);
+    let settled = 0;
+    for (const object of objects) if (object.state !== undefined) settled++;
+    if (settled >= count) return Promise.resolve(settled);
     return new Promise((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
-      const check = (): void => {
-        if (done) return;
-        const n = settled();
-        if (n < count) return;
+      // One counter for the whole call: each settle is O(1), not a rescan of every object.
+      const onSettle = (): void => {
+        settled++;
+        if (done || settled < count) return;
         done = true;
         clearTimeout(timer);
-        resolve(n);
+        resolve(settled);
       };
-      for (const object of objects) if (object.state === undefined) object.waiters.push(check);
+      for (const object of objects) if (object.state === undefined) object.waiters.push(onSettle);
       if (timeout !== undefined) {
         timer = setTimeout(() => {
           if (done) return;
           done = true;
-          resolve(settled());
+          resolve(settled);
         }, timeout);
       }
     });
