@@ -10,13 +10,14 @@ import { randomBytes } from "node:crypto";
 import { serialize, deserialize } from "node:v8";
 import type { Redis } from "ioredis";
 import type { Backend, WaitResult } from "../core/backend.js";
-import { ActorDiedError, errorFromData, errorToData, GetTimeoutError, RayError, TaskCancelledError, type ErrorData } from "../core/errors.js";
+import { errorFromData, errorToData, GetTimeoutError, RayError, TaskCancelledError } from "../core/errors.js";
 import { nextId, state } from "../core/global-state.js";
 import { isObjectRef, ObjectRef } from "../core/object-ref.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "../core/options.js";
 import type { ResolvedTaskOptions } from "../core/protocol.js";
 import type { ClusterResources, NodeInfo, ObjectStoreStats } from "../core/runtime.js";
-import { ControlPlane, PREFIX, type NamedActorRecord } from "./control-plane.js";
+import { ControlPlane, PREFIX } from "./control-plane.js";
+import { DriverActors, type Work } from "./driver-actors.js";
 import { functionKey, publishable } from "./functions.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { ObjectServer, pullObject } from "./object-server.js";
@@ -27,25 +28,6 @@ import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNo
 
 /** Messages per stream entry. */
 const BATCH = 2000;
-
-interface ActorEntry {
-  readonly num: number;
-  readonly gid: string;
-  readonly name: string;
-  readonly methods: readonly string[];
-  readonly owned: boolean;
-  node: string | undefined;
-  dead: string | undefined;
-  /** Creation and calls in submission order; each sends once its arguments exist. */
-  readonly queue: Work[];
-}
-
-interface Work {
-  readonly deps: OwnedObject[];
-  /** Sends the work; returns false to wait (custom resources busy). */
-  send(): void;
-  fail(error: ErrorData): void;
-}
 
 /** Where the calling code runs, as `getRuntimeContext()` reports it. */
 export interface DriverContext {
@@ -89,8 +71,7 @@ export class ClusterBackend implements Backend {
     const object = this.#objects.byNum(num);
     if (object !== undefined) this.#objects.addRef(object, -1);
   });
-  readonly #actors = new Map<number, ActorEntry>();
-  readonly #actorByGid = new Map<string, ActorEntry>();
+  readonly #actors: DriverActors;
   readonly #published = new Map<number, string>();
   #outbox = new Map<string, ToNode[]>();
   #dropLocations: string[] = [];
@@ -110,6 +91,20 @@ export class ClusterBackend implements Backend {
     this.driverId = driverId;
     this.#objects = new OwnershipTable(`${driverId}.`, (object) => this.#freed(object));
     this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node));
+    this.#actors = new DriverActors({
+      driverId,
+      objects: this.#objects,
+      names: this.#nodes.names,
+      plane,
+      fnKey: (fn) => this.#fnKey(fn),
+      object: (ref) => this.#object(ref),
+      firstRef: (object) => this.#firstRef(object),
+      wires: (args, pins) => this.#wires(args, pins),
+      place: (numCpus, options, locality) => this.#choose(this.#demand(numCpus, options, locality)),
+      node: (nodeId) => this.#nodes.get(nodeId),
+      send: (nodeId, message) => this.#send(nodeId, message),
+      start: (work) => this.#start(work),
+    });
   }
 
   get #results(): string {
@@ -365,7 +360,7 @@ export class ClusterBackend implements Backend {
         this.#objects.settle(object, { ok: false, error });
       }
     }
-    for (const actor of this.#actors.values()) if (actor.node === node.nodeId) actor.dead ??= `its node ${node.nodeId} left the cluster`;
+    this.#actors.nodeGone(node.nodeId);
     if (this.#local === node.nodeId) this.#local = undefined;
   }
 
@@ -476,123 +471,22 @@ export class ClusterBackend implements Backend {
     this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
   }
 
-  // ---- actors ----
-
-  #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined): ActorEntry {
-    const actor: ActorEntry = { num, gid, name, methods, owned, node, dead: undefined, queue: [] };
-    this.#actors.set(num, actor);
-    this.#actorByGid.set(gid, actor);
-    return actor;
-  }
-
-  /** Sends the actor's queued work in order, stopping at the first whose arguments are not ready. */
-  #pump(actor: ActorEntry): void {
-    while (actor.queue.length > 0) {
-      const work = actor.queue[0] as Work;
-      if (work.deps.some((dep) => dep.state === undefined)) {
-        void this.#objects.whenSettled(work.deps, work.deps.length, undefined).then(() => this.#pump(actor));
-        return;
-      }
-      actor.queue.shift();
-      this.#start(work);
-    }
-  }
+  // ---- actors (see driver-actors.ts) ----
 
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
-    const key = this.#fnKey(cls);
-    const def = state.functions.get(cls);
-    const className = def?.name ?? "Actor";
-    if (options.name !== undefined && this.#nodes.names.has(options.name)) {
-      throw new RayError(`an actor named "${options.name}" already exists in the cluster`);
-    }
-    const num = nextId();
-    const actor = this.#actorEntry(num, `${this.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined);
-    if (options.name !== undefined) {
-      const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
-      this.#nodes.names.set(options.name, record);
-    }
-    const deps = args.filter(isObjectRef).map((ref) => this.#object(ref));
-    for (const dep of deps) this.#objects.pin(dep);
-    actor.queue.push({
-      deps,
-      fail: (error) => {
-        actor.dead = `it could not be created: ${error.message}`;
-        for (const dep of deps) this.#objects.unpin(dep);
-      },
-      send: () => {
-        const { wires, locality } = this.#wires(args, []);
-        const node = this.#choose(this.#demand(1, options, locality));
-        node.inFlight += 1;
-        actor.node = node.nodeId;
-        this.#send(node.nodeId, { k: "actor", id: actor.gid, owner: this.driverId, cls: key, name: className, args: wires, options: { maxRestarts: options.maxRestarts, maxTaskRetries: options.maxTaskRetries, name: undefined }, methods });
-        for (const dep of deps) this.#objects.unpin(dep);
-        if (options.name !== undefined) {
-          const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods] };
-          this.#nodes.names.set(options.name, record);
-          void this.#plane.nameActor(record);
-        }
-      },
-    });
-    this.#pump(actor);
-    return num;
+    return this.#actors.create(cls, args, options, methods);
   }
 
   submitCall(actorNum: number, method: string, args: readonly unknown[]): ObjectRef<unknown> {
-    const object = this.#objects.create(nextId());
-    const ref = this.#firstRef(object);
-    const actor = this.#actors.get(actorNum);
-    const fail = (reason: string): ObjectRef<unknown> => {
-      this.#objects.settle(object, { ok: false, error: errorToData(new ActorDiedError(reason)) });
-      return ref;
-    };
-    if (actor === undefined) return fail(`actor ${actorNum} is not known to this driver`);
-    if (actor.dead !== undefined) return fail(`actor ${actor.name} (${actor.gid}) is dead: ${actor.dead}`);
-    const deps = args.filter(isObjectRef).map((r) => this.#object(r));
-    for (const dep of deps) this.#objects.pin(dep);
-    object.deps = deps;
-    actor.queue.push({
-      deps,
-      fail: (error) => this.#objects.settle(object, { ok: false, error }),
-      send: () => {
-        if (actor.dead !== undefined || actor.node === undefined) {
-          fail(`actor ${actor.name} (${actor.gid}) is dead: ${actor.dead ?? "it was never placed"}`);
-          return;
-        }
-        const { wires } = this.#wires(args, object.deps);
-        object.sent = true;
-        this.#send(actor.node, { k: "call", id: object.gid, owner: this.driverId, actor: actor.gid, method, args: wires });
-      },
-    });
-    this.#pump(actor);
-    return ref;
+    return this.#actors.call(actorNum, method, args);
   }
 
   getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    const record = this.#nodes.names.get(name);
-    if (record === undefined) return undefined;
-    const known = this.#actorByGid.get(record.actorId);
-    if (known !== undefined) return known.dead === undefined ? { id: known.num, name, methods: known.methods } : undefined;
-    const actor = this.#actorEntry(nextId(), record.actorId, name, record.methods, false, record.nodeId || undefined);
-    return { id: actor.num, name, methods: actor.methods };
+    return this.#actors.getActor(name);
   }
 
   kill(actorNum: number): void {
-    const actor = this.#actors.get(actorNum);
-    if (actor === undefined || actor.dead !== undefined) return;
-    actor.dead = "it was killed";
-    if (actor.node !== undefined) {
-      this.#send(actor.node, { k: "kill", actor: actor.gid });
-      if (actor.owned) {
-        const node = this.#nodes.get(actor.node);
-        if (node !== undefined) node.inFlight -= 1;
-      }
-    }
-    for (const [name, record] of this.#nodes.names) {
-      if (record.actorId === actor.gid) {
-        this.#nodes.names.delete(name);
-        void this.#plane.unnameActor(name, actor.gid);
-      }
-    }
+    this.#actors.kill(actorNum);
   }
 
   // ---- cluster state ----
@@ -634,7 +528,7 @@ export class ClusterBackend implements Backend {
   }
 
   async #close(): Promise<void> {
-    for (const actor of this.#actors.values()) if (actor.owned) this.kill(actor.num);
+    this.#actors.killOwned();
     const error = errorToData(new RayError("the driver was shut down"));
     for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error });
     this.#flush();
