@@ -196,12 +196,12 @@ export class ControlPlane {
 
   // ---- functions and code ----
 
-  async publishFunction(key: string, definition: string): Promise<void> {
+  async publishFunction(key: string, definition: Buffer): Promise<void> {
     await this.redis.hsetnx(`${PREFIX}fn`, key, definition);
   }
 
-  async fetchFunction(key: string): Promise<string | null> {
-    return this.redis.hget(`${PREFIX}fn`, key);
+  async fetchFunction(key: string): Promise<Buffer | null> {
+    return this.redis.hgetBuffer(`${PREFIX}fn`, key);
   }
 
   async publishCode(hash: string, content: string): Promise<void> {

@@ -18,7 +18,7 @@ import type { ResolvedTaskOptions } from "../core/protocol.js";
 import type { ClusterResources, NodeInfo, ObjectStoreStats } from "../core/runtime.js";
 import { ControlPlane, PREFIX } from "./control-plane.js";
 import { DriverActors, type Work } from "./driver-actors.js";
-import { functionKey, publishable } from "./functions.js";
+import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { ObjectServer, pullObject } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
@@ -73,6 +73,7 @@ export class ClusterBackend implements Backend {
   });
   readonly #actors: DriverActors;
   readonly #published = new Map<number, string>();
+  readonly #codeSent = new Set<string>();
   #outbox = new Map<string, ToNode[]>();
   #dropLocations: string[] = [];
   #flushScheduled = false;
@@ -172,10 +173,27 @@ export class ClusterBackend implements Backend {
     if (key !== undefined) return key;
     const def = state.functions.get(fn);
     if (def === undefined) throw new RayError(`remote function ${fn} is not defined in the driver`);
-    const published = publishable(def);
-    key = functionKey(published);
+    const published = publishable(
+      def,
+      (id) => {
+        const object = this.#objects.byNum(id);
+        if (object === undefined) throw new RayError(`a capture of ${def.name} (object ${id}) is not known to this driver`);
+        this.#objects.pin(object); // definitions live as long as the driver
+        return this.#wires([new ObjectRef(id)], []).wires[0] as ArgWire;
+      },
+      (url, name) => {
+        const code = moduleCode(url, name);
+        if (!this.#codeSent.has(code.hash)) {
+          this.#codeSent.add(code.hash);
+          void this.#plane.publishCode(code.hash, code.text);
+        }
+        return code;
+      },
+    );
+    const encoded = encodeFunction(published);
+    key = encoded.key;
     // Same connection as the task streams: published before any task naming it is read.
-    void this.#plane.publishFunction(key, JSON.stringify(published));
+    void this.#plane.publishFunction(key, encoded.bytes);
     this.#published.set(fn, key);
     return key;
   }

@@ -5,7 +5,10 @@
  * and writes results to each owner's result stream. Large results stay here
  * and are served to other nodes by the object server.
  */
-import { hostname } from "node:os";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import type { Redis } from "ioredis";
@@ -13,7 +16,7 @@ import * as api from "../core/api.js";
 import { ActorClass } from "../core/actor.js";
 import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
 import { state } from "../core/global-state.js";
-import type { ObjectRef } from "../core/object-ref.js";
+import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
 import { defineFunction } from "../core/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
@@ -59,6 +62,7 @@ export class NodeDaemon {
   #server!: ObjectServer;
   #token = "";
   readonly #functions = new Map<string, Promise<number>>();
+  readonly #captures: ObjectRef<unknown>[] = [];
   readonly #held = new Map<string, Held>();
   readonly #pulls = new Map<string, Promise<ObjectRef<unknown>>>();
   readonly #running = new Map<string, ObjectRef<unknown>>();
@@ -206,15 +210,49 @@ export class NodeDaemon {
   async #fn(key: string): Promise<number> {
     let defined = this.#functions.get(key);
     if (defined === undefined) {
-      defined = this.#plane.fetchFunction(key).then((text) => {
-        if (text === null) throw new RayError(`node ${this.nodeId} found no published function under key ${key}`);
-        const published = JSON.parse(text) as PublishedFunction;
-        return defineFunction({ kind: "source", name: published.name, source: published.source });
-      });
+      defined = this.#define(key);
       this.#functions.set(key, defined);
       defined.catch(() => this.#functions.delete(key));
     }
     return defined;
+  }
+
+  async #define(key: string): Promise<number> {
+    const bytes = await this.#plane.fetchFunction(key);
+    if (bytes === null) throw new RayError(`node ${this.nodeId} found no published function under key ${key}`);
+    const published = deserialize(bytes) as PublishedFunction;
+    if (published.kind === "source") return defineFunction({ kind: "source", name: published.name, source: published.source });
+    const url = await this.#module(published.hash, published.name);
+    const captures: Record<string, number> = {};
+    for (const [name, wire] of Object.entries(published.captures)) {
+      const values = await this.#args([wire]);
+      const value = values[0];
+      // A capture is an object id of this node's store; the ref (kept for good) holds it.
+      const ref = isObjectRef(value) ? value : api.put(value);
+      this.#captures.push(ref);
+      captures[name] = ref.id;
+    }
+    return defineFunction({ kind: "module", name: published.name, url, exportName: published.exportName, captures });
+  }
+
+  /**
+   * A compiled task module fetched by content hash and cached on disk, under
+   * node_modules/.cache when the node runs in a project (so that the module's
+   * package imports resolve against the node's own node_modules).
+   */
+  async #module(hash: string, name: string): Promise<string> {
+    const projectCache = join(process.cwd(), "node_modules", ".cache", "rayts");
+    const dir = existsSync(join(process.cwd(), "node_modules")) ? projectCache : join(tmpdir(), "rayts-code");
+    const file = join(dir, `${hash}.mjs`);
+    if (!existsSync(file)) {
+      const text = await this.#plane.fetchCode(hash);
+      if (text === null) throw new RayError(`node ${this.nodeId} found no published code for ${name} (sha-256 ${hash})`);
+      mkdirSync(dir, { recursive: true });
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, text);
+      renameSync(partial, file);
+    }
+    return pathToFileURL(file).href;
   }
 
   /** Argument values: inline ones as they are, large ones as local refs (pulled first when not here). */

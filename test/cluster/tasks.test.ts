@@ -4,6 +4,11 @@
  * custom resources, errors from the nodes, runtime context.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { runScript } from "../support/child.js";
@@ -162,5 +167,34 @@ describe("cluster: driver lifetime", () => {
     assert.equal(child.timedOut, false, "the driver did not exit on its own");
     assert.equal(child.code, 0, child.stderr);
     assert.match(child.stdout, /RESULT 42/);
+  });
+});
+
+describe("cluster: compiled task modules", () => {
+  test("a task module ships by content hash with its captures; nodes run their cached copy", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rayts-module-"));
+    try {
+      const text = `export function __rayts_task_scale(captures) {
+  return (x) => [x * captures.FACTOR, import.meta.url];
+}
+`;
+      const file = join(dir, "scale.task.js");
+      writeFileSync(file, text);
+      const scale = ray.remoteFromModule<[number], [number, string]>({
+        name: "scale",
+        moduleUrl: pathToFileURL(file).href,
+        exportName: "__rayts_task_scale",
+        captures: { FACTOR: () => 7 },
+      });
+      const results = await ray.get([1, 2, 3].map((x) => scale.options({ scheduling: "SPREAD" }).remote(x)));
+      assert.deepEqual(results.map(([value]) => value), [7, 14, 21]);
+      const hash = createHash("sha256").update(text).digest("hex");
+      for (const [, url] of results) {
+        assert.notEqual(url, pathToFileURL(file).href);
+        assert.ok(url.endsWith(`/${hash}.mjs`), url);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
