@@ -24,7 +24,7 @@ import { Progress } from "./lib/progress.js";
 import { printTable, writeResult } from "./lib/report.js";
 import type { Suite } from "./lib/suite.js";
 
-const SUITES = ["overhead", "granularity", "large-args", "reduce", "pipeline", "workloads"] as const;
+const SUITES = ["overhead", "granularity", "large-args", "reduce", "pipeline", "workloads", "cluster"] as const;
 /** Running compiled (.js) or from the sources under tsx (.ts). */
 const compiled = import.meta.url.endsWith(".js");
 

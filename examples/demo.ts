@@ -7,6 +7,7 @@
  *   npm run demo -- --quick      small inputs (also RAYTS_QUICK=1)
  *   npm run demo -- --tsx        skip the compiler: run the sources under tsx
  *   npm run demo -- fibonacci    some examples only
+ *   npm run demo -- cluster      seed 001 on a head and two nodes on loopback (needs redis-server)
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -24,6 +25,10 @@ export const EXAMPLES = [
 ] as const;
 
 const args = process.argv.slice(2);
+if (args[0] === "cluster") {
+  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO, "examples", "cluster-demo.ts")], { stdio: "inherit", cwd: REPO });
+  process.exit(run.status ?? 1);
+}
 const quick = args.includes("--quick") || process.env["RAYTS_QUICK"] === "1";
 const chosen = args.filter((a) => !a.startsWith("--"));
 const unknown = chosen.filter((a) => !(EXAMPLES as readonly string[]).includes(a));
@@ -37,7 +42,7 @@ if (args.includes("--tsx")) {
   console.log("running the examples from their TypeScript sources under tsx (uncompiled)\n");
   command = (name) => ["--import", "tsx", path.join(REPO, "examples", `${name}.ts`)];
 } else {
-  const compiled = compileFolder("examples", "examples", ["demo.ts"]);
+  const compiled = compileFolder("examples", "examples", ["demo.ts", "cluster-demo.ts"]);
   if (!compiled.ok) {
     console.error(`raycompile could not compile examples/: ${compiled.reason}`);
     process.exit(1);

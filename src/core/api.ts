@@ -4,7 +4,7 @@
  * so the same code works in a task and in the driver.
  */
 import { ActorClass, DEFAULT_ACTOR_OPTIONS, makeActorHandle, methodNames, type ActorConstructor, type ActorHandle } from "./actor.js";
-import type { WaitResult } from "./backend.js";
+import { isDriverBackend, type DriverBackend, type WaitResult } from "./backend.js";
 import { RayError } from "./errors.js";
 import { moduleDefinition } from "./captures.js";
 import { currentBackend, state } from "./global-state.js";
@@ -25,10 +25,10 @@ import {
 import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
 import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
 
-/** The driver runtime, started with defaults if need be (`init()` is optional). */
-function driver(what: string): DriverRuntime {
+/** The driver's backend, started with defaults if need be (`init()` is optional). */
+function driver(what: string): DriverBackend {
   const backend = state.backend ?? currentBackend();
-  if (backend instanceof DriverRuntime) return backend;
+  if (isDriverBackend(backend)) return backend;
   throw new RayError(`${what}() is only available in the driver, not inside a task`);
 }
 
@@ -50,12 +50,18 @@ state.autoInit ??= () => {
 export async function init(options?: InitOptions): Promise<void> {
   const resolved = resolveInitOptions(options);
   checkNodeVersion();
-  if (state.backend !== undefined && !(state.backend instanceof DriverRuntime)) {
+  if (state.backend !== undefined && !isDriverBackend(state.backend)) {
     throw new RayError("init() is only available in the driver, not inside a task: a task uses the runtime of the driver that runs it");
   }
   if (state.backend !== undefined) {
     if (resolved.ignoreReinitError) return;
     throw new RayError("init() was called twice; call shutdown() first, or pass { ignoreReinitError: true }");
+  }
+  if (resolved.address !== undefined) {
+    // Loaded only in cluster mode: local drivers and workers never load the Redis client.
+    const { connectCluster } = await import("../cluster/driver.js");
+    state.backend = await connectCluster(resolved);
+    return;
   }
   const runtime = new DriverRuntime(resolved);
   state.backend = runtime;
@@ -69,7 +75,7 @@ export async function init(options?: InitOptions): Promise<void> {
 export async function shutdown(): Promise<void> {
   const backend = state.backend;
   if (backend === undefined) return;
-  if (!(backend instanceof DriverRuntime)) {
+  if (!isDriverBackend(backend)) {
     throw new RayError("shutdown() is only available in the driver, not inside a task: return from the task and let the driver call it");
   }
   state.backend = undefined;

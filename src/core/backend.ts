@@ -6,6 +6,7 @@
 import type { ObjectRef } from "./object-ref.js";
 import type { ResolvedTaskOptions } from "./protocol.js";
 import type { ResolvedActorOptions } from "./options.js";
+import type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";
 
 /** Result of `wait`: ready and not-ready refs, each in input order. */
 export type WaitResult<T> = [ready: ObjectRef<T>[], notReady: ObjectRef<T>[]];
@@ -24,4 +25,17 @@ export interface Backend {
   trackActorHandle(handle: object, actor: number): void;
   /** Registers a new ObjectRef instance so the object lives while it does. */
   track(ref: ObjectRef<unknown>): void;
+}
+
+/** The backend of a driver (local runtime or cluster): what the driver-only API calls. */
+export interface DriverBackend extends Backend {
+  resources(total: boolean): ClusterResources;
+  nodes(): NodeInfo[];
+  storeStats(): ObjectStoreStats;
+  shutdown(): Promise<void>;
+}
+
+/** True for a driver backend (the local runtime, or a cluster driver). */
+export function isDriverBackend(backend: Backend | undefined): backend is DriverBackend {
+  return backend !== undefined && typeof (backend as Partial<DriverBackend>).nodes === "function" && typeof (backend as Partial<DriverBackend>).shutdown === "function";
 }

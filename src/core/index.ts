@@ -17,6 +17,7 @@ export {
   nodes,
   objectStoreStats,
 } from "./api.js";
+export { getRuntimeContext } from "../cluster/runtime-context.js";
 export { ObjectRef, isObjectRef } from "./object-ref.js";
 export { RemoteFunction } from "./remote-function.js";
 export { ActorClass } from "./actor.js";
@@ -34,6 +35,7 @@ export type { CancelOptions, CompiledRemoteSpec, GetOptions, WaitOptions } from 
 export type { ActorHandle, ActorMethod, ActorConstructor } from "./actor.js";
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
-export type { InitOptions, TaskOptions, ActorOptions } from "./options.js";
+export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";
+export type { RuntimeContext } from "../cluster/runtime-context.js";
 export type { RemoteArgs } from "./remote-function.js";
 export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";

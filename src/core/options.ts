@@ -13,13 +13,21 @@ export interface InitOptions {
   numCpus?: number;
   /** Bytes the object store may hold. Defaults to 30% of system memory. */
   objectStoreMemory?: number;
-  /** Cluster address; only local mode (`undefined`, `"local"`) is available. */
+  /**
+   * Cluster to join: `"HOST:PORT"` of its Redis, or `"auto"` for the cluster
+   * `rayts start` started on this machine. `undefined` or `"local"`: local mode.
+   */
   address?: string;
+  /** Password of the cluster's Redis (printed by `rayts start --head`); with `address`. */
+  redisPassword?: string;
   /** Make a second `init` a no-op instead of an error. */
   ignoreReinitError?: boolean;
 }
 
 export interface ResolvedInitOptions {
+  /** Cluster address ("HOST:PORT" or "auto"); undefined in local mode. */
+  readonly address?: string | undefined;
+  readonly redisPassword?: string | undefined;
   readonly numCpus: number;
   readonly objectStoreMemory: number;
   readonly ignoreReinitError: boolean;
@@ -41,6 +49,53 @@ export interface TaskOptions {
   retryExceptions?: boolean;
   /** Name shown in logs and errors (default: the function's name). */
   name?: string;
+  /** Cluster mode: where to place the task (default: Ray's hybrid policy). Ignored in local mode. */
+  scheduling?: SchedulingStrategy;
+  /** Cluster mode: custom resources the task holds, e.g. `{ GPU: 1 }` (declared per node with `rayts start --resources`). */
+  resources?: Record<string, number>;
+}
+
+/**
+ * Placement in cluster mode: `"DEFAULT"` (Ray's hybrid policy: the
+ * submitter's node while it is under half busy, then the least-loaded node),
+ * `"SPREAD"` (round robin over the nodes), or node affinity (`soft`: fall
+ * back to the default policy when that node is gone).
+ */
+export type SchedulingStrategy = "DEFAULT" | "SPREAD" | { readonly nodeId: string; readonly soft?: boolean };
+
+function checkScheduling(value: unknown): SchedulingStrategy {
+  if (value === "DEFAULT" || value === "SPREAD") return value;
+  if (typeof value === "object" && value !== null && typeof (value as { nodeId?: unknown }).nodeId === "string") {
+    const soft = (value as { soft?: unknown }).soft;
+    if (soft !== undefined && typeof soft !== "boolean") throw new TypeError(`Expected \`scheduling.soft\` to be a boolean, got ${show(soft)}`);
+    return { nodeId: (value as { nodeId: string }).nodeId, soft: soft === true };
+  }
+  throw new TypeError(`Expected \`scheduling\` to be "DEFAULT", "SPREAD" or { nodeId: string, soft?: boolean }, got ${show(value)}`);
+}
+
+function checkResources(value: unknown): Record<string, number> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Expected \`resources\` to be an object of resource amounts such as { GPU: 1 }, got ${show(value)}`);
+  }
+  const resources: Record<string, number> = {};
+  for (const [key, amount] of Object.entries(value)) {
+    if (key === "CPU") throw new RangeError("Expected `resources` to leave out CPU (use `numCpus`), got a CPU entry");
+    if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0) {
+      throw new RangeError(`Expected \`resources.${key}\` to be a number from 0 and up, got ${show(amount)}`);
+    }
+    resources[key] = amount;
+  }
+  return resources;
+}
+
+/** The placement options shared by tasks and actors, inherited from `base` unless given. */
+function placement(
+  options: Record<string, unknown>,
+  base: { readonly scheduling?: SchedulingStrategy; readonly resources?: Readonly<Record<string, number>> },
+): { scheduling?: SchedulingStrategy; resources?: Readonly<Record<string, number>> } {
+  const scheduling = options["scheduling"] === undefined ? base.scheduling : checkScheduling(options["scheduling"]);
+  const resources = options["resources"] === undefined ? base.resources : checkResources(options["resources"]);
+  return { ...(scheduling === undefined ? {} : { scheduling }), ...(resources === undefined ? {} : { resources }) };
 }
 
 /** Options of an actor class, `remote(Class, options)` or `.options(...)`. */
@@ -51,12 +106,18 @@ export interface ActorOptions {
   maxTaskRetries?: number;
   /** Register the actor under this name for `getActor(name)`. */
   name?: string;
+  /** Cluster mode: where to place the actor (see {@link SchedulingStrategy}). */
+  scheduling?: SchedulingStrategy;
+  /** Cluster mode: custom resources the actor holds while it lives. */
+  resources?: Record<string, number>;
 }
 
 export interface ResolvedActorOptions {
   readonly maxRestarts: number;
   readonly maxTaskRetries: number;
   readonly name: string | undefined;
+  readonly scheduling?: SchedulingStrategy;
+  readonly resources?: Readonly<Record<string, number>>;
 }
 
 /** Renders a received value for an error message. */
@@ -137,14 +198,18 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
 }
 
 export function resolveInitOptions(input: unknown): ResolvedInitOptions {
-  const options = checkOptions(input, ["numCpus", "objectStoreMemory", "address", "ignoreReinitError"], "init()");
+  const options = checkOptions(input, ["numCpus", "objectStoreMemory", "address", "redisPassword", "ignoreReinitError"], "init()");
   const address = options["address"];
-  if (address !== undefined && address !== "local") {
-    throw new RangeError(
-      `Expected \`address\` to be undefined or "local", got ${show(address)}: cluster mode is not available in this version`,
-    );
+  const cluster = address !== undefined && address !== "local";
+  if (cluster && (typeof address !== "string" || !(address === "auto" || /^[^\s:]+:\d{1,5}$/.test(address)))) {
+    throw new RangeError(`Expected \`address\` to be "HOST:PORT", "auto", "local" or undefined, got ${show(address)}`);
+  }
+  const password = options["redisPassword"];
+  if (password !== undefined && (typeof password !== "string" || password.length === 0)) {
+    throw new TypeError(`Expected \`redisPassword\` to be a non-empty string, got ${show(password)}`);
   }
   return {
+    ...(cluster ? { address: address as string, redisPassword: password as string | undefined } : {}),
     numCpus: options["numCpus"] === undefined ? availableParallelism() : checkInteger(options["numCpus"], "numCpus", 1),
     objectStoreMemory:
       options["objectStoreMemory"] === undefined
@@ -155,23 +220,25 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
 }
 
 export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): ResolvedTaskOptions {
-  const options = checkOptions(input, ["numCpus", "maxRetries", "retryExceptions", "name"], "task options");
+  const options = checkOptions(input, ["numCpus", "maxRetries", "retryExceptions", "name", "scheduling", "resources"], "task options");
   return {
     numCpus: options["numCpus"] === undefined ? base.numCpus : checkCpus(options["numCpus"], "numCpus"),
     maxRetries: options["maxRetries"] === undefined ? base.maxRetries : checkInteger(options["maxRetries"], "maxRetries", 0),
     retryExceptions:
       options["retryExceptions"] === undefined ? base.retryExceptions : checkBoolean(options["retryExceptions"], "retryExceptions"),
     name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
+    ...placement(options, base),
   };
 }
 
 export function resolveActorOptions(input: unknown, base: ResolvedActorOptions): ResolvedActorOptions {
-  const options = checkOptions(input, ["maxRestarts", "maxTaskRetries", "name"], "actor options");
+  const options = checkOptions(input, ["maxRestarts", "maxTaskRetries", "name", "scheduling", "resources"], "actor options");
   return {
     maxRestarts: options["maxRestarts"] === undefined ? base.maxRestarts : checkInteger(options["maxRestarts"], "maxRestarts", 0),
     maxTaskRetries:
       options["maxTaskRetries"] === undefined ? base.maxTaskRetries : checkInteger(options["maxTaskRetries"], "maxTaskRetries", 0),
     name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
+    ...placement(options, base),
   };
 }
 

@@ -4,7 +4,7 @@
  * tick crosses the thread boundary in a single `postMessage`.
  */
 import type { ErrorData } from "./errors.js";
-import type { ResolvedActorOptions } from "./options.js";
+import type { ResolvedActorOptions, SchedulingStrategy } from "./options.js";
 
 /** Names of the typed-array constructors the object store keeps in shared memory. */
 export type TypedArrayName =
@@ -71,6 +71,10 @@ export interface ResolvedTaskOptions {
   readonly maxRetries: number;
   readonly retryExceptions: boolean;
   readonly name: string;
+  /** Cluster mode placement; absent means the default policy. */
+  readonly scheduling?: SchedulingStrategy;
+  /** Cluster mode custom resources. */
+  readonly resources?: Readonly<Record<string, number>>;
 }
 
 /** How the worker gets a remote function's code. */

@@ -1,0 +1,97 @@
+/**
+ * Cluster mode on one machine: Redis and two node daemons (2 CPUs each) on
+ * loopback addresses, this process as the driver.
+ * - cross-node tiny-task throughput through Redis (target >= 20,000 tasks/s);
+ * - node-to-node transfer of a 200 MB Float64Array (target >= 1 GB/s), and
+ *   the driver pulling one;
+ * - seed 001: 10,000 tasks of 1 ms returning their node's address, against
+ *   the ideal 10,000 ms / total slots (target within 1.3x), beside the same
+ *   program on one local runtime with 2 CPUs in the same run.
+ */
+import * as ray from "../../src/index.js";
+import { LocalCluster } from "../../src/cluster/local-cluster.js";
+import { repeat } from "../lib/harness.js";
+import { barPanels, newResult } from "../lib/report.js";
+import { formatNumber, mapFigure, summarize } from "../lib/stats.js";
+import type { Suite } from "../lib/suite.js";
+
+const NODE_CPUS = 2;
+const BIG = 25_000_000; // float64: 200 MB
+
+const suite: Suite = async (budget, progress) => {
+  const reps = budget.quick ? 3 : 5;
+  const tiny = budget.quick ? 10_000 : 20_000;
+  const result = newResult("cluster", "Cluster mode on loopback: Redis + 2 nodes x 2 CPUs", budget.quick, { nodes: 2, cpusPerNode: NODE_CPUS, tinyTasks: tiny, bigBytes: BIG * 8 });
+  progress.step("starting Redis and two nodes");
+  const cluster = await LocalCluster.start([{ numCpus: NODE_CPUS, objectStoreMemory: 2 ** 31 }, { numCpus: NODE_CPUS, objectStoreMemory: 2 ** 31 }]);
+  let seedCluster: number[] = [];
+  try {
+    await ray.init({ address: cluster.address, redisPassword: cluster.password });
+    const [a, b] = ray.nodes();
+    if (a === undefined || b === undefined) throw new Error("expected two nodes");
+
+    const inc = ray.remote((x: number) => x + 1);
+    const tinyMs = await repeat("tiny tasks", progress, reps, () => ray.get(Array.from({ length: tiny }, (_, i) => inc.remote(i))));
+    const rate = summarize(tinyMs.map((ms) => tiny / (ms / 1000)));
+    result.rows.push({ group: "tiny tasks across 2 nodes", runtime: "rayts cluster", unit: "tasks/s", figure: rate, better: "higher" });
+    result.targets.push({ figure: "cross-node tiny-task throughput", target: ">= 20,000 tasks/s", measured: `${formatNumber(rate.median)} tasks/s`, met: rate.median >= 20_000 });
+
+    const make = ray.remote((n: number) => new Float64Array(n).fill(1));
+    const length = ray.remote((values: Float64Array) => values.length);
+    const onA = { scheduling: { nodeId: a.nodeId } };
+    const onB = { scheduling: { nodeId: b.nodeId } };
+    const transfer: number[] = [];
+    const pull: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      const big = make.options(onA).remote(BIG);
+      await ray.wait([big]);
+      progress.step(`200 MB node to node ${rep + 1}/${reps}`);
+      let start = performance.now();
+      await ray.get(length.options(onB).remote(big));
+      transfer.push(performance.now() - start);
+      progress.step(`200 MB to the driver ${rep + 1}/${reps}`);
+      start = performance.now();
+      await ray.get(big);
+      pull.push(performance.now() - start);
+    }
+    const gbps = (ms: number): number => (BIG * 8) / 1e9 / (ms / 1000);
+    const nodeRate = summarize(transfer.map(gbps));
+    result.rows.push({ group: "200 MB Float64Array", runtime: "node A -> node B (task arg)", unit: "GB/s", figure: nodeRate, better: "higher" });
+    result.rows.push({ group: "200 MB Float64Array", runtime: "node A -> driver (get)", unit: "GB/s", figure: summarize(pull.map(gbps)), better: "higher" });
+    result.targets.push({ figure: "node-to-node transfer of 200 MB", target: ">= 1 GB/s", measured: `${nodeRate.median.toFixed(2)} GB/s`, met: nodeRate.median >= 1 });
+
+    const whereAmI = ray.remote(() => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      return ray.getRuntimeContext().nodeAddress;
+    });
+    seedCluster = await repeat("seed 001 on 2 nodes", progress, reps, () => ray.get(Array.from({ length: 10_000 }, () => whereAmI.remote())));
+  } finally {
+    await ray.shutdown();
+    await cluster.shutdown();
+  }
+  const idealCluster = 10_000 / (2 * NODE_CPUS);
+  const seedFigure = summarize(seedCluster);
+  result.rows.push({ group: "seed 001: 10,000 x 1 ms", runtime: "rayts cluster (2 nodes x 2 CPUs)", unit: "ms", figure: seedFigure, better: "lower", note: `ideal ${idealCluster} ms` });
+  result.targets.push({ figure: "seed 001 on 2 nodes vs ideal", target: "<= 1.3x ideal", measured: `${(seedFigure.median / idealCluster).toFixed(2)}x ideal (${idealCluster} ms)`, met: seedFigure.median / idealCluster <= 1.3 });
+
+  await ray.init({ numCpus: NODE_CPUS });
+  try {
+    const whereAmI = ray.remote(() => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      return 0;
+    });
+    const local = await repeat("seed 001 local", progress, reps, () => ray.get(Array.from({ length: 10_000 }, () => whereAmI.remote())));
+    const figure = summarize(local);
+    const idealLocal = 10_000 / NODE_CPUS;
+    result.rows.push({ group: "seed 001: 10,000 x 1 ms", runtime: `rayts local (${NODE_CPUS} CPUs)`, unit: "ms", figure, better: "lower", note: `ideal ${idealLocal} ms` });
+    result.derived["seed001 local / ideal"] = Number((figure.median / idealLocal).toFixed(2));
+    result.derived["seed001 cluster / ideal"] = Number((seedFigure.median / idealCluster).toFixed(2));
+    result.derived["seed001 cluster speed-up over local"] = Number(mapFigure(figure, (v) => v / seedFigure.median).median.toFixed(2));
+  } finally {
+    await ray.shutdown();
+  }
+  result.notes.push("all processes share this machine's cores: the nodes, Redis and the driver compete for them, unlike separate machines");
+  return { result, chart: { kind: "bars", title: "Cluster mode on loopback", panels: barPanels(result.rows) } };
+};
+
+export default suite;

@@ -1,0 +1,127 @@
+/**
+ * `rayts start`: starts a head (Redis + the head's node daemon) or joins a
+ * node to an existing cluster. Daemons run detached, log under the session
+ * folder, and are recorded there for `rayts stop`.
+ */
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ControlPlane, parseAddress } from "../../cluster/control-plane.js";
+import { launchNode } from "../../cluster/launch.js";
+import { newPassword, startRedisServer } from "../../cluster/redis-server.js";
+import { Session } from "../../cluster/session.js";
+
+export const summary = "start a head node (--head) or join a node to a cluster (--address)";
+
+const HELP = `Usage:
+  rayts start --head [--port 6379] [--redis-password P] [--num-cpus N] [--node-ip-address IP] [--resources '{"GPU":1}']
+  rayts start --head --address HOST:PORT --redis-password P ...   (use an existing Redis)
+  rayts start --address HOST:PORT --redis-password P [--num-cpus N] [--node-ip-address IP] [--resources JSON]
+
+Defaults: --node-ip-address 127.0.0.1 (loopback only), --num-cpus: this machine's CPUs,
+a generated Redis password when none is given.`;
+
+function resourcesOption(text: string | undefined): Record<string, number> {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new TypeError(`Expected \`--resources\` to be a JSON object such as '{"GPU":1}', got ${JSON.stringify(text)}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new TypeError(`Expected \`--resources\` to be a JSON object such as '{"GPU":1}', got ${JSON.stringify(text)}`);
+  }
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== "number" || !(value >= 0)) throw new RangeError(`Expected \`--resources\` entry "${key}" to be a number from 0 and up, got ${JSON.stringify(value)}`);
+  }
+  return parsed as Record<string, number>;
+}
+
+function integerOption(text: string | undefined, name: string, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`Expected \`--${name}\` to be an integer from ${min} and up, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      head: { type: "boolean", default: false },
+      address: { type: "string" },
+      port: { type: "string" },
+      "redis-password": { type: "string" },
+      "num-cpus": { type: "string" },
+      "node-ip-address": { type: "string" },
+      resources: { type: "string" },
+      "object-store-memory": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const ip = values["node-ip-address"] ?? "127.0.0.1";
+  const numCpus = integerOption(values["num-cpus"], "num-cpus", availableParallelism(), 1);
+  const resources = resourcesOption(values.resources);
+  const objectStoreMemory = values["object-store-memory"] === undefined ? undefined : integerOption(values["object-store-memory"], "object-store-memory", 0, 1);
+  if (!values.head && values.address === undefined) {
+    process.stderr.write(`rayts start: pass --head to start a cluster, or --address HOST:PORT --redis-password P to join one\n\n${HELP}\n`);
+    return 2;
+  }
+  if (values.address !== undefined && values["redis-password"] === undefined) {
+    throw new TypeError("Expected `--redis-password` with `--address`: the cluster's Redis always has a password (printed by `rayts start --head`)");
+  }
+  let address: string;
+  let password: string;
+  let session: Session;
+  if (values.head && values.address === undefined) {
+    session = Session.create();
+    password = values["redis-password"] ?? newPassword();
+    if (password.length === 0) throw new TypeError("Expected `--redis-password` to be non-empty: Redis never runs without a password");
+    const port = integerOption(values.port, "port", 6379, 1);
+    const redis = await startRedisServer({ host: ip, port, password, logFile: join(session.logs, "redis-server.log"), detached: true });
+    redis.child.unref();
+    session.addPid("redis-server", redis.pid);
+    address = `${ip}:${port}`;
+  } else {
+    address = values.address as string;
+    parseAddress(address, "--address");
+    password = values["redis-password"] as string;
+    // Fails here, clearly, on a wrong password or an unreachable Redis.
+    await (await ControlPlane.connect(address, password, "rayts-start-check")).close();
+    session = Session.create();
+  }
+  session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip });
+  const logFile = join(session.logs, `node-${ip}.log`);
+  const node = await launchNode(
+    { redisAddress: address, redisPassword: password, nodeIpAddress: ip, numCpus, resources, objectStoreMemory, head: values.head, logDir: session.logs },
+    logFile,
+    true,
+  );
+  session.addPid(`node-${node.nodeId}`, node.pid);
+  const lines = [
+    `rayts: ${values.head ? "started the head node" : "joined the cluster as node"} ${node.nodeId} at ${ip} with ${numCpus} CPU${numCpus === 1 ? "" : "s"}${Object.keys(resources).length > 0 ? ` and ${JSON.stringify(resources)}` : ""}`,
+    `  Redis:    ${address} (password protected)`,
+    `  Logs:     ${session.logs}`,
+    `  Session:  ${session.dir}`,
+  ];
+  if (values.head) {
+    lines.push(
+      "",
+      "To add another node to this cluster, run:",
+      `  rayts start --address='${address}' --redis-password='${password}'`,
+      "",
+      "To connect a driver:",
+      `  await ray.init({ address: "${address}", redisPassword: "${password}" });`,
+      '  (or { address: "auto" } on this machine)',
+    );
+  }
+  lines.push("", "To stop the processes started here: rayts stop");
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}

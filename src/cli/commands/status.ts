@@ -1,0 +1,69 @@
+/**
+ * `rayts status`: the live nodes, resources used / total, and pending
+ * demand, as `ray status` shows them.
+ */
+import { parseArgs } from "node:util";
+import { RayError } from "../../core/errors.js";
+import { ControlPlane, type LiveNode } from "../../cluster/control-plane.js";
+import { Session } from "../../cluster/session.js";
+
+export const summary = "show the cluster's nodes, resources used/total and pending demand";
+
+const HIDDEN = new Set(["memory", "object_store_memory"]);
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** The status report of a set of live nodes. */
+export function formatStatus(address: string, nodes: readonly LiveNode[]): string {
+  const lines = [`======== Cluster status (${address}) ========`, `Nodes: ${nodes.length} alive`];
+  const total: Record<string, number> = {};
+  let busy = 0;
+  let pending = 0;
+  for (const { record, load } of nodes) {
+    const cpus = record.resources["CPU"] ?? 0;
+    busy += load.busyCpus;
+    pending += Math.max(0, load.inFlight - cpus);
+    for (const [name, amount] of Object.entries(record.resources)) if (!name.startsWith("node:")) total[name] = (total[name] ?? 0) + amount;
+    const custom = Object.entries(record.resources)
+      .filter(([name]) => name !== "CPU" && !HIDDEN.has(name) && !name.startsWith("node:"))
+      .map(([name, amount]) => `${name} ${amount}`)
+      .join(", ");
+    lines.push(
+      `  ${record.nodeId}  ${record.address.padEnd(15)} ${record.head ? "head" : "node"}  CPU ${load.busyCpus}/${cpus}  tasks ${load.inFlight}  actors ${load.actors}${custom === "" ? "" : `  ${custom}`}`,
+    );
+  }
+  lines.push("Resources:", `  CPU: ${busy}/${total["CPU"] ?? 0} used`);
+  for (const [name, amount] of Object.entries(total)) {
+    if (name === "CPU") continue;
+    lines.push(`  ${name}: ${HIDDEN.has(name) ? gib(amount) : amount} total`);
+  }
+  lines.push("Demand:", pending === 0 ? "  (no pending tasks)" : `  ${pending} task${pending === 1 ? "" : "s"} waiting for a CPU`);
+  return lines.join("\n");
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { address: { type: "string" }, "redis-password": { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write("Usage: rayts status [--address HOST:PORT --redis-password P]   (default: the cluster started on this machine)\n");
+    return 0;
+  }
+  const info = Session.latest()?.info();
+  const address = values.address ?? info?.address;
+  const password = values["redis-password"] ?? info?.redisPassword;
+  if (address === undefined || password === undefined) {
+    throw new RayError("no cluster was started on this machine; pass --address HOST:PORT --redis-password P");
+  }
+  const plane = await ControlPlane.connect(address, password, "rayts-status");
+  try {
+    process.stdout.write(`${formatStatus(address, await plane.liveNodes())}\n`);
+  } finally {
+    await plane.close();
+  }
+  return 0;
+}

@@ -1,0 +1,565 @@
+/**
+ * The cluster backend of a driver (`init({ address })`): the owner of the
+ * tasks, actors and objects it creates. It places work on nodes with the
+ * scheduling policy, sends it in batches over each node's Redis stream,
+ * reads results from its own result stream, and pulls large values from
+ * their holders. The numeric ids of the core's ObjectRef and actor handles
+ * map to globally unique ids (`<driver>.<n>`) inside this backend.
+ */
+import { randomBytes } from "node:crypto";
+import { serialize, deserialize } from "node:v8";
+import type { Redis } from "ioredis";
+import type { Backend, WaitResult } from "../core/backend.js";
+import { errorFromData, errorToData, GetTimeoutError, RayError, TaskCancelledError } from "../core/errors.js";
+import { nextId, state } from "../core/global-state.js";
+import { isObjectRef, ObjectRef } from "../core/object-ref.js";
+import type { ResolvedActorOptions, ResolvedInitOptions } from "../core/options.js";
+import type { ResolvedTaskOptions } from "../core/protocol.js";
+import type { ClusterResources, NodeInfo, ObjectStoreStats } from "../core/runtime.js";
+import { ControlPlane, PREFIX } from "./control-plane.js";
+import { DriverActors, type Work } from "./driver-actors.js";
+import { encodeFunction, moduleCode, publishable } from "./functions.js";
+import { NodeTable, type NodeEntry } from "./node-table.js";
+import { ObjectServer, pullObject } from "./object-server.js";
+import { OwnershipTable, type OwnedObject } from "./objects.js";
+import { available, DefaultPolicy, type Demand } from "./scheduling.js";
+import { Session } from "./session.js";
+import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type ResultBatch, type ToNode } from "./wire.js";
+
+/** Messages per stream entry. */
+const BATCH = 2000;
+
+/** Where the calling code runs, as `getRuntimeContext()` reports it. */
+export interface DriverContext {
+  readonly nodeId: string;
+  readonly nodeAddress: string;
+  readonly workerId: string;
+}
+
+/** Connects a driver to the cluster named by `options.address`. */
+export async function connectCluster(options: ResolvedInitOptions): Promise<ClusterBackend> {
+  let address = options.address as string;
+  let password = options.redisPassword;
+  if (address === "auto") {
+    const info = Session.latest()?.info();
+    if (info === undefined) throw new RayError('init({ address: "auto" }) found no cluster started on this machine; run `rayts start --head` first');
+    address = info.address;
+    password ??= info.redisPassword;
+  }
+  if (password === undefined) {
+    throw new TypeError(`Expected \`redisPassword\` with \`address\` "${address}": the cluster's Redis always has a password (printed by \`rayts start --head\`)`);
+  }
+  const driverId = `d${randomBytes(5).toString("hex")}`;
+  const plane = await ControlPlane.connect(address, password, `rayts-driver-${driverId}`);
+  try {
+    const backend = new ClusterBackend(plane, driverId);
+    await backend.start();
+    return backend;
+  } catch (error) {
+    await plane.close();
+    throw error;
+  }
+}
+
+export class ClusterBackend implements Backend {
+  readonly driverId: string;
+  readonly #plane: ControlPlane;
+  readonly #objects: OwnershipTable;
+  readonly #nodes: NodeTable;
+  readonly #policy = new DefaultPolicy();
+  readonly #registry = new FinalizationRegistry<number>((num) => {
+    const object = this.#objects.byNum(num);
+    if (object !== undefined) this.#objects.addRef(object, -1);
+  });
+  readonly #actors: DriverActors;
+  readonly #published = new Map<number, string>();
+  readonly #codeSent = new Set<string>();
+  #outbox = new Map<string, ToNode[]>();
+  #dropLocations: string[] = [];
+  #flushScheduled = false;
+  #reader!: Redis;
+  #server!: ObjectServer;
+  #token = "";
+  #address = "127.0.0.1";
+  #local: string | undefined;
+  #closed = false;
+  #loop: Promise<void> | undefined;
+  #waiting = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(plane: ControlPlane, driverId: string) {
+    this.#plane = plane;
+    this.driverId = driverId;
+    this.#objects = new OwnershipTable(`${driverId}.`, (object) => this.#freed(object));
+    this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node));
+    this.#actors = new DriverActors({
+      driverId,
+      objects: this.#objects,
+      names: this.#nodes.names,
+      plane,
+      fnKey: (fn) => this.#fnKey(fn),
+      object: (ref) => this.#object(ref),
+      firstRef: (object) => this.#firstRef(object),
+      wires: (args, pins) => this.#wires(args, pins),
+      place: (numCpus, options, locality) => this.#choose(this.#demand(numCpus, options, locality)),
+      node: (nodeId) => this.#nodes.get(nodeId),
+      send: (nodeId, message) => this.#send(nodeId, message),
+      start: (work) => this.#start(work),
+    });
+  }
+
+  get #results(): string {
+    return `${PREFIX}results:${this.driverId}`;
+  }
+
+  async start(): Promise<void> {
+    this.#address = this.#plane.redis.stream.localAddress ?? "127.0.0.1";
+    this.#token = await this.#plane.token();
+    this.#server = new ObjectServer(this.#token, (gid) => this.#payload(gid), (line) => process.stderr.write(`rayts driver: ${line}\n`));
+    const port = await this.#server.listen(this.#address);
+    await this.#plane.registerHolder(this.driverId, `${this.#address}:${port}`);
+    await this.#nodes.start();
+    if (this.#nodes.list().length === 0) throw new RayError(`no node has joined the cluster at ${this.#plane.address}; start one with \`rayts start\``);
+    this.#local = (this.#nodes.byAddress(this.#address) ?? this.#nodes.byAddress(this.#plane.host))?.nodeId;
+    this.#reader = await this.#plane.connection(`rayts-driver-${this.driverId}-results`);
+    this.#loop = this.#readResults();
+    this.#plane.unref();
+    this.#server.unref();
+  }
+
+  /** Keeps the process alive while a `get` or `wait` is pending (connections alone do not). */
+  #waitStarted(): void {
+    if (this.#waiting++ === 0) this.#keepAlive = setInterval(() => undefined, 2 ** 30);
+  }
+
+  #waitEnded(): void {
+    if (--this.#waiting === 0) clearInterval(this.#keepAlive);
+  }
+
+  /** Where the driver runs. */
+  context(): DriverContext {
+    return { nodeId: this.#local ?? this.driverId, nodeAddress: this.#address, workerId: this.driverId };
+  }
+
+  // ---- refs ----
+
+  #firstRef(object: OwnedObject): ObjectRef<unknown> {
+    const ref = new ObjectRef(object.num);
+    this.#registry.register(ref, object.num);
+    return ref;
+  }
+
+  track(ref: ObjectRef<unknown>): void {
+    const object = this.#objects.byNum(ref.id);
+    if (object === undefined) return;
+    this.#objects.addRef(object, 1);
+    this.#registry.register(ref, ref.id);
+  }
+
+  trackActorHandle(): void {
+    // Actors live until killed or until their owner shuts down.
+  }
+
+  #object(ref: ObjectRef<unknown>): OwnedObject {
+    const object = this.#objects.byNum(ref.id);
+    if (object === undefined) throw new RayError(`${String(ref)} is not known to this driver (it was freed, or made by another runtime)`);
+    return object;
+  }
+
+  // ---- placing work ----
+
+  #fnKey(fn: number): string {
+    let key = this.#published.get(fn);
+    if (key !== undefined) return key;
+    const def = state.functions.get(fn);
+    if (def === undefined) throw new RayError(`remote function ${fn} is not defined in the driver`);
+    const published = publishable(
+      def,
+      (id) => {
+        const object = this.#objects.byNum(id);
+        if (object === undefined) throw new RayError(`a capture of ${def.name} (object ${id}) is not known to this driver`);
+        this.#objects.pin(object); // definitions live as long as the driver
+        return this.#wires([new ObjectRef(id)], []).wires[0] as ArgWire;
+      },
+      (url, name) => {
+        const code = moduleCode(url, name);
+        if (!this.#codeSent.has(code.hash)) {
+          this.#codeSent.add(code.hash);
+          void this.#plane.publishCode(code.hash, code.text);
+        }
+        return code;
+      },
+    );
+    const encoded = encodeFunction(published);
+    key = encoded.key;
+    // Same connection as the task streams: published before any task naming it is read.
+    void this.#plane.publishFunction(key, encoded.bytes);
+    this.#published.set(fn, key);
+    return key;
+  }
+
+  /** Argument wires: inline values, or refs to large objects (auto-put when passed by value). */
+  #wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: Map<string, number> } {
+    const locality = new Map<string, number>();
+    const wires = args.map((arg): ArgWire => {
+      let object: OwnedObject;
+      if (isObjectRef(arg)) object = this.#object(arg);
+      else if (inlineSize(arg) <= INLINE_LIMIT) return { i: unshare(arg) };
+      else {
+        object = this.#putObject(arg);
+        this.#objects.addRef(object, -1);
+        this.#objects.pin(object);
+        pins.push(object);
+      }
+      const settled = object.state;
+      if (settled === undefined || !settled.ok) throw new RayError(`argument ${object.gid} is not ready`);
+      if (settled.inline) return { i: settled.value };
+      for (const holder of settled.holders) locality.set(holder, (locality.get(holder) ?? 0) + settled.size);
+      return { r: object.gid, size: settled.size, holders: settled.holders };
+    });
+    return { wires, locality };
+  }
+
+  /** Runs `work` once every dependency has settled (in order for an actor's queue). */
+  #whenReady(work: Work): void {
+    const pending = work.deps.filter((dep) => dep.state === undefined);
+    if (pending.length === 0) return this.#start(work);
+    void this.#objects.whenSettled(pending, pending.length, undefined).then(() => this.#start(work));
+  }
+
+  #start(work: Work): void {
+    const failed = work.deps.find((dep) => dep.state?.ok === false);
+    if (failed !== undefined && failed.state?.ok === false) return work.fail(failed.state.error);
+    try {
+      work.send();
+    } catch (error) {
+      work.fail(errorToData(error));
+    }
+  }
+
+  #demand(numCpus: number, options: { scheduling?: Demand["scheduling"]; resources?: Readonly<Record<string, number>> }, locality: Map<string, number>): Demand {
+    return { numCpus, resources: options.resources ?? {}, scheduling: options.scheduling ?? "DEFAULT", locality };
+  }
+
+  #choose(demand: Demand): NodeEntry {
+    const choice = this.#policy.choose(this.#nodes.list(), demand, this.#local);
+    if ("error" in choice) throw new RayError(`cannot place the task: ${choice.error}`);
+    return choice.node as NodeEntry;
+  }
+
+  #hold(node: NodeEntry, demand: Demand): void {
+    node.inFlight += demand.numCpus;
+    for (const [name, amount] of Object.entries(demand.resources)) node.used[name] = (node.used[name] ?? 0) + amount;
+  }
+
+  #release(node: NodeEntry, demand: Demand): void {
+    node.inFlight -= demand.numCpus;
+    for (const [name, amount] of Object.entries(demand.resources)) node.used[name] = (node.used[name] ?? 0) - amount;
+    while (node.waiting.length > 0 && (node.waiting[0] as () => boolean)()) node.waiting.shift();
+  }
+
+  #send(nodeId: string, message: ToNode): void {
+    let list = this.#outbox.get(nodeId);
+    if (list === undefined) this.#outbox.set(nodeId, (list = []));
+    list.push(message);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    const pipeline = this.#plane.redis.pipeline();
+    for (const [nodeId, messages] of this.#outbox) {
+      for (let start = 0; start < messages.length; start += BATCH) {
+        pipeline.xadd(`${PREFIX}tasks:${nodeId}`, "*", "m", serialize(messages.slice(start, start + BATCH)));
+      }
+    }
+    if (this.#dropLocations.length > 0) pipeline.del(...this.#dropLocations.map((gid) => `${PREFIX}loc:${gid}`));
+    this.#outbox = new Map();
+    this.#dropLocations = [];
+    void pipeline.exec().catch((error: unknown) => process.stderr.write(`rayts driver: sending work failed: ${String(error)}\n`));
+  }
+
+  submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
+    const key = this.#fnKey(fn);
+    const object = this.#objects.create(nextId());
+    const deps = args.filter(isObjectRef).map((ref) => this.#object(ref));
+    for (const dep of deps) this.#objects.pin(dep);
+    object.deps = deps;
+    const work: Work = {
+      deps,
+      fail: (error) => this.#objects.settle(object, { ok: false, error }),
+      send: () => {
+        if (object.state !== undefined) return; // cancelled while waiting
+        const { wires, locality } = this.#wires(args, object.deps);
+        const demand = this.#demand(options.numCpus, options, locality);
+        const node = this.#choose(demand);
+        const go = (): boolean => {
+          if (object.state !== undefined) return true;
+          if (!available(node, demand)) return false;
+          this.#hold(node, demand);
+          object.node = node;
+          object.demand = demand;
+          object.sent = true;
+          this.#send(node.nodeId, {
+            k: "task",
+            id: object.gid,
+            owner: this.driverId,
+            fn: key,
+            name: options.name,
+            args: wires,
+            numCpus: options.numCpus,
+            maxRetries: options.maxRetries,
+            retryExceptions: options.retryExceptions,
+          });
+          return true;
+        };
+        if (!go()) node.waiting.push(go);
+      },
+    };
+    this.#whenReady(work);
+    return this.#firstRef(object);
+  }
+
+  // ---- results ----
+
+  async #readResults(): Promise<void> {
+    let last = "0-0";
+    while (!this.#closed) {
+      let reply: unknown;
+      try {
+        reply = await this.#reader.callBuffer("XREAD", "COUNT", 512, "BLOCK", 1000, "STREAMS", this.#results, last);
+      } catch (error) {
+        if (this.#closed) return;
+        process.stderr.write(`rayts driver: reading results failed: ${String(error)}\n`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      if (reply === null) continue;
+      const read: string[] = [];
+      for (const [, entries] of reply as [Buffer, [Buffer, Buffer[]][]][]) {
+        for (const [entryId, fields] of entries) {
+          last = entryId.toString();
+          read.push(last);
+          const batch = deserialize(fields[1] as Buffer) as ResultBatch;
+          for (const result of batch.results) this.#onResult(result);
+        }
+      }
+      if (read.length > 0) void this.#plane.redis.xdel(this.#results, ...read).catch(() => undefined);
+    }
+  }
+
+  #onResult(result: FromNode): void {
+    const object = this.#objects.byGid(result.id);
+    if (object === undefined || object.state !== undefined) return;
+    if (object.node !== undefined && object.demand !== undefined) this.#release(object.node as NodeEntry, object.demand);
+    object.node = undefined;
+    switch (result.k) {
+      case "ok":
+        this.#objects.settle(object, { ok: true, inline: true, value: result.v });
+        return;
+      case "big":
+        this.#objects.settle(object, { ok: true, inline: false, size: result.size, holders: [result.holder] });
+        return;
+      case "err":
+        this.#objects.settle(object, { ok: false, error: result.e });
+        return;
+    }
+  }
+
+  #nodeGone(node: NodeEntry): void {
+    const error = errorToData(new RayError(`node ${node.nodeId} (${node.address}) left the cluster while running this task`));
+    for (const object of [...this.#objects.all()]) {
+      if (object.node === node) {
+        object.node = undefined;
+        this.#objects.settle(object, { ok: false, error });
+      }
+    }
+    this.#actors.nodeGone(node.nodeId);
+    if (this.#local === node.nodeId) this.#local = undefined;
+  }
+
+  // ---- objects ----
+
+  #putObject(value: unknown): OwnedObject {
+    const object = this.#objects.create(nextId());
+    this.#objects.puts++;
+    if (inlineSize(value) <= INLINE_LIMIT) {
+      this.#objects.settle(object, { ok: true, inline: true, value: unshare(value) });
+    } else {
+      object.local = value;
+      const size = toPayload(value).bytes.byteLength;
+      this.#objects.settle(object, { ok: true, inline: false, size, holders: [this.driverId] });
+      void this.#plane.addLocation(object.gid, this.driverId);
+    }
+    return object;
+  }
+
+  put(value: unknown): ObjectRef<unknown> {
+    return this.#firstRef(this.#putObject(value));
+  }
+
+  #payload(gid: string): ReturnType<typeof toPayload> | undefined {
+    const object = this.#objects.byGid(gid);
+    return object?.local === undefined ? undefined : toPayload(object.local);
+  }
+
+  /** An object's value: inline, held here, or pulled once from a holder. */
+  #value(object: OwnedObject): unknown {
+    const settled = object.state;
+    if (settled === undefined) throw new RayError(`object ${object.gid} is not ready`);
+    if (!settled.ok) throw errorFromData(settled.error);
+    if (settled.inline) return settled.value;
+    if (object.local !== undefined) return object.local;
+    object.pulled ??= this.#pull(object.gid, settled.holders);
+    return object.pulled;
+  }
+
+  async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
+    const all = [...new Set([...holders, ...(await this.#plane.locations(gid))])];
+    const addresses = await this.#plane.holderAddresses(all);
+    let lastError: unknown = new RayError(`object ${gid} has no live holder`);
+    for (const address of addresses) {
+      if (address === null) continue;
+      try {
+        return await pullObject(address, gid, this.#token);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  #freed(object: OwnedObject): void {
+    const settled = object.state;
+    object.local = undefined;
+    object.pulled = undefined;
+    if (settled?.ok !== true || settled.inline) return;
+    for (const holder of settled.holders) if (holder !== this.driverId) this.#send(holder, { k: "free", ids: [object.gid] });
+    this.#dropLocations.push(object.gid);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  async get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
+    const objects = refs.map((ref) => this.#object(ref));
+    this.#waitStarted();
+    try {
+      const count = await this.#objects.whenSettled(objects, objects.length, timeout);
+      if (count < objects.length) {
+        throw new GetTimeoutError(`get() timed out after ${timeout} ms with ${objects.length - count} of ${objects.length} objects not ready`);
+      }
+      const values = objects.map((object) => this.#value(object));
+      return values.some((value) => value instanceof Promise) ? await Promise.all(values) : values;
+    } finally {
+      this.#waitEnded();
+    }
+  }
+
+  async wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
+    const objects = refs.map((ref) => this.#object(ref));
+    this.#waitStarted();
+    try {
+      await this.#objects.whenSettled(objects, numReturns, timeout);
+    } finally {
+      this.#waitEnded();
+    }
+    const result: WaitResult<unknown> = [[], []];
+    let ready = 0;
+    refs.forEach((ref, index) => {
+      const isReady = ready < numReturns && objects[index]?.state !== undefined;
+      if (isReady) ready++;
+      result[isReady ? 0 : 1].push(ref);
+    });
+    return result;
+  }
+
+  cancel(ref: ObjectRef<unknown>, force: boolean): void {
+    const object = this.#objects.byNum(ref.id);
+    if (object === undefined || object.state !== undefined) return;
+    if (object.sent && object.node !== undefined) {
+      this.#send(object.node.nodeId, { k: "cancel", id: object.gid, force });
+      return;
+    }
+    this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
+  }
+
+  // ---- actors (see driver-actors.ts) ----
+
+  createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
+    return this.#actors.create(cls, args, options, methods);
+  }
+
+  submitCall(actorNum: number, method: string, args: readonly unknown[]): ObjectRef<unknown> {
+    return this.#actors.call(actorNum, method, args);
+  }
+
+  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
+    return this.#actors.getActor(name);
+  }
+
+  kill(actorNum: number): void {
+    this.#actors.kill(actorNum);
+  }
+
+  // ---- cluster state ----
+
+  resources(total: boolean): ClusterResources {
+    const sum: Record<string, number> = { CPU: 0, memory: 0, object_store_memory: 0 };
+    for (const node of this.#nodes.list()) {
+      for (const [name, amount] of Object.entries(node.resources)) sum[name] = (sum[name] ?? 0) + amount;
+      if (!total) {
+        const busy = Math.max(node.live.load.busyCpus, Math.min(node.inFlight, node.resources["CPU"] ?? 0));
+        sum["CPU"] = (sum["CPU"] ?? 0) - busy;
+        for (const [name, amount] of Object.entries(node.used)) sum[name] = (sum[name] ?? 0) - amount;
+      }
+    }
+    return sum as unknown as ClusterResources;
+  }
+
+  nodes(): NodeInfo[] {
+    return this.#nodes.list().map((node) => ({
+      nodeId: node.nodeId,
+      address: node.address,
+      alive: true,
+      resources: { ...node.resources } as unknown as ClusterResources,
+    }));
+  }
+
+  storeStats(): ObjectStoreStats {
+    return { numObjects: this.#objects.size, bytesUsed: this.#objects.bytesHeld(), capacity: 0, putCount: this.#objects.puts, freedCount: this.#objects.freed };
+  }
+
+  /** Kills the actors this driver owns, leaves the cluster and closes every connection. */
+  async shutdown(): Promise<void> {
+    this.#waitStarted(); // the connections are unref'd: hold the process until they are closed
+    try {
+      await this.#close();
+    } finally {
+      this.#waitEnded();
+    }
+  }
+
+  async #close(): Promise<void> {
+    this.#actors.killOwned();
+    const error = errorToData(new RayError("the driver was shut down"));
+    for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error });
+    this.#flush();
+    this.#closed = true;
+    await this.#nodes.stop();
+    this.#reader.disconnect();
+    await this.#loop?.catch(() => undefined);
+    try {
+      await this.#plane.redis.multi().del(this.#results).hdel(`${PREFIX}holders`, this.driverId).exec();
+    } catch {
+      // Redis already gone: nothing to clean.
+    }
+    await this.#server.close();
+    await this.#plane.close();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Starts a node daemon as a child process in its own process group, its
+ * output going to a log file, and waits until it has joined the cluster.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, closeSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { RayError } from "../core/errors.js";
+import type { NodeOptions } from "./node-daemon.js";
+
+/** A node daemon process that has joined. */
+export interface LaunchedNode {
+  readonly nodeId: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+}
+
+/** The daemon entry beside this module (.ts under a TypeScript loader, .js when built). */
+function daemonEntry(): string {
+  const self = fileURLToPath(import.meta.url);
+  return self.replace(/launch\.(ts|js)$/, (_, ext: string) => `daemon-main.${ext}`);
+}
+
+/** Starts a node daemon; `detached` lets it outlive the caller (the CLI). */
+export async function launchNode(options: NodeOptions, logFile: string, detached: boolean): Promise<LaunchedNode> {
+  const out = openSync(logFile, "a");
+  const child = spawn(process.execPath, [...process.execArgv, daemonEntry(), JSON.stringify(options)], {
+    stdio: ["ignore", out, out, "ipc"],
+    detached: true,
+    env: process.env,
+  });
+  closeSync(out);
+  const reply = await new Promise<{ ready: boolean; nodeId?: string; error?: string }>((resolve) => {
+    child.once("message", (message) => resolve(message as { ready: boolean; nodeId?: string; error?: string }));
+    child.once("exit", (code) => resolve({ ready: false, error: `the node process exited with code ${code}; see ${logFile}` }));
+  });
+  if (!reply.ready || reply.nodeId === undefined || child.pid === undefined) {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    throw new RayError(`node ${options.nodeIpAddress} did not start: ${reply.error ?? "unknown reason"}`);
+  }
+  child.removeAllListeners("exit");
+  child.disconnect();
+  if (detached) child.unref();
+  return { nodeId: reply.nodeId, pid: child.pid, child, logFile };
+}

@@ -1,0 +1,441 @@
+/**
+ * The node daemon: one per machine (`rayts start`). It registers the node,
+ * heartbeats, reads its task stream as a consumer group member, runs what
+ * arrives on its own local rayts runtime (worker threads and object store),
+ * and writes results to each owner's result stream. Large results stay here
+ * and are served to other nodes by the object server.
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { randomBytes } from "node:crypto";
+import { deserialize, serialize } from "node:v8";
+import type { Redis } from "ioredis";
+import * as api from "../core/api.js";
+import { ActorClass } from "../core/actor.js";
+import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
+import { state } from "../core/global-state.js";
+import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
+import { defineFunction } from "../core/remote-function.js";
+import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
+import type { PublishedFunction } from "./functions.js";
+import { ObjectServer, pullObject } from "./object-server.js";
+import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type Payload, type ToNode } from "./wire.js";
+
+/** Options of a node daemon. */
+export interface NodeOptions {
+  /** "HOST:PORT" of the cluster's Redis. */
+  readonly redisAddress: string;
+  readonly redisPassword: string;
+  /** Address this node binds its object server to and reports. */
+  readonly nodeIpAddress: string;
+  readonly numCpus: number;
+  /** Custom resources, e.g. `{ GPU: 1 }`. */
+  readonly resources: Readonly<Record<string, number>>;
+  readonly objectStoreMemory: number | undefined;
+  readonly head: boolean;
+  readonly logDir: string;
+}
+
+/** Entries read per XREADGROUP call. */
+const READ_COUNT = 64;
+const HEARTBEAT_MS = 1000;
+
+interface Held {
+  readonly ref: ObjectRef<unknown>;
+  payload: Payload | undefined;
+}
+
+/** Environment variables through which tasks on a node learn where they run (see runtime-context.ts). */
+export const NODE_ID_ENV = "RAYTS_NODE_ID";
+export const NODE_ADDRESS_ENV = "RAYTS_NODE_ADDRESS";
+
+const MISSING_PACKAGE = /Cannot find (?:package|module) '([^']+)'/;
+
+export class NodeDaemon {
+  readonly nodeId: string;
+  readonly #options: NodeOptions;
+  readonly #log: (line: string) => void;
+  #plane!: ControlPlane;
+  #reader!: Redis;
+  #server!: ObjectServer;
+  #token = "";
+  readonly #functions = new Map<string, Promise<number>>();
+  readonly #captures: ObjectRef<unknown>[] = [];
+  readonly #held = new Map<string, Held>();
+  readonly #pulls = new Map<string, Promise<ObjectRef<unknown>>>();
+  readonly #running = new Map<string, ObjectRef<unknown>>();
+  readonly #actors = new Map<string, Record<string, { remote(...args: unknown[]): ObjectRef<unknown> }>>();
+  readonly #actorChains = new Map<string, Promise<void>>();
+  #busyCpus = 0;
+  #outbox = new Map<string, FromNode[]>();
+  #locations: string[] = [];
+  #acks: { entry: string; pending: number }[] = [];
+  #flushScheduled = false;
+  #stopped = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+
+  private constructor(options: NodeOptions, log: (line: string) => void) {
+    this.nodeId = `${randomBytes(8).toString("hex")}`;
+    this.#options = options;
+    this.#log = log;
+  }
+
+  get #stream(): string {
+    return `${PREFIX}tasks:${this.nodeId}`;
+  }
+
+  /** Starts a node and joins the cluster; resolves once it takes tasks. */
+  static async start(options: NodeOptions, log: (line: string) => void): Promise<NodeDaemon> {
+    const daemon = new NodeDaemon(options, log);
+    await daemon.#start();
+    return daemon;
+  }
+
+  async #start(): Promise<void> {
+    const options = this.#options;
+    this.#plane = await ControlPlane.connect(options.redisAddress, options.redisPassword, `rayts-node-${this.nodeId}`);
+    this.#reader = await this.#plane.connection(`rayts-node-${this.nodeId}-reader`);
+    process.env[NODE_ID_ENV] = this.nodeId;
+    process.env[NODE_ADDRESS_ENV] = options.nodeIpAddress;
+    await api.init({ numCpus: options.numCpus, ...(options.objectStoreMemory === undefined ? {} : { objectStoreMemory: options.objectStoreMemory }) });
+    this.#token = await this.#plane.token();
+    this.#server = new ObjectServer(this.#token, (id) => this.#payload(id), this.#log);
+    const objectPort = await this.#server.listen(options.nodeIpAddress);
+    await this.#plane.registerHolder(this.nodeId, `${options.nodeIpAddress}:${objectPort}`);
+    await this.#reader.call("XGROUP", "CREATE", this.#stream, "node", "$", "MKSTREAM");
+    const totals = api.clusterResources();
+    const record: NodeRecord = {
+      nodeId: this.nodeId,
+      address: options.nodeIpAddress,
+      objectPort,
+      resources: {
+        CPU: options.numCpus,
+        memory: totals.memory,
+        object_store_memory: totals.object_store_memory,
+        [`node:${options.nodeIpAddress}`]: 1,
+        ...options.resources,
+      },
+      pid: process.pid,
+      head: options.head,
+      startedAt: Date.now(),
+      logDir: options.logDir,
+    };
+    await this.#plane.registerNode(record, this.#load());
+    this.#heartbeat = setInterval(() => {
+      this.#plane.heartbeat(this.nodeId, this.#load()).catch((error: unknown) => this.#log(`heartbeat failed: ${String(error)}`));
+    }, HEARTBEAT_MS);
+    this.#loop = this.#consume();
+    this.#log(`node ${this.nodeId} joined the cluster at ${options.redisAddress} as ${options.nodeIpAddress} (${hostname()}), ${options.numCpus} CPUs, object port ${objectPort}`);
+  }
+
+  #load(): NodeLoad {
+    return { inFlight: this.#running.size, busyCpus: Math.min(this.#options.numCpus, this.#busyCpus), actors: this.#actors.size };
+  }
+
+  // ---- the task stream ----
+
+  async #consume(): Promise<void> {
+    while (!this.#stopped) {
+      let reply: unknown;
+      try {
+        reply = await this.#reader.callBuffer("XREADGROUP", "GROUP", "node", "n", "COUNT", READ_COUNT, "BLOCK", 1000, "STREAMS", this.#stream, ">");
+      } catch (error) {
+        if (this.#stopped) return;
+        this.#log(`reading the task stream failed: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      if (reply === null) continue;
+      for (const [, entries] of reply as [Buffer, [Buffer, Buffer[]][]][]) {
+        for (const [entryId, fields] of entries) {
+          const ack = { entry: entryId.toString(), pending: 1 };
+          this.#acks.push(ack);
+          const messages = deserialize(fields[1] as Buffer) as ToNode[];
+          for (const message of messages) this.#handle(message, ack);
+          ack.pending--;
+        }
+      }
+      this.#scheduleFlush();
+    }
+  }
+
+  #handle(message: ToNode, ack: { pending: number }): void {
+    switch (message.k) {
+      case "task":
+        ack.pending++;
+        this.#busyCpus += message.numCpus;
+        this.#runTask(message).finally(() => {
+          this.#busyCpus -= message.numCpus;
+          this.#settled(ack);
+        });
+        return;
+      case "actor": {
+        ack.pending++;
+        // Calls to the actor queue behind its creation.
+        const started = this.#startActor(message).finally(() => this.#settled(ack));
+        this.#actorChains.set(message.id, started);
+        return;
+      }
+      case "call": {
+        ack.pending++;
+        const chain = (this.#actorChains.get(message.actor) ?? Promise.resolve()).then(() => this.#call(message, ack));
+        this.#actorChains.set(message.actor, chain);
+        return;
+      }
+      case "kill": {
+        const handle = this.#actors.get(message.actor);
+        this.#actors.delete(message.actor);
+        if (handle !== undefined) api.kill(handle as never);
+        return;
+      }
+      case "cancel": {
+        const ref = this.#running.get(message.id);
+        if (ref !== undefined) api.cancel(ref, { force: message.force });
+        return;
+      }
+      case "free":
+        for (const id of message.ids) this.#held.delete(id);
+        return;
+    }
+  }
+
+  /** One message of a stream entry is done; the entry is acknowledged once all are (after their results are written). */
+  #settled(ack: { pending: number }): void {
+    if (--ack.pending === 0) this.#scheduleFlush();
+  }
+
+  async #fn(key: string): Promise<number> {
+    let defined = this.#functions.get(key);
+    if (defined === undefined) {
+      defined = this.#define(key);
+      this.#functions.set(key, defined);
+      defined.catch(() => this.#functions.delete(key));
+    }
+    return defined;
+  }
+
+  async #define(key: string): Promise<number> {
+    const bytes = await this.#plane.fetchFunction(key);
+    if (bytes === null) throw new RayError(`node ${this.nodeId} found no published function under key ${key}`);
+    const published = deserialize(bytes) as PublishedFunction;
+    if (published.kind === "source") return defineFunction({ kind: "source", name: published.name, source: published.source });
+    const url = await this.#module(published.hash, published.name);
+    const captures: Record<string, number> = {};
+    for (const [name, wire] of Object.entries(published.captures)) {
+      const values = await this.#args([wire]);
+      const value = values[0];
+      // A capture is an object id of this node's store; the ref (kept for good) holds it.
+      const ref = isObjectRef(value) ? value : api.put(value);
+      this.#captures.push(ref);
+      captures[name] = ref.id;
+    }
+    return defineFunction({ kind: "module", name: published.name, url, exportName: published.exportName, captures });
+  }
+
+  /**
+   * A compiled task module fetched by content hash and cached on disk, under
+   * node_modules/.cache when the node runs in a project (so that the module's
+   * package imports resolve against the node's own node_modules).
+   */
+  async #module(hash: string, name: string): Promise<string> {
+    const projectCache = join(process.cwd(), "node_modules", ".cache", "rayts");
+    const dir = existsSync(join(process.cwd(), "node_modules")) ? projectCache : join(tmpdir(), "rayts-code");
+    const file = join(dir, `${hash}.mjs`);
+    if (!existsSync(file)) {
+      const text = await this.#plane.fetchCode(hash);
+      if (text === null) throw new RayError(`node ${this.nodeId} found no published code for ${name} (sha-256 ${hash})`);
+      mkdirSync(dir, { recursive: true });
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, text);
+      renameSync(partial, file);
+    }
+    return pathToFileURL(file).href;
+  }
+
+  /** Argument values: inline ones as they are, large ones as local refs (pulled first when not here). */
+  #args(args: readonly ArgWire[]): unknown[] | Promise<unknown[]> {
+    let async = false;
+    const values = args.map((arg): unknown => {
+      if ("i" in arg) return arg.i;
+      async = true;
+      return this.#local(arg.r, arg.holders);
+    });
+    return async ? Promise.all(values) : values;
+  }
+
+  /** A local ref to a large object: held here, or pulled from a holder (once) and held from then on. */
+  #local(objectId: string, holders: readonly string[]): Promise<ObjectRef<unknown>> {
+    const held = this.#held.get(objectId);
+    if (held !== undefined) return Promise.resolve(held.ref);
+    let pull = this.#pulls.get(objectId);
+    if (pull === undefined) {
+      pull = this.#pull(objectId, holders);
+      this.#pulls.set(objectId, pull);
+      void pull.finally(() => this.#pulls.delete(objectId)).catch(() => undefined);
+    }
+    return pull;
+  }
+
+  async #pull(objectId: string, hinted: readonly string[]): Promise<ObjectRef<unknown>> {
+    const holders = [...new Set([...hinted, ...(await this.#plane.locations(objectId))])].filter((id) => id !== this.nodeId);
+    const addresses = await this.#plane.holderAddresses(holders);
+    let lastError: unknown = new RayError(`object ${objectId} has no live holder`);
+    for (const address of addresses) {
+      if (address === null) continue;
+      try {
+        const value = await pullObject(address, objectId, this.#token);
+        const ref = api.put(value);
+        this.#held.set(objectId, { ref, payload: undefined });
+        await this.#plane.addLocation(objectId, this.nodeId);
+        return ref;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  async #runTask(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+    try {
+      const fn = await this.#fn(message.fn);
+      const args = await this.#args(message.args);
+      const backend = state.backend;
+      if (backend === undefined) throw new RayError(`node ${this.nodeId} is shutting down`);
+      const ref = backend.submitTask(fn, args, {
+        numCpus: message.numCpus,
+        maxRetries: message.maxRetries,
+        retryExceptions: message.retryExceptions,
+        name: message.name,
+      });
+      await this.#finish(message.id, message.owner, ref);
+    } catch (error) {
+      this.#result(message.owner, { k: "err", id: message.id, e: this.#errorData(error) });
+    }
+  }
+
+  async #startActor(message: Extract<ToNode, { k: "actor" }>): Promise<void> {
+    try {
+      const cls = await this.#fn(message.cls);
+      const args = await this.#args(message.args);
+      const actorClass = new ActorClass(cls, message.name, message.methods, { ...message.options, name: undefined });
+      this.#actors.set(message.id, actorClass.remote(...(args as never[])) as never);
+    } catch (error) {
+      this.#log(`actor ${message.name} (${message.id}) could not start: ${String(error)}`);
+    }
+  }
+
+  async #call(message: Extract<ToNode, { k: "call" }>, ack: { pending: number }): Promise<void> {
+    try {
+      const handle = this.#actors.get(message.actor);
+      if (handle === undefined) throw new ActorDiedError(`actor ${message.actor} is not alive on node ${this.nodeId}`);
+      const args = await this.#args(message.args);
+      const method = handle[message.method];
+      if (method === undefined) throw new RayError(`actor ${message.actor} has no method ${message.method}`);
+      const ref = method.remote(...args);
+      void this.#finish(message.id, message.owner, ref).finally(() => this.#settled(ack));
+    } catch (error) {
+      this.#result(message.owner, { k: "err", id: message.id, e: this.#errorData(error) });
+      this.#settled(ack);
+    }
+  }
+
+  /** Waits for a local result and sends it to its owner: inline when small, else held here. */
+  async #finish(id: string, owner: string, ref: ObjectRef<unknown>): Promise<void> {
+    this.#running.set(id, ref);
+    try {
+      const value = await api.get(ref);
+      if (inlineSize(value) <= INLINE_LIMIT) {
+        this.#result(owner, { k: "ok", id, v: unshare(value) });
+      } else {
+        const held: Held = { ref, payload: toPayload(value) };
+        this.#held.set(id, held);
+        this.#locations.push(id);
+        this.#result(owner, { k: "big", id, size: held.payload?.bytes.byteLength ?? 0, holder: this.nodeId });
+      }
+    } catch (error) {
+      this.#result(owner, { k: "err", id, e: this.#errorData(error) });
+    } finally {
+      this.#running.delete(id);
+    }
+  }
+
+  /** Error data; a missing package is named with this node, where it must be installed. */
+  #errorData(error: unknown): ErrorData {
+    const data = errorToData(error);
+    const text = data.cause?.message ?? data.message;
+    const missing = MISSING_PACKAGE.exec(text);
+    if (missing === null) return data;
+    const note = `package "${missing[1]}" is not installed on node ${this.nodeId} (${this.#options.nodeIpAddress}); install it on every node (${text})`;
+    return data.cause === undefined
+      ? { ...data, message: note }
+      : { ...data, message: note, cause: { ...data.cause, message: note } };
+  }
+
+  #result(owner: string, result: FromNode): void {
+    let list = this.#outbox.get(owner);
+    if (list === undefined) this.#outbox.set(owner, (list = []));
+    list.push(result);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => void this.#flush());
+  }
+
+  /** One pipeline per turn: object locations, then each owner's results, then acks of finished entries. */
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const outbox = this.#outbox;
+    const locations = this.#locations;
+    this.#outbox = new Map();
+    this.#locations = [];
+    const done: string[] = [];
+    while (this.#acks.length > 0 && (this.#acks[0] as { pending: number }).pending === 0) done.push((this.#acks.shift() as { entry: string }).entry);
+    if (outbox.size === 0 && locations.length === 0 && done.length === 0) return;
+    const pipeline = this.#plane.redis.pipeline();
+    for (const id of locations) pipeline.sadd(`${PREFIX}loc:${id}`, this.nodeId);
+    for (const [owner, results] of outbox) {
+      pipeline.xadd(`${PREFIX}results:${owner}`, "*", "m", serialize({ node: this.nodeId, results }));
+    }
+    if (done.length > 0) {
+      pipeline.xack(this.#stream, "node", ...done);
+      pipeline.xdel(this.#stream, ...done);
+    }
+    try {
+      await pipeline.exec();
+    } catch (error) {
+      this.#log(`writing results failed: ${String(error)}`);
+    }
+    if (this.#acks.length > 0 && (this.#acks[0] as { pending: number }).pending === 0) this.#scheduleFlush();
+  }
+
+  async #payload(objectId: string): Promise<Payload | undefined> {
+    const held = this.#held.get(objectId);
+    if (held === undefined) return undefined;
+    held.payload ??= toPayload(await api.get(held.ref));
+    return held.payload;
+  }
+
+  /** Leaves the cluster and stops the local runtime. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#heartbeat);
+    try {
+      await this.#plane.removeNode(this.nodeId);
+    } catch (error) {
+      this.#log(`leaving the cluster failed: ${String(error)}`);
+    }
+    this.#reader.disconnect();
+    await this.#loop?.catch(() => undefined);
+    await this.#server.close();
+    await this.#plane.close();
+    await api.shutdown();
+    this.#log(`node ${this.nodeId} stopped`);
+  }
+}

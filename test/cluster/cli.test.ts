@@ -1,0 +1,138 @@
+/**
+ * `rayts start / status / stop` as a user runs them: a head, a second node
+ * joining with the line the head printed, a driver connecting with
+ * `address: "auto"`, and nothing left running after `rayts stop`.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { freePort } from "../../src/cluster/redis-server.js";
+import { REPO, runScript } from "../support/child.js";
+import { ensureRedisServer } from "./harness.js";
+
+const CLI = join(REPO, "src/cli/rayts.ts");
+let dir: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function rayts(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+      cwd: REPO,
+      env: { ...process.env, RAYTS_TMPDIR: dir, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Every pid `rayts start` recorded under the sessions folder. */
+function recordedPids(): number[] {
+  const pids: number[] = [];
+  for (const session of readdirSync(dir).filter((name) => name.startsWith("session_2"))) {
+    const pidDir = join(dir, session, "pids");
+    for (const file of readdirSync(pidDir)) pids.push(Number(readFileSync(join(pidDir, file), "utf8")));
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+before(() => {
+  ensureRedisServer();
+  dir = mkdtempSync(join(tmpdir(), "rayts-cli-"));
+});
+
+after(async () => {
+  // Whatever a failed test left running.
+  await rayts(["stop"]);
+  for (const pid of recordedPids()) if (alive(pid)) process.kill(-pid, "SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("rayts start --head, a node joins with the printed line, a driver connects with address auto, rayts stop stops all", async () => {
+  const port = await freePort("127.0.0.6");
+  const head = await rayts(["start", "--head", "--port", String(port), "--node-ip-address", "127.0.0.6", "--num-cpus", "1"]);
+  assert.equal(head.code, 0, head.stderr);
+  assert.match(head.stdout, /Logs: +\S+\/logs/);
+  const line = /rayts start --address='([^']+)' --redis-password='([^']+)'/.exec(head.stdout);
+  assert.ok(line, head.stdout);
+  const [, address, password] = line as unknown as [string, string, string];
+  assert.equal(address, `127.0.0.6:${port}`);
+  assert.ok(password.length >= 16);
+
+  const join2 = await rayts(["start", `--address=${address}`, `--redis-password=${password}`, "--node-ip-address", "127.0.0.7", "--num-cpus", "1"]);
+  assert.equal(join2.code, 0, join2.stderr);
+
+  const status = await rayts(["status"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /Nodes: 2 alive/);
+  assert.match(status.stdout, /127\.0\.0\.6 +head/);
+  assert.match(status.stdout, /127\.0\.0\.7 +node/);
+  assert.match(status.stdout, /CPU: 0\/2 used/);
+
+  const saved = process.env["RAYTS_TMPDIR"];
+  process.env["RAYTS_TMPDIR"] = dir;
+  try {
+    const driver = await runScript(
+      "cluster-cli-driver",
+      `
+      import * as ray from "RAYTS";
+      await ray.init({ address: "auto" });
+      const f = ray.remote(() => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); return ray.getRuntimeContext().nodeAddress; });
+      const counts = {};
+      for (const ip of await ray.get(Array.from({ length: 200 }, () => f.remote()))) counts[ip] = (counts[ip] ?? 0) + 1;
+      console.log("COUNTS", JSON.stringify(counts), ray.nodes().length);
+      await ray.shutdown();
+    `,
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(driver.code, 0, driver.stderr);
+    const counts = JSON.parse(/COUNTS (\{.*\}) 2/.exec(driver.stdout)?.[1] ?? "null") as Record<string, number>;
+    assert.deepEqual(Object.keys(counts).sort(), ["127.0.0.6", "127.0.0.7"]);
+  } finally {
+    if (saved === undefined) delete process.env["RAYTS_TMPDIR"];
+    else process.env["RAYTS_TMPDIR"] = saved;
+  }
+
+  const pids = recordedPids();
+  assert.equal(pids.length, 3);
+  const stop = await rayts(["stop"]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /stopped 3 processes/);
+  assert.deepEqual(pids.filter(alive), []);
+  const after = await rayts(["status"]);
+  assert.notEqual(after.code, 0);
+  assert.match(after.stderr, /cannot reach the cluster's Redis/);
+});
+
+test("rayts start refuses a wrong password and says how to install a missing redis-server", async () => {
+  const wrong = await rayts(["start", "--address", "127.0.0.6:1", "--redis-password", "x"]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /cannot reach the cluster's Redis at 127\.0\.0\.6:1/);
+  const missing = await rayts(["start", "--head", "--node-ip-address", "127.0.0.8"], { PATH: "/nonexistent" });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /redis-server was not found on PATH.*apt-get install -y redis-server/s);
+  const bad = await rayts(["start", "--head", "--resources", "GPU=1"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Expected `--resources` to be a JSON object/);
+});
