@@ -88,6 +88,12 @@ function labelFor(call: RemoteCall, used: Set<string>, taken: (label: string) =>
   return label;
 }
 
+/** RC1005: a bug in raycompile met while working on one file; the file is named so the rest can be judged. */
+function internalError(doing: string, file: string, error: unknown, cwd: string): Diagnostic {
+  const reason = error instanceof Error ? error.message : String(error);
+  return diagnostic("RC1005", `internal error while ${doing} ${path.relative(cwd, file)}: ${reason}`, { file });
+}
+
 /** RC1302: relative imports that leave srcDir break once the files move to outDir. */
 function escapingImports(sourceFile: ts.SourceFile, srcDir: string): Diagnostic[] {
   const found: Diagnostic[] = [];
@@ -152,12 +158,15 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   const { checker } = loaded;
   const diagnostics: Diagnostic[] = [];
   const perFile: { sourceFile: ts.SourceFile; specifiers: string[]; calls: RemoteCall[] }[] = [];
-  for (const file of loaded.sourceFiles) {
-    const sourceFile = file;
-    const imports = raytsImports(checker, sourceFile);
-    const found = findRemoteCalls(checker, sourceFile);
-    diagnostics.push(...imports.diagnostics, ...found.diagnostics, ...escapingImports(sourceFile, loaded.srcDir));
-    perFile.push({ sourceFile, specifiers: imports.specifiers, calls: found.calls });
+  for (const sourceFile of loaded.sourceFiles) {
+    try {
+      const imports = raytsImports(checker, sourceFile);
+      const found = findRemoteCalls(checker, sourceFile);
+      diagnostics.push(...imports.diagnostics, ...found.diagnostics, ...escapingImports(sourceFile, loaded.srcDir));
+      perFile.push({ sourceFile, specifiers: imports.specifiers, calls: found.calls });
+    } catch (error) {
+      diagnostics.push(internalError("analysing", sourceFile.fileName, error, cwd));
+    }
   }
   const allCalls = new Map(perFile.flatMap((f) => f.calls.map((c) => [c.call, c.kind] as const)));
   const files: Analysed[] = [];
@@ -165,7 +174,13 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   for (const { sourceFile, specifiers, calls } of perFile) {
     const analyses: RemoteAnalysis[] = [];
     for (const call of calls) {
-      const result = analyzeRemote(checker, call, allCalls, specifiers.length > 0);
+      let result: ReturnType<typeof analyzeRemote>;
+      try {
+        result = analyzeRemote(checker, call, allCalls, specifiers.length > 0);
+      } catch (error) {
+        diagnostics.push(internalError("analysing", sourceFile.fileName, error, cwd));
+        continue;
+      }
       analyses.push(result.analysis);
       diagnostics.push(...result.diagnostics, ...result.analysis.warnings);
       if (!hasErrors(result.diagnostics)) {
@@ -251,8 +266,7 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
       try {
         outputs.push(...emitFile(plan, outDir, srcDir, project.compilerOptions, cache?.memo));
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        diagnostics.push(diagnostic("RC1005", `internal error while emitting ${path.relative(cwd, plan.sourceFile.fileName)}: ${reason}`, { file: plan.sourceFile.fileName }));
+        diagnostics.push(internalError("emitting", plan.sourceFile.fileName, error, cwd));
       }
     }
     for (const asset of project.assets) outputs.push({ path: path.join(outDir, path.relative(srcDir, asset)), contents: fs.readFileSync(asset) });
