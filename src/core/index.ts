@@ -36,4 +36,5 @@ export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions } from "./options.js";
 export type { RemoteArgs } from "./remote-function.js";
+export type { IsSendable, NotSendable, Sendable } from "./sendable.js";
 export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";
