@@ -38,4 +38,5 @@ export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";
 export type { RuntimeContext } from "../cluster/runtime-context.js";
 export type { RemoteArgs } from "./remote-function.js";
+export type { IsSendable, NotSendable, Sendable } from "./sendable.js";
 export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";
