@@ -320,6 +320,8 @@ export class ClusterBackend implements Backend {
         if (!go()) node.waiting.push(go);
       },
     };
+    object.retry = () => this.#start(work);
+    object.retriesLeft = options.maxRetries;
     this.#whenReady(work);
     return this.#firstRef(object);
   }
@@ -371,10 +373,17 @@ export class ClusterBackend implements Backend {
   }
 
   #nodeGone(node: NodeEntry): void {
-    const error = errorToData(new RayError(`node ${node.nodeId} (${node.address}) left the cluster while running this task`));
+    const error = errorToData(new RayError(`node ${node.nodeId} (${node.address}) left the cluster while running this task, and the task ran out of retries`));
     for (const object of [...this.#objects.all()]) {
       if (object.node === node) {
         object.node = undefined;
+        object.sent = false;
+        // As Ray does for a dead node: place the task again while maxRetries lasts.
+        if (object.retry !== undefined && object.retriesLeft > 0) {
+          object.retriesLeft--;
+          object.retry();
+          continue;
+        }
         this.#objects.settle(object, { ok: false, error });
       }
     }

@@ -34,6 +34,9 @@ export interface OwnedObject {
   pulled: Promise<unknown> | undefined;
   /** Set once the task message left; cancel then goes to the node. */
   sent: boolean;
+  /** Places the task again (after its node died), while `retriesLeft` lasts. */
+  retry: (() => void) | undefined;
+  retriesLeft: number;
 }
 
 export class OwnershipTable {
@@ -64,6 +67,8 @@ export class OwnershipTable {
       local: undefined,
       pulled: undefined,
       sent: false,
+      retry: undefined,
+      retriesLeft: 0,
     };
     this.#byNum.set(num, object);
     this.#byGid.set(object.gid, object);

@@ -194,3 +194,23 @@ describe("cluster: security", () => {
     assert.match(log, /refused GET \/o\/any .*wrong or missing cluster token/);
   });
 });
+
+describe("cluster: node death (last: it kills node B)", () => {
+  test("a task on a node that dies is placed again on a live node; hard affinity to it then fails", async () => {
+    const nodeB = cluster.nodes[1];
+    assert.ok(nodeB);
+    const stuckOn = ray.remote((dead: string) => {
+      const here = ray.getRuntimeContext().nodeAddress;
+      if (here === dead) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // never returns there
+      return here;
+    });
+    const softB = { scheduling: { nodeId: nodeB.nodeId, soft: true } };
+    const ref = stuckOn.options(softB).remote(B);
+    process.kill(-nodeB.pid, "SIGKILL");
+    assert.equal(await ray.get(ref), A);
+    assert.deepEqual(ray.nodes().map((n) => n.address), [A]);
+    await assert.rejects(ray.get(stuckOn.options({ scheduling: { nodeId: nodeB.nodeId } }).remote(B)), new RegExp(`${nodeB.nodeId} is not alive`));
+    const none = stuckOn.options({ ...softB, maxRetries: 0 });
+    assert.equal(await ray.get(none.remote(B)), A);
+  });
+});
