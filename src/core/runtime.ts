@@ -617,7 +617,7 @@ export class DriverRuntime implements Backend {
         return;
       case "log":
         (message.stream === "out" ? process.stdout : process.stderr).write(`${message.text}\n`);
-        this.#events?.emit({ kind: "log", worker: this.#workerName(link, owner), stream: message.stream, text: message.text, task: this.#running[link.index] || undefined });
+        this.#events?.emit({ kind: "log", worker: this.#workerName(link, owner), stream: message.stream, text: message.text, task: message.task || undefined });
         return;
       case "actorReady":
         return;

@@ -138,7 +138,7 @@ class WorkerServer {
   #redirectConsole(): void {
     const emit = (stream: "out" | "err") => (...args: unknown[]) => {
       const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
-      this.send({ kind: "log", stream, text: `(${name} pid=${process.pid} worker=${this.#info.index}) ${format(...args)}` });
+      this.send({ kind: "log", stream, text: `(${name} pid=${process.pid} worker=${this.#info.index}) ${format(...args)}`, task: this.#running[this.#info.index] ?? 0 });
     };
     console.log = emit("out");
     console.info = emit("out");
