@@ -5,7 +5,7 @@
  * nothing. Bound to loopback it refuses requests whose Host is not a
  * loopback name (DNS rebinding); bound elsewhere it asks for a token.
  */
-import { createReadStream, existsSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
@@ -25,13 +25,13 @@ const TYPES: Record<string, string> = {
   ".css": "text/css; charset=utf-8",
 };
 
-/** Library files the pages import, served from node_modules. */
-const VENDOR: Record<string, string> = {
-  "preact.mjs": "preact/dist/preact.module.js",
-  "hooks.mjs": "preact/hooks/dist/hooks.module.js",
-  "htm.mjs": "htm/dist/htm.module.js",
-  "uplot.mjs": "uplot/dist/uPlot.esm.js",
-  "uplot.css": "uplot/dist/uPlot.min.css",
+/** Library files the pages import: package and file inside it, served from node_modules. */
+const VENDOR: Record<string, [string, string]> = {
+  "preact.mjs": ["preact", "dist/preact.module.js"],
+  "hooks.mjs": ["preact", "hooks/dist/hooks.module.js"],
+  "htm.mjs": ["htm", "dist/htm.module.js"],
+  "uplot.mjs": ["uplot", "dist/uPlot.esm.js"],
+  "uplot.css": ["uplot", "dist/uPlot.min.css"],
 };
 
 export interface ServerOptions {
@@ -134,13 +134,19 @@ export class DashboardServer {
   }
 
   #vendor(name: string): string | undefined {
-    const module = VENDOR[name];
-    if (module === undefined) return undefined;
+    const entry = VENDOR[name];
+    if (entry === undefined) return undefined;
+    const [pkg, file] = entry;
     try {
-      return this.#require.resolve(module);
+      // A package's `exports` may hide its files from resolve: find its folder from its main entry.
+      for (let dir = path.dirname(this.#require.resolve(pkg)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        const manifest = path.join(dir, "package.json");
+        if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === pkg) return path.join(dir, file);
+      }
     } catch {
-      return undefined;
+      // Not installed: a 404.
     }
+    return undefined;
   }
 
   #file(response: ServerResponse, file: string | undefined): void {

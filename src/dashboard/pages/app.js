@@ -133,7 +133,7 @@ function Summary() {
   const [summary] = useApi("tasks/summary");
   if (summary === undefined) return null;
   return html`<h3>By function</h3><${Table} testid="task-summary" rows=${summary.byFunction} columns=${[
-    ["Function", (f) => html`<a href=${`#/tasks?name=${encodeURIComponent(f.name)}`} onClick=${() => (location.hash = `#/tasks?name=${encodeURIComponent(f.name)}`)}>${f.name}</a>`],
+    ["Function", (f) => html`<a href=${`#/tasks?name=${encodeURIComponent(f.name)}`}>${f.name}</a>`],
     ["Type", (f) => f.type],
     ["Total", (f) => f.total, "num"],
     ...TASK_STATES.map((state) => [state, (f) => f.states[state] ?? "", "num"]),
@@ -300,7 +300,7 @@ function Timeline() {
   const workers = [...new Set(spans.map((t) => t.worker))].sort();
   const download = token === null ? "/api/timeline" : `/api/timeline?token=${encodeURIComponent(token)}`;
   return html`<h2>Timeline</h2>
-    <p class="note">Run spans of the last ${spans.length} tasks per worker. <a href=${download} download="trace.json">Download trace.json</a> for Perfetto (ui.perfetto.dev) or chrome://tracing, with submit, queue and run phases.</p>
+    <p class="note">Run spans of the last ${spans.length} tasks per worker, over ${spans.length === 0 ? 0 : width.toFixed(1)} ms. <a href=${download} download="trace.json">Download trace.json</a> for Perfetto (ui.perfetto.dev) or chrome://tracing, with submit, queue and run phases.</p>
     <div class="gantt" data-testid="timeline">${workers.map((worker) => html`<div class="row"><span>${worker}</span><div class="track">
       ${spans.filter((t) => t.worker === worker).map((t) => html`<a href=${`#/tasks/${t.taskId}`} class=${`span ${t.state}`} title=${`${t.name} (${t.taskId}) ${duration(t.startedAt, t.endedAt)}`}
         style=${`left:${((t.startedAt - from) / width) * 100}%;width:${((t.endedAt - t.startedAt) / width) * 100}%`}></a>`)}
@@ -322,7 +322,7 @@ function App() {
   const ticks = useLive();
   let view;
   if (page === "tasks" && id !== undefined) view = html`<${TaskDetail} id=${id} />`;
-  else if (page === "tasks") view = html`<${Tasks} />`;
+  else if (page === "tasks") view = html`<${Tasks} key=${location.hash} />`;
   else if (page === "actors") view = html`<${Actors} />`;
   else if (page === "nodes") view = html`<${Nodes} />`;
   else if (page === "objects") view = html`<${Objects} />`;
@@ -340,4 +340,6 @@ function App() {
 }
 
 connect();
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = "";
+render(html`<${App} />`, root);
