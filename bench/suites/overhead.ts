@@ -5,6 +5,9 @@
  */
 import { Worker } from "node:worker_threads";
 import * as ray from "../../src/index.js";
+import { state as threadState } from "../../src/core/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime.js";
+import { LocalObservation } from "../../src/dashboard/observation.js";
 import { interleaved, micro, perRound, repeat } from "../lib/harness.js";
 import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
 import { barPanels, compare, find, newResult, type SuiteResult } from "../lib/report.js";
@@ -137,6 +140,39 @@ const suite: Suite = async (budget, progress) => {
     if (runtime === "rayts actor") add("actor calls, async throughput", "rayts", "calls/s", rate(samples, batch), "higher");
     else add("empty tasks, async throughput", runtime, "tasks/s", rate(samples, batch), "higher");
   }
+
+  // What recording state for ray.state and the dashboard costs (on by
+  // default): the same runtime with the recorder attached and with no event
+  // sink at all, many short rounds, the order flipped every round.
+  {
+    const backend = threadState.backend;
+    const observation = backend instanceof DriverRuntime ? backend.observation : undefined;
+    if (!(observation instanceof LocalObservation)) throw new Error("expected rayts to record state by default");
+    const recording = (on: boolean, run: () => Promise<unknown>) => async (): Promise<number[]> => {
+      observation.setRecording(on);
+      const start = performance.now();
+      await run();
+      const seconds = (performance.now() - start) / 1000;
+      observation.setRecording(true);
+      return [seconds];
+    };
+    const cases = [
+      ["tasks on", recording(true, submitAll(() => f.remote()))],
+      ["tasks off", recording(false, submitAll(() => f.remote()))],
+      ["calls on", recording(true, submitAll(() => counter.inc.remote()))],
+      ["calls off", recording(false, submitAll(() => counter.inc.remote()))],
+    ] as const;
+    const samples = new Map<string, number[]>(cases.map(([key]) => [key, []]));
+    const rounds = budget.quick ? 5 : 25;
+    for (let round = 0; round < rounds; round++) {
+      progress.step(`state recording on/off: round ${round + 1}/${rounds}`);
+      for (const [key, run] of round % 2 === 0 ? cases : [...cases].reverse()) samples.get(key)?.push(...(await run()));
+    }
+    for (const [key, group, unit] of [["tasks", "empty tasks, async throughput (state recording)", "tasks/s"], ["calls", "actor calls, async throughput (state recording)", "calls/s"]] as const) {
+      add(group, "recording on", unit, rate(samples.get(`${key} on`) ?? [], batch), "higher", "the default");
+      add(group, "recording off", unit, rate(samples.get(`${key} off`) ?? [], batch), "higher", "recordState: false");
+    }
+  }
   ray.kill(counter);
   await worker.terminate();
   await wp.terminate();
@@ -196,6 +232,13 @@ function evaluateTargets(result: SuiteResult): void {
   const actorSync = median("actor call, sync round trip", "rayts");
   if (wpSync !== undefined && actorSync !== undefined) {
     t.push({ figure: "actor call, sync", target: "<= 1.25x raw workerpool sync round trip", measured: `${actorSync.toFixed(1)} us = ${(actorSync / wpSync).toFixed(2)}x`, met: actorSync <= 1.25 * wpSync });
+  }
+  for (const group of ["empty tasks, async throughput (state recording)", "actor calls, async throughput (state recording)"]) {
+    const on = median(group, "recording on");
+    const off = median(group, "recording off");
+    if (on !== undefined && off !== undefined) {
+      t.push({ figure: group, target: "<= 5% slower than recording off", measured: `${Math.round(on)}/s on vs ${Math.round(off)}/s off = ${((1 - on / off) * 100).toFixed(1)}% slower`, met: on >= 0.95 * off });
+    }
   }
   const actorAsync = median("actor calls, async throughput", "rayts");
   if (actorAsync !== undefined) t.push({ figure: "actor calls, async", target: ">= 100k calls/s", measured: `${Math.round(actorAsync)}/s`, met: actorAsync >= 100_000 });

@@ -80,6 +80,8 @@ export interface TaskView {
   readonly actor: number | undefined;
   readonly method: string | undefined;
   readonly deps: number;
+  /** A slot the observer may keep its own record of the task in. */
+  observed: object | undefined;
 }
 
 /** A worker thread's stable name: `task-<slot>` or `actor-<slot>`. */
@@ -125,6 +127,11 @@ export class EventBus implements EventSink {
     return this.#sinks.length;
   }
 
+  /** The first sink (the only one, when `size` is 1). */
+  only(): EventSink | undefined {
+    return this.#sinks[0];
+  }
+
   emit(event: RuntimeEvent): void {
     for (const sink of this.#sinks) sink.emit(event);
   }
@@ -132,6 +139,8 @@ export class EventBus implements EventSink {
 
 /** Live facts the runtime answers on demand (objects, workers, resources), for the state API. */
 export interface RuntimeProbe {
+  /** Tasks and actor calls submitted and not yet ended. */
+  liveTasks(): Iterable<TaskView>;
   /** Id of the task each worker thread runs now (0 when idle). */
   runningTasks(): Map<WorkerName, number>;
   /** Every object in the store, with who keeps it alive. */

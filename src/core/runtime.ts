@@ -97,7 +97,8 @@ export class DriverRuntime implements Backend {
   #closed = false;
   readonly #started: Promise<void>;
   /** Where lifecycle events go; undefined while nobody records (see events.ts). */
-  #events: EventBus | undefined;
+  #events: EventSink | undefined;
+  readonly #sinks = new EventBus();
   /** The state recorder and dashboard of this runtime, when started. */
   observation: Observation | undefined;
 
@@ -748,16 +749,21 @@ export class DriverRuntime implements Backend {
 
   /** Sends lifecycle events to `sink` from now on; returns a function that stops it. */
   observe(sink: EventSink): () => void {
-    const bus = (this.#events ??= new EventBus());
-    const remove = bus.add(sink);
+    const remove = this.#sinks.add(sink);
+    // One sink (the usual case) is called directly, without the bus's loop.
+    const route = (): void => {
+      this.#events = this.#sinks.size === 0 ? undefined : this.#sinks.size === 1 ? this.#sinks.only() : this.#sinks;
+    };
+    route();
     return () => {
       remove();
-      if (bus.size === 0 && this.#events === bus) this.#events = undefined;
+      route();
     };
   }
 
   /** Live facts for the state API, read on demand. */
   readonly probe: RuntimeProbe = {
+    liveTasks: () => this.#tasks.values(),
     runningTasks: () => {
       const running = new Map<WorkerName, number>();
       for (const [link, owner] of this.#owners) if (!link.dead) running.set(this.#workerName(link, owner), this.#running[link.index] ?? 0);

@@ -5,7 +5,7 @@
  */
 import type { ActorLifecycle, RuntimeProbe, TaskState } from "../core/events.js";
 import type { ErrorData } from "../core/errors.js";
-import type { Recorder, TaskRecord } from "./recorder.js";
+import { Recorder, type TaskRecord } from "./recorder.js";
 import { Ring } from "./ring.js";
 import {
   page,
@@ -105,7 +105,7 @@ export class LocalState implements StateSource {
 
   #allTasks(): TaskInfo[] {
     const running = this.#running();
-    return this.#recorder.tasks().map((record) => this.#task(record, running));
+    return this.#recorder.tasks(this.#probe.liveTasks()).map((record) => this.#task(record, running));
   }
 
   async listTasks(options?: ListOptions): Promise<ListResult<TaskInfo>> {
@@ -143,7 +143,7 @@ export class LocalState implements StateSource {
 
   #objects(): ObjectInfo[] {
     const tasks = new Map<number, string>();
-    for (const record of this.#recorder.live.values()) tasks.set(record.id, record.name);
+    for (const record of Recorder.liveRecords(this.#probe.liveTasks())) tasks.set(record.id, record.name);
     for (const record of this.#recorder.ended.newestFirst()) tasks.set(record.id, record.name);
     return this.#probe
       .objects()
@@ -191,6 +191,7 @@ export class LocalState implements StateSource {
   async listWorkers(options?: ListOptions): Promise<ListResult<WorkerInfo>> {
     const nodeId = this.#probe.node().nodeId;
     const running = this.#probe.runningTasks();
+    const live = new Set(Recorder.liveRecords(this.#probe.liveTasks()).map((record) => record.id));
     const names = new Set<string>([...running.keys(), ...this.#recorder.workers.keys()]);
     const workers: WorkerInfo[] = [...names].sort(byWorkerName).map((name) => {
       const record = this.#recorder.workers.get(name);
@@ -202,7 +203,7 @@ export class LocalState implements StateSource {
         nodeId,
         alive,
         // The slot keeps the last task's id after it ends: only a live one runs.
-        runningTask: task !== undefined && this.#recorder.live.has(task) ? task : undefined,
+        runningTask: task !== undefined && live.has(task) ? task : undefined,
         startedAt: epoch(record?.started),
         exitReason: alive ? undefined : record?.exitReason,
       };
@@ -238,7 +239,7 @@ export class LocalState implements StateSource {
       found.runMs = counters.runMs;
     }
     const running = this.#running();
-    for (const record of this.#recorder.live.values()) {
+    for (const record of Recorder.liveRecords(this.#probe.liveTasks())) {
       const state = record.state === "assigned" && running.has(record.id) ? "running" : record.state;
       add(entry(record.name, record.actor !== undefined).states, state, 1);
     }

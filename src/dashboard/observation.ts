@@ -18,13 +18,15 @@ export class LocalObservation implements Observation, LiveFeed {
   readonly state: LocalState;
   readonly ready: Promise<void>;
   dashboardUrl: string | undefined;
-  readonly #detach: () => void;
+  readonly #runtime: ObservableRuntime;
+  #detach: (() => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #listeners = new Set<(event: string, data: unknown) => void>();
   #server: DashboardServer | undefined;
 
   constructor(runtime: ObservableRuntime, options: ObservationOptions) {
     this.state = new LocalState(this.recorder, runtime.probe);
+    this.#runtime = runtime;
     this.#detach = runtime.observe(this.recorder);
     this.recorder.onLog((line) => this.#send("log", { time: performance.timeOrigin + line.time, worker: line.worker, stream: line.stream, text: line.text, taskId: line.task }));
     this.#timer = setInterval(() => void this.#tick(), SAMPLE_MS);
@@ -63,9 +65,18 @@ export class LocalObservation implements Observation, LiveFeed {
     return () => this.#listeners.delete(send);
   }
 
+  /** Stops or resumes recording; the runtime then emits no events at all (for measuring what recording costs). */
+  setRecording(on: boolean): void {
+    if (on && this.#detach === undefined) this.#detach = this.#runtime.observe(this.recorder);
+    else if (!on && this.#detach !== undefined) {
+      this.#detach();
+      this.#detach = undefined;
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    this.#detach();
+    this.setRecording(false);
     await this.ready;
     await this.#server?.close();
   }
