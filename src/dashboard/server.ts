@@ -66,8 +66,9 @@ export class DashboardServer {
         else response.end();
       });
     });
-    // A script ends after its last await, as without a dashboard.
+    // A script ends after its last await, as without a dashboard, even with a browser connected.
     this.#server.unref();
+    this.#server.on("connection", (socket) => socket.unref());
   }
 
   /** Listens on the asked port, or the next free one; resolves with the port used. */
