@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { newTask } from "../src/core/dependencies.js";
 import { Scheduler, TaskWorker, isSideTask, type Task } from "../src/core/scheduler.js";
 import type { WorkerLink } from "../src/core/worker-pool.js";
 import { params } from "./fc-config.js";
@@ -15,21 +16,7 @@ import { params } from "./fc-config.js";
 const CPUS = [0, 0.25, 0.5, 0.3333, 1, 2] as const;
 
 function task(id: number, numCpus: number): Task {
-  return {
-    id,
-    fn: 1,
-    name: "t",
-    args: [],
-    options: { numCpus, maxRetries: 0, retryExceptions: false, name: "t" },
-    deps: 0,
-    pins: [],
-    attempts: 0,
-    worker: undefined,
-    cancelled: "no",
-    actor: undefined,
-    method: undefined,
-    depError: undefined,
-  };
+  return newTask(id, 1, [], { numCpus, maxRetries: 0, retryExceptions: false, name: "t" });
 }
 
 type Step = { kind: "submit"; cpus: number } | { kind: "finish"; pick: number };

@@ -42,6 +42,7 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./core/index.js";
+export { state, timeline } from "./dashboard/index.js";
 export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError } from "./ops/index.js";
 export type {
   ActorConstructor,
@@ -66,6 +67,21 @@ export type {
   WaitOptions,
   WaitResult,
 } from "./core/index.js";
+export type {
+  ActorInfo,
+  ClusterStatus,
+  ListOptions,
+  ListResult,
+  LogLine,
+  MemorySummary,
+  NodeState,
+  ObjectInfo,
+  TaskInfo,
+  TaskSummary,
+  TraceEvent,
+  WorkerInfo,
+} from "./dashboard/index.js";
+export type { TaskState, ActorLifecycle } from "./core/events.js";
 export type {
   AggListDecision,
   AggListDistributedOptions,

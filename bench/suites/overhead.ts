@@ -5,6 +5,9 @@
  */
 import { Worker } from "node:worker_threads";
 import * as ray from "../../src/index.js";
+import { state as threadState } from "../../src/core/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime.js";
+import { LocalObservation } from "../../src/dashboard/observation.js";
 import { interleaved, micro, perRound, repeat } from "../lib/harness.js";
 import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
 import { barPanels, compare, find, newResult, type SuiteResult } from "../lib/report.js";
@@ -137,6 +140,49 @@ const suite: Suite = async (budget, progress) => {
     if (runtime === "rayts actor") add("actor calls, async throughput", "rayts", "calls/s", rate(samples, batch), "higher");
     else add("empty tasks, async throughput", runtime, "tasks/s", rate(samples, batch), "higher");
   }
+
+  // What recording state for ray.state and the dashboard costs (on by
+  // default): the same runtime with the recorder attached and with no event
+  // sink at all, many short rounds, the order flipped every round. On a
+  // loaded machine throughput swings far more than 5% between batches, so
+  // the target is judged on the median of each round's on/off ratio, and
+  // the CPU time per task (all threads; load moves it much less) is shown.
+  {
+    const backend = threadState.backend;
+    const observation = backend instanceof DriverRuntime ? backend.observation : undefined;
+    if (!(observation instanceof LocalObservation)) throw new Error("expected rayts to record state by default");
+    const recording = (on: boolean, run: () => Promise<unknown>) => async (): Promise<{ seconds: number; cpuUs: number }> => {
+      observation.setRecording(on);
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await run();
+      const seconds = (performance.now() - start) / 1000;
+      const used = process.cpuUsage(cpu);
+      observation.setRecording(true);
+      return { seconds, cpuUs: (used.user + used.system) / batch };
+    };
+    const cases = [
+      ["tasks on", recording(true, submitAll(() => f.remote()))],
+      ["tasks off", recording(false, submitAll(() => f.remote()))],
+      ["calls on", recording(true, submitAll(() => counter.inc.remote()))],
+      ["calls off", recording(false, submitAll(() => counter.inc.remote()))],
+    ] as const;
+    const samples = new Map<string, { seconds: number; cpuUs: number }[]>(cases.map(([key]) => [key, []]));
+    const rounds = budget.quick ? 5 : 25;
+    for (let round = 0; round < rounds; round++) {
+      progress.step(`state recording on/off: round ${round + 1}/${rounds}`);
+      for (const [key, run] of round % 2 === 0 ? cases : [...cases].reverse()) samples.get(key)?.push(await run());
+    }
+    for (const [key, group, unit] of [["tasks", "empty tasks, async throughput (state recording)", "tasks/s"], ["calls", "actor calls, async throughput (state recording)", "calls/s"]] as const) {
+      const on = samples.get(`${key} on`) ?? [];
+      const off = samples.get(`${key} off`) ?? [];
+      add(group, "recording on", unit, rate(on.map((s) => s.seconds), batch), "higher", "the default");
+      add(group, "recording off", unit, rate(off.map((s) => s.seconds), batch), "higher", "recordState: false");
+      add(`${group}: on/off per round`, "rayts", "ratio", summarize(on.map((s, i) => (off[i]?.seconds ?? NaN) / s.seconds)), "higher", "throughput on / off, paired by round");
+      add(`${group}: CPU per call, all threads`, "recording on", "us", summarize(on.map((s) => s.cpuUs)), "lower");
+      add(`${group}: CPU per call, all threads`, "recording off", "us", summarize(off.map((s) => s.cpuUs)), "lower");
+    }
+  }
   ray.kill(counter);
   await worker.terminate();
   await wp.terminate();
@@ -196,6 +242,15 @@ function evaluateTargets(result: SuiteResult): void {
   const actorSync = median("actor call, sync round trip", "rayts");
   if (wpSync !== undefined && actorSync !== undefined) {
     t.push({ figure: "actor call, sync", target: "<= 1.25x raw workerpool sync round trip", measured: `${actorSync.toFixed(1)} us = ${(actorSync / wpSync).toFixed(2)}x`, met: actorSync <= 1.25 * wpSync });
+  }
+  for (const group of ["empty tasks, async throughput (state recording)", "actor calls, async throughput (state recording)"]) {
+    const ratio = median(`${group}: on/off per round`, "rayts");
+    const cpuOn = median(`${group}: CPU per call, all threads`, "recording on");
+    const cpuOff = median(`${group}: CPU per call, all threads`, "recording off");
+    if (ratio !== undefined) {
+      const cpu = cpuOn !== undefined && cpuOff !== undefined ? `; CPU ${cpuOn.toFixed(2)} vs ${cpuOff.toFixed(2)} us a call` : "";
+      t.push({ figure: group, target: "<= 5% slower than recording off", measured: `median round: recording on at ${(ratio * 100).toFixed(1)}% of off${cpu}`, met: ratio >= 0.95 });
+    }
   }
   const actorAsync = median("actor calls, async throughput", "rayts");
   if (actorAsync !== undefined) t.push({ figure: "actor calls, async", target: ">= 100k calls/s", measured: `${Math.round(actorAsync)}/s`, met: actorAsync >= 100_000 });

@@ -5,6 +5,7 @@
  * the calls behind it, so order is kept.
  */
 import { ActorDiedError, errorToData, RayError, WorkerCrashedError, type ErrorData } from "./errors.js";
+import type { EventSink } from "./events.js";
 import { nextId, state } from "./global-state.js";
 import type { Settled } from "./object-store.js";
 import type { ResolvedActorOptions } from "./options.js";
@@ -68,6 +69,8 @@ export class ActorState {
 export interface ActorHost {
   newTask(id: number, fn: number, args: Encoded[], options: ResolvedTaskOptions, actor?: number, method?: string): Task;
   admit(task: Task, owner?: ActorOwner): boolean;
+  /** The runtime's event sink, when something records (see events.ts). */
+  events(): EventSink | undefined;
   resolveArgs(task: Task, args: Encoded[]): void;
   settle(task: Task, settled: Settled): void;
   encodeArgs(args: readonly unknown[], name: string): Encoded[];
@@ -217,6 +220,7 @@ export class ActorManager {
     actor.defined = new Set();
     actor.blocks = new Set();
     actor.initSent = false;
+    this.#host.events()?.emit({ kind: "actorStarted", actor: actor.id, name: actor.name, className: state.functions.get(actor.cls)?.name ?? actor.name, worker: `actor-${actor.link.index}` });
     this.initReady(actor.id);
   }
 
@@ -272,6 +276,7 @@ export class ActorManager {
         continue;
       }
       actor.inFlight.set(task.id, task);
+      this.#host.events()?.emit({ kind: "taskAssigned", task, worker: `actor-${actor.link.index}` });
       const args = task.args.map((arg) => this.#host.lend(actor, arg));
       this.#host.send(actor.link, { kind: "call", task: task.id, method: task.method as string, name: task.name, args });
     }
@@ -295,6 +300,7 @@ export class ActorManager {
   killActor(actor: ActorState, reason: string): void {
     actor.killed = true;
     const error = actor.die(reason);
+    this.#host.events()?.emit({ kind: "actorDied", actor: actor.id, reason });
     if (actor.options.name !== undefined && this.#actorNames.get(actor.options.name) === actor.id) {
       this.#actorNames.delete(actor.options.name);
       this.#host.announceName(actor.options.name, undefined);
@@ -314,6 +320,7 @@ export class ActorManager {
       return;
     }
     actor.restarts++;
+    this.#host.events()?.emit({ kind: "actorRestarted", actor: actor.id, restarts: actor.restarts, reason });
     const running = actor.link === undefined ? undefined : this.#host.running(actor.link);
     const inFlight = [...actor.inFlight.values()];
     actor.inFlight.clear();
@@ -324,6 +331,7 @@ export class ActorManager {
       if (task.id !== running) retried.push(task);
       else if (task.attempts < task.options.maxRetries) {
         task.attempts++;
+        this.#host.events()?.emit({ kind: "taskRetried", task, reason: `the actor's worker died (${reason})` });
         retried.push(task);
       } else this.#host.settle(task, { ok: false, error });
     }

@@ -7,6 +7,7 @@ import { ActorClass, DEFAULT_ACTOR_OPTIONS, makeActorHandle, methodNames, type A
 import { isDriverBackend, type DriverBackend, type WaitResult } from "./backend.js";
 import { RayError } from "./errors.js";
 import { moduleDefinition } from "./captures.js";
+import type { Observation } from "./events.js";
 import { currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
@@ -18,6 +19,7 @@ import {
   resolveInitOptions,
   resolveTaskOptions,
   show,
+  type ResolvedInitOptions,
   type ActorOptions,
   type InitOptions,
   type TaskOptions,
@@ -34,10 +36,23 @@ function driver(what: string): DriverBackend {
 
 state.autoInit ??= () => {
   checkNodeVersion();
-  const runtime = new DriverRuntime(resolveInitOptions(undefined));
+  const options = resolveInitOptions(undefined);
+  const runtime = new DriverRuntime(options);
   state.backend = runtime;
+  void announceDashboard(startObserving(runtime, options));
   return runtime;
 };
+
+function startObserving(runtime: DriverRuntime, options: ResolvedInitOptions): Observation | undefined {
+  runtime.observation = options.recordState ? state.observe?.(runtime, options) : undefined;
+  return runtime.observation;
+}
+
+/** Prints the dashboard's address once it listens, as Ray does at init. */
+async function announceDashboard(observation: Observation | undefined): Promise<void> {
+  await observation?.ready;
+  if (observation?.dashboardUrl !== undefined) process.stderr.write(`View the rayts dashboard at ${observation.dashboardUrl}\n`);
+}
 
 /**
  * Starts the local runtime: a pool of `numCpus` worker threads and an object
@@ -65,7 +80,7 @@ export async function init(options?: InitOptions): Promise<void> {
   }
   const runtime = new DriverRuntime(resolved);
   state.backend = runtime;
-  await runtime.ready();
+  await Promise.all([runtime.ready(), announceDashboard(startObserving(runtime, resolved))]);
 }
 
 /**

@@ -38,6 +38,7 @@ export function newTask(id: number, fn: number, args: Encoded[], options: Resolv
     actor,
     method,
     depError: undefined,
+    observed: undefined,
   };
 }
 

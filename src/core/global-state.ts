@@ -8,11 +8,14 @@
  */
 import type { FunctionDefinition } from "./protocol.js";
 import type { Backend } from "./backend.js";
+import type { ObserveHook } from "./events.js";
 
 interface GlobalState {
   backend: Backend | undefined;
   /** Starts a driver runtime with defaults; set by the driver API module. */
   autoInit: (() => Backend) | undefined;
+  /** Starts the state recorder and dashboard of a new driver runtime; set by the dashboard module. */
+  observe: ObserveHook | undefined;
   /** Every remote function defined in this thread, by id. */
   readonly functions: Map<number, FunctionDefinition>;
   /**
@@ -26,7 +29,7 @@ interface GlobalState {
 const KEY = Symbol.for("rayts.state");
 
 function create(): GlobalState {
-  return { backend: undefined, autoInit: undefined, functions: new Map(), ids: new BigInt64Array(new SharedArrayBuffer(8)) };
+  return { backend: undefined, autoInit: undefined, observe: undefined, functions: new Map(), ids: new BigInt64Array(new SharedArrayBuffer(8)) };
 }
 
 const holder = globalThis as unknown as { [KEY]?: GlobalState };

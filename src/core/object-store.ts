@@ -221,6 +221,13 @@ export class ObjectStore {
     }
   }
 
+  /** Every entry, for the memory view: id, bytes, status and reference count. */
+  *entries(): IterableIterator<{ id: number; bytes: number; status: "pending" | "ready" | "error"; refCount: number }> {
+    for (const [id, entry] of this.#entries) {
+      yield { id, bytes: entry.size, status: entry.settled === undefined ? "pending" : entry.settled.ok ? "ready" : "error", refCount: entry.count };
+    }
+  }
+
   stats(): ObjectStoreStats {
     return {
       numObjects: this.#entries.size,

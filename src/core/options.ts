@@ -22,6 +22,16 @@ export interface InitOptions {
   redisPassword?: string;
   /** Make a second `init` a no-op instead of an error. */
   ignoreReinitError?: boolean;
+  /** Serve the dashboard (default true). The state API works without it. */
+  includeDashboard?: boolean;
+  /** Port of the dashboard (default 8265; 0 picks a free one). When taken, the next free port is used. */
+  dashboardPort?: number;
+  /** Address the dashboard binds (default "127.0.0.1"). Any other address requires `dashboardToken`. */
+  dashboardHost?: string;
+  /** Token the dashboard asks for (`Authorization: Bearer <token>` or `?token=`). */
+  dashboardToken?: string;
+  /** Record task, actor and worker lifecycles for `ray.state` and the dashboard (default true). */
+  recordState?: boolean;
 }
 
 export interface ResolvedInitOptions {
@@ -31,7 +41,14 @@ export interface ResolvedInitOptions {
   readonly numCpus: number;
   readonly objectStoreMemory: number;
   readonly ignoreReinitError: boolean;
+  readonly includeDashboard: boolean;
+  readonly dashboardPort: number;
+  readonly dashboardHost: string;
+  readonly dashboardToken: string | undefined;
+  readonly recordState: boolean;
 }
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
 /** Options of a remote function, `remote(fn, options)` or `.options(...)`. */
 export interface TaskOptions {
@@ -198,7 +215,29 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
 }
 
 export function resolveInitOptions(input: unknown): ResolvedInitOptions {
-  const options = checkOptions(input, ["numCpus", "objectStoreMemory", "address", "redisPassword", "ignoreReinitError"], "init()");
+  const options = checkOptions(
+    input,
+    [
+      "numCpus",
+      "objectStoreMemory",
+      "address",
+      "redisPassword",
+      "ignoreReinitError",
+      "includeDashboard",
+      "dashboardPort",
+      "dashboardHost",
+      "dashboardToken",
+      "recordState",
+    ],
+    "init()",
+  );
+  const dashboardPort = options["dashboardPort"] === undefined ? 8265 : checkInteger(options["dashboardPort"], "dashboardPort", 0);
+  if (dashboardPort > 65535) throw new RangeError(`Expected \`dashboardPort\` to be a port from 0 to 65535, got ${dashboardPort}`);
+  const dashboardHost = options["dashboardHost"] === undefined ? "127.0.0.1" : checkName(options["dashboardHost"], "dashboardHost");
+  const dashboardToken = options["dashboardToken"] === undefined ? undefined : checkName(options["dashboardToken"], "dashboardToken");
+  if (!LOOPBACK.test(dashboardHost) && dashboardToken === undefined) {
+    throw new RangeError(`Expected \`dashboardToken\` when \`dashboardHost\` is not a loopback address, got host ${show(dashboardHost)} and no token`);
+  }
   const address = options["address"];
   const cluster = address !== undefined && address !== "local";
   if (cluster && (typeof address !== "string" || !(address === "auto" || /^[^\s:]+:\d{1,5}$/.test(address)))) {
@@ -216,6 +255,11 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
         ? Math.floor(totalmem() * 0.3)
         : checkInteger(options["objectStoreMemory"], "objectStoreMemory", 1),
     ignoreReinitError: options["ignoreReinitError"] === undefined ? false : checkBoolean(options["ignoreReinitError"], "ignoreReinitError"),
+    includeDashboard: options["includeDashboard"] === undefined ? true : checkBoolean(options["includeDashboard"], "includeDashboard"),
+    dashboardPort,
+    dashboardHost,
+    dashboardToken,
+    recordState: options["recordState"] === undefined ? true : checkBoolean(options["recordState"], "recordState"),
   };
 }
 

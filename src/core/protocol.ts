@@ -154,7 +154,7 @@ export type FromWorker =
   | { readonly kind: "release"; readonly ids: readonly number[] }
   | { readonly kind: "cancelTask"; readonly id: number; readonly force: boolean }
   | { readonly kind: "kill"; readonly actor: number }
-  | { readonly kind: "log"; readonly stream: "out" | "err"; readonly text: string }
+  | { readonly kind: "log"; readonly stream: "out" | "err"; readonly text: string; /** The task or call that printed it. */ readonly task: number }
   | { readonly kind: "actorReady" }
   | { readonly kind: "actorInitFailed"; readonly error: ErrorData };
 

@@ -18,6 +18,7 @@ import {
   WorkerCrashedError,
   type ErrorData,
 } from "./errors.js";
+import { EventBus, type EventSink, type ObjectProbe, type Observation, type RuntimeProbe, type WorkerName } from "./events.js";
 import { nextId, state } from "./global-state.js";
 import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
@@ -96,12 +97,20 @@ export class DriverRuntime implements Backend {
   #inTick = false;
   #closed = false;
   readonly #started: Promise<void>;
+  /** Where lifecycle events go; undefined while nobody records (see events.ts). */
+  #events: EventSink | undefined;
+  readonly #sinks = new EventBus();
+  /** The state recorder and dashboard of this runtime, when started. */
+  observation: Observation | undefined;
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
     this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new MemoryPressure(DRIVER_COLLECT_BYTES, "full"));
     this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
-    this.#dependencies = new Dependencies(this.#store, (task) => this.#ready(task));
+    this.#dependencies = new Dependencies(this.#store, (task) => {
+      this.#events?.emit({ kind: "taskQueued", task });
+      this.#ready(task);
+    });
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
@@ -111,6 +120,7 @@ export class DriverRuntime implements Backend {
       {
         newTask,
         admit: (task, owner) => this.#admit(task, owner),
+        events: () => this.#events,
         resolveArgs: (task, args) => {
           this.#dependencies.resolve(task, args);
           this.#captureDependencies(task);
@@ -125,6 +135,7 @@ export class DriverRuntime implements Backend {
           const link = this.#actorPool.start(slot, this.#onMessages, this.#onExit);
           this.#owners.set(link, actor);
           this.#sendNames(link);
+          this.#events?.emit({ kind: "workerStarted", worker: `actor-${link.index}` });
           return link;
         },
         running: (link) => this.#running[link.index],
@@ -265,6 +276,7 @@ export class DriverRuntime implements Backend {
     this.#tasks.set(task.id, task);
     this.#dependencies.resolve(task, task.args);
     this.#captureDependencies(task);
+    this.#events?.emit({ kind: "taskSubmitted", task, parent: owner?.link === undefined ? undefined : this.#running[owner.link.index] || undefined });
     return task.deps === 0;
   }
 
@@ -363,6 +375,7 @@ export class DriverRuntime implements Backend {
     }
     // Primitive arguments go as they are; only boxed ones may need lending or trimming.
     const args = task.args.some(isBoxed) ? task.args.map((arg) => this.#lending.lend(worker, arg)) : task.args;
+    this.#events?.emit({ kind: "taskAssigned", task, worker: `task-${worker.link.index}` });
     worker.link.queueRun(task.id, task.fn, task.name === state.functions.get(task.fn)?.name ? 0 : task.name, args, isSideTask(task));
     this.#dirty.add(worker.link);
     this.#scheduleTick();
@@ -390,6 +403,7 @@ export class DriverRuntime implements Backend {
   /** Records a task's outcome, wakes waiters, unpins its inputs. */
   #settle(task: Task, settled: Settled): void {
     if (!this.#tasks.delete(task.id)) return;
+    if (!settled.ok) this.#events?.emit({ kind: "taskFailed", task, error: settled.error, runUs: undefined });
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
     this.#store.addRefs(task.pins, -1);
@@ -410,6 +424,7 @@ export class DriverRuntime implements Backend {
   #onFail(task: Task, error: ErrorData): void {
     if (error.code === "RAY_TASK_ERROR" && task.options.retryExceptions && task.attempts < task.options.maxRetries) {
       task.attempts++;
+      this.#events?.emit({ kind: "taskRetried", task, reason: error.message });
       this.#retry(task);
       return;
     }
@@ -426,6 +441,7 @@ export class DriverRuntime implements Backend {
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
     const task = this.#tasks.get(ref.id);
     if (task === undefined || task.cancelled !== "no") return;
+    this.#events?.emit({ kind: "taskCancelled", task, force });
     const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));
     if (task.actor !== undefined) {
       task.cancelled = "soft";
@@ -460,7 +476,9 @@ export class DriverRuntime implements Backend {
       this.#putArrow(id, value);
       return this.#firstRef(id);
     }
-    this.#store.put(id, encode(value, "the value given to put()"), 1);
+    const encoded = encode(value, "the value given to put()");
+    this.#store.put(id, encoded, 1);
+    this.#events?.emit({ kind: "objectCreated", id, bytes: sizeOf(encoded), owner: "driver" });
     return this.#firstRef(id);
   }
 
@@ -578,7 +596,9 @@ export class DriverRuntime implements Backend {
           const value = message.values[index] as Encoded;
           this.#lending.learn(owner, value);
           const task = this.#finished(owner, message.tasks[index] as number, message.us[index] as number);
-          if (task !== undefined) this.#onDone(task, value);
+          if (task === undefined) continue;
+          this.#events?.emit({ kind: "taskFinished", task, runUs: message.us[index] as number });
+          this.#onDone(task, value);
         }
         return;
       case "fail": {
@@ -612,6 +632,7 @@ export class DriverRuntime implements Backend {
         this.#lending.learn(owner, message.value);
         try {
           this.#store.put(message.id, message.value, 1);
+          this.#events?.emit({ kind: "objectCreated", id: message.id, bytes: sizeOf(message.value), owner: this.#workerName(link, owner) });
           owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
         } catch (error) {
           this.#store.expect(message.id, 1);
@@ -636,6 +657,7 @@ export class DriverRuntime implements Backend {
         return;
       case "log":
         (message.stream === "out" ? process.stdout : process.stderr).write(`${message.text}\n`);
+        this.#events?.emit({ kind: "log", worker: this.#workerName(link, owner), stream: message.stream, text: message.text, task: message.task || undefined });
         return;
       case "actorReady":
         return;
@@ -702,6 +724,7 @@ export class DriverRuntime implements Backend {
     if (owner === undefined || this.#closed) return;
     this.#lending.dropBorrows(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
+    this.#events?.emit({ kind: "workerExited", worker: this.#workerName(link, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
     else this.#actors.workerDied(owner, reason);
     this.#scheduleTick();
@@ -718,6 +741,7 @@ export class DriverRuntime implements Backend {
     worker.defined = new Set();
     worker.blocks = new Set();
     worker.link = this.#taskPool.start(worker.link.index, this.#onMessages, this.#onExit);
+    this.#events?.emit({ kind: "workerStarted", worker: `task-${worker.link.index}` });
     this.#owners.set(worker.link, worker);
     this.#sendNames(worker.link);
     for (const task of tasks.reverse()) {
@@ -731,6 +755,7 @@ export class DriverRuntime implements Backend {
         this.#settle(task, { ok: false, error: crashData(message) });
       } else {
         if (task.id === running) task.attempts++;
+        this.#events?.emit({ kind: "taskRetried", task, reason: `its worker died (${reason})` });
         this.#scheduler.queue.unshift(task);
       }
     }
@@ -752,17 +777,68 @@ export class DriverRuntime implements Backend {
     return [{ nodeId: `local-${process.pid}`, address: this.#address, alive: true, resources: this.resources(true) }];
   }
 
+  // ---- observation (see events.ts) ----
+
+  #workerName(link: WorkerLink, owner: Owner): WorkerName {
+    return owner instanceof TaskWorker ? `task-${link.index}` : `actor-${link.index}`;
+  }
+
+  /** Sends lifecycle events to `sink` from now on; returns a function that stops it. */
+  observe(sink: EventSink): () => void {
+    const remove = this.#sinks.add(sink);
+    // One sink (the usual case) is called directly, without the bus's loop.
+    const route = (): void => {
+      this.#events = this.#sinks.size === 0 ? undefined : this.#sinks.size === 1 ? this.#sinks.only() : this.#sinks;
+    };
+    route();
+    return () => {
+      remove();
+      route();
+    };
+  }
+
+  /** Live facts for the state API, read on demand. */
+  readonly probe: RuntimeProbe = {
+    liveTasks: () => this.#tasks.values(),
+    runningTasks: () => {
+      const running = new Map<WorkerName, number>();
+      for (const [link, owner] of this.#owners) if (!link.dead) running.set(this.#workerName(link, owner), this.#running[link.index] ?? 0);
+      return running;
+    },
+    objects: () => {
+      const pinnedBy = new Map<number, number[]>();
+      for (const task of this.#tasks.values()) for (const id of task.pins) (pinnedBy.get(id) ?? pinnedBy.set(id, []).get(id))?.push(task.id);
+      const borrowedBy = new Map<number, Record<string, number>>();
+      for (const [link, owner] of this.#owners) {
+        for (const [id, count] of owner.borrows) {
+          const holders = borrowedBy.get(id) ?? borrowedBy.set(id, {}).get(id) ?? {};
+          holders[this.#workerName(link, owner)] = count;
+        }
+      }
+      const objects: ObjectProbe[] = [];
+      for (const entry of this.#store.entries()) {
+        objects.push({ ...entry, pinnedBy: pinnedBy.get(entry.id) ?? [], borrowedBy: borrowedBy.get(entry.id) ?? {} });
+      }
+      return objects;
+    },
+    slots: () => ({ used: this.#scheduler.usedSlots(), total: this.#options.numCpus }),
+    store: () => ({ bytesUsed: this.#store.bytesUsed, capacity: this.#store.capacity, numObjects: this.#store.stats().numObjects }),
+    node: () => ({ nodeId: `local-${process.pid}`, address: this.#address }),
+  };
+
   storeStats(): ObjectStoreStats {
     return this.#store.stats();
   }
 
   async shutdown(): Promise<void> {
     this.#closed = true;
+    const observation = this.observation;
+    this.observation = undefined;
     const error = errorToData(new RayError("the runtime was shut down"));
     for (const task of [...this.#tasks.values()]) this.#settle(task, { ok: false, error });
     this.#store.failPending(error);
     this.#keepAlive.port1.close();
     setActorExportHook(undefined);
-    await Promise.all([this.#taskPool.close(), this.#actorPool.close()]);
+    await Promise.all([this.#taskPool.close(), this.#actorPool.close(), observation?.close()]);
   }
 }

@@ -63,6 +63,8 @@ export interface Task {
   readonly method: string | undefined;
   /** A dependency failed: the task settles with this error instead of running. */
   depError: ErrorData | undefined;
+  /** The observer's own record of this task (see events.ts), so it needs no lookup table. */
+  observed: object | undefined;
 }
 
 /** The scheduler's view of one task worker. */

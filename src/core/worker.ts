@@ -183,6 +183,7 @@ class WorkerServer {
     this.send({
       kind: "log",
       stream: "err",
+      task: 0,
       text: `${this.#prefix()} uncaught error outside any task's promise (e.g. in a timer or callback that outlived its task); this worker stops and is replaced, and the tasks it held are retried:\n${text}`,
     });
     this.#backend.flushNow();
@@ -190,7 +191,7 @@ class WorkerServer {
 
   #redirectConsole(): void {
     const emit = (stream: "out" | "err") => (...args: unknown[]) => {
-      this.send({ kind: "log", stream, text: `${this.#prefix()} ${format(...args)}` });
+      this.send({ kind: "log", stream, text: `${this.#prefix()} ${format(...args)}`, task: this.#running[this.#info.index] ?? 0 });
     };
     console.log = emit("out");
     console.info = emit("out");

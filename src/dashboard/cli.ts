@@ -1,0 +1,253 @@
+/**
+ * The observability commands of the `rayts` CLI: `status`, `list`,
+ * `summary tasks`, `memory`, `logs` and `timeline`, each read from a running
+ * driver's dashboard JSON API (`--address`, default http://127.0.0.1:8265 or
+ * `RAYTS_ADDRESS`; `--token` or `RAYTS_DASHBOARD_TOKEN` when it asks for one).
+ */
+import { writeFile } from "node:fs/promises";
+import type { ActorInfo, ClusterStatus, ListResult, LogLine, MemorySummary, NodeState, ObjectInfo, TaskInfo, TaskSummary, WorkerInfo } from "./state-source.js";
+
+const DEFAULT_ADDRESS = "http://127.0.0.1:8265";
+
+/** Parsed flags of one command. */
+interface Flags {
+  address: string;
+  token: string | undefined;
+  format: "table" | "json";
+  filters: [string, string][];
+  limit: number | undefined;
+  output: string | undefined;
+  positional: string[];
+}
+
+class UsageError extends Error {}
+
+function parse(argv: readonly string[]): Flags {
+  const flags: Flags = {
+    address: process.env["RAYTS_ADDRESS"] ?? DEFAULT_ADDRESS,
+    token: process.env["RAYTS_DASHBOARD_TOKEN"],
+    format: "table",
+    filters: [],
+    limit: undefined,
+    output: undefined,
+    positional: [],
+  };
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = (): string => {
+      const next = inline ?? argv[++index];
+      if (next === undefined) throw new UsageError(`${name} expects a value`);
+      return next;
+    };
+    switch (name) {
+      case "--address":
+        flags.address = value().replace(/\/+$/, "");
+        break;
+      case "--token":
+        flags.token = value();
+        break;
+      case "--format": {
+        const format = value();
+        if (format !== "json" && format !== "table") throw new UsageError(`Expected --format to be json or table, got "${format}"`);
+        flags.format = format;
+        break;
+      }
+      case "--filter": {
+        const filter = value();
+        const eq = filter.indexOf("=");
+        if (eq <= 0) throw new UsageError(`Expected --filter to be key=value, got "${filter}"`);
+        flags.filters.push([filter.slice(0, eq), filter.slice(eq + 1)]);
+        break;
+      }
+      case "--limit": {
+        const limit = Number(value());
+        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`Expected --limit to be an integer from 1 and up, got "${argv[index]}"`);
+        flags.limit = limit;
+        break;
+      }
+      case "-o":
+      case "--output":
+        flags.output = value();
+        break;
+      default:
+        if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}`);
+        flags.positional.push(arg);
+    }
+  }
+  if (!/^https?:\/\//.test(flags.address)) flags.address = `http://${flags.address}`;
+  return flags;
+}
+
+async function fetchJson<T>(flags: Flags, path: string, query: [string, string][] = []): Promise<T> {
+  const url = new URL(`${flags.address}/api/${path}`);
+  for (const [key, value] of query) url.searchParams.append(key, value);
+  let response: Response;
+  try {
+    response = await fetch(url, flags.token === undefined ? {} : { headers: { authorization: `Bearer ${flags.token}` } });
+  } catch {
+    throw new Error(`no rayts dashboard answers at ${flags.address}: start a driver (ray.init()) or pass --address`);
+  }
+  const body = (await response.json()) as T & { error?: string };
+  if (!response.ok) throw new Error(`${flags.address} answered ${response.status}: ${body.error ?? response.statusText}`);
+  return body;
+}
+
+/** Renders rows as an aligned text table. */
+export function table(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cells = rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? "" : String(cell))));
+  const widths = columns.map((column, index) => Math.max(column.length, ...cells.map((row) => (row[index] ?? "").length)));
+  const line = (row: readonly string[]): string => row.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join("  ").trimEnd();
+  return [line(columns.map((column) => column.toUpperCase())), ...cells.map(line)].join("\n") + "\n";
+}
+
+const iso = (time: number | undefined): string => (time === undefined ? "" : new Date(time).toISOString());
+const ms = (from: number | undefined, to: number | undefined): string => (from === undefined || to === undefined ? "" : (to - from).toFixed(2));
+
+type Lister = (result: ListResult<never>) => string;
+
+const LISTS: Record<string, { path: string; render: Lister }> = {
+  tasks: {
+    path: "tasks",
+    render: (result) =>
+      table(
+        ["task", "name", "state", "worker", "attempts", "parent", "run ms", "error"],
+        (result.items as TaskInfo[]).map((t) => [t.taskId, t.name, t.state, t.worker, t.attempts, t.parentTaskId, ms(t.startedAt, t.endedAt), t.error?.message.split("\n")[0]]),
+      ),
+  },
+  actors: {
+    path: "actors",
+    render: (result) =>
+      table(
+        ["actor", "name", "class", "state", "worker", "restarts", "death cause"],
+        (result.items as ActorInfo[]).map((a) => [a.actorId, a.name, a.className, a.state, a.worker, a.restarts, a.deathCause]),
+      ),
+  },
+  objects: {
+    path: "objects",
+    render: (result) =>
+      table(
+        ["object", "bytes", "status", "owner", "reference type", "pinned by", "borrowed by"],
+        (result.items as ObjectInfo[]).map((o) => [o.objectId, o.bytes, o.status, o.owner, o.referenceType, o.pinnedBy.join(","), Object.keys(o.borrowedBy).join(",")]),
+      ),
+  },
+  nodes: {
+    path: "nodes",
+    render: (result) =>
+      table(
+        ["node", "address", "alive", "cpus used", "cpus", "store bytes", "store capacity"],
+        (result.items as NodeState[]).map((n) => [n.nodeId, n.address, n.alive, n.cpusUsed, n.cpus, n.objectStoreBytes, n.objectStoreCapacity]),
+      ),
+  },
+  workers: {
+    path: "workers",
+    render: (result) =>
+      table(
+        ["worker", "type", "alive", "running task", "exit reason"],
+        (result.items as WorkerInfo[]).map((w) => [w.worker, w.type, w.alive, w.runningTask, w.exitReason]),
+      ),
+  },
+};
+
+function footer(result: ListResult<unknown>): string {
+  const shown = `${result.items.length} of ${result.total} shown`;
+  return result.dropped > 0 ? `${shown}; ${result.dropped} older records were dropped to stay bounded\n` : `${shown}\n`;
+}
+
+function print(flags: Flags, data: unknown, render: () => string): void {
+  process.stdout.write(flags.format === "json" ? `${JSON.stringify(data, null, 2)}\n` : render());
+}
+
+async function status(flags: Flags): Promise<void> {
+  const status = await fetchJson<ClusterStatus>(flags, "status");
+  print(flags, status, () => {
+    const nodes = table(
+      ["node", "address", "cpus used", "cpus", "store bytes"],
+      status.nodes.map((n) => [n.nodeId, n.address, n.cpusUsed, n.cpus, n.objectStoreBytes]),
+    );
+    const tasks = Object.entries(status.tasks).map(([state, count]) => `${state} ${count}`).join(", ") || "none";
+    const actors = Object.entries(status.actors).map(([state, count]) => `${state} ${count}`).join(", ") || "none";
+    const errors = status.recentErrors.map((t) => `  ${t.name} (${t.taskId}): ${t.error?.message.split("\n")[0] ?? ""}\n`).join("");
+    return `${nodes}\nTasks: ${tasks}\nActors: ${actors}\nFinished ${status.finishedTotal}, failed ${status.failedTotal}\n${errors === "" ? "" : `Recent errors:\n${errors}`}`;
+  });
+}
+
+async function list(flags: Flags): Promise<void> {
+  const kind = flags.positional[0];
+  const entry = kind === undefined ? undefined : LISTS[kind];
+  if (entry === undefined) throw new UsageError(`Expected list ${Object.keys(LISTS).join("|")}, got ${kind === undefined ? "nothing" : `"${kind}"`}`);
+  const query: [string, string][] = [...flags.filters, ["limit", String(flags.limit ?? 100)]];
+  const result = await fetchJson<ListResult<never>>(flags, entry.path, query);
+  print(flags, result, () => entry.render(result) + footer(result));
+}
+
+async function summary(flags: Flags): Promise<void> {
+  if (flags.positional[0] !== "tasks") throw new UsageError(`Expected summary tasks, got ${flags.positional[0] === undefined ? "nothing" : `"${flags.positional[0]}"`}`);
+  const summary = await fetchJson<TaskSummary>(flags, "tasks/summary");
+  const states = ["pendingArgs", "queued", "assigned", "running", "finished", "failed", "cancelled"] as const;
+  print(flags, summary, () =>
+    table(
+      ["function", "type", "total", ...states, "retries", "mean run ms"],
+      summary.byFunction.map((f) => [f.name, f.type, f.total, ...states.map((state) => f.states[state] ?? 0), f.retries, f.meanRunMs?.toFixed(3)]),
+    ),
+  );
+}
+
+async function memory(flags: Flags): Promise<void> {
+  const memory = await fetchJson<MemorySummary>(flags, "memory");
+  print(flags, memory, () => {
+    const head = `Object store: ${memory.bytesUsed} of ${memory.capacity} bytes, ${memory.numObjects} objects\n\n`;
+    const types = table(["reference type", "objects", "bytes"], Object.entries(memory.byReferenceType).map(([type, v]) => [type, v?.count, v?.bytes]));
+    const owners = table(["owner", "objects", "bytes"], memory.byOwner.map((o) => [o.owner, o.count, o.bytes]));
+    const objects = table(
+      ["object", "bytes", "status", "owner", "reference type", "pinned by"],
+      memory.objects.slice(0, flags.limit ?? 20).map((o) => [o.objectId, o.bytes, o.status, o.owner, o.referenceType, o.pinnedBy.join(",")]),
+    );
+    return `${head}${types}\n${owners}\n${objects}`;
+  });
+}
+
+async function logs(flags: Flags): Promise<void> {
+  const result = await fetchJson<ListResult<LogLine>>(flags, "logs", [...flags.filters, ["limit", String(flags.limit ?? 100)]]);
+  print(flags, result, () => result.items.slice().reverse().map((line) => `${iso(line.time)} [${line.worker}] ${line.text}\n`).join(""));
+}
+
+async function timeline(flags: Flags): Promise<void> {
+  const trace = await fetchJson<{ traceEvents: unknown[] }>(flags, "timeline");
+  const output = flags.output ?? `rayts-timeline-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  await writeFile(output, JSON.stringify(trace));
+  process.stdout.write(`Wrote ${trace.traceEvents.length} trace events to ${output}; open it in https://ui.perfetto.dev or chrome://tracing\n`);
+}
+
+/** Usage of the observability commands. */
+export const OBSERVABILITY_USAGE = `Observability (against a running driver's dashboard, --address URL, default ${DEFAULT_ADDRESS}):
+  rayts status                                   nodes, tasks by state, recent errors
+  rayts list tasks|actors|objects|nodes|workers [--filter key=value]... [--limit N] [--format json|table]
+  rayts summary tasks                            tasks by function and state
+  rayts memory                                   objects by size, owner and reference type
+  rayts logs [--limit N]                         recent lines tasks printed
+  rayts timeline [-o trace.json]                 Chrome trace / Perfetto JSON of task spans
+`;
+
+function command(run: (flags: Flags) => Promise<void>): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    try {
+      await run(parse(argv));
+      return 0;
+    } catch (error) {
+      process.stderr.write(`rayts: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (error instanceof UsageError) process.stderr.write(OBSERVABILITY_USAGE);
+      return error instanceof UsageError ? 2 : 1;
+    }
+  };
+}
+
+/** The commands by name; each takes the arguments after its name and resolves with an exit code. */
+export const observabilityCommands: Record<string, (argv: string[]) => Promise<number>> = {
+  status: command(status),
+  list: command(list),
+  summary: command(summary),
+  memory: command(memory),
+  logs: command(logs),
+  timeline: command(timeline),
+};

@@ -1,0 +1,201 @@
+/**
+ * The state API's shape: what `ray.state`, the dashboard's JSON API and the
+ * CLI read. `LocalState` answers it in local mode from the driver's
+ * recorder; a cluster head answers the same interface for its nodes.
+ */
+import type { ActorLifecycle, TaskState } from "../core/events.js";
+
+/** An error as the state API shows it. */
+export interface ErrorInfo {
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+}
+
+/** One task or actor call. Times are milliseconds since the epoch. */
+export interface TaskInfo {
+  readonly taskId: number;
+  /** The name shown in logs (`options.name`, or `Actor.method` for calls). */
+  readonly name: string;
+  readonly type: "task" | "actorCall";
+  readonly state: TaskState;
+  readonly actorId: number | undefined;
+  /** Retries spent so far. */
+  readonly attempts: number;
+  readonly nodeId: string;
+  readonly worker: string | undefined;
+  /** The task that submitted this one, if it was submitted from inside a task. */
+  readonly parentTaskId: number | undefined;
+  readonly submittedAt: number;
+  readonly queuedAt: number | undefined;
+  readonly assignedAt: number | undefined;
+  readonly startedAt: number | undefined;
+  readonly endedAt: number | undefined;
+  readonly error: ErrorInfo | undefined;
+}
+
+export interface ActorInfo {
+  readonly actorId: number;
+  readonly name: string;
+  readonly className: string;
+  readonly state: ActorLifecycle;
+  readonly worker: string | undefined;
+  readonly nodeId: string;
+  readonly restarts: number;
+  readonly startedAt: number;
+  readonly endedAt: number | undefined;
+  readonly deathCause: string | undefined;
+}
+
+export interface WorkerInfo {
+  readonly worker: string;
+  readonly type: "task" | "actor";
+  readonly nodeId: string;
+  readonly alive: boolean;
+  /** Id of the task running on it now, if any. */
+  readonly runningTask: number | undefined;
+  readonly startedAt: number | undefined;
+  readonly exitReason: string | undefined;
+}
+
+export interface NodeState {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly alive: boolean;
+  readonly cpus: number;
+  readonly cpusUsed: number;
+  readonly objectStoreBytes: number;
+  readonly objectStoreCapacity: number;
+}
+
+/** How an object is kept alive, in `ray memory`'s terms. */
+export type ReferenceType = "usedByPendingTask" | "borrowed" | "localReference";
+
+export interface ObjectInfo {
+  readonly objectId: number;
+  readonly bytes: number;
+  readonly status: "pending" | "ready" | "error";
+  /** `driver`, a worker name, or `task:<name>` for a task's result. */
+  readonly owner: string;
+  readonly referenceType: ReferenceType;
+  readonly refCount: number;
+  readonly pinnedBy: readonly number[];
+  readonly borrowedBy: Readonly<Record<string, number>>;
+}
+
+export interface LogLine {
+  readonly time: number;
+  readonly worker: string;
+  readonly stream: "out" | "err";
+  readonly text: string;
+  readonly taskId: number | undefined;
+}
+
+/** A page of a list, and what the bounded buffers lost. */
+export interface ListResult<T> {
+  readonly items: T[];
+  /** Items that matched the filter (before `limit` and `offset`). */
+  readonly total: number;
+  /** Records the buffers dropped (oldest first) to stay bounded. */
+  readonly dropped: number;
+}
+
+/** Options of the list calls. */
+export interface ListOptions {
+  /** Keep items whose fields equal these values (compared as strings). */
+  readonly filter?: Readonly<Record<string, string | number | boolean>>;
+  /** At most this many items (default 100). */
+  readonly limit?: number;
+  /** Skip this many first (newest first for tasks and logs). */
+  readonly offset?: number;
+}
+
+/** Tasks of one function, counted by state. */
+export interface FunctionSummary {
+  readonly name: string;
+  readonly type: "task" | "actorCall";
+  readonly total: number;
+  readonly states: Readonly<Partial<Record<TaskState, number>>>;
+  readonly retries: number;
+  /** Mean run time of finished tasks, in milliseconds. */
+  readonly meanRunMs: number | undefined;
+}
+
+export interface TaskSummary {
+  readonly byFunction: FunctionSummary[];
+  readonly totals: Readonly<Partial<Record<TaskState, number>>>;
+  readonly dropped: number;
+}
+
+/** The `ray memory` view. */
+export interface MemorySummary {
+  readonly bytesUsed: number;
+  readonly capacity: number;
+  readonly numObjects: number;
+  readonly byReferenceType: Readonly<Partial<Record<ReferenceType, { count: number; bytes: number }>>>;
+  readonly byOwner: { owner: string; count: number; bytes: number }[];
+  /** The largest objects first. */
+  readonly objects: ObjectInfo[];
+}
+
+/** A point of the overview's time series. */
+export interface Sample {
+  readonly time: number;
+  readonly tasksPerSecond: number;
+  readonly storeBytes: number;
+  readonly cpusUsed: number;
+}
+
+/** The overview page in one call. */
+export interface ClusterStatus {
+  readonly nodes: NodeState[];
+  readonly tasks: Readonly<Partial<Record<TaskState, number>>>;
+  readonly actors: Readonly<Partial<Record<ActorLifecycle, number>>>;
+  readonly finishedTotal: number;
+  readonly failedTotal: number;
+  readonly recentErrors: TaskInfo[];
+  readonly samples: Sample[];
+  readonly dropped: { tasks: number; logs: number; actors: number };
+}
+
+/** The state API: implemented by `LocalState` (driver) and by a cluster head. */
+export interface StateSource {
+  listTasks(options?: ListOptions): Promise<ListResult<TaskInfo>>;
+  getTask(taskId: number): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined>;
+  listActors(options?: ListOptions): Promise<ListResult<ActorInfo>>;
+  listObjects(options?: ListOptions): Promise<ListResult<ObjectInfo>>;
+  listNodes(options?: ListOptions): Promise<ListResult<NodeState>>;
+  listWorkers(options?: ListOptions): Promise<ListResult<WorkerInfo>>;
+  listLogs(options?: ListOptions): Promise<ListResult<LogLine>>;
+  summarizeTasks(): Promise<TaskSummary>;
+  memorySummary(): Promise<MemorySummary>;
+  status(): Promise<ClusterStatus>;
+  /** The task spans as Chrome trace / Perfetto JSON. */
+  timeline(): Promise<TraceEvent[]>;
+}
+
+/** One Chrome trace event (the subset rayts writes). */
+export interface TraceEvent {
+  readonly name: string;
+  readonly cat?: string;
+  readonly ph: "X" | "M" | "b" | "e";
+  /** Async events (`b`/`e`) of one task share its id. */
+  readonly id?: number;
+  readonly ts?: number;
+  readonly dur?: number;
+  readonly pid: number | string;
+  readonly tid: number | string;
+  readonly args?: Record<string, unknown>;
+}
+
+const DEFAULT_LIMIT = 100;
+
+/** Applies filter, offset and limit to items already in display order. */
+export function page<T extends object>(items: readonly T[], options: ListOptions | undefined, dropped: number): ListResult<T> {
+  const filter = Object.entries(options?.filter ?? {});
+  const matching = filter.length === 0 ? items : items.filter((item) => filter.every(([key, value]) => String((item as Record<string, unknown>)[key]) === String(value)));
+  const offset = options?.offset ?? 0;
+  const limit = options?.limit ?? DEFAULT_LIMIT;
+  return { items: matching.slice(offset, offset + limit), total: matching.length, dropped };
+}
