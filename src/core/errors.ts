@@ -49,6 +49,15 @@ export class RayTaskError extends RayError {
       this.stack = `${this.name}: ${this.message}\n${frames.join("\n")}`;
     }
   }
+
+  /**
+   * Printed (console, uncaught), the error shows the task's text once: its
+   * header and the remote frames. `cause` keeps the original error whole
+   * (name, message, stack) for code that reads it; it is not printed again.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.stack ?? `${this.name}: ${this.message}`;
+  }
 }
 
 /** `get` (or `wait` with a timeout) did not see the value in time. */
@@ -146,10 +155,6 @@ export function errorFromData(data: ErrorData): Error {
       const cause = data.cause === undefined ? undefined : errorFromData(data.cause);
       const inner = cause?.message ?? data.message;
       const remoteStack = data.cause?.stack ?? data.stack;
-      // The task error's stack already shows the cause's text and frames: printed, the cause says so in one line.
-      if (cause !== undefined && remoteStack !== undefined && data.cause?.code === "USER") {
-        Object.defineProperty(cause, "stack", { value: `${cause.name}: (message and frames in the task error above)`, writable: true, configurable: true });
-      }
       return new RayTaskError(data.taskName ?? "task", inner, { cause, remoteStack });
     }
     case "GET_TIMEOUT":
