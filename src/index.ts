@@ -49,6 +49,7 @@ export type {
   ActorOptions,
   ClusterResources,
   CompiledRemoteSpec,
+  GetActorOptions,
   GetOptions,
   InitOptions,
   NodeInfo,
@@ -56,6 +57,7 @@ export type {
   RayErrorCode,
   RemoteArgs,
   TaskOptions,
+  UntypedActor,
   WaitOptions,
   WaitResult,
 } from "./core/index.js";

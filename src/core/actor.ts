@@ -1,6 +1,9 @@
+import { checkMethodGroups, DEFAULT_NAMESPACE, resolveActorOptions } from "./actor-options.js";
+import { functionFields } from "./class-fields.js";
+import { RayError } from "./errors.js";
 import { currentBackend, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
-import { resolveActorOptions, type ActorOptions, type ResolvedActorOptions } from "./options.js";
+import type { ActorOptions, ResolvedActorOptions } from "./options.js";
 import { ACTOR_KEY, HANDLE_KEY } from "./protocol.js";
 import type { RemoteArgs } from "./remote-function.js";
 
@@ -14,14 +17,29 @@ export interface ActorMethod<A extends unknown[], R> {
   remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>>;
 }
 
+/** The id and name every handle carries, unless the class has methods of those names. */
+interface HandleInfo {
+  readonly actorId: number;
+  readonly actorName: string;
+}
+
 /**
- * A handle to an actor: each method of the class becomes an
- * {@link ActorMethod}. Calls run one at a time on the actor's worker, in the
- * order they were submitted. Handles can be passed to tasks and other actors.
+ * A handle to an actor: each method of the class (and each instance field
+ * holding a function) becomes an {@link ActorMethod}. Calls run one at a
+ * time on the actor, in the order they were submitted, unless the actor has
+ * `maxConcurrency` or `concurrencyGroups`. Handles can be passed to tasks and
+ * other actors. `actorId` and `actorName` give way to methods of those names.
  */
 export type ActorHandle<T> = {
   readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
-} & { readonly actorId: number; readonly actorName: string };
+} & Omit<HandleInfo, MethodKeys<T>>;
+
+/**
+ * What an actor found by name offers when no type is given: any method,
+ * untyped. Pass the class (`getActor("x", Counter)`) or a type parameter
+ * (`getActor<Counter>("x")`) for typed methods.
+ */
+export type UntypedActor = Record<string, (...args: unknown[]) => unknown>;
 
 /**
  * An actor class made by `remote(Class)`. `.remote(...args)` starts an actor
@@ -46,6 +64,7 @@ export class ActorClass<C extends ActorConstructor> {
 
   /** @internal Made by `remote()`. */
   constructor(classId: number, name: string, methods: readonly string[], options: ResolvedActorOptions) {
+    checkMethodGroups(options, methods, name);
     this.classId = classId;
     this.name = name;
     this.methods = methods;
@@ -64,11 +83,25 @@ export class ActorClass<C extends ActorConstructor> {
   }
 }
 
-export const DEFAULT_ACTOR_OPTIONS: ResolvedActorOptions = { maxRestarts: 0, maxTaskRetries: 0, name: undefined };
+export const DEFAULT_ACTOR_OPTIONS: ResolvedActorOptions = {
+  maxRestarts: 0,
+  maxTaskRetries: 0,
+  name: undefined,
+  namespace: DEFAULT_NAMESPACE,
+  getIfExists: false,
+  detached: false,
+  maxConcurrency: 1,
+  concurrencyGroups: {},
+  methodGroups: {},
+  dedicatedThread: false,
+};
 
-/** Public method names of a class, along its prototype chain. */
+/** Public method names of a class, along its prototype chain, then its instance fields that hold functions. */
 export function methodNames(cls: Function): string[] {
   const names = new Set<string>();
+  for (let current: unknown = cls; typeof current === "function" && current !== Function.prototype; current = Object.getPrototypeOf(current)) {
+    for (const field of functionFields(Function.prototype.toString.call(current))) names.add(field);
+  }
   for (let proto = cls.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (key === "constructor" || key.startsWith("#")) continue;
@@ -80,20 +113,62 @@ export function methodNames(cls: Function): string[] {
 }
 
 /**
+ * Names a handle answers with `undefined` rather than an error: probes by
+ * promises, JSON, inspectors, test libraries and rayts's own encoder (which
+ * looks for `t` on any object). Single letters and `_`/`$`/`@@` prefixes are
+ * left alone for the same reason.
+ */
+const PROBES = new Set(["then", "toJSON", "inspect", "asymmetricMatch", "nodeType", "length", "prototype", "schema", "batches", "data", "type"]);
+
+/**
+ * The prototype of every handle: reading a name the actor's class does not
+ * have fails with a message naming the method and the class, instead of
+ * `Cannot read properties of undefined (reading 'remote')` one step later.
+ */
+const HANDLE_PROTOTYPE: object = new Proxy(Object.create(null) as object, {
+  get(_target, key, receiver: Record<string, unknown>) {
+    if (typeof key === "symbol" || key in Object.prototype || PROBES.has(key) || key.length < 2 || /^(?:_|\$|@@)/.test(key)) {
+      return Reflect.get(Object.prototype, key, receiver);
+    }
+    const data = receiver[ACTOR_KEY] as { name: string; methods: readonly string[] } | undefined;
+    if (data === undefined) return undefined;
+    throw new RayError(
+      `actor ${data.name} has no method "${key}"; its methods are ${data.methods.length === 0 ? "none" : data.methods.join(", ")}` +
+        " (methods of the class and instance fields initialised with a function can be called; functions assigned in the constructor cannot)",
+    );
+  },
+});
+
+/**
  * Builds a handle. The marker fields are the only enumerable ones, so a handle
  * crosses threads as plain data and is rebuilt there by {@link makeActorHandle}.
  */
 export function makeActorHandle(id: number, name: string, methods: readonly string[]): Record<string, unknown> {
-  const handle: Record<string, unknown> = { [HANDLE_KEY]: "actor", [ACTOR_KEY]: { id, name, methods: [...methods] } };
-  Object.defineProperty(handle, "actorId", { value: id, enumerable: false });
-  Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
+  const handle: Record<string, unknown> = Object.create(HANDLE_PROTOTYPE) as Record<string, unknown>;
+  handle[HANDLE_KEY] = "actor";
+  handle[ACTOR_KEY] = { id, name, methods: [...methods] };
   for (const method of methods) {
     const stub = { remote: (...args: unknown[]) => currentBackend().submitCall(id, method, args) };
     // A method keeps its handle (and so its actor) alive, as in Ray.
     Object.defineProperty(stub, "handle", { value: handle, enumerable: false });
-    if (method in handle) continue;
+    if (method === HANDLE_KEY || method === ACTOR_KEY) continue;
     Object.defineProperty(handle, method, { value: stub, enumerable: false });
   }
+  // A method of the same name wins: the id and name stay readable with `actorInfo()`.
+  if (!methods.includes("actorId")) Object.defineProperty(handle, "actorId", { value: id, enumerable: false });
+  if (!methods.includes("actorName")) Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
   state.backend?.trackActorHandle(handle, id);
   return handle;
+}
+
+/** The id, name and methods of an actor handle made by rayts, or undefined for anything else. */
+export function actorInfo(handle: unknown): { readonly id: number; readonly name: string; readonly methods: readonly string[] } | undefined {
+  if (typeof handle !== "object" || handle === null) return undefined;
+  const record = handle as Record<string, unknown>;
+  if (!Object.hasOwn(record, HANDLE_KEY) || record[HANDLE_KEY] !== "actor") return undefined;
+  const data = record[ACTOR_KEY] as { id?: unknown; name?: unknown; methods?: unknown } | undefined;
+  if (typeof data !== "object" || data === null || typeof data.id !== "number" || typeof data.name !== "string" || !Array.isArray(data.methods)) {
+    return undefined;
+  }
+  return { id: data.id, name: data.name, methods: data.methods as string[] };
 }

@@ -30,8 +30,8 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./errors.js";
-export type { CompiledRemoteSpec, GetOptions, WaitOptions } from "./api.js";
-export type { ActorHandle, ActorMethod, ActorConstructor } from "./actor.js";
+export type { CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
+export type { ActorHandle, ActorMethod, ActorConstructor, UntypedActor } from "./actor.js";
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions } from "./options.js";

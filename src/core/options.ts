@@ -44,12 +44,37 @@ export interface ActorOptions {
   maxTaskRetries?: number;
   /** Register the actor under this name for `getActor(name)`. */
   name?: string;
+  /** Namespace of the actor's name (default `"default"`); `getActor(name, { namespace })` looks there. */
+  namespace?: string;
+  /** With `name`: return the live actor of that name instead of failing when it exists. */
+  getIfExists?: boolean;
+  /**
+   * `"detached"`: the actor is not stopped when no handle can reach it; it
+   * lives until `kill()` or `shutdown()`. Default: stopped once unreachable.
+   */
+  lifetime?: "detached" | "default";
+  /** Calls of the default group that may run at once; above 1, async methods interleave at their awaits (default 1: strict order). */
+  maxConcurrency?: number;
+  /** Named groups of methods, each with its own limit of calls at once, e.g. `{ io: 4 }`. */
+  concurrencyGroups?: Record<string, number>;
+  /** Per-method options: `{ fetch: { concurrencyGroup: "io" } }`; other methods run in the default group. */
+  methodOptions?: Record<string, { concurrencyGroup?: string }>;
+  /** Give the actor a thread of its own instead of sharing one with other actors (default false). */
+  dedicatedThread?: boolean;
 }
 
 export interface ResolvedActorOptions {
   readonly maxRestarts: number;
   readonly maxTaskRetries: number;
   readonly name: string | undefined;
+  readonly namespace: string;
+  readonly getIfExists: boolean;
+  readonly detached: boolean;
+  readonly maxConcurrency: number;
+  readonly concurrencyGroups: Readonly<Record<string, number>>;
+  /** Method name to concurrency group. */
+  readonly methodGroups: Readonly<Record<string, string>>;
+  readonly dedicatedThread: boolean;
 }
 
 /** Renders a received value for an error message. */
@@ -64,7 +89,7 @@ export function show(value: unknown): string {
   return name && name !== "Object" ? `a ${name}` : "an object";
 }
 
-function checkObject(value: unknown, what: string): Record<string, unknown> {
+export function checkObject(value: unknown, what: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError(`Expected \`${what}\` to be an object, got ${show(value)}`);
@@ -72,7 +97,7 @@ function checkObject(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function checkKeys(options: Record<string, unknown>, allowed: readonly string[], what: string): void {
+export function checkKeys(options: Record<string, unknown>, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
       throw new TypeError(`Unknown option \`${key}\` in ${what}; expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}`);
@@ -88,12 +113,12 @@ export function checkInteger(value: unknown, name: string, min: number): number 
   return value;
 }
 
-function checkBoolean(value: unknown, name: string): boolean {
+export function checkBoolean(value: unknown, name: string): boolean {
   if (typeof value !== "boolean") throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
   return value;
 }
 
-function checkName(value: unknown, name: string): string {
+export function checkName(value: unknown, name: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${show(value)}`);
   }
@@ -109,6 +134,23 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
   return value;
 }
 
+/** Most task threads `init` starts: each costs memory and start-up time, and past the cores they only contend. */
+export function maxNumCpus(): number {
+  return Math.max(64, 8 * availableParallelism());
+}
+
+/** Refuses a `numCpus` no machine could use; warns when it passes the logical CPU count. */
+function checkThreadCount(numCpus: number): number {
+  const cores = availableParallelism();
+  if (numCpus > maxNumCpus()) {
+    throw new RangeError(`Expected \`numCpus\` to be at most ${maxNumCpus()} (8 threads per logical CPU, ${cores} here, and at least 64), got ${numCpus}`);
+  }
+  if (numCpus > cores) {
+    process.emitWarning(`init(): numCpus ${numCpus} is above the ${cores} logical CPUs of this machine; the extra threads only contend`, { code: "RAYTS_NUM_CPUS" });
+  }
+  return numCpus;
+}
+
 export function resolveInitOptions(input: unknown): ResolvedInitOptions {
   const options = checkObject(input, "init options");
   checkKeys(options, ["numCpus", "objectStoreMemory", "address", "ignoreReinitError"], "init()");
@@ -119,7 +161,7 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
     );
   }
   return {
-    numCpus: options["numCpus"] === undefined ? availableParallelism() : checkInteger(options["numCpus"], "numCpus", 1),
+    numCpus: options["numCpus"] === undefined ? availableParallelism() : checkThreadCount(checkInteger(options["numCpus"], "numCpus", 1)),
     objectStoreMemory:
       options["objectStoreMemory"] === undefined
         ? Math.floor(totalmem() * 0.3)
@@ -140,13 +182,4 @@ export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): R
   };
 }
 
-export function resolveActorOptions(input: unknown, base: ResolvedActorOptions): ResolvedActorOptions {
-  const options = checkObject(input, "actor options");
-  checkKeys(options, ["maxRestarts", "maxTaskRetries", "name"], "actor options");
-  return {
-    maxRestarts: options["maxRestarts"] === undefined ? base.maxRestarts : checkInteger(options["maxRestarts"], "maxRestarts", 0),
-    maxTaskRetries:
-      options["maxTaskRetries"] === undefined ? base.maxTaskRetries : checkInteger(options["maxTaskRetries"], "maxTaskRetries", 0),
-    name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
-  };
-}
+export { resolveActorOptions } from "./actor-options.js";
