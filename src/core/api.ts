@@ -271,7 +271,7 @@ export function cancel(ref: ObjectRef<unknown>, options?: { force?: boolean }): 
  * synchronous call it is running finishes first); a dedicated thread is stopped.
  * Refuses anything but a handle made by rayts, and ids this runtime never started.
  */
-export function kill(actor: ActorHandle<unknown>): void {
+export function kill<T>(actor: ActorHandle<T>): void {
   const info = actorInfo(actor);
   if (info === undefined) {
     throw new TypeError(`Expected \`kill\` to receive an actor handle (from ActorClass.remote() or getActor()), got ${show(actor)}`);

@@ -67,8 +67,9 @@ function skipString(source: string, start: number): number {
   return source.length;
 }
 
+/** `name = <function>`; `__name()` is how esbuild-based loaders (tsx) wrap a function to keep its name. */
 const FUNCTION_FIELD =
-  /(?:^|[;}\s])(static\s+)?(#?[A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?(?:\(\)\s*=>|[A-Za-z_$][\w$]*\s*=>|function\b)/g;
+  /(?:^|[;}\s])(static\s+)?(#?[A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?(?:\(\)\s*=>|[A-Za-z_$][\w$]*\s*=>|function\b|__name\(\))/g;
 
 /** Names of the public instance fields whose initializer is a function, in order. */
 export function functionFields(classSource: string): string[] {
