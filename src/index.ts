@@ -41,7 +41,7 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./core/index.js";
-export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError } from "./ops/index.js";
+export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError, ActorPool } from "./ops/index.js";
 export type {
   ActorConstructor,
   ActorHandle,
@@ -65,10 +65,12 @@ export type {
   AggListDecision,
   AggListDistributedOptions,
   Combiner,
+  GetNextOptions,
   MapInputs,
   MapPipelinedOptions,
   Mapper,
   PipelineOptions,
+  PoolTask,
   RemoteCombiner,
   StageOptions,
 } from "./ops/index.js";
