@@ -66,7 +66,7 @@ export class ActorState {
 }
 
 /** What the actor manager needs from the runtime that hosts it. */
-export interface ActorHost {
+export interface ActorRuntime {
   newTask(id: number, fn: number, args: Encoded[], options: ResolvedTaskOptions, actor?: number, method?: string): Task;
   admit(task: Task, owner?: ActorOwner): boolean;
   resolveArgs(task: Task, args: Encoded[]): void;
@@ -101,7 +101,7 @@ function nameKey(name: string, namespace: string): string {
 
 /** The actors of one runtime. */
 export class ActorManager {
-  readonly #host: ActorHost;
+  readonly #host: ActorRuntime;
   readonly #actors = new Map<number, ActorState>();
   readonly #actorNames = new Map<string, number>();
   /** Ids handed out by a `getIfExists` create that found the actor already there. */
@@ -115,14 +115,9 @@ export class ActorManager {
   readonly #exported = new Set<number>();
 
   /** At most `sharedThreads` threads are shared; every thread takes one of `slots` entries of the "running" table from `firstSlot` on. */
-  constructor(host: ActorHost, sharedThreads: number, firstSlot: number, slots: number) {
+  constructor(host: ActorRuntime, sharedThreads: number, firstSlot: number, slots: number) {
     this.#host = host;
     this.#threads = new ActorThreads((slot, make) => host.startThread(slot, make), sharedThreads, firstSlot, slots);
-  }
-
-  /** Actor threads alive now. */
-  get threadCount(): number {
-    return this.#threads.count;
   }
 
   #resolve(id: number): number {

@@ -46,7 +46,6 @@ export class ActorThreads {
   readonly #shared: ActorThread[] = [];
   readonly #freeSlots: number[] = [];
   #nextSlot = 0;
-  #threads = 0;
 
   /**
    * `sharedLimit` bounds the shared threads; every thread takes one of `slots`
@@ -57,11 +56,6 @@ export class ActorThreads {
     this.#sharedLimit = Math.max(1, sharedLimit);
     this.#firstSlot = firstSlot;
     this.#slots = slots;
-  }
-
-  /** Threads alive now, shared and dedicated. */
-  get count(): number {
-    return this.#threads;
   }
 
   /** The thread an actor starts on: its own, a new shared one while under the limit and all are busy, else the least loaded. */
@@ -90,7 +84,6 @@ export class ActorThreads {
     const index = this.#shared.indexOf(thread);
     if (index >= 0) this.#shared.splice(index, 1);
     this.#freeSlots.push(thread.link.index);
-    this.#threads--;
   }
 
   #open(dedicated: boolean): ActorThread {
@@ -101,7 +94,6 @@ export class ActorThreads {
       }
       slot = this.#firstSlot + this.#nextSlot++;
     }
-    this.#threads++;
     return this.#start(slot, (link) => new ActorThread(link, dedicated));
   }
 }

@@ -1,6 +1,5 @@
 import { checkMethodGroups, DEFAULT_NAMESPACE, resolveActorOptions } from "./actor-options.js";
 import { functionFields } from "./class-fields.js";
-import { RayError } from "./errors.js";
 import { currentBackend, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import type { ActorOptions, ResolvedActorOptions } from "./options.js";
@@ -10,7 +9,11 @@ import type { RemoteArgs } from "./remote-function.js";
 /** A class whose instances can live on a worker as actors. */
 export type ActorConstructor = new (...args: never[]) => object;
 
-type MethodKeys<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T] & string;
+/** Keys whose values are functions, also when optional or possibly undefined (assigned later, e.g. `this.f = () => ...` in a method). */
+type MethodKeys<T> = {
+  [K in keyof T]-?: [NonNullable<T[K]>] extends [never] ? never : NonNullable<T[K]> extends (...args: never[]) => unknown ? K : never;
+}[keyof T] &
+  string;
 
 /** One method of an actor, called with `.remote(...)`. */
 export interface ActorMethod<A extends unknown[], R> {
@@ -31,7 +34,7 @@ interface HandleInfo {
  * other actors. `actorId` and `actorName` give way to methods of those names.
  */
 export type ActorHandle<T> = {
-  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
+  readonly [K in MethodKeys<T>]: NonNullable<T[K]> extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
 } & Omit<HandleInfo, MethodKeys<T>>;
 
 /**
@@ -113,40 +116,11 @@ export function methodNames(cls: Function): string[] {
 }
 
 /**
- * Names a handle answers with `undefined` rather than an error: probes by
- * promises, JSON, inspectors, test libraries and rayts's own encoder (which
- * looks for `t` on any object). Single letters and `_`/`$`/`@@` prefixes are
- * left alone for the same reason.
- */
-const PROBES = new Set(["then", "toJSON", "inspect", "asymmetricMatch", "nodeType", "length", "prototype", "schema", "batches", "data", "type"]);
-
-/**
- * The prototype of every handle: reading a name the actor's class does not
- * have fails with a message naming the method and the class, instead of
- * `Cannot read properties of undefined (reading 'remote')` one step later.
- */
-const HANDLE_PROTOTYPE: object = new Proxy(Object.create(null) as object, {
-  get(_target, key, receiver: Record<string, unknown>) {
-    if (typeof key === "symbol" || key in Object.prototype || PROBES.has(key) || key.length < 2 || /^(?:_|\$|@@)/.test(key)) {
-      return Reflect.get(Object.prototype, key, receiver);
-    }
-    const data = receiver[ACTOR_KEY] as { name: string; methods: readonly string[] } | undefined;
-    if (data === undefined) return undefined;
-    throw new RayError(
-      `actor ${data.name} has no method "${key}"; its methods are ${data.methods.length === 0 ? "none" : data.methods.join(", ")}` +
-        " (methods of the class and instance fields initialised with a function can be called; functions assigned in the constructor cannot)",
-    );
-  },
-});
-
-/**
  * Builds a handle. The marker fields are the only enumerable ones, so a handle
  * crosses threads as plain data and is rebuilt there by {@link makeActorHandle}.
  */
 export function makeActorHandle(id: number, name: string, methods: readonly string[]): Record<string, unknown> {
-  const handle: Record<string, unknown> = Object.create(HANDLE_PROTOTYPE) as Record<string, unknown>;
-  handle[HANDLE_KEY] = "actor";
-  handle[ACTOR_KEY] = { id, name, methods: [...methods] };
+  const handle: Record<string, unknown> = { [HANDLE_KEY]: "actor", [ACTOR_KEY]: { id, name, methods: [...methods] } };
   for (const method of methods) {
     const stub = { remote: (...args: unknown[]) => currentBackend().submitCall(id, method, args) };
     // A method keeps its handle (and so its actor) alive, as in Ray.

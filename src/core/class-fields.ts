@@ -1,20 +1,21 @@
 /**
- * Finds the instance fields of a class that hold functions
- * (`inc = () => ...`, `load = async (x) => ...`, `f = function () {}`), from
- * the class's source text. They exist only on instances, so the prototype
- * does not show them, yet TypeScript types them as methods: an actor handle
- * must offer them too.
+ * Finds the instance members of a class that hold functions, from the
+ * class's source text: fields (`inc = () => ...`, `load = async (x) => ...`,
+ * `f = function () {}`) and assignments in its code (`this.f = () => ...`).
+ * They exist only on instances, so the prototype does not show them, yet
+ * TypeScript types them as methods: an actor handle must offer them too.
  */
 
 /**
- * The class body with everything nested inside it cut out: strings,
- * comments and the insides of brackets are dropped, the brackets kept, so
+ * The class body without strings and comments (`all`), and the same with
+ * the insides of brackets dropped too, the brackets kept (`top`), so
  * `a = (x) => { ... }; b = "s"` reads `a = () => {}; b = ""`.
  */
-function topLevel(source: string): string {
+function scan(source: string): { top: string; all: string } {
   const open = source.indexOf("{", classHeaderEnd(source));
-  if (open < 0) return "";
+  if (open < 0) return { top: "", all: "" };
   let out = "";
+  let all = "";
   let depth = 0;
   for (let index = open + 1; index < source.length; index++) {
     const char = source[index] as string;
@@ -23,18 +24,22 @@ function topLevel(source: string): string {
       const end = source.indexOf("\n", index);
       index = end < 0 ? source.length : end;
       out += depth === 0 ? "\n" : "";
+      all += "\n";
       continue;
     }
     if (char === "/" && next === "*") {
       const end = source.indexOf("*/", index + 2);
       index = end < 0 ? source.length : end + 1;
+      all += " ";
       continue;
     }
     if (char === '"' || char === "'" || char === "`") {
       index = skipString(source, index);
       if (depth === 0) out += '""';
+      all += '""';
       continue;
     }
+    all += char;
     if (char === "{" || char === "(" || char === "[") {
       if (depth === 0) out += char;
       depth++;
@@ -48,7 +53,7 @@ function topLevel(source: string): string {
     }
     if (depth === 0) out += char;
   }
-  return out;
+  return { top: out, all };
 }
 
 /** Where the class header ends: after `class Name extends Base`, whose base may hold brackets. */
@@ -71,12 +76,18 @@ function skipString(source: string, start: number): number {
 const FUNCTION_FIELD =
   /(?:^|[;}\s])(static\s+)?(#?[A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?(?:\(\)\s*=>|[A-Za-z_$][\w$]*\s*=>|function\b|__name\(\))/g;
 
-/** Names of the public instance fields whose initializer is a function, in order. */
+/** `this.name = <function>` anywhere in the class's code. */
+const FUNCTION_ASSIGNMENT =
+  /\bthis\.([A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?(?:\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>|function\b|__name\()/g;
+
+/** Names of the public instance members that are given a function: fields first, then assignments, in order. */
 export function functionFields(classSource: string): string[] {
   const names: string[] = [];
-  for (const match of topLevel(classSource).matchAll(FUNCTION_FIELD)) {
+  const { top, all } = scan(classSource);
+  for (const match of top.matchAll(FUNCTION_FIELD)) {
     const [, isStatic, name] = match;
     if (isStatic === undefined && name !== undefined && !name.startsWith("#") && !names.includes(name)) names.push(name);
   }
+  for (const [, name] of all.matchAll(FUNCTION_ASSIGNMENT)) if (name !== undefined && !names.includes(name)) names.push(name);
   return names;
 }
