@@ -1,7 +1,7 @@
 /**
  * rayts: Ray Core's programming model for TypeScript on Node.js worker
- * threads. Remote tasks return ObjectRefs at once, actors keep state on their
- * own worker, and an object store of immutable values hands binary data to
+ * threads. Remote tasks return ObjectRefs at once, actors keep state on
+ * worker threads (many to a thread), and an object store of immutable values hands binary data to
  * workers without copying.
  *
  * @example

@@ -80,6 +80,8 @@ export class ActorHost {
   readonly #runner: CallRunner;
   readonly #actors = new Map<number, HostedActor>();
   readonly #timers = new ActorTimers();
+  /** Lanes given calls since the last {@link run}. */
+  readonly #woken = new Map<Lane, HostedActor>();
 
   constructor(runner: CallRunner) {
     this.#runner = runner;
@@ -113,7 +115,12 @@ export class ActorHost {
     for (const lane of actor.lanes()) this.#drain(actor, lane);
   }
 
-  /** Queues a call on its actor's lane and starts it if the lane has room. */
+  /**
+   * Queues a call on its actor's lane; {@link run} starts it. A whole batch
+   * of messages is queued before any call runs, so that a batch taken in
+   * while a long call runs (see `catchUp`) queues behind the calls sent
+   * before it.
+   */
   call(call: Call): void {
     const actor = this.#actors.get(call.actor);
     if (actor === undefined) {
@@ -123,7 +130,15 @@ export class ActorHost {
     }
     const lane = actor.lane(call.method);
     lane.queue.push(call);
-    this.#drain(actor, lane);
+    this.#woken.set(lane, actor);
+  }
+
+  /** Starts the calls queued since the last run, as far as their lanes allow. */
+  run(): void {
+    if (this.#woken.size === 0) return;
+    const woken = [...this.#woken];
+    this.#woken.clear();
+    for (const [lane, actor] of woken) this.#drain(actor, lane);
   }
 
   /** Forgets an actor: queued calls are dropped, running ones finish unobserved. */

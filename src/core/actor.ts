@@ -46,7 +46,8 @@ export type UntypedActor = Record<string, (...args: unknown[]) => unknown>;
 
 /**
  * An actor class made by `remote(Class)`. `.remote(...args)` starts an actor
- * on its own worker and returns its handle at once.
+ * (on a thread shared with other actors, or its own with `dedicatedThread`)
+ * and returns its handle at once.
  *
  * @example
  * const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
@@ -74,7 +75,7 @@ export class ActorClass<C extends ActorConstructor> {
     this.actorOptions = options;
   }
 
-  /** Starts an actor; its constructor runs on the actor's worker. */
+  /** Starts an actor (or, with `getIfExists`, finds the live one of its name); its constructor runs on the actor's thread. */
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
     const id = currentBackend().createActor(this.classId, args, this.actorOptions, this.methods);
     return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods) as ActorHandle<InstanceType<C>>;

@@ -50,7 +50,7 @@ export interface NodeInfo {
   resources: ClusterResources;
 }
 
-/** Largest number of actors (threads) one runtime starts. */
+/** Largest number of actor threads (shared and dedicated) one runtime runs at once. */
 const MAX_ACTORS = 4096;
 
 /** Shared bytes stored between two collections the driver asks for (see collector.ts). */

@@ -205,6 +205,7 @@ class WorkerServer {
           break;
       }
     }
+    this.#actors.run();
     this.#pump();
   }
 
