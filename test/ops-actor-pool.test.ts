@@ -1,7 +1,7 @@
 /**
  * `ActorPool`: a fixed set of actors, each given one item at a time; map
  * (in order), mapUnordered, submit/getNext(Unordered), hasNext/hasFree,
- * push/popIdle. The actors do real work: counting primes with a sieve they
+ * push/pop. The actors do real work: counting primes with a sieve they
  * keep and grow between calls.
  */
 import assert from "node:assert/strict";
@@ -128,11 +128,11 @@ test("a failing item rejects its getNext; the pool keeps working", async () => {
   for (const actor of actors) ray.kill(actor);
 });
 
-test("push and popIdle change the pool; a pool without actors says so", async () => {
+test("push and pop change the pool; a pool without actors says so", async () => {
   const { pool, actors } = makePool(1);
-  const only = pool.popIdle();
+  const only = pool.pop();
   assert.equal(only, actors[0]);
-  assert.equal(pool.popIdle(), undefined);
+  assert.equal(pool.pop(), undefined);
   pool.submit(count, 30);
   assert.equal(pool.hasNext(), true);
   await assert.rejects(pool.getNext(), /the pool has none; push\(\) one/);

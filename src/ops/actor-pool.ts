@@ -166,8 +166,8 @@ export class ActorPool<A> {
     this.#returnActor(actor);
   }
 
-  /** Removes and returns an idle actor, or undefined when all are busy. */
-  popIdle(): A | undefined {
+  /** Removes and returns an idle actor, or undefined when all are busy (Ray's `pop_idle`). */
+  pop(): A | undefined {
     return this.#idle.pop();
   }
 }
