@@ -32,6 +32,12 @@ const Cell = ray.remote(
     async hang(): Promise<never> {
       return new Promise<never>(() => undefined);
     }
+    /** util.promisify(setTimeout) still works on a thread whose timers are wrapped. */
+    async nap(): Promise<string> {
+      const { promisify } = await import("node:util");
+      await promisify(setTimeout)(1);
+      return "rested";
+    }
     crash(): never {
       process.exit(1);
     }
@@ -55,6 +61,12 @@ test("many actors share one thread, each with its own state and order", async ()
   const threads = new Set(await ray.get(cells.map((cell) => cell.thread.remote())));
   assert.equal(threads.size, 1, `expected one shared thread, got ${[...threads].join(", ")}`);
   for (const cell of cells) ray.kill(cell);
+});
+
+test("timer functions keep their promisified forms on a shared thread", async () => {
+  const cell = Cell.remote("napper");
+  assert.equal(await ray.get(cell.nap.remote()), "rested");
+  ray.kill(cell);
 });
 
 test("dedicatedThread gives an actor a thread of its own", async () => {

@@ -54,6 +54,10 @@ export class ActorTimers {
         return handle;
       };
       Object.defineProperty(wrapped, "name", { value: name });
+      // Keeps `util.promisify(setTimeout)` and the like working: they read symbols off the function.
+      for (const key of Object.getOwnPropertySymbols(original)) {
+        Object.defineProperty(wrapped, key, Object.getOwnPropertyDescriptor(original, key) as PropertyDescriptor);
+      }
       scope[name] = wrapped;
     };
     const timers = this;
