@@ -57,6 +57,8 @@ test("function fields are found in class source, not in strings, comments, bodie
   }`;
   assert.deepEqual(functionFields(source), ["a", "g", "i", "j"]);
   assert.deepEqual(functionFields("class A { constructor() { this.f = (x) => x; this.g = 1; this.h = async function () {}; } }"), ["f", "h"]);
+  // A base class written as a function (Node's EventEmitter, say) is not read as a class body.
+  assert.deepEqual(functionFields("function Base() { this.f = () => 1; }"), []);
   // As esbuild-based loaders emit it.
   assert.deepEqual(functionFields('class T{static{__name(this,"T")}n=0;static make=__name(()=>new T,"make");add=__name(by=>this.n+=by,"add");read(){return this.n}}'), ["add"]);
 });

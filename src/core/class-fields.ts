@@ -83,6 +83,7 @@ const FUNCTION_ASSIGNMENT =
 /** Names of the public instance members that are given a function: fields first, then assignments, in order. */
 export function functionFields(classSource: string): string[] {
   const names: string[] = [];
+  if (!/^\s*class\b/.test(classSource)) return names; // a base written as a function, or native code
   const { top, all } = scan(classSource);
   for (const match of top.matchAll(FUNCTION_FIELD)) {
     const [, isStatic, name] = match;

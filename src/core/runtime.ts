@@ -6,7 +6,7 @@
 import { networkInterfaces, totalmem } from "node:os";
 import { MessageChannel } from "node:worker_threads";
 import { ActorManager, type FoundActor } from "./actor-manager.js";
-import { ActorThread } from "./actor-threads.js";
+import type { ActorThread } from "./actor-threads.js";
 import { ActorClass, makeActorHandle } from "./actor.js";
 import type { Backend, WaitResult } from "./backend.js";
 import {
