@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
-import { once } from "node:events";
 import { test } from "node:test";
 import * as ray from "../src/index.js";
 
@@ -18,11 +17,17 @@ test("numCpus far above the machine is refused with the limit in the message", a
 });
 
 test("numCpus above the logical CPU count starts, with a warning", async () => {
-  const warned = once(process, "warning") as Promise<[Error & { code?: string }]>;
+  const warned = new Promise<Error & { code?: string }>((resolve) => {
+    const listener = (warning: Error & { code?: string }): void => {
+      if (warning.code !== "RAYTS_NUM_CPUS") return;
+      process.off("warning", listener);
+      resolve(warning);
+    };
+    process.on("warning", listener);
+  });
   await ray.init({ numCpus: availableParallelism() + 1 });
   try {
-    const [warning] = await warned;
-    assert.equal(warning.code, "RAYTS_NUM_CPUS");
+    const warning = await warned;
     assert.match(warning.message, new RegExp(`numCpus ${availableParallelism() + 1} is above the ${availableParallelism()} logical CPUs`));
     const square = ray.remote((x: number) => x * x);
     assert.equal(await ray.get(square.remote(7)), 49);
