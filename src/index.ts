@@ -1,7 +1,7 @@
 /**
  * rayts: Ray Core's programming model for TypeScript on Node.js worker
- * threads. Remote tasks return ObjectRefs at once, actors keep state on their
- * own worker, and an object store of immutable values hands binary data to
+ * threads. Remote tasks return ObjectRefs at once, actors keep state on
+ * worker threads (many to a thread), and an object store of immutable values hands binary data to
  * workers without copying.
  *
  * @example
@@ -43,7 +43,7 @@ export {
   SerializationError,
 } from "./core/index.js";
 export { state, timeline } from "./dashboard/index.js";
-export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError } from "./ops/index.js";
+export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError, ActorPool } from "./ops/index.js";
 export type {
   ActorConstructor,
   ActorHandle,
@@ -52,6 +52,7 @@ export type {
   CancelOptions,
   ClusterResources,
   CompiledRemoteSpec,
+  GetActorOptions,
   GetOptions,
   InitOptions,
   IsSendable,
@@ -64,6 +65,7 @@ export type {
   SchedulingStrategy,
   Sendable,
   TaskOptions,
+  UntypedActor,
   WaitOptions,
   WaitResult,
 } from "./core/index.js";
@@ -86,10 +88,12 @@ export type {
   AggListDecision,
   AggListDistributedOptions,
   Combiner,
+  GetNextOptions,
   MapInputs,
   MapPipelinedOptions,
   Mapper,
   PipelineOptions,
+  PoolTask,
   RemoteCombiner,
   StageOptions,
 } from "./ops/index.js";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { release, sharedInts } from "./support/shared.js";
+import { release, sharedInts, until } from "./support/shared.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });
@@ -84,4 +84,36 @@ test("calls from the driver and from a task each keep their own order", async ()
   assert.deepEqual(driverPart, [0, 1, 2, 3, 4].map((i) => `sync ${i}`));
   assert.deepEqual(taskPart, [100, 101, 102, 103, 104].map((i) => `sync ${i}`));
   ray.kill(log);
+});
+
+test("a call arriving while a long synchronous call runs waits for the calls sent before it", async () => {
+  const Blocking = ray.remote(
+    class Blocking {
+      entries: string[] = [];
+      /** Marks flags[1], then blocks its thread until flags[0] is set. */
+      hold(flags: Int32Array): void {
+        Atomics.add(flags, 1, 1);
+        Atomics.notify(flags, 1);
+        Atomics.wait(flags, 0, 0, 10_000);
+        this.entries.push("hold");
+      }
+      push(entry: string): string[] {
+        this.entries.push(entry);
+        return this.entries;
+      }
+    },
+    { dedicatedThread: true },
+  );
+  const actor = Blocking.remote();
+  const flags = await sharedInts();
+  // One message batch: hold, then a2.
+  actor.hold.remote(flags);
+  actor.push.remote("a2");
+  await until(flags, 1, 1);
+  // A later batch, posted while hold blocks the thread, so it is waiting on the port when hold returns.
+  const last = actor.push.remote("a3");
+  await new Promise((resolve) => setImmediate(resolve));
+  release(flags);
+  assert.deepEqual(await ray.get(last), ["hold", "a2", "a3"]);
+  ray.kill(actor);
 });

@@ -136,6 +136,7 @@ test("a handle can be passed to another actor, in its constructor or a method", 
 });
 
 test("kill: pending and later calls reject with ActorDiedError", async () => {
+  // Its own thread: a multiplexed actor blocked in a synchronous call cannot be stopped without stopping its neighbours.
   const Slow = ray.remote(
     class Slow {
       wait(flags: Int32Array): number {
@@ -146,6 +147,7 @@ test("kill: pending and later calls reject with ActorDiedError", async () => {
         return "pong";
       }
     },
+    { dedicatedThread: true },
   );
   const flags = await sharedInts();
   const s = Slow.remote();

@@ -104,7 +104,7 @@ export class DriverActors {
         const node = this.#host.place(1, options, locality);
         node.inFlight += 1;
         actor.node = node.nodeId;
-        this.#host.send(node.nodeId, { k: "actor", id: actor.gid, owner: this.#host.driverId, cls: key, name: className, args: wires, options: { maxRestarts: options.maxRestarts, maxTaskRetries: options.maxTaskRetries, name: undefined }, methods });
+        this.#host.send(node.nodeId, { k: "actor", id: actor.gid, owner: this.#host.driverId, cls: key, name: className, args: wires, options: { ...options, name: undefined, getIfExists: false }, methods });
         for (const dep of deps) this.#host.objects.unpin(dep);
         if (options.name !== undefined) {
           const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods] };

@@ -313,7 +313,11 @@ export function actorMethods(checker: ts.TypeChecker, call: RemoteCall): string[
       if (name === "constructor" || name.startsWith("#") || name.startsWith("__@")) continue;
       const decls = property.declarations ?? [];
       const isMethod = decls.length > 0 && decls.every((d) => (ts.isMethodDeclaration(d) || ts.isMethodSignature(d)) && !(ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Static));
-      if (isMethod) names.push(name);
+      // Instance fields holding functions (`dec = () => ...`) are methods of the handle too, as its type says.
+      const isFunctionField =
+        !isMethod && decls.length > 0 && decls.every((d) => ts.isPropertyDeclaration(d) && !(ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Static)) &&
+        checker.getTypeOfSymbolAtLocation(property, at).getNonNullableType().getCallSignatures().length > 0;
+      if (isMethod || isFunctionField) names.push(name);
     }
   }
   return names;

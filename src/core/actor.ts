@@ -1,32 +1,54 @@
+import { checkMethodGroups, DEFAULT_NAMESPACE, resolveActorOptions } from "./actor-options.js";
 import { prepareCaptures } from "./captures.js";
+import { functionFields } from "./class-fields.js";
 import { currentBackend, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
-import { resolveActorOptions, type ActorOptions, type ResolvedActorOptions } from "./options.js";
+import type { ActorOptions, ResolvedActorOptions } from "./options.js";
 import { ACTOR_KEY, HANDLE_KEY } from "./protocol.js";
 import type { RemoteArgs } from "./remote-function.js";
 
 /** A class whose instances can live on a worker as actors. */
 export type ActorConstructor = new (...args: never[]) => object;
 
-type MethodKeys<T> = { [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T] & string;
+/** Keys whose values are functions, also when optional or possibly undefined (assigned later, e.g. `this.f = () => ...` in a method). */
+type MethodKeys<T> = {
+  [K in keyof T]-?: [NonNullable<T[K]>] extends [never] ? never : NonNullable<T[K]> extends (...args: never[]) => unknown ? K : never;
+}[keyof T] &
+  string;
 
 /** One method of an actor, called with `.remote(...)`. */
 export interface ActorMethod<A extends unknown[], R> {
   remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>>;
 }
 
+/** The id and name every handle carries, unless the class has methods of those names. */
+interface HandleInfo {
+  readonly actorId: number;
+  readonly actorName: string;
+}
+
 /**
- * A handle to an actor: each method of the class becomes an
- * {@link ActorMethod}. Calls run one at a time on the actor's worker, in the
- * order they were submitted. Handles can be passed to tasks and other actors.
+ * A handle to an actor: each method of the class (and each instance field
+ * holding a function) becomes an {@link ActorMethod}. Calls run one at a
+ * time on the actor, in the order they were submitted, unless the actor has
+ * `maxConcurrency` or `concurrencyGroups`. Handles can be passed to tasks and
+ * other actors. `actorId` and `actorName` give way to methods of those names.
  */
 export type ActorHandle<T> = {
-  readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
-} & { readonly actorId: number; readonly actorName: string };
+  readonly [K in MethodKeys<T>]: NonNullable<T[K]> extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
+} & Omit<HandleInfo, MethodKeys<T>>;
+
+/**
+ * What an actor found by name offers when no type is given: any method,
+ * untyped. Pass the class (`getActor("x", Counter)`) or a type parameter
+ * (`getActor<Counter>("x")`) for typed methods.
+ */
+export type UntypedActor = Record<string, (...args: unknown[]) => unknown>;
 
 /**
  * An actor class made by `remote(Class)`. `.remote(...args)` starts an actor
- * on its own worker and returns its handle at once.
+ * (on a thread shared with other actors, or its own with `dedicatedThread`)
+ * and returns its handle at once.
  *
  * @example
  * const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
@@ -47,13 +69,14 @@ export class ActorClass<C extends ActorConstructor> {
 
   /** @internal Made by `remote()`. */
   constructor(classId: number, name: string, methods: readonly string[], options: ResolvedActorOptions) {
+    checkMethodGroups(options, methods, name);
     this.classId = classId;
     this.name = name;
     this.methods = methods;
     this.actorOptions = options;
   }
 
-  /** Starts an actor; its constructor runs on the actor's worker. */
+  /** Starts an actor (or, with `getIfExists`, finds the live one of its name); its constructor runs on the actor's thread. */
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
     const backend = currentBackend();
     prepareCaptures(this.classId, backend);
@@ -67,11 +90,25 @@ export class ActorClass<C extends ActorConstructor> {
   }
 }
 
-export const DEFAULT_ACTOR_OPTIONS: ResolvedActorOptions = { maxRestarts: 0, maxTaskRetries: 0, name: undefined };
+export const DEFAULT_ACTOR_OPTIONS: ResolvedActorOptions = {
+  maxRestarts: 0,
+  maxTaskRetries: 0,
+  name: undefined,
+  namespace: DEFAULT_NAMESPACE,
+  getIfExists: false,
+  detached: false,
+  maxConcurrency: 1,
+  concurrencyGroups: {},
+  methodGroups: {},
+  dedicatedThread: false,
+};
 
-/** Public method names of a class, along its prototype chain. */
+/** Public method names of a class, along its prototype chain, then its instance fields that hold functions. */
 export function methodNames(cls: Function): string[] {
   const names = new Set<string>();
+  for (let current: unknown = cls; typeof current === "function" && current !== Function.prototype; current = Object.getPrototypeOf(current)) {
+    for (const field of functionFields(Function.prototype.toString.call(current))) names.add(field);
+  }
   for (let proto = cls.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (key === "constructor" || key.startsWith("#")) continue;
@@ -88,15 +125,28 @@ export function methodNames(cls: Function): string[] {
  */
 export function makeActorHandle(id: number, name: string, methods: readonly string[]): Record<string, unknown> {
   const handle: Record<string, unknown> = { [HANDLE_KEY]: "actor", [ACTOR_KEY]: { id, name, methods: [...methods] } };
-  Object.defineProperty(handle, "actorId", { value: id, enumerable: false });
-  Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
   for (const method of methods) {
     const stub = { remote: (...args: unknown[]) => currentBackend().submitCall(id, method, args) };
     // A method keeps its handle (and so its actor) alive, as in Ray.
     Object.defineProperty(stub, "handle", { value: handle, enumerable: false });
-    if (method in handle) continue;
+    if (method === HANDLE_KEY || method === ACTOR_KEY) continue;
     Object.defineProperty(handle, method, { value: stub, enumerable: false });
   }
+  // A method of the same name wins: the id and name stay readable with `actorInfo()`.
+  if (!methods.includes("actorId")) Object.defineProperty(handle, "actorId", { value: id, enumerable: false });
+  if (!methods.includes("actorName")) Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
   state.backend?.trackActorHandle(handle, id);
   return handle;
+}
+
+/** The id, name and methods of an actor handle made by rayts, or undefined for anything else. */
+export function actorInfo(handle: unknown): { readonly id: number; readonly name: string; readonly methods: readonly string[] } | undefined {
+  if (typeof handle !== "object" || handle === null) return undefined;
+  const record = handle as Record<string, unknown>;
+  if (!Object.hasOwn(record, HANDLE_KEY) || record[HANDLE_KEY] !== "actor") return undefined;
+  const data = record[ACTOR_KEY] as { id?: unknown; name?: unknown; methods?: unknown } | undefined;
+  if (typeof data !== "object" || data === null || typeof data.id !== "number" || typeof data.name !== "string" || !Array.isArray(data.methods)) {
+    return undefined;
+  }
+  return { id: data.id, name: data.name, methods: data.methods as string[] };
 }

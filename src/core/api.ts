@@ -3,7 +3,16 @@
  * thread: the driver runtime in the main thread, a proxy to it in workers,
  * so the same code works in a task and in the driver.
  */
-import { ActorClass, DEFAULT_ACTOR_OPTIONS, makeActorHandle, methodNames, type ActorConstructor, type ActorHandle } from "./actor.js";
+import {
+  ActorClass,
+  actorInfo,
+  DEFAULT_ACTOR_OPTIONS,
+  makeActorHandle,
+  methodNames,
+  type ActorConstructor,
+  type ActorHandle,
+  type UntypedActor,
+} from "./actor.js";
 import { isDriverBackend, type DriverBackend, type WaitResult } from "./backend.js";
 import { RayError } from "./errors.js";
 import { moduleDefinition } from "./captures.js";
@@ -282,19 +291,51 @@ export interface CancelOptions {
   force?: boolean;
 }
 
-/** Stops an actor at once; pending and later calls reject with ActorDiedError. */
-export function kill(actor: ActorHandle<unknown>): void {
-  const id = (actor as { actorId?: unknown } | null)?.actorId;
-  if (typeof id !== "number") throw new TypeError(`Expected \`kill\` to receive an actor handle, got ${show(actor)}`);
-  currentBackend().kill(id);
+/**
+ * Stops an actor at once; pending and later calls reject with ActorDiedError.
+ * An actor sharing its thread leaves it without disturbing the others (a
+ * synchronous call it is running finishes first); a dedicated thread is stopped.
+ * Refuses anything but a handle made by rayts, and ids this runtime never started.
+ */
+export function kill<T>(actor: ActorHandle<T>): void {
+  const info = actorInfo(actor);
+  if (info === undefined) {
+    throw new TypeError(`Expected \`kill\` to receive an actor handle (from ActorClass.remote() or getActor()), got ${show(actor)}`);
+  }
+  currentBackend().kill(info.id);
 }
 
-/** The handle of the actor started with `{ name }`, or throws a RayError when there is none. */
-export function getActor<T = unknown>(name: string): ActorHandle<T> {
+/** Options of `getActor`. */
+export interface GetActorOptions {
+  /** The namespace the actor was named in (default `"default"`). */
+  namespace?: string;
+}
+
+/**
+ * The handle of the actor started with `{ name }` (in `namespace`), or throws
+ * a RayError when there is none. Give the class, or a type parameter, for
+ * typed methods; without either the methods are untyped.
+ *
+ * @example
+ * const c = ray.getActor("hits", Counter);   // ActorHandle<Counter>, checked to be a Counter
+ * const d = ray.getActor<Counter>("hits");   // typed, unchecked
+ */
+export function getActor<C extends ActorConstructor>(name: string, cls: ActorClass<C>, options?: GetActorOptions): ActorHandle<InstanceType<C>>;
+export function getActor<T = UntypedActor>(name: string, options?: GetActorOptions): ActorHandle<T>;
+export function getActor(name: string, clsOrOptions?: unknown, maybeOptions?: GetActorOptions): unknown {
   if (typeof name !== "string") throw new TypeError(`Expected \`name\` to be a string, got ${show(name)}`);
-  const found = currentBackend().getActor(name);
-  if (found === undefined) throw new RayError(`no live actor is named "${name}"`);
-  return makeActorHandle(found.id, found.name, found.methods) as ActorHandle<T>;
+  const cls = clsOrOptions instanceof ActorClass ? (clsOrOptions as ActorClass<ActorConstructor>) : undefined;
+  const options = (cls === undefined ? clsOrOptions : maybeOptions) as GetActorOptions | undefined;
+  const namespace = options?.namespace;
+  if (namespace !== undefined && (typeof namespace !== "string" || namespace.length === 0)) {
+    throw new TypeError(`Expected \`namespace\` to be a non-empty string, got ${show(namespace)}`);
+  }
+  const found = currentBackend().getActor(name, namespace);
+  if (found === undefined) throw new RayError(`no live actor is named "${name}"${namespace === undefined ? "" : ` in namespace "${namespace}"`}`);
+  if (cls !== undefined && found.cls !== undefined && cls.classId !== found.cls) {
+    throw new TypeError(`Expected the actor named "${name}" to be a ${cls.name}, got an actor of another class (${found.name})`);
+  }
+  return makeActorHandle(found.id, found.name, found.methods);
 }
 
 /** Resources free now: `{ CPU, memory, object_store_memory, "node:<ip>" }`. */

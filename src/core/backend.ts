@@ -15,7 +15,8 @@ export interface Backend {
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown>;
   submitCall(actor: number, method: string, args: readonly unknown[]): ObjectRef<unknown>;
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number;
-  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined;
+  /** The live actor named `name` in `namespace` (default: the default namespace). */
+  getActor(name: string, namespace?: string): { id: number; name: string; /** The class id, where the backend knows it (local mode). */ cls?: number; methods: readonly string[] } | undefined;
   kill(actor: number): void;
   get(ids: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]>;
   put(value: unknown): ObjectRef<unknown>;

@@ -31,8 +31,8 @@ export {
   ObjectStoreFullError,
   SerializationError,
 } from "./errors.js";
-export type { CancelOptions, CompiledRemoteSpec, GetOptions, WaitOptions } from "./api.js";
-export type { ActorHandle, ActorMethod, ActorConstructor } from "./actor.js";
+export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
+export type { ActorHandle, ActorMethod, ActorConstructor, UntypedActor } from "./actor.js";
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";

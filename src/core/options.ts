@@ -106,7 +106,7 @@ function checkResources(value: unknown): Record<string, number> {
 }
 
 /** The placement options shared by tasks and actors, inherited from `base` unless given. */
-function placement(
+export function placement(
   options: Record<string, unknown>,
   base: { readonly scheduling?: SchedulingStrategy; readonly resources?: Readonly<Record<string, number>> },
 ): { scheduling?: SchedulingStrategy; resources?: Readonly<Record<string, number>> } {
@@ -127,6 +127,23 @@ export interface ActorOptions {
   scheduling?: SchedulingStrategy;
   /** Cluster mode: custom resources the actor holds while it lives. */
   resources?: Record<string, number>;
+  /** Namespace of the actor's name (default `"default"`); `getActor(name, { namespace })` looks there. */
+  namespace?: string;
+  /** With `name`: return the live actor of that name instead of failing when it exists. */
+  getIfExists?: boolean;
+  /**
+   * `"detached"`: the actor is not stopped when no handle can reach it; it
+   * lives until `kill()` or `shutdown()`. Default: stopped once unreachable.
+   */
+  lifetime?: "detached" | "default";
+  /** Calls of the default group that may run at once; above 1, async methods interleave at their awaits (default 1: strict order). */
+  maxConcurrency?: number;
+  /** Named groups of methods, each with its own limit of calls at once, e.g. `{ io: 4 }`. */
+  concurrencyGroups?: Record<string, number>;
+  /** Per-method options: `{ fetch: { concurrencyGroup: "io" } }`; other methods run in the default group. */
+  methodOptions?: Record<string, { concurrencyGroup?: string }>;
+  /** Give the actor a thread of its own instead of sharing one with other actors (default false). */
+  dedicatedThread?: boolean;
 }
 
 export interface ResolvedActorOptions {
@@ -135,6 +152,14 @@ export interface ResolvedActorOptions {
   readonly name: string | undefined;
   readonly scheduling?: SchedulingStrategy;
   readonly resources?: Readonly<Record<string, number>>;
+  readonly namespace: string;
+  readonly getIfExists: boolean;
+  readonly detached: boolean;
+  readonly maxConcurrency: number;
+  readonly concurrencyGroups: Readonly<Record<string, number>>;
+  /** Method name to concurrency group. */
+  readonly methodGroups: Readonly<Record<string, string>>;
+  readonly dedicatedThread: boolean;
 }
 
 /** Renders a received value for an error message. */
@@ -151,21 +176,29 @@ export function show(value: unknown): string {
   return name && name !== "Object" ? `a ${name}` : "an object";
 }
 
-/**
- * An options object (or undefined) holding only the allowed keys; `what`
- * names the call, e.g. "get()" or "task options".
- */
-export function checkOptions(value: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
+/** An options object, or `{}` for undefined; `what` names the call, e.g. "get()" or "task options". */
+export function checkObject(value: unknown, what: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError(`Expected the options of ${what} to be an object, got ${show(value)}`);
   }
-  for (const key of Object.keys(value)) {
+  return value as Record<string, unknown>;
+}
+
+/** Refuses keys outside `allowed`, naming the key and the keys that exist. */
+export function checkKeys(options: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
       throw new TypeError(`Unknown option \`${key}\` of ${what}; expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}`);
     }
   }
-  return value as Record<string, unknown>;
+}
+
+/** An options object (or undefined) holding only the allowed keys. */
+export function checkOptions(value: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
+  const options = checkObject(value, what);
+  checkKeys(options, allowed, what);
+  return options;
 }
 
 /** Checks an integer option; `min` is inclusive. */
@@ -182,7 +215,7 @@ export function checkBoolean(value: unknown, name: string): boolean {
   return value;
 }
 
-function checkName(value: unknown, name: string): string {
+export function checkName(value: unknown, name: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${show(value)}`);
   }
@@ -212,6 +245,23 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
     throw new RangeError(`Expected \`${name}\` to be a number of milliseconds from 0 and up, got ${show(value)}`);
   }
   return value;
+}
+
+/** Most task threads `init` starts: each costs memory and start-up time, and past the cores they only contend. */
+export function maxNumCpus(): number {
+  return Math.max(64, 8 * availableParallelism());
+}
+
+/** Refuses a `numCpus` no machine could use; warns when it passes the logical CPU count. */
+function checkThreadCount(numCpus: number): number {
+  const cores = availableParallelism();
+  if (numCpus > maxNumCpus()) {
+    throw new RangeError(`Expected \`numCpus\` to be at most ${maxNumCpus()} (8 threads per logical CPU, ${cores} here, and at least 64), got ${numCpus}`);
+  }
+  if (numCpus > cores) {
+    process.emitWarning(`init(): numCpus ${numCpus} is above the ${cores} logical CPUs of this machine; the extra threads only contend`, { code: "RAYTS_NUM_CPUS" });
+  }
+  return numCpus;
 }
 
 export function resolveInitOptions(input: unknown): ResolvedInitOptions {
@@ -249,7 +299,7 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
   }
   return {
     ...(cluster ? { address: address as string, redisPassword: password as string | undefined } : {}),
-    numCpus: options["numCpus"] === undefined ? availableParallelism() : checkInteger(options["numCpus"], "numCpus", 1),
+    numCpus: options["numCpus"] === undefined ? availableParallelism() : checkThreadCount(checkInteger(options["numCpus"], "numCpus", 1)),
     objectStoreMemory:
       options["objectStoreMemory"] === undefined
         ? Math.floor(totalmem() * 0.3)
@@ -275,16 +325,7 @@ export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): R
   };
 }
 
-export function resolveActorOptions(input: unknown, base: ResolvedActorOptions): ResolvedActorOptions {
-  const options = checkOptions(input, ["maxRestarts", "maxTaskRetries", "name", "scheduling", "resources"], "actor options");
-  return {
-    maxRestarts: options["maxRestarts"] === undefined ? base.maxRestarts : checkInteger(options["maxRestarts"], "maxRestarts", 0),
-    maxTaskRetries:
-      options["maxTaskRetries"] === undefined ? base.maxTaskRetries : checkInteger(options["maxTaskRetries"], "maxTaskRetries", 0),
-    name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
-    ...placement(options, base),
-  };
-}
+export { resolveActorOptions } from "./actor-options.js";
 
 /** `get()` options after validation. */
 export interface ResolvedGetOptions {

@@ -93,8 +93,11 @@ export type FunctionDefinition =
 /** A named actor, as `getActor(name)` finds it. */
 export interface NamedActor {
   readonly name: string;
+  readonly namespace: string;
   readonly id: number;
   readonly actorName: string;
+  /** The actor's class (function id). */
+  readonly cls: number;
   readonly methods: readonly string[];
 }
 
@@ -117,12 +120,29 @@ export type ToWorker =
     }
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "evict"; readonly blocks: readonly number[] }
-  | { readonly kind: "names"; readonly set: readonly NamedActor[]; readonly removed: readonly string[] }
+  | { readonly kind: "names"; readonly set: readonly NamedActor[]; readonly removed: readonly { readonly name: string; readonly namespace: string }[] }
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
   | { readonly kind: "timeout"; readonly req: number }
-  | { readonly kind: "actorInit"; readonly actor: number; readonly cls: number; readonly name: string; readonly args: readonly Encoded[] }
-  | { readonly kind: "call"; readonly task: number; readonly method: string; readonly name: string; readonly args: readonly Encoded[] };
+  | {
+      /** Starts an actor on this thread; a thread may host many. */
+      readonly kind: "actorInit";
+      readonly actor: number;
+      readonly cls: number;
+      readonly name: string;
+      readonly args: readonly Encoded[];
+      readonly concurrency: ActorConcurrency;
+    }
+  | { readonly kind: "call"; readonly actor: number; readonly task: number; readonly method: string; readonly name: string; readonly args: readonly Encoded[] }
+  /** Drops one actor of a shared thread: its queued calls are forgotten (the driver has failed them). */
+  | { readonly kind: "actorKill"; readonly actor: number };
+
+/** How many calls of an actor may run at once: the default group's limit, named groups, and each method's group. */
+export interface ActorConcurrency {
+  readonly max: number;
+  readonly groups: Readonly<Record<string, number>>;
+  readonly methods: Readonly<Record<string, string>>;
+}
 
 /** Worker to driver. */
 export type FromWorker =
@@ -155,8 +175,8 @@ export type FromWorker =
   | { readonly kind: "cancelTask"; readonly id: number; readonly force: boolean }
   | { readonly kind: "kill"; readonly actor: number }
   | { readonly kind: "log"; readonly stream: "out" | "err"; readonly text: string; /** The task or call that printed it. */ readonly task: number }
-  | { readonly kind: "actorReady" }
-  | { readonly kind: "actorInitFailed"; readonly error: ErrorData };
+  | { readonly kind: "actorReady"; readonly actor: number }
+  | { readonly kind: "actorInitFailed"; readonly actor: number; readonly error: ErrorData };
 
 /** Marker key carried by handles (ObjectRef, RemoteFunction, ActorHandle) so they survive structured clone. */
 export const HANDLE_KEY = "__rayts$";

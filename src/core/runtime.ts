@@ -5,7 +5,8 @@
  */
 import { networkInterfaces, totalmem } from "node:os";
 import { MessageChannel } from "node:worker_threads";
-import { ActorManager, ActorState } from "./actor-manager.js";
+import { ActorManager, type FoundActor } from "./actor-manager.js";
+import type { ActorThread } from "./actor-threads.js";
 import { ActorClass, makeActorHandle } from "./actor.js";
 import type { Backend, WaitResult } from "./backend.js";
 import {
@@ -51,7 +52,7 @@ export interface NodeInfo {
   resources: ClusterResources;
 }
 
-/** Largest number of actors (threads) one runtime starts. */
+/** Largest number of actor threads (shared and dedicated) one runtime runs at once. */
 const MAX_ACTORS = 4096;
 
 /** Shared bytes stored between two collections the driver asks for (see collector.ts). */
@@ -68,7 +69,7 @@ function crashData(message: string): ErrorData {
   return errorToData(new WorkerCrashedError(message));
 }
 
-type Owner = TaskWorker | ActorState;
+type Owner = TaskWorker | ActorThread;
 
 export class DriverRuntime implements Backend {
   readonly #options: ResolvedInitOptions;
@@ -131,20 +132,21 @@ export class DriverRuntime implements Backend {
         define: (owner, link, fn) => this.#define(owner, link, fn),
         send: (link, message) => this.#send(link, message),
         addRefs: (ids, delta) => this.#store.addRefs(ids, delta),
-        startLink: (slot, actor) => {
-          const link = this.#actorPool.start(slot, this.#onMessages, this.#onExit);
-          this.#owners.set(link, actor);
-          this.#sendNames(link);
-          this.#events?.emit({ kind: "workerStarted", worker: `actor-${link.index}` });
-          return link;
+        startThread: (slot, make) => {
+          const thread = make(this.#actorPool.start(slot, this.#onMessages, this.#onExit));
+          this.#owners.set(thread.link, thread);
+          this.#sendNames(thread.link);
+          this.#events?.emit({ kind: "workerStarted", worker: `actor-${thread.link.index}` });
+          return thread;
         },
         running: (link) => this.#running[link.index],
-        announceName: (name, actor) => {
+        announceName: (key, actor) => {
           for (const link of this.#owners.keys()) {
-            this.#send(link, { kind: "names", set: actor === undefined ? [] : [actor], removed: actor === undefined ? [name] : [] });
+            this.#send(link, { kind: "names", set: actor === undefined ? [] : [actor], removed: actor === undefined ? [key] : [] });
           }
         },
       },
+      options.numCpus,
       options.numCpus,
       MAX_ACTORS,
     );
@@ -569,8 +571,8 @@ export class DriverRuntime implements Backend {
     return this.#firstRef(id);
   }
 
-  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    return this.#actors.getActor(name);
+  getActor(name: string, namespace?: string): FoundActor | undefined {
+    return this.#actors.getActor(name, namespace);
   }
 
   kill(id: number): void {
@@ -653,7 +655,8 @@ export class DriverRuntime implements Backend {
         this.cancel(new ObjectRef(message.id), message.force);
         return;
       case "kill":
-        this.kill(message.actor);
+        // A task cannot be told that the id was unknown; the handle's shape was checked where kill() was called.
+        if (this.#actors.get(message.actor) !== undefined) this.kill(message.actor);
         return;
       case "log":
         (message.stream === "out" ? process.stdout : process.stderr).write(`${message.text}\n`);
@@ -662,7 +665,7 @@ export class DriverRuntime implements Backend {
       case "actorReady":
         return;
       case "actorInitFailed":
-        if (owner instanceof ActorState) this.#actors.killActor(owner, `its constructor threw: ${message.error.cause?.message ?? message.error.message}`);
+        this.#actors.initFailed(message.actor, message.error);
         return;
     }
   }
@@ -674,13 +677,16 @@ export class DriverRuntime implements Backend {
       if (owner instanceof TaskWorker) {
         const stale = owner.assigned.get(id);
         if (stale !== undefined) this.#scheduler.release(stale);
-      } else owner.inFlight.delete(id);
+      }
       return undefined;
     }
     if (owner instanceof TaskWorker) this.#scheduler.record(task.fn, us);
     else {
-      owner.inFlight.delete(id);
-      if (owner.orphaned) queueMicrotask(() => this.#actors.retireIfIdle(owner));
+      const actor = task.actor === undefined ? undefined : this.#actors.get(task.actor);
+      if (actor !== undefined) {
+        actor.inFlight.delete(id);
+        if (actor.orphaned) queueMicrotask(() => this.#actors.retireIfIdle(actor));
+      }
     }
     return task;
   }
@@ -726,7 +732,7 @@ export class DriverRuntime implements Backend {
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     this.#events?.emit({ kind: "workerExited", worker: this.#workerName(link, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
-    else this.#actors.workerDied(owner, reason);
+    else this.#actors.threadDied(owner, reason);
     this.#scheduleTick();
   };
 

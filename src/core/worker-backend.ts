@@ -10,6 +10,8 @@
  */
 import type { MessagePort } from "node:worker_threads";
 import { ActorClass, makeActorHandle } from "./actor.js";
+import type { FoundActor } from "./actor-manager.js";
+import { DEFAULT_NAMESPACE } from "./actor-options.js";
 import type { ResolvedActorOptions } from "./options.js";
 import type { Backend, WaitResult } from "./backend.js";
 import { errorFromData, RayError, type ErrorData } from "./errors.js";
@@ -184,28 +186,31 @@ export class WorkerBackend implements Backend {
   }
 
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
+    const key = options.name === undefined ? undefined : `${options.namespace}\u0000${options.name}`;
+    const known = key === undefined ? undefined : this.#names.get(key);
+    if (known !== undefined && options.getIfExists) return known.id;
     const actor = nextId();
     const encoded = this.#encodeArgs(args, `${state.functions.get(cls)?.name ?? "actor"}.constructor`);
     this.#send({ kind: "createActor", actor, cls, args: encoded, options, methods });
     // Known here at once; the driver confirms it to every thread (or refuses a taken name).
-    if (options.name !== undefined && !this.#names.has(options.name)) {
-      this.#names.set(options.name, { name: options.name, id: actor, actorName: options.name, methods });
+    if (key !== undefined && options.name !== undefined && known === undefined) {
+      this.#names.set(key, { name: options.name, namespace: options.namespace, id: actor, actorName: options.name, cls, methods });
     }
     return actor;
   }
 
-  /** Named actors, as the driver announced them (and those this thread just named). */
+  /** Named actors by namespace and name, as the driver announced them (and those this thread just named). */
   readonly #names = new Map<string, NamedActor>();
 
-  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    const found = this.#names.get(name);
-    return found === undefined ? undefined : { id: found.id, name: found.actorName, methods: found.methods };
+  getActor(name: string, namespace = DEFAULT_NAMESPACE): FoundActor | undefined {
+    const found = this.#names.get(`${namespace}\u0000${name}`);
+    return found === undefined ? undefined : { id: found.id, name: found.actorName, cls: found.cls, methods: found.methods };
   }
 
   /** Applies the driver's news about actor names. */
   names(message: Extract<ToWorker, { kind: "names" }>): void {
-    for (const name of message.removed) this.#names.delete(name);
-    for (const actor of message.set) this.#names.set(actor.name, actor);
+    for (const { name, namespace } of message.removed) this.#names.delete(`${namespace}\u0000${name}`);
+    for (const actor of message.set) this.#names.set(`${actor.namespace}\u0000${actor.name}`, actor);
   }
 
   kill(actor: number): void {

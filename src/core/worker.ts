@@ -18,6 +18,7 @@ import { explainMissing, namespaceAliases, referToFirst } from "./missing-names.
 import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
+import { ActorHost } from "./actor-host.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
 /** Names the rayts API is visible under inside an uncompiled task. */
@@ -49,7 +50,6 @@ interface Run {
   readonly name: string;
   readonly args: Encoded[];
 }
-type Call = Extract<ToWorker, { kind: "call" }>;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
@@ -130,17 +130,30 @@ class WorkerServer {
   #runners = 0;
   #currentName = "";
   #stop: (() => void) | undefined;
-  // Actor state: the instance and the chain its calls run on, one at a time.
-  #actor: Record<string, unknown> | undefined;
-  #actorName = "";
-  #actorClass = 0;
-  readonly #calls: Call[] = [];
-  #callsRunning = false;
+  /** The actors this thread hosts (actor threads only). */
+  readonly #actors: ActorHost;
 
   constructor(port: MessagePort, info: WorkerInfo) {
     this.#port = port;
     this.#info = info;
     this.#running = new Float64Array(info.running);
+    this.#actors = new ActorHost({
+      definition: (fn) => this.#functions.get(fn),
+      decodeArgs: (args) => this.#decodeArgs(args),
+      outcome: (task, name, result, start, explain) => this.#outcome(task, name, result, start, explain),
+      fail: (task, name, error, start) => this.#fail(task, name, error, start),
+      takeCancelled: (task) => this.#cancelled.delete(task),
+      started: (task, name) => {
+        this.#running[this.#info.index] = task;
+        this.#currentName = name;
+      },
+      catchUp: (started) => this.#catchUp(started),
+      explain: (fn, error) => {
+        const def = this.#defs.get(fn);
+        return def === undefined ? error : explainMissingName(error, def);
+      },
+      send: (message) => this.send(message),
+    });
     this.#backend = new WorkerBackend(
       (message) => this.send(message),
       () => this.#onBlocked(),
@@ -169,7 +182,7 @@ class WorkerServer {
   }
 
   #prefix(): string {
-    const name = this.#actor !== undefined ? this.#actorName : this.#currentName || "worker";
+    const name = this.#currentName || "worker";
     return `(${name} pid=${process.pid} worker=${this.#info.index})`;
   }
 
@@ -238,13 +251,17 @@ class WorkerServer {
           this.#backend.reply(message);
           break;
         case "actorInit":
-          void this.#initActor(message);
+          void this.#actors.init(message);
           break;
         case "call":
-          this.#enqueueCall(message);
+          this.#actors.call(message);
+          break;
+        case "actorKill":
+          this.#actors.kill(message.actor);
           break;
       }
     }
+    this.#actors.run();
     this.#pump();
   }
 
@@ -385,72 +402,6 @@ class WorkerServer {
     const data: ErrorData =
       error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
     this.send({ kind: "fail", task, error: data, us: (performance.now() - start) * 1000 });
-  }
-
-  async #initActor(message: Extract<ToWorker, { kind: "actorInit" }>): Promise<void> {
-    this.#actorName = message.name;
-    this.#actorClass = message.cls;
-    this.#callsRunning = true; // calls queue up until the constructor has run
-    try {
-      const fn = await this.#functions.get(message.cls);
-      if (fn === undefined) throw new RayError(`actor class ${message.cls} was never defined on this worker`);
-      if (message.args.some(needsArrow)) await preloadArrow();
-      const args = message.args.map((arg) => decode(arg, this.#backend.revive));
-      const Ctor = fn as unknown as new (...args: unknown[]) => Record<string, unknown>;
-      this.#actor = new Ctor(...args);
-      this.send({ kind: "actorReady" });
-    } catch (error) {
-      this.send({ kind: "actorInitFailed", error: taskErrorData(`${message.name}.constructor`, this.#explainActor(error)) });
-      return;
-    }
-    await this.#drainCalls();
-  }
-
-  #enqueueCall(call: Call): void {
-    this.#calls.push(call);
-    if (!this.#callsRunning) void this.#drainCalls();
-  }
-
-  /** Runs queued actor calls one at a time, in order; synchronous methods need no promise at all. */
-  async #drainCalls(): Promise<void> {
-    this.#callsRunning = true;
-    try {
-      for (let call = this.#calls.shift(); call !== undefined; call = this.#calls.shift()) {
-        const started = performance.now();
-        const pending = this.#call(call);
-        if (pending !== undefined) await pending;
-        this.#catchUp(started);
-      }
-    } finally {
-      this.#callsRunning = false;
-    }
-  }
-
-  #call(call: Call): Promise<void> | undefined {
-    const start = performance.now();
-    if (this.#cancelled.delete(call.task)) {
-      this.#fail(call.task, call.name, new TaskCancelledError(`call ${call.name} was cancelled before it started`), start);
-      return undefined;
-    }
-    this.#running[this.#info.index] = call.task;
-    const actor = this.#actor;
-    let result: unknown;
-    try {
-      if (actor === undefined) throw new RayError(`actor ${this.#actorName} is not constructed`);
-      const method = actor[call.method];
-      if (typeof method !== "function") throw new TypeError(`${this.#actorName} has no method ${call.method}`);
-      if (call.args.some(needsArrow)) return preloadArrow().then(() => this.#call(call));
-      result = (method as Callable).apply(actor, this.#decodeArgs(call.args));
-    } catch (error) {
-      this.#fail(call.task, call.name, this.#explainActor(error), start);
-      return undefined;
-    }
-    return this.#outcome(call.task, call.name, result, start, (error) => this.#explainActor(error));
-  }
-
-  #explainActor(error: unknown): unknown {
-    const def = this.#defs.get(this.#actorClass);
-    return def === undefined ? error : explainMissingName(error, def);
   }
 
   #onBlocked(): void {
