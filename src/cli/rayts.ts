@@ -17,6 +17,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   start: () => import("./commands/start.js"),
   stop: () => import("./commands/stop.js"),
   status: () => import("./commands/status.js"),
+  list: async () => (await import("./commands/observe.js")).list,
+  summary: async () => (await import("./commands/observe.js")).summaryTasks,
+  memory: async () => (await import("./commands/observe.js")).memory,
+  logs: async () => (await import("./commands/observe.js")).logs,
+  timeline: async () => (await import("./commands/observe.js")).timeline,
 };
 
 async function help(): Promise<void> {

@@ -5,12 +5,13 @@
  * (server-sent events) arrive. Screenshots go to artifacts/dashboard/.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { ensureDebianPackage } from "../support/system-package.js";
 import * as ray from "../../src/index.js";
 import { state as threadState } from "../../src/core/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime.js";
@@ -50,7 +51,7 @@ const talks = ray.remote(
 );
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package`);
+  ensureDebianPackage("chromium", CHROMIUM, "the dashboard's browser tests");
   await ray.init({ numCpus: 2, dashboardPort: 0 });
   const backend = threadState.backend;
   assert.ok(backend instanceof DriverRuntime);

@@ -1,6 +1,6 @@
 /**
  * The observability CLI against a running driver's dashboard: each command
- * run as its own process (`src/dashboard/cli-main.ts`), its output checked
+ * run as its own process through the `rayts` bin (`src/cli/rayts.ts`), its output checked
  * against `ray.state` after a workload with failures, retries and cancels.
  * Also `ray.timeline(path)`.
  */
@@ -15,7 +15,7 @@ import { state as threadState } from "../../src/core/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime.js";
 import { held, release, sharedInts, until } from "../support/shared.js";
 
-const CLI = path.resolve("src/dashboard/cli-main.ts");
+const CLI = path.resolve("src/cli/rayts.ts");
 let address: string;
 let scratch: string;
 

@@ -7,7 +7,7 @@ import { RayError } from "../../core/errors.js";
 import { ControlPlane, type LiveNode } from "../../cluster/control-plane.js";
 import { Session } from "../../cluster/session.js";
 
-export const summary = "show the cluster's nodes, resources used/total and pending demand";
+export const summary = "the cluster's nodes, resources used/total and pending demand; with no cluster here, a local driver's status (--address URL of its dashboard)";
 
 const HIDDEN = new Set(["memory", "object_store_memory"]);
 
@@ -44,13 +44,22 @@ export function formatStatus(address: string, nodes: readonly LiveNode[]): strin
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // A dashboard URL, or no cluster on this machine and no Redis to ask: the status of a running driver.
+  const dashboard = /^https?:\/\//.test(process.env["RAYTS_ADDRESS"] ?? "") || argv.some((arg, i) => /^(--address=)?https?:\/\//.test(arg) || (arg === "--address" && /^https?:\/\//.test(argv[i + 1] ?? "")));
+  if (dashboard || (Session.latest()?.info() === undefined && !argv.some((arg) => arg.startsWith("--redis-password") || arg === "-h" || arg === "--help"))) {
+    const { dashboardStatus } = await import("./observe.js");
+    return dashboardStatus.run(argv);
+  }
   const { values } = parseArgs({
     args: argv,
     options: { address: { type: "string" }, "redis-password": { type: "string" }, help: { type: "boolean", short: "h", default: false } },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("Usage: rayts status [--address HOST:PORT --redis-password P]   (default: the cluster started on this machine)\n");
+    process.stdout.write(
+      "Usage: rayts status [--address HOST:PORT --redis-password P]   (default: the cluster started on this machine)\n" +
+        "       rayts status [--address http://127.0.0.1:8265]          (a running driver, through its dashboard)\n",
+    );
     return 0;
   }
   const info = Session.latest()?.info();
