@@ -212,6 +212,12 @@ describe("raycompile command line", () => {
     ]);
   });
 
+  it("is importable as rayts/compiler (the build, through the package's exports)", async () => {
+    const specifier: string = "rayts/compiler";
+    const api = (await import(specifier)) as Record<string, unknown>;
+    for (const name of ["compile", "writeOutputs", "Watcher", "formatDiagnostic", "formatReport"]) assert.equal(typeof api[name], "function", name);
+  });
+
   it("documents every diagnostic code in docs/compiler.md", () => {
     const docs = fs.readFileSync(path.join(import.meta.dirname, "../../docs/compiler.md"), "utf8");
     for (const code of Object.keys(DIAGNOSTIC_CODES)) assert.match(docs, new RegExp(`\\| ${code} `), `${code} missing from docs/compiler.md`);
