@@ -29,8 +29,8 @@ export interface ActorHost {
   fnKey(fn: number): string;
   object(ref: ObjectRef<unknown>): OwnedObject;
   firstRef(object: OwnedObject): ObjectRef<unknown>;
-  wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: Map<string, number> };
-  place(numCpus: number, options: ResolvedActorOptions, locality: Map<string, number>): NodeEntry;
+  wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: ReadonlyMap<string, number> };
+  place(numCpus: number, options: ResolvedActorOptions, locality: ReadonlyMap<string, number>): NodeEntry;
   node(nodeId: string): NodeEntry | undefined;
   send(nodeId: string, message: ToNode): void;
   start(work: Work): void;

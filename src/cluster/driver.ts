@@ -26,6 +26,10 @@ import { available, DefaultPolicy, type Demand } from "./scheduling.js";
 import { Session } from "./session.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type ResultBatch, type ToNode } from "./wire.js";
 
+const NO_RESOURCES: Readonly<Record<string, number>> = Object.freeze({});
+/** Tasks without large arguments share this empty locality map. */
+const NO_LOCALITY: ReadonlyMap<string, number> = new Map();
+
 /** Messages per stream entry. */
 const BATCH = 2000;
 
@@ -199,8 +203,8 @@ export class ClusterBackend implements Backend {
   }
 
   /** Argument wires: inline values, or refs to large objects (auto-put when passed by value). */
-  #wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: Map<string, number> } {
-    const locality = new Map<string, number>();
+  #wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: ReadonlyMap<string, number> } {
+    let locality: Map<string, number> | undefined;
     const wires = args.map((arg): ArgWire => {
       let object: OwnedObject;
       if (isObjectRef(arg)) object = this.#object(arg);
@@ -214,10 +218,11 @@ export class ClusterBackend implements Backend {
       const settled = object.state;
       if (settled === undefined || !settled.ok) throw new RayError(`argument ${object.gid} is not ready`);
       if (settled.inline) return { i: settled.value };
+      locality ??= new Map();
       for (const holder of settled.holders) locality.set(holder, (locality.get(holder) ?? 0) + settled.size);
       return { r: object.gid, size: settled.size, holders: settled.holders };
     });
-    return { wires, locality };
+    return { wires, locality: locality ?? NO_LOCALITY };
   }
 
   /** Runs `work` once every dependency has settled (in order for an actor's queue). */
@@ -237,8 +242,8 @@ export class ClusterBackend implements Backend {
     }
   }
 
-  #demand(numCpus: number, options: { scheduling?: Demand["scheduling"]; resources?: Readonly<Record<string, number>> }, locality: Map<string, number>): Demand {
-    return { numCpus, resources: options.resources ?? {}, scheduling: options.scheduling ?? "DEFAULT", locality };
+  #demand(numCpus: number, options: { scheduling?: Demand["scheduling"]; resources?: Readonly<Record<string, number>> }, locality: ReadonlyMap<string, number>): Demand {
+    return { numCpus, resources: options.resources ?? NO_RESOURCES, scheduling: options.scheduling ?? "DEFAULT", locality };
   }
 
   #choose(demand: Demand): NodeEntry {

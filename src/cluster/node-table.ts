@@ -25,6 +25,7 @@ export class NodeTable {
   #subscriber: Redis | undefined;
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
+  #list: NodeEntry[] | undefined;
 
   constructor(plane: ControlPlane, onGone: (node: NodeEntry) => void) {
     this.#plane = plane;
@@ -67,6 +68,7 @@ export class NodeTable {
           const known = this.#nodes.get(node.record.nodeId);
           if (known !== undefined) known.live = node;
           else {
+            this.#list = undefined;
             this.#nodes.set(node.record.nodeId, {
               nodeId: node.record.nodeId,
               address: node.record.address,
@@ -81,6 +83,7 @@ export class NodeTable {
         for (const [id, node] of this.#nodes) {
           if (!seen.has(id)) {
             this.#nodes.delete(id);
+            this.#list = undefined;
             this.#onGone(node);
           }
         }
@@ -90,8 +93,10 @@ export class NodeTable {
     return this.#refreshing;
   }
 
-  list(): NodeEntry[] {
-    return [...this.#nodes.values()];
+  /** The live nodes; the same array until the set of nodes changes (the scheduler reads it per task). */
+  list(): readonly NodeEntry[] {
+    this.#list ??= [...this.#nodes.values()];
+    return this.#list;
   }
 
   get(nodeId: string): NodeEntry | undefined {

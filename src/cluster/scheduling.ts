@@ -69,8 +69,13 @@ export class DefaultPolicy {
   #spread = 0;
 
   readonly choose: SchedulingPolicy = (nodes, demand, local) => {
-    const fits = nodes.filter((node) => feasible(node, demand));
     const strategy = demand.scheduling;
+    // The common case (one CPU, no custom resources, default policy, no large arguments) allocates nothing.
+    if (strategy === "DEFAULT" && demand.locality.size === 0 && demand.numCpus === 1 && Object.keys(demand.resources).length === 0) {
+      const fast = this.#hybrid(nodes, local);
+      if (fast !== undefined) return { node: fast };
+    }
+    const fits = nodes.filter((node) => feasible(node, demand));
     if (typeof strategy === "object") {
       const target = nodes.find((node) => node.nodeId === strategy.nodeId);
       if (target !== undefined && feasible(target, demand)) return { node: target };
@@ -102,4 +107,17 @@ export class DefaultPolicy {
     for (const node of pool) if (load(node) < load(least) || (load(node) === load(least) && node === home)) least = node;
     return { node: least };
   };
+
+  /** The hybrid choice among nodes with at least one CPU, without building lists. */
+  #hybrid(nodes: readonly NodeView[], local: string | undefined): NodeView | undefined {
+    let home: NodeView | undefined;
+    let least: NodeView | undefined;
+    for (const node of nodes) {
+      if ((node.resources["CPU"] ?? 0) < 1) continue;
+      if (node.nodeId === local) home = node;
+      if (least === undefined || load(node) < load(least)) least = node;
+    }
+    if (home !== undefined && (load(home) < HYBRID_THRESHOLD || (least !== undefined && load(home) <= load(least)))) return home;
+    return least;
+  }
 }
