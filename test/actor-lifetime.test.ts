@@ -45,14 +45,16 @@ const kept = Ticker.remote(flags, 1);
 await ray.get(kept.ping.remote());
 await (async () => { const t = Ticker.options({ name: "named-ticker" }).remote(flags, 2); await ray.get(t.ping.remote()); })();
 const look = ray.remote((handle) => typeof handle.ping.remote);
-await (async () => { const t = Ticker.remote(flags, 3); await ray.get(look.remote(t)); })();
+// Pinged first, as the others: the actor is constructed (ticking) before its handle goes to the task.
+await (async () => { const t = Ticker.remote(flags, 3); await ray.get(t.ping.remote()); await ray.get(look.remote(t)); })();
 const dropped = !(await stopped(0));
 console.log(JSON.stringify({ reply, dropped, kept: await ticking(1), named: await ticking(2), exported: await ticking(3) }));
 await ray.shutdown();
 `;
 
-test("an actor no handle can reach is stopped; kept, named and exported ones live on", { timeout: 60_000 }, async () => {
-  const result = await runScript("actor-lifetime", SCRIPT, { timeoutMs: 45_000, nodeArgs: ["--expose-gc"] });
+// Long guards, not windows: on a loaded 2-core machine starting five actor threads alone can take a minute.
+test("an actor no handle can reach is stopped; kept, named and exported ones live on", { timeout: 240_000 }, async () => {
+  const result = await runScript("actor-lifetime", SCRIPT, { timeoutMs: 200_000, nodeArgs: ["--expose-gc"] });
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout.trim().split("\n").pop() ?? ""), { reply: "pong", dropped: false, kept: true, named: true, exported: true });
 });

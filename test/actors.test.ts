@@ -47,7 +47,7 @@ type CounterHandle = ray.ActorHandle<InstanceType<typeof CounterClass>>;
 declare const CounterClass: new (start?: number) => { increment(by?: number): number; read(): number };
 
 async function assertDied(ref: ray.ObjectRef<unknown>): Promise<void> {
-  await assert.rejects(ray.get(ref, { timeout: 10_000 }), (error: unknown) => {
+  await assert.rejects(ray.get(ref, { timeout: 60_000 }), (error: unknown) => {
     assert.ok(error instanceof ray.ActorDiedError, `expected ActorDiedError, got ${String(error)}`);
     assert.equal(error.code, "ACTOR_DIED");
     return true;
@@ -192,52 +192,52 @@ test("a constructor that throws makes the actor dead", async () => {
     },
   );
   const b = Broken.remote();
-  await assert.rejects(ray.get(b.ping.remote(), { timeout: 10_000 }), (error: unknown) => {
+  await assert.rejects(ray.get(b.ping.remote(), { timeout: 60_000 }), (error: unknown) => {
     assert.ok(error instanceof ray.ActorDiedError, String(error));
     assert.match(error.message, /cannot build/);
     return true;
   });
 });
 
-test("without maxRestarts, an actor whose worker dies is dead", { timeout: 30_000 }, async () => {
+test("without maxRestarts, an actor whose worker dies is dead", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const c = Counter.remote();
   await ray.get(c.increment.remote());
   const crash = c.crash.remote(flags);
-  await assert.rejects(ray.get(crash, { timeout: 10_000 }), ray.RayError);
+  await assert.rejects(ray.get(crash, { timeout: 60_000 }), ray.RayError);
   await assertDied(c.read.remote());
 });
 
-test("maxRestarts: the actor restarts on a fresh worker with fresh state", { timeout: 30_000 }, async () => {
+test("maxRestarts: the actor restarts on a fresh worker with fresh state", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const c = Counter.options({ maxRestarts: 1 }).remote(10);
   assert.equal(await ray.get(c.increment.remote(5)), 15);
   const crash = c.crash.remote(flags);
-  await assert.rejects(ray.get(crash, { timeout: 10_000 }), (error: unknown) => error instanceof ray.WorkerCrashedError || error instanceof ray.ActorDiedError);
+  await assert.rejects(ray.get(crash, { timeout: 60_000 }), (error: unknown) => error instanceof ray.WorkerCrashedError || error instanceof ray.ActorDiedError);
   // Restarted: the constructor ran again, state is fresh.
-  assert.equal(await ray.get(c.read.remote(), { timeout: 10_000 }), 10);
+  assert.equal(await ray.get(c.read.remote(), { timeout: 60_000 }), 10);
   assert.equal(await ray.get(c.increment.remote(1)), 11);
   // The second crash exceeds maxRestarts: dead for good.
-  await assert.rejects(ray.get(c.crash.remote(flags), { timeout: 10_000 }), ray.RayError);
+  await assert.rejects(ray.get(c.crash.remote(flags), { timeout: 60_000 }), ray.RayError);
   await assertDied(c.read.remote());
   assert.equal(Atomics.load(flags, 0), 2);
 });
 
-test("maxTaskRetries: a call interrupted by a crash is retried on the restarted actor", { timeout: 30_000 }, async () => {
+test("maxTaskRetries: a call interrupted by a crash is retried on the restarted actor", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const c = Counter.options({ maxRestarts: 1, maxTaskRetries: 1 }).remote(7);
-  assert.equal(await ray.get(c.crashOnce.remote(flags), { timeout: 10_000 }), 7);
+  assert.equal(await ray.get(c.crashOnce.remote(flags), { timeout: 60_000 }), 7);
   assert.equal(Atomics.load(flags, 0), 2);
   ray.kill(c);
 });
 
-test("without maxTaskRetries the interrupted call fails but later calls run on the restarted actor", { timeout: 30_000 }, async () => {
+test("without maxTaskRetries the interrupted call fails but later calls run on the restarted actor", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const c = Counter.options({ maxRestarts: 1 }).remote(7);
   const crash = c.crashOnce.remote(flags);
   const after = c.read.remote();
-  await assert.rejects(ray.get(crash, { timeout: 10_000 }), ray.RayError);
-  assert.equal(await ray.get(after, { timeout: 10_000 }), 7);
+  await assert.rejects(ray.get(crash, { timeout: 60_000 }), ray.RayError);
+  assert.equal(await ray.get(after, { timeout: 60_000 }), 7);
   assert.equal(Atomics.load(flags, 0), 1);
   ray.kill(c);
 });

@@ -23,7 +23,7 @@ const marker = ray.remote((flags: Int32Array) => {
 });
 
 async function assertCancelled(ref: ray.ObjectRef<unknown>): Promise<void> {
-  await assert.rejects(ray.get(ref, { timeout: 10_000 }), (error: unknown) => {
+  await assert.rejects(ray.get(ref, { timeout: 60_000 }), (error: unknown) => {
     assert.ok(error instanceof ray.TaskCancelledError, `expected TaskCancelledError, got ${String(error)}`);
     assert.ok(error instanceof ray.RayError);
     assert.equal(error.code, "TASK_CANCELLED");
@@ -77,7 +77,7 @@ test("a task waiting on a dependency can be cancelled and never runs", async () 
   assert.equal(Atomics.load(flags, 2), 1);
 });
 
-test("force-cancelling a running busy loop ends it; the pool heals and the next tasks succeed", { timeout: 60_000 }, async () => {
+test("force-cancelling a running busy loop ends it; the pool heals and the next tasks succeed", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const spin = ray.remote((f: Int32Array) => {
     Atomics.store(f, 1, 1);
@@ -91,7 +91,7 @@ test("force-cancelling a running busy loop ends it; the pool heals and the next 
   ray.cancel(ref, { force: true });
   await assertCancelled(ref);
   const square = ray.remote((x: number) => x * x);
-  assert.equal(await ray.get(square.remote(5), { timeout: 20_000 }), 25);
+  assert.equal(await ray.get(square.remote(5), { timeout: 60_000 }), 25);
   await assertPoolWhole();
   assert.equal(ray.availableResources().CPU, 2);
 });
@@ -108,7 +108,7 @@ test("cancelling a running task without force abandons it: get rejects at once",
   await assertPoolWhole();
 });
 
-test("force-cancelling a task queued behind a running one on the same worker does not kill the running task", { timeout: 60_000 }, async () => {
+test("force-cancelling a task queued behind a running one on the same worker does not kill the running task", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const maybeHold = ray.remote((f: Int32Array, hold: boolean) => {
     if (hold) {
@@ -131,12 +131,12 @@ test("force-cancelling a task queued behind a running one on the same worker doe
   await assertCancelled(queued[1] as ray.ObjectRef<boolean>);
   release(flags);
   // The running task was not the one cancelled: it must finish normally.
-  assert.equal(await ray.get(innocent, { timeout: 20_000 }), true);
-  assert.deepEqual(await ray.get([other, queued[0] as ray.ObjectRef<boolean>, queued[2] as ray.ObjectRef<boolean>], { timeout: 20_000 }), [1, false, false]);
+  assert.equal(await ray.get(innocent, { timeout: 60_000 }), true);
+  assert.deepEqual(await ray.get([other, queued[0] as ray.ObjectRef<boolean>, queued[2] as ray.ObjectRef<boolean>], { timeout: 60_000 }), [1, false, false]);
   await assertPoolWhole();
 });
 
-test("a queued actor call that is cancelled never runs", { timeout: 30_000 }, async () => {
+test("a queued actor call that is cancelled never runs", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const Recorder = ray.remote(
     class Recorder {

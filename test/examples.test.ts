@@ -14,7 +14,7 @@ import { compileFolder } from "../bench/lib/raycompile.js";
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 
 function run(args: readonly string[]): string {
-  const child = spawnSync(process.execPath, [...args, "--quick"], { cwd: REPO, encoding: "utf8", timeout: 60_000 });
+  const child = spawnSync(process.execPath, [...args, "--quick"], { cwd: REPO, encoding: "utf8", timeout: 200_000 }); // a guard against a hang
   assert.equal(child.status, 0, `exit ${child.status ?? child.signal}\n${child.stdout}\n${child.stderr}`);
   return child.stdout;
 }

@@ -23,10 +23,10 @@ const exits = ray.remote((flags: Int32Array) => {
   process.exit(1);
 });
 
-test("a task that kills its worker is retried maxRetries times, then rejects with WorkerCrashedError", { timeout: 60_000 }, async () => {
+test("a task that kills its worker is retried maxRetries times, then rejects with WorkerCrashedError", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const ref = exits.options({ maxRetries: 2 }).remote(flags);
-  await assert.rejects(ray.get(ref, { timeout: 30_000 }), (error: unknown) => {
+  await assert.rejects(ray.get(ref, { timeout: 60_000 }), (error: unknown) => {
     assert.ok(error instanceof ray.WorkerCrashedError, `expected WorkerCrashedError, got ${String(error)}`);
     assert.ok(error instanceof ray.RayError);
     assert.equal(error.code, "WORKER_CRASHED");
@@ -36,21 +36,21 @@ test("a task that kills its worker is retried maxRetries times, then rejects wit
   await assertPoolWhole();
 });
 
-test("maxRetries: 0 means a single attempt", { timeout: 60_000 }, async () => {
+test("maxRetries: 0 means a single attempt", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
-  await assert.rejects(ray.get(exits.options({ maxRetries: 0 }).remote(flags), { timeout: 30_000 }), ray.WorkerCrashedError);
+  await assert.rejects(ray.get(exits.options({ maxRetries: 0 }).remote(flags), { timeout: 60_000 }), ray.WorkerCrashedError);
   assert.equal(Atomics.load(flags, 0), 1);
   await assertPoolWhole();
 });
 
-test("by default a crashing task is retried 3 times (Ray's default)", { timeout: 60_000 }, async () => {
+test("by default a crashing task is retried 3 times (Ray's default)", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
-  await assert.rejects(ray.get(exits.remote(flags), { timeout: 30_000 }), ray.WorkerCrashedError);
+  await assert.rejects(ray.get(exits.remote(flags), { timeout: 60_000 }), ray.WorkerCrashedError);
   assert.equal(Atomics.load(flags, 0), 4);
   await assertPoolWhole();
 });
 
-test("an uncaught error outside the task's promise crashes the worker and is retried", { timeout: 60_000 }, async () => {
+test("an uncaught error outside the task's promise crashes the worker and is retried", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const throwsLater = ray.remote(async (f: Int32Array) => {
     Atomics.add(f, 0, 1);
@@ -60,41 +60,41 @@ test("an uncaught error outside the task's promise crashes the worker and is ret
     // Never settles: only the crash ends this attempt.
     await new Promise(() => undefined);
   });
-  await assert.rejects(ray.get(throwsLater.options({ maxRetries: 1 }).remote(flags), { timeout: 30_000 }), ray.WorkerCrashedError);
+  await assert.rejects(ray.get(throwsLater.options({ maxRetries: 1 }).remote(flags), { timeout: 60_000 }), ray.WorkerCrashedError);
   assert.equal(Atomics.load(flags, 0), 2);
   await assertPoolWhole();
 });
 
-test("an unhandled rejection outside the task's promise crashes the worker too", { timeout: 60_000 }, async () => {
+test("an unhandled rejection outside the task's promise crashes the worker too", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const rejectsLater = ray.remote(async (f: Int32Array) => {
     Atomics.add(f, 0, 1);
     void Promise.reject(new Error("unhandled"));
     await new Promise(() => undefined);
   });
-  await assert.rejects(ray.get(rejectsLater.options({ maxRetries: 1 }).remote(flags), { timeout: 30_000 }), ray.WorkerCrashedError);
+  await assert.rejects(ray.get(rejectsLater.options({ maxRetries: 1 }).remote(flags), { timeout: 60_000 }), ray.WorkerCrashedError);
   assert.equal(Atomics.load(flags, 0), 2);
   await assertPoolWhole();
 });
 
-test("a task that crashes only on its first attempt succeeds on retry", { timeout: 60_000 }, async () => {
+test("a task that crashes only on its first attempt succeeds on retry", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const flaky = ray.remote((f: Int32Array, x: number) => {
     if (Atomics.add(f, 0, 1) === 0) process.exit(1);
     return x * 2;
   });
-  assert.equal(await ray.get(flaky.options({ maxRetries: 1 }).remote(flags, 21), { timeout: 30_000 }), 42);
+  assert.equal(await ray.get(flaky.options({ maxRetries: 1 }).remote(flags, 21), { timeout: 60_000 }), 42);
   assert.equal(Atomics.load(flags, 0), 2);
   await assertPoolWhole();
 });
 
-test("tasks queued behind a crashing task still run", { timeout: 60_000 }, async () => {
+test("tasks queued behind a crashing task still run", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const square = ray.remote((x: number) => x * x);
   const crash = exits.options({ maxRetries: 0 }).remote(flags);
   const others = Array.from({ length: 10 }, (_, i) => square.remote(i));
-  await assert.rejects(ray.get(crash, { timeout: 30_000 }), ray.WorkerCrashedError);
-  assert.deepEqual(await ray.get(others, { timeout: 30_000 }), Array.from({ length: 10 }, (_, i) => i * i));
+  await assert.rejects(ray.get(crash, { timeout: 60_000 }), ray.WorkerCrashedError);
+  assert.deepEqual(await ray.get(others, { timeout: 60_000 }), Array.from({ length: 10 }, (_, i) => i * i));
 });
 
 class CustomError extends Error {

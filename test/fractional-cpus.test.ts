@@ -39,7 +39,7 @@ const heldAsync = ray.remote(async function heldAsync(flags: Int32Array) {
   return true;
 });
 
-test("40 async tasks with numCpus: 0 all run at once on 2 workers", { timeout: 120_000 }, async () => {
+test("40 async tasks with numCpus: 0 all run at once on 2 workers", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const io = fetchLike.options({ numCpus: 0 });
   // Each task waits until all 40 have started: only 40 overlapping tasks can finish.
@@ -50,7 +50,7 @@ test("40 async tasks with numCpus: 0 all run at once on 2 workers", { timeout: 1
   assert.equal(ray.availableResources().CPU, 2);
 });
 
-test("0-CPU tasks leave every slot free, so CPU tasks still run beside them", { timeout: 120_000 }, async () => {
+test("0-CPU tasks leave every slot free, so CPU tasks still run beside them", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const waiting = Array.from({ length: 6 }, () => heldAsync.options({ numCpus: 0 }).remote(flags));
   await eventually(() => Atomics.load(flags, 1) === 6, "six 0-CPU tasks to start");
@@ -61,7 +61,7 @@ test("0-CPU tasks leave every slot free, so CPU tasks still run beside them", { 
   assert.deepEqual(await ray.get(waiting), Array(6).fill(true));
 });
 
-test("fractional tasks share the budget: eight 0.5-CPU tasks on 2 CPUs run four at a time", { timeout: 120_000 }, async () => {
+test("fractional tasks share the budget: eight 0.5-CPU tasks on 2 CPUs run four at a time", { timeout: 240_000 }, async () => {
   const flags = await sharedInts();
   const half = heldAsync.options({ numCpus: 0.5 });
   const refs = Array.from({ length: 8 }, () => half.remote(flags));

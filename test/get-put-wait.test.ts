@@ -88,7 +88,7 @@ test("wait keeps the input order inside ready and notReady", async () => {
   const p1 = held.remote(flags, 1);
   const b = ray.put("b");
   const c = ray.put("c");
-  const [ready, notReady] = await ray.wait<unknown>([p0, c, a, p1, b], { numReturns: 3, timeout: 5_000 });
+  const [ready, notReady] = await ray.wait<unknown>([p0, c, a, p1, b], { numReturns: 3, timeout: 60_000 });
   assert.deepEqual(ready, [c, a, b]);
   assert.deepEqual(notReady, [p0, p1]);
   release(flags);
@@ -125,7 +125,7 @@ test("wait counts a failed task as ready", async () => {
     throw new Error("x");
   });
   const ref = fail.remote();
-  const [ready] = await ray.wait([ref], { timeout: 5_000 });
+  const [ready] = await ray.wait([ref], { timeout: 60_000 });
   assert.deepEqual(ready, [ref]);
   await assert.rejects(ray.get(ref), ray.RayTaskError);
 });

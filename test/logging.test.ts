@@ -31,8 +31,8 @@ await ray.get(g.hello.remote("world"));
 await ray.shutdown();
 `;
 
-test("console output of tasks and actors reaches the driver with a (name pid=... worker=...) prefix", { timeout: 60_000 }, async () => {
-  const result = await runScript("logging", SCRIPT, { timeoutMs: 50_000 });
+test("console output of tasks and actors reaches the driver with a (name pid=... worker=...) prefix", { timeout: 240_000 }, async () => {
+  const result = await runScript("logging", SCRIPT, { timeoutMs: 200_000 });
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   const out = result.stdout.split("\n");
   assert.ok(out.includes("RESULT [9,16]"), result.stdout);

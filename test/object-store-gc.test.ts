@@ -135,8 +135,8 @@ interface Snapshot {
 }
 type Outcome = { before: Snapshot; during: number; after: Snapshot } | { error: string };
 
-test("objects no ref or task needs are freed (child process with --expose-gc)", { timeout: 120_000 }, async (t) => {
-  const result = await runScript("gc", SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 100_000 });
+test("objects no ref or task needs are freed (child process with --expose-gc)", { timeout: 240_000 }, async (t) => {
+  const result = await runScript("gc", SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 200_000 });
   assert.equal(result.timedOut, false, `child timed out\n${result.stdout}\n${result.stderr}`);
   assert.equal(result.code, 0, `child failed\n${result.stdout}\n${result.stderr}`);
   const line = result.stdout.split("\n").find((l) => l.startsWith("RESULTS "));
@@ -202,8 +202,8 @@ console.log("RESULTS " + JSON.stringify({ before: before.bytesUsed, after: after
 await ray.shutdown();
 `;
 
-test("an idle worker gives back a borrowed ref once it has collected it", { timeout: 60_000 }, async () => {
-  const result = await runScript("gc-idle", IDLE_SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 50_000 });
+test("an idle worker gives back a borrowed ref once it has collected it", { timeout: 240_000 }, async () => {
+  const result = await runScript("gc-idle", IDLE_SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 200_000 });
   assert.equal(result.code, 0, `child failed\n${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /LENGTH 1048576/);
   const line = result.stdout.split("\n").find((l) => l.startsWith("RESULTS "));

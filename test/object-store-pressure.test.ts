@@ -37,7 +37,7 @@ await ray.shutdown();
 `;
 
 test("results dropped in a loop are freed although the loop allocates almost nothing else", async () => {
-  const run = await runScript("store-pressure", SCRIPT, { timeoutMs: 120_000 });
+  const run = await runScript("store-pressure", SCRIPT, { timeoutMs: 200_000 });
   assert.equal(run.code, 0, run.stderr);
   const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as Record<string, number | string>;
   const MB = 1024 * 1024;

@@ -74,7 +74,7 @@ test("every README snippet type-checks as a complete program", () => {
 });
 
 for (const { line, code } of snippets) {
-  test(`the README snippet at line ${line} runs and exits by itself`, { timeout: 90_000 }, async () => {
+  test(`the README snippet at line ${line} runs and exits by itself`, { timeout: 240_000 }, async () => {
     const result = await runScript(`readme-${line}`, code.replaceAll('from "rayts"', `from "${INDEX_URL}"`), { timeoutMs: 60_000 });
     assert.equal(result.timedOut, false, `did not exit by itself\n${result.stdout}\n${result.stderr}`);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);

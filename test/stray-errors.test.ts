@@ -24,8 +24,8 @@ console.log("next:", await ray.get(square.remote(3)));
 await ray.shutdown();
 `;
 
-test("a stray async error is logged with the worker's prefix, after the task's own output", { timeout: 60_000 }, async () => {
-  const result = await runScript("stray-error", SCRIPT, { timeoutMs: 45_000 });
+test("a stray async error is logged with the worker's prefix, after the task's own output", { timeout: 240_000 }, async () => {
+  const result = await runScript("stray-error", SCRIPT, { timeoutMs: 200_000 });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^\(stray pid=\d+ worker=0\) task output before the stray error 7$/m);
   assert.match(result.stdout, /^outcome: WorkerCrashedError$/m);
