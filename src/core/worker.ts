@@ -286,7 +286,13 @@ class WorkerServer {
     }
     this.#running[this.#info.index] = task.task;
     this.#currentName = task.name;
-    const explain = (error: unknown): unknown => explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
+    const explain = (error: unknown): unknown => {
+      try {
+        return explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
+      } catch {
+        return error; // a thrown value whose fields throw: reported as it is
+      }
+    };
     let result: unknown;
     try {
       result = fn(...this.#decodeArgs(task.args));
@@ -299,7 +305,15 @@ class WorkerServer {
 
   /** Reports what a task or call returned: at once for a value, when it settles for a promise. */
   #outcome(task: number, name: string, result: unknown, start: number, explain: (error: unknown) => unknown): Promise<void> | undefined {
-    if (!isThenable(result)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (error) {
+      // A returned proxy whose `then` throws.
+      this.#fail(task, name, error, start);
+      return undefined;
+    }
+    if (!thenable) {
       this.#complete(task, name, result, start);
       return undefined;
     }
@@ -326,8 +340,12 @@ class WorkerServer {
   }
 
   #fail(task: number, name: string, error: unknown, start: number): void {
-    const data: ErrorData =
-      error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
+    let data: ErrorData;
+    try {
+      data = error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
+    } catch {
+      data = taskErrorData(name, undefined); // `instanceof` on a proxy whose traps throw
+    }
     this.send({ kind: "fail", task, error: data, us: (performance.now() - start) * 1000 });
   }
 
