@@ -133,6 +133,11 @@ export class ObjectStore {
     return this.#entries.get(id)?.settled;
   }
 
+  /** How many holders an object has (0 for an unknown id). */
+  count(id: number): number {
+    return this.#entries.get(id)?.count ?? 0;
+  }
+
   has(id: number): boolean {
     return this.#entries.has(id);
   }

@@ -80,6 +80,11 @@ export class DriverRuntime implements Backend {
   readonly #owners = new Map<WorkerLink, Owner>();
   readonly #lending: Lending;
   readonly #dirty = new Set<WorkerLink>();
+  /** Per task worker, the tasks parked there in a nested `get`/`wait` (with counts). */
+  readonly #parked = new Map<TaskWorker, Map<number, number>>();
+  /** Pending tasks submitted from inside a task or call, by the thread that submitted them. */
+  readonly #submitted = new Map<Owner, Set<number>>();
+  readonly #submitter = new Map<number, Owner>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
   readonly #running: Float64Array;
@@ -256,7 +261,13 @@ export class DriverRuntime implements Backend {
    */
   #admit(task: Task, owner?: Owner): boolean {
     this.#store.expect(task.id, 1);
-    if (owner !== undefined) owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
+    if (owner !== undefined) {
+      owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
+      this.#submitter.set(task.id, owner);
+      const submitted = this.#submitted.get(owner);
+      if (submitted === undefined) this.#submitted.set(owner, new Set([task.id]));
+      else submitted.add(task.id);
+    }
     this.#store.addRefs(task.pins, 1);
     this.#tasks.set(task.id, task);
     this.#dependencies.resolve(task, task.args);
@@ -351,6 +362,11 @@ export class DriverRuntime implements Backend {
   /** Records a task's outcome, wakes waiters, unpins its inputs. */
   #settle(task: Task, settled: Settled): void {
     if (!this.#tasks.delete(task.id)) return;
+    const submitter = this.#submitter.get(task.id);
+    if (submitter !== undefined) {
+      this.#submitter.delete(task.id);
+      this.#submitted.get(submitter)?.delete(task.id);
+    }
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
     this.#store.addRefs(task.pins, -1);
@@ -548,10 +564,21 @@ export class DriverRuntime implements Backend {
         return;
       }
       case "blocked":
-        if (owner instanceof TaskWorker) owner.blocked++;
+        if (owner instanceof TaskWorker) {
+          owner.blocked++;
+          const parked = this.#parked.get(owner);
+          if (parked === undefined) this.#parked.set(owner, new Map([[message.task, 1]]));
+          else parked.set(message.task, (parked.get(message.task) ?? 0) + 1);
+        }
         return;
       case "unblocked":
-        if (owner instanceof TaskWorker) owner.blocked--;
+        if (owner instanceof TaskWorker) {
+          owner.blocked--;
+          const parked = this.#parked.get(owner);
+          const count = parked?.get(message.task) ?? 0;
+          if (count <= 1) parked?.delete(message.task);
+          else parked?.set(message.task, count - 1);
+        }
         return;
       case "defineFn":
         if (!state.functions.has(message.fn)) state.functions.set(message.fn, message.def);
@@ -665,15 +692,46 @@ export class DriverRuntime implements Backend {
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
     else this.#actors.workerDied(owner, reason);
+    this.#orphaned(owner, reason);
     this.#scheduleTick();
   };
 
   /**
-   * Retries what the dead thread held on a fresh one. Only the task that was
-   * running when it died spends a retry; the others had not started.
+   * Tasks submitted from the dead thread whose results nothing else holds
+   * (no ref, no dependent task) share its fate, as in Ray: the task that
+   * wanted them is gone, and if it runs again it submits them anew.
+   */
+  #orphaned(owner: Owner, reason: string): void {
+    const submitted = this.#submitted.get(owner);
+    if (submitted === undefined) return;
+    this.#submitted.delete(owner);
+    const error = crashData(`the worker that submitted this task died (${reason})`);
+    for (const id of submitted) {
+      this.#submitter.delete(id);
+      const task = this.#tasks.get(id);
+      if (task === undefined || task.actor !== undefined || task.cancelled !== "no" || this.#store.count(id) > 0) continue;
+      task.cancelled = "soft";
+      const worker = task.worker;
+      if (worker === undefined) {
+        this.#settle(task, { ok: false, error });
+        continue;
+      }
+      // Placed: the worker skips it if it has not started; its slot is released when it reports.
+      this.#send(worker.link, { kind: "cancel", task: id });
+      this.#store.settle(id, { ok: false, error });
+    }
+  }
+
+  /**
+   * Retries what the dead thread held on a fresh one. Every task that had
+   * started there spends one retry: the one running, and those parked in a
+   * nested `get`/`wait` (their state died with the thread). Tasks queued
+   * behind them had not started and are retried for free.
    */
   #taskWorkerDied(worker: TaskWorker, reason: string): void {
-    const running = this.#running[worker.link.index];
+    const started = new Set(this.#parked.get(worker)?.keys());
+    started.add(this.#running[worker.link.index] as number);
+    this.#parked.delete(worker);
     const tasks = [...worker.assigned.values()];
     worker.assigned.clear();
     worker.blocked = 0;
@@ -690,11 +748,11 @@ export class DriverRuntime implements Backend {
         this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled (force)`)) });
       } else if (task.cancelled === "soft") {
         this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`)) });
-      } else if (task.id === running && task.attempts >= task.options.maxRetries) {
+      } else if (started.has(task.id) && task.attempts >= task.options.maxRetries) {
         const message = `the worker running ${task.name} died (${reason}) and the task ran out of retries (maxRetries: ${task.options.maxRetries})`;
         this.#settle(task, { ok: false, error: crashData(message) });
       } else {
-        if (task.id === running) task.attempts++;
+        if (started.has(task.id)) task.attempts++;
         this.#scheduler.queue.unshift(task);
       }
     }

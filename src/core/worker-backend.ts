@@ -21,6 +21,8 @@ import { decode, encode, encodeArg } from "./serialization.js";
 
 type Reply = Extract<ToWorker, { kind: "values" | "waited" | "timeout" }>;
 interface Request {
+  /** The task that asked: it runs again when the answer comes. */
+  readonly task: number;
   readonly refs: readonly ObjectRef<unknown>[];
   readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
@@ -38,8 +40,8 @@ export class WorkerBackend implements Backend {
   /** When the outbox was last posted (performance.now()). */
   lastFlush = 0;
   readonly #send: (message: FromWorker) => void;
-  readonly #onBlocked: () => void;
-  readonly #onUnblocked: () => void;
+  readonly #onBlocked: () => number;
+  readonly #onUnblocked: (task: number) => void;
   readonly #requestFlush: () => void;
   /** Size of the function table when it was last checked for functions the driver has not seen. */
   #functionsSeen = 0;
@@ -55,7 +57,11 @@ export class WorkerBackend implements Backend {
     this.#release(id);
   });
 
-  constructor(send: (message: FromWorker) => void, onBlocked: () => void, onUnblocked: () => void, requestFlush: () => void) {
+  /**
+   * `onBlocked` is told when a task parks in `get`/`wait` and returns that
+   * task's id; `onUnblocked` gets the id back just before the task resumes.
+   */
+  constructor(send: (message: FromWorker) => void, onBlocked: () => number, onUnblocked: (task: number) => void, requestFlush: () => void) {
     this.#send = send;
     this.#requestFlush = requestFlush;
     this.#onBlocked = onBlocked;
@@ -227,9 +233,9 @@ export class WorkerBackend implements Backend {
     const req = ++this.#nextRequest;
     this.blocked++;
     this.#send(message(req));
-    this.#onBlocked();
+    const task = this.#onBlocked();
     return new Promise<T>((resolve, reject) => {
-      this.#requests.set(req, { refs, resolve: resolve as (value: never) => void, reject });
+      this.#requests.set(req, { task, refs, resolve: resolve as (value: never) => void, reject });
     });
   }
 
@@ -247,7 +253,7 @@ export class WorkerBackend implements Backend {
     if (request === undefined) return;
     this.#requests.delete(message.req);
     this.blocked--;
-    this.#onUnblocked();
+    this.#onUnblocked(request.task);
     switch (message.kind) {
       case "timeout":
         request.reject(errorFromData({ code: "GET_TIMEOUT", name: "GetTimeoutError", message: "get() timed out", stack: undefined }));

@@ -160,6 +160,8 @@ export class ThreadPool {
       if (reported) return;
       reported = true;
       this.#pendingTerminate.delete(link);
+      // What the thread posted before it ended (results, its last messages) counts.
+      if (!this.#closed) for (let batch = link.receive(); batch !== undefined; batch = link.receive()) onMessage(link, batch);
       link.markDead();
       if (!this.#closed) onExit(link, error);
     };

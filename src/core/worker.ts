@@ -111,7 +111,7 @@ class WorkerServer {
     this.#backend = new WorkerBackend(
       (message) => this.send(message),
       () => this.#onBlocked(),
-      () => this.#onUnblocked(),
+      (task) => this.#onUnblocked(task),
       () => this.#backend.scheduleFlush(port),
     );
     state.backend = this.#backend;
@@ -119,6 +119,9 @@ class WorkerServer {
     enableBlockCache();
     this.#redirectConsole();
     port.on("message", (batch: ToWorker[]) => this.#receive(batch));
+    // A thread that dies (process.exit, an uncaught error) still sends the
+    // results it computed: only the tasks it was running are lost.
+    process.on("exit", () => this.#backend.flushNow());
     this.send({ kind: "hello", threadId });
   }
 
@@ -415,13 +418,21 @@ class WorkerServer {
     return def === undefined ? error : explainMissingName(error, def);
   }
 
-  #onBlocked(): void {
-    this.send({ kind: "blocked", task: this.#running[this.#info.index] ?? 0 });
+  /** A task parks in `get`/`wait`: its slot goes to the next queued task. Returns the parked task. */
+  #onBlocked(): number {
+    const task = this.#running[this.#info.index] ?? 0;
+    this.send({ kind: "blocked", task });
     this.#pump();
+    return task;
   }
 
-  #onUnblocked(): void {
-    this.send({ kind: "unblocked", task: this.#running[this.#info.index] ?? 0 });
+  /**
+   * A parked task resumes: it is the running one again, so that a crash
+   * from here on is charged to it and not to whichever task started last.
+   */
+  #onUnblocked(task: number): void {
+    this.#running[this.#info.index] = task;
+    this.send({ kind: "unblocked", task });
   }
 }
 
