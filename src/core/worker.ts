@@ -46,6 +46,8 @@ interface Run {
   readonly fn: number;
   readonly name: string;
   readonly args: Encoded[];
+  /** Its arguments name cached blocks that must stay cached until they are decoded. */
+  pinned: boolean;
 }
 type Call = Extract<ToWorker, { kind: "call" }>;
 
@@ -94,6 +96,10 @@ class WorkerServer {
   readonly #pressure = new MemoryPressure(WORKER_COLLECT_BYTES, "full");
   /** By-value argument copies, freed young so the next copy reuses their memory (8 MB: ~1.4 ms a call, ~5 ms on fresh pages). */
   readonly #copies = new MemoryPressure(COPY_COLLECT_BYTES, "young");
+  /** Cached blocks that queued tasks still name, with counts: an eviction waits for them. */
+  readonly #blockPins = new Map<number, number>();
+  /** Blocks the driver said to forget while pinned. */
+  readonly #evictLater = new Set<number>();
   #runners = 0;
   #currentName = "";
   #stop: (() => void) | undefined;
@@ -162,7 +168,8 @@ class WorkerServer {
             const fn = message.fns[index] as number;
             const argc = message.argc[index] as number;
             const name = message.names[index] || (this.#defs.get(fn)?.name ?? "task");
-            this.#queue.push({ task: message.tasks[index] as number, fn, name, args: message.args.slice(next, next + argc) });
+            const args = message.args.slice(next, next + argc);
+            this.#queue.push({ task: message.tasks[index] as number, fn, name, args, pinned: this.#pinBlocks(args) });
             next += argc;
           }
           break;
@@ -171,12 +178,13 @@ class WorkerServer {
           this.#cancelled.add(message.task);
           break;
         case "evict":
-          this.#pressure.add(evictBlocks(message.blocks));
+          this.#evict(message.blocks);
           break;
         case "names":
           this.#backend.names(message);
           break;
         case "values":
+          this.#pinBlocks(message.values as readonly Encoded[], false);
           if (message.values.some(needsArrow)) void preloadArrow().then(() => this.#backend.reply(message));
           else this.#backend.reply(message);
           break;
@@ -188,6 +196,7 @@ class WorkerServer {
           void this.#initActor(message);
           break;
         case "call":
+          this.#pinBlocks(message.args, false);
           this.#enqueueCall(message);
           break;
       }
@@ -238,6 +247,54 @@ class WorkerServer {
     }
   }
 
+  /**
+   * Notes the shared blocks named in values that just arrived. A block sent
+   * with its buffer is cached again, so an eviction still waiting for it is
+   * void; with `pin`, blocks sent by id alone stay cached until
+   * {@link #unpinBlocks}: the driver may say to forget a block while tasks
+   * queued here still name it. Returns whether anything was pinned.
+   */
+  #pinBlocks(values: readonly Encoded[], pin = true): boolean {
+    let pinned = false;
+    for (const value of values) {
+      if (typeof value !== "object" || value === null || (value.t !== "ta" && value.t !== "ab")) continue;
+      if (value.b !== undefined) this.#evictLater.delete(value.k);
+      else if (pin) {
+        this.#blockPins.set(value.k, (this.#blockPins.get(value.k) ?? 0) + 1);
+        pinned = true;
+      }
+    }
+    return pinned;
+  }
+
+  /** A queued task no longer needs its blocks cached (its arguments are decoded, or it will not run). */
+  #unpinBlocks(run: Run): void {
+    if (!run.pinned) return;
+    run.pinned = false;
+    const evict: number[] = [];
+    for (const value of run.args) {
+      if (typeof value !== "object" || value === null || (value.t !== "ta" && value.t !== "ab") || value.b !== undefined) continue;
+      const count = (this.#blockPins.get(value.k) ?? 0) - 1;
+      if (count > 0) {
+        this.#blockPins.set(value.k, count);
+        continue;
+      }
+      this.#blockPins.delete(value.k);
+      if (this.#evictLater.delete(value.k)) evict.push(value.k);
+    }
+    if (evict.length > 0) this.#pressure.add(evictBlocks(evict));
+  }
+
+  /** Forgets blocks the store dropped, once no queued task names them. */
+  #evict(blocks: readonly number[]): void {
+    const now: number[] = [];
+    for (const block of blocks) {
+      if (this.#blockPins.has(block)) this.#evictLater.add(block);
+      else now.push(block);
+    }
+    this.#pressure.add(evictBlocks(now));
+  }
+
   /** The arguments of a task or call, counting the by-value copies among them. */
   #decodeArgs(args: readonly Encoded[]): unknown[] {
     return args.map((arg) => {
@@ -272,11 +329,13 @@ class WorkerServer {
   #run(task: Run): Promise<void> | undefined {
     const start = performance.now();
     if (this.#cancelled.delete(task.task)) {
+      this.#unpinBlocks(task);
       this.#fail(task.task, task.name, new TaskCancelledError(`task ${task.name} was cancelled before it started`), start);
       return undefined;
     }
     const fn = this.#functions.get(task.fn);
     if (fn === undefined) {
+      this.#unpinBlocks(task);
       this.#fail(task.task, task.name, new RayError(`function ${task.fn} was never defined on this worker`), start);
       return undefined;
     }
@@ -284,7 +343,10 @@ class WorkerServer {
     if (fn instanceof Promise) {
       return fn.then(
         () => this.#run(task),
-        (error: unknown) => this.#fail(task.task, task.name, error, start),
+        (error: unknown) => {
+          this.#unpinBlocks(task);
+          this.#fail(task.task, task.name, error, start);
+        },
       );
     }
     this.#running[this.#info.index] = task.task;
@@ -298,7 +360,13 @@ class WorkerServer {
     };
     let result: unknown;
     try {
-      result = fn(...this.#decodeArgs(task.args));
+      let args: unknown[];
+      try {
+        args = this.#decodeArgs(task.args);
+      } finally {
+        this.#unpinBlocks(task);
+      }
+      result = fn(...args);
     } catch (error) {
       this.#fail(task.task, task.name, explain(error), start);
       return undefined;
