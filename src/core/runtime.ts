@@ -23,7 +23,7 @@ import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
-import { MemoryPressure } from "./collector.js";
+import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
@@ -52,8 +52,17 @@ export interface NodeInfo {
 /** Largest number of actors (threads) one runtime starts. */
 const MAX_ACTORS = 4096;
 
-/** Shared bytes stored between two collections the driver asks for (see collector.ts). */
-const DRIVER_COLLECT_BYTES = 256 * 1024 * 1024;
+/**
+ * Shared bytes stored between two collections the driver asks for (see
+ * collector.ts): a quarter of the store, at most 256 MB, so that a small
+ * store does not fill up with objects only a collection would free.
+ */
+function driverCollectBytes(capacity: number): number {
+  return Math.max(1024 * 1024, Math.min(256 * 1024 * 1024, Math.floor(capacity / 4)));
+}
+
+/** Settlements of `get`/`wait` between two turns given to finalizers. */
+const FINALIZER_TURN_EVERY = 64;
 
 function nodeAddress(): string {
   for (const addresses of Object.values(networkInterfaces())) {
@@ -86,6 +95,11 @@ export class DriverRuntime implements Backend {
   readonly #submitted = new Map<Owner, Set<number>>();
   readonly #submitter = new Map<number, Owner>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
+  readonly #pressure: MemoryPressure;
+  readonly #turns: FinalizerTurns;
+  /** Values waiting for a collection to make room for them, and their bytes. */
+  #roomWaiters: (() => void)[] = [];
+  #roomBytes = 0;
   readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
   readonly #running: Float64Array;
   readonly #address = nodeAddress();
@@ -103,14 +117,17 @@ export class DriverRuntime implements Backend {
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
-    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new MemoryPressure(DRIVER_COLLECT_BYTES, "full"));
+    this.#pressure = new MemoryPressure(driverCollectBytes(options.objectStoreMemory), "full", true);
+    this.#turns = new FinalizerTurns(FINALIZER_TURN_EVERY, this.#pressure);
+    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), this.#pressure);
     this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
     this.#dependencies = new Dependencies(this.#store, (task) => this.#ready(task));
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
-    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running);
-    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running);
+    const collectBytes = driverCollectBytes(options.objectStoreMemory) / 2;
+    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
+    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
     this.#actors = new ActorManager(
       {
         newTask,
@@ -373,7 +390,11 @@ export class DriverRuntime implements Backend {
     for (const arg of task.args) releaseArg(arg);
   }
 
-  #onDone(task: Task, value: Encoded): void {
+  #onDone(task: Task, value: Encoded, reclaimed = false): void {
+    if (!this.#store.fits(sizeOf(value)) && !reclaimed && sizeOf(value) <= this.#store.capacity) {
+      this.#afterReclaim(() => this.#onDone(task, value, true));
+      return;
+    }
     if (!this.#store.fits(sizeOf(value))) {
       const error = new ObjectStoreFullError(
         `the result of ${task.name} (${sizeOf(value)} bytes) does not fit in the object store (${this.#store.bytesUsed} of ${this.#store.capacity} bytes used)`,
@@ -437,8 +458,52 @@ export class DriverRuntime implements Backend {
       this.#putArrow(id, value);
       return this.#firstRef(id);
     }
-    this.#store.put(id, encode(value, "the value given to put()"), 1);
+    const encoded = encode(value, "the value given to put()");
+    this.#putValue(id, encoded);
     return this.#firstRef(id);
+  }
+
+  /**
+   * Stores a put value. One that does not fit now but could once dead
+   * objects are freed is kept pending while the runtime collects; if it
+   * still does not fit then, the object holds an ObjectStoreFullError. A
+   * value larger than the whole store (or than the room pending puts leave)
+   * throws at once.
+   */
+  #putValue(id: number, value: Encoded): void {
+    const bytes = sizeOf(value);
+    if (this.#store.fits(bytes) || this.#roomBytes + bytes > this.#store.capacity) {
+      this.#store.put(id, value, 1);
+      return;
+    }
+    this.#store.expect(id, 1);
+    this.#roomBytes += bytes;
+    this.#afterReclaim(() => {
+      this.#roomBytes -= bytes;
+      try {
+        this.#store.fill(id, value);
+      } catch (error) {
+        this.#store.settle(id, { ok: false, error: errorToData(error) });
+      }
+    });
+  }
+
+  /**
+   * Runs `then` after a full collection and the turn that lets finalizers
+   * release what it found dead. Callers queue while one is under way.
+   */
+  #afterReclaim(then: () => void): void {
+    this.#roomWaiters.push(then);
+    if (this.#roomWaiters.length > 1) return;
+    collectNow();
+    setImmediate(() =>
+      setImmediate(() => {
+        const waiters = this.#roomWaiters;
+        this.#roomWaiters = [];
+        for (const waiter of waiters) waiter();
+        this.#scheduleTick();
+      }),
+    );
   }
 
   /**
@@ -487,7 +552,7 @@ export class DriverRuntime implements Backend {
           return settled?.ok === true && needsArrow(settled.value);
         })) {
           void preloadArrow().then(finish);
-        } else finish();
+        } else this.#turns.run(finish);
       });
     });
   }
@@ -505,7 +570,7 @@ export class DriverRuntime implements Backend {
           if (isReady) ready++;
           result[isReady ? 0 : 1].push(ref);
         }
-        resolve(result);
+        this.#turns.run(() => resolve(result));
       });
     });
   }
@@ -599,7 +664,7 @@ export class DriverRuntime implements Backend {
       case "put":
         this.#lending.learn(owner, message.value);
         try {
-          this.#store.put(message.id, message.value, 1);
+          this.#putValue(message.id, message.value);
           owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
         } catch (error) {
           this.#store.expect(message.id, 1);

@@ -18,6 +18,7 @@ import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { HANDLE_KEY, type Encoded, type NamedActor, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { decode, encode, encodeArg } from "./serialization.js";
+import type { FinalizerTurns } from "./collector.js";
 
 type Reply = Extract<ToWorker, { kind: "values" | "waited" | "timeout" }>;
 interface Request {
@@ -46,6 +47,7 @@ export class WorkerBackend implements Backend {
   /** Size of the function table when it was last checked for functions the driver has not seen. */
   #functionsSeen = 0;
   readonly #requests = new Map<number, Request>();
+  readonly #turns: FinalizerTurns;
   #nextRequest = 0;
   /** Functions the driver knows; others are announced before their first call. */
   readonly #known = new Set<number>();
@@ -61,7 +63,14 @@ export class WorkerBackend implements Backend {
    * `onBlocked` is told when a task parks in `get`/`wait` and returns that
    * task's id; `onUnblocked` gets the id back just before the task resumes.
    */
-  constructor(send: (message: FromWorker) => void, onBlocked: () => number, onUnblocked: (task: number) => void, requestFlush: () => void) {
+  constructor(
+    send: (message: FromWorker) => void,
+    onBlocked: () => number,
+    onUnblocked: (task: number) => void,
+    requestFlush: () => void,
+    turns: FinalizerTurns,
+  ) {
+    this.#turns = turns;
     this.#send = send;
     this.#requestFlush = requestFlush;
     this.#onBlocked = onBlocked;
@@ -247,11 +256,15 @@ export class WorkerBackend implements Backend {
     return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.id), numReturns, timeout }));
   }
 
-  /** Settles a `get` or `wait` with the driver's answer. */
+  /** Settles a `get` or `wait` with the driver's answer (now and then at the next turn: see FinalizerTurns). */
   reply(message: Reply): void {
     const request = this.#requests.get(message.req);
     if (request === undefined) return;
     this.#requests.delete(message.req);
+    this.#turns.run(() => this.#settle(request, message));
+  }
+
+  #settle(request: Request, message: Reply): void {
     this.blocked--;
     this.#onUnblocked(request.task);
     switch (message.kind) {

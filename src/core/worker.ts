@@ -13,8 +13,8 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { MemoryPressure } from "./collector.js";
-import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
+import { FinalizerTurns, MemoryPressure } from "./collector.js";
+import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
@@ -36,6 +36,8 @@ const SCOPE_VALUES = Object.values(API_SCOPE);
 
 /** Bytes of forgotten shared blocks between two collections a worker asks for (see collector.ts). */
 const WORKER_COLLECT_BYTES = 128 * 1024 * 1024;
+/** Answers to `get`/`wait` between two turns given to finalizers (see collector.ts). */
+const FINALIZER_TURN_EVERY = 64;
 /** Bytes of by-value argument copies that make a worker collect its young generation. */
 const COPY_COLLECT_BYTES = 1024 * 1024;
 
@@ -93,7 +95,12 @@ class WorkerServer {
   readonly #queue: Run[] = [];
   readonly #cancelled = new Set<number>();
   /** Shared blocks this thread was told to forget wait for its collector. */
-  readonly #pressure = new MemoryPressure(WORKER_COLLECT_BYTES, "full");
+  readonly #pressure: MemoryPressure;
+  /**
+   * Shared values this thread received from `get`: the refs a task drops
+   * free them only once this thread collects (and gives the refs back).
+   */
+  readonly #received: MemoryPressure;
   /** By-value argument copies, freed young so the next copy reuses their memory (8 MB: ~1.4 ms a call, ~5 ms on fresh pages). */
   readonly #copies = new MemoryPressure(COPY_COLLECT_BYTES, "young");
   /** Cached blocks that queued tasks still name, with counts: an eviction waits for them. */
@@ -114,11 +121,14 @@ class WorkerServer {
     this.#port = port;
     this.#info = info;
     this.#running = new Float64Array(info.running);
+    this.#pressure = new MemoryPressure(Math.min(WORKER_COLLECT_BYTES, info.collectBytes), "full", true);
+    this.#received = new MemoryPressure(Math.min(WORKER_COLLECT_BYTES, info.collectBytes), "full", true);
     this.#backend = new WorkerBackend(
       (message) => this.send(message),
       () => this.#onBlocked(),
       (task) => this.#onUnblocked(task),
       () => this.#backend.scheduleFlush(port),
+      new FinalizerTurns(FINALIZER_TURN_EVERY, this.#received),
     );
     state.backend = this.#backend;
     adoptIdCounter(info.ids);
@@ -185,6 +195,9 @@ class WorkerServer {
           break;
         case "values":
           this.#pinBlocks(message.values as readonly Encoded[], false);
+          for (let index = 0; index < message.values.length; index++) {
+            if (message.errors[index] !== true) this.#received.add(sharedBytes(message.values[index] as Encoded));
+          }
           if (message.values.some(needsArrow)) void preloadArrow().then(() => this.#backend.reply(message));
           else this.#backend.reply(message);
           break;
@@ -303,6 +316,12 @@ class WorkerServer {
     });
   }
 
+  /** Between two tasks, when nothing of the last one is left on the stack: a collection that is due runs now. */
+  #collectDue(): void {
+    if (this.#pressure.due) this.#pressure.collectDue();
+    else if (this.#received.due) this.#received.collectDue();
+  }
+
   /** Starts runners while the queue has work and no runner is free: a runner blocked in `get` frees its slot. */
   #pump(): void {
     while (this.#queue.length > 0 && this.#runners - this.#backend.blocked < 1) {
@@ -318,6 +337,7 @@ class WorkerServer {
         const pending = this.#run(task);
         if (pending !== undefined) await pending;
         this.#catchUp(started);
+        this.#collectDue();
         if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
       }
     } finally {
