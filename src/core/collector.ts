@@ -149,6 +149,11 @@ export class MemoryPressure {
     collector()?.();
   }
 
+  /** Asks for a full collection as if the threshold had been reached. */
+  request(): void {
+    this.add(Math.max(0, this.#threshold - this.#pending));
+  }
+
   /** `bytes` more may be unreachable, or soon will be. */
   add(bytes: number): void {
     this.#pending += bytes;
