@@ -120,6 +120,15 @@ export class WorkerBackend implements Backend {
     if (this.#port !== undefined && this.outbox.length > 0) this.#flushNow(this.#port);
   }
 
+  #adopted = 0;
+
+  /** ObjectRefs this thread took in since the last call (their borrows are given back when they are collected). */
+  takeAdopted(): number {
+    const adopted = this.#adopted;
+    this.#adopted = 0;
+    return adopted;
+  }
+
   /** Marks functions as known to the driver (it sent them). */
   known(fn: number): void {
     this.#known.add(fn);
@@ -167,6 +176,7 @@ export class WorkerBackend implements Backend {
   };
 
   #adopt<T>(ref: ObjectRef<T>): ObjectRef<T> {
+    this.#adopted++;
     this.#live.set(ref.id, new WeakRef(ref));
     this.#registry.register(ref, ref.id);
     return ref;

@@ -13,7 +13,7 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { FinalizerTurns, MemoryPressure } from "./collector.js";
+import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -342,7 +342,17 @@ class WorkerServer {
       }
     } finally {
       this.#runners--;
+      if (this.#runners === 0 && this.#queue.length === 0) this.#collectIdle();
     }
+  }
+
+  /**
+   * The thread has nothing to run: if its tasks held refs, collect now so
+   * that the refs they dropped are given back (and their objects freed)
+   * instead of waiting for a collection that an idle thread never has.
+   */
+  #collectIdle(): void {
+    if (this.#backend.takeAdopted() > 0) collectNow();
   }
 
   /** Runs one task; returns a promise only when the task is asynchronous. */
