@@ -197,11 +197,12 @@ export class DriverRuntime implements Backend {
 
   /** Once per tick: place ready tasks, then post each worker's messages as one batch. */
   readonly #tick = (): void => {
+    // First: a throw below must not leave every later tick unscheduled.
+    this.#tickScheduled = false;
     if (this.#closed) return;
     this.#scheduler.dispatch();
     for (const link of this.#dirty) link.flush();
     this.#dirty.clear();
-    this.#tickScheduled = false;
   };
 
   // ---- refs ----

@@ -352,7 +352,11 @@ class WorkerServer {
    * instead of waiting for a collection that an idle thread never has.
    */
   #collectIdle(): void {
-    if (this.#backend.takeAdopted() > 0) collectNow();
+    if (this.#backend.takeAdopted() === 0) return;
+    // In a later turn: refs made or read in this one are kept alive until it ends.
+    setImmediate(() => {
+      if (this.#runners === 0 && this.#queue.length === 0) collectNow();
+    });
   }
 
   /** Runs one task; returns a promise only when the task is asynchronous. */
@@ -520,7 +524,9 @@ class WorkerServer {
   #onBlocked(): number {
     const task = this.#running[this.#info.index] ?? 0;
     this.send({ kind: "blocked", task });
-    this.#pump();
+    // Not now: the next task would run inside the caller's `get`, before its
+    // request is registered, and could read the answer too early.
+    queueMicrotask(() => this.#pump());
     return task;
   }
 
