@@ -54,27 +54,126 @@ function collector(): Collect | null {
  *   by the next allocation of its size; one freed later leaves that
  *   allocation to fresh pages, which cost more than the copy.
  */
+/** Runs a full collection now, where V8's `gc` can be had; returns whether it ran. */
+export function collectNow(): boolean {
+  const gc = collector();
+  gc?.();
+  return gc !== null;
+}
+
+/** How long a deferred collection waits for a turn before it runs on its own (ms). */
+const DEFERRED_FALLBACK_MS = 20;
+
+/**
+ * Gives finalizers a turn, and runs due collections where they work.
+ *
+ * V8 runs FinalizationRegistry callbacks as a separate task. In a loop that
+ * only awaits results, that task may never get a turn, and on Node 22 and
+ * 24 a collection started from a message callback frees refs whose
+ * callbacks then never come. So the settlements of `get` and `wait` pass
+ * through here: a collection that is due runs in a fresh turn before the
+ * program's promise settles (the program's loop is paused meanwhile), and
+ * every `every` settlements one goes through `setImmediate` anyway.
+ */
+export class FinalizerTurns {
+  readonly #every: number;
+  readonly #pressure: MemoryPressure | undefined;
+  #count = 0;
+  /** Settlements held back while a due collection runs. */
+  #held: (() => void)[] | undefined;
+
+  constructor(every: number, pressure?: MemoryPressure) {
+    this.#every = every;
+    this.#pressure = pressure;
+  }
+
+  /** Calls `settle` now, or after the event loop has turned. */
+  run(settle: () => void): void {
+    if (this.#held !== undefined) {
+      this.#held.push(settle);
+      return;
+    }
+    const pressure = this.#pressure;
+    if (pressure?.due === true) {
+      const held = (this.#held = [settle]);
+      setImmediate(() => {
+        pressure.collectDue();
+        this.#held = undefined;
+        for (const waiting of held) waiting();
+      });
+      return;
+    }
+    if (++this.#count < this.#every) {
+      settle();
+      return;
+    }
+    this.#count = 0;
+    setImmediate(settle);
+  }
+}
+
 export class MemoryPressure {
   readonly #threshold: number;
   readonly #young: boolean;
   #pending = 0;
   #scheduled = false;
+  #collections = 0;
 
-  constructor(threshold: number, kind: "full" | "young") {
+  /** Full collections asked for so far. */
+  get collections(): number {
+    return this.#collections;
+  }
+
+  readonly #deferred: boolean;
+
+  /**
+   * `deferred` (full collections only): the collection waits for the next
+   * settlement through {@link FinalizerTurns} (or a short timer) instead of
+   * running at the next turn on its own.
+   */
+  constructor(threshold: number, kind: "full" | "young", deferred = false) {
     this.#threshold = threshold;
     this.#young = kind === "young";
+    this.#deferred = deferred && kind === "full";
+  }
+
+  /** True when a deferred collection is due. */
+  get due(): boolean {
+    return this.#deferred && this.#pending >= this.#threshold;
+  }
+
+  /** Runs the collection that is due (from a turn of {@link FinalizerTurns}). */
+  collectDue(): void {
+    this.#pending = 0;
+    this.#collections++;
+    collector()?.();
+  }
+
+  /** Asks for a full collection as if the threshold had been reached. */
+  request(): void {
+    this.add(Math.max(0, this.#threshold - this.#pending));
   }
 
   /** `bytes` more may be unreachable, or soon will be. */
   add(bytes: number): void {
     this.#pending += bytes;
     if (this.#pending < this.#threshold || this.#scheduled) return;
+    if (this.#deferred) {
+      // Normally run by the next settlement of a `get`/`wait`; this covers programs that await none.
+      this.#scheduled = true;
+      setTimeout(() => {
+        this.#scheduled = false;
+        if (this.due) this.collectDue();
+      }, DEFERRED_FALLBACK_MS).unref();
+      return;
+    }
     this.#scheduled = true;
     // Not inside whatever is running now (a message handler, a settle, a
     // task): at the next turn, when the caller's temporaries are gone too.
     setImmediate(() => {
       this.#scheduled = false;
       this.#pending = 0;
+      if (!this.#young) this.#collections++;
       collector()?.(this.#young ? { type: "minor" } : undefined);
     });
   }

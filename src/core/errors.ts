@@ -108,32 +108,90 @@ export interface ErrorData {
   readonly cause?: ErrorData;
 }
 
-/** Turns any thrown value into {@link ErrorData}. */
+/** Causes followed at most this deep; a cycle of causes ends at the first repeat. */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * Reads a property of a thrown value without letting it throw: getters,
+ * proxies and `toString`s of user values may throw or return anything.
+ */
+function readString(value: unknown, key: string): string | undefined {
+  try {
+    const field: unknown = (value as Record<string, unknown>)[key];
+    if (field === undefined) return undefined;
+    return typeof field === "string" ? field : safeString(field);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `String(value)`, or a fixed text when that throws. */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "[value that cannot be shown]";
+    }
+  }
+}
+
+function isInstance(value: unknown, Ctor: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof Ctor;
+  } catch {
+    return false; // a proxy whose getPrototypeOf trap throws
+  }
+}
+
+/** Turns any thrown value into {@link ErrorData}. Never throws, whatever was thrown. */
 export function errorToData(error: unknown): ErrorData {
-  if (error instanceof RayTaskError) {
-    return {
-      code: error.code,
-      name: error.name,
-      message: error.message,
-      stack: error.remoteStack,
-      taskName: error.taskName,
-      ...(error.cause === undefined ? {} : { cause: errorToData(error.cause) }),
-    };
+  return toData(error, new Set(), 0);
+}
+
+function toData(error: unknown, seen: Set<unknown>, depth: number): ErrorData {
+  try {
+    if (typeof error === "object" && error !== null) seen.add(error);
+    if (isInstance(error, RayTaskError)) {
+      const task = error as RayTaskError;
+      const cause = readCause(task);
+      return {
+        code: "RAY_TASK_ERROR",
+        name: readString(task, "name") ?? "RayTaskError",
+        message: readString(task, "message") ?? "",
+        stack: readString(task, "remoteStack"),
+        taskName: readString(task, "taskName") ?? "task",
+        ...(cause === undefined || seen.has(cause) || depth >= MAX_CAUSE_DEPTH ? {} : { cause: toData(cause, seen, depth + 1) }),
+      };
+    }
+    if (isInstance(error, RayError)) {
+      return { code: (error as RayError).code, name: readString(error, "name") ?? "RayError", message: readString(error, "message") ?? "", stack: readString(error, "stack") };
+    }
+    if (isInstance(error, Error)) {
+      return { code: "USER", name: readString(error, "name") ?? "Error", message: readString(error, "message") ?? "", stack: readString(error, "stack") };
+    }
+    return { code: "USER", name: "Error", message: describeThrown(error), stack: undefined };
+  } catch {
+    return { code: "USER", name: "Error", message: "a value was thrown that cannot be described", stack: undefined };
   }
-  if (error instanceof RayError) {
-    return { code: error.code, name: error.name, message: error.message, stack: error.stack };
+}
+
+function readCause(error: Error): unknown {
+  try {
+    return error.cause;
+  } catch {
+    return undefined;
   }
-  if (error instanceof Error) {
-    return { code: "USER", name: error.name, message: error.message, stack: error.stack };
-  }
-  return { code: "USER", name: "Error", message: describeThrown(error), stack: undefined };
 }
 
 function describeThrown(value: unknown): string {
+  if (typeof value === "string") return value;
   try {
-    return typeof value === "string" ? value : `non-error value thrown: ${JSON.stringify(value) ?? String(value)}`;
+    return `non-error value thrown: ${JSON.stringify(value) ?? safeString(value)}`;
   } catch {
-    return `non-error value thrown: ${String(value)}`;
+    return `non-error value thrown: ${safeString(value)}`;
   }
 }
 
@@ -191,7 +249,7 @@ export function errorFromData(data: ErrorData): Error {
 
 /** Wraps a user error thrown by a task into the error `get` rejects with. */
 export function taskErrorData(taskName: string, error: unknown): ErrorData {
-  if (error instanceof RayError) return errorToData(error);
+  if (isInstance(error, RayError)) return errorToData(error);
   const cause = errorToData(error);
   return { code: "RAY_TASK_ERROR", name: "RayTaskError", message: cause.message, stack: cause.stack, taskName, cause };
 }

@@ -41,12 +41,24 @@ export interface ObjectStoreStats {
   readonly freedCount: number;
 }
 
+/** Entries created between two collections asked for because of the entry count alone. */
+const MIN_GROWTH = 10_000;
+
 export class ObjectStore {
   readonly #entries = new Map<number, Entry>();
   readonly #capacity: number;
   #bytesUsed = 0;
   #putCount = 0;
   #freedCount = 0;
+
+  /**
+   * Entry count at which a collection is asked for. Small objects cost the
+   * collector little, so V8 may not run a full collection for a long time
+   * while dropped refs keep their entries alive: each time the store has
+   * grown by half again (at least MIN_GROWTH entries) a collection is asked
+   * for, so the count stays proportional to what the program holds.
+   */
+  #nextCheck = MIN_GROWTH;
 
   readonly #onDrop: (value: Encoded) => void;
   readonly #pressure: MemoryPressure | undefined;
@@ -73,6 +85,13 @@ export class ObjectStore {
   /** Creates the entry of an object that a task will produce. */
   expect(id: number, count: number): void {
     this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0 });
+    if (this.#entries.size >= this.#nextCheck) this.#grown();
+  }
+
+  #grown(): void {
+    const size = this.#entries.size;
+    this.#nextCheck = size + Math.max(MIN_GROWTH, size >> 1);
+    this.#pressure?.request();
   }
 
   /** Stores a value given by `put`; throws ObjectStoreFullError when it does not fit. */
@@ -80,6 +99,7 @@ export class ObjectStore {
     this.#reserve(sizeOf(value), `put of object ${id}`);
     this.#putCount++;
     this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0 });
+    if (this.#entries.size >= this.#nextCheck) this.#grown();
     this.settle(id, { ok: true, value });
   }
 
@@ -133,6 +153,11 @@ export class ObjectStore {
     return this.#entries.get(id)?.settled;
   }
 
+  /** How many holders an object has (0 for an unknown id). */
+  count(id: number): number {
+    return this.#entries.get(id)?.count ?? 0;
+  }
+
   has(id: number): boolean {
     return this.#entries.has(id);
   }
@@ -173,6 +198,9 @@ export class ObjectStore {
 
   #drop(id: number, entry: Entry): void {
     this.#entries.delete(id);
+    const size = this.#entries.size;
+    // Measured from what is left once a collection has freed the dead.
+    if (size + MIN_GROWTH < this.#nextCheck) this.#nextCheck = size + Math.max(MIN_GROWTH, size >> 1);
     this.#bytesUsed -= entry.size;
     this.#freedCount++;
     if (entry.settled?.ok !== true) return;

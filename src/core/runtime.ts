@@ -26,7 +26,7 @@ import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
-import { MemoryPressure } from "./collector.js";
+import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
@@ -55,8 +55,17 @@ export interface NodeInfo {
 /** Largest number of actor threads (shared and dedicated) one runtime runs at once. */
 const MAX_ACTORS = 4096;
 
-/** Shared bytes stored between two collections the driver asks for (see collector.ts). */
-const DRIVER_COLLECT_BYTES = 256 * 1024 * 1024;
+/**
+ * Shared bytes stored between two collections the driver asks for (see
+ * collector.ts): a quarter of the store, at most 256 MB, so that a small
+ * store does not fill up with objects only a collection would free.
+ */
+function driverCollectBytes(capacity: number): number {
+  return Math.max(1024 * 1024, Math.min(256 * 1024 * 1024, Math.floor(capacity / 4)));
+}
+
+/** Settlements of `get`/`wait` between two turns given to finalizers. */
+const FINALIZER_TURN_EVERY = 64;
 
 function nodeAddress(): string {
   for (const addresses of Object.values(networkInterfaces())) {
@@ -83,7 +92,17 @@ export class DriverRuntime implements Backend {
   readonly #owners = new Map<WorkerLink, Owner>();
   readonly #lending: Lending;
   readonly #dirty = new Set<WorkerLink>();
+  /** Per task worker, the tasks parked there in a nested `get`/`wait` (with counts). */
+  readonly #parked = new Map<TaskWorker, Map<number, number>>();
+  /** Pending tasks submitted from inside a task or call, by the thread that submitted them. */
+  readonly #submitted = new Map<Owner, Set<number>>();
+  readonly #submitter = new Map<number, Owner>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
+  readonly #pressure: MemoryPressure;
+  readonly #turns: FinalizerTurns;
+  /** Values waiting for a collection to make room for them, and their bytes. */
+  #roomWaiters: (() => void)[] = [];
+  #roomBytes = 0;
   readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
   readonly #running: Float64Array;
   readonly #address = nodeAddress();
@@ -106,7 +125,9 @@ export class DriverRuntime implements Backend {
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
-    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), new MemoryPressure(DRIVER_COLLECT_BYTES, "full"));
+    this.#pressure = new MemoryPressure(driverCollectBytes(options.objectStoreMemory), "full", true);
+    this.#turns = new FinalizerTurns(FINALIZER_TURN_EVERY, this.#pressure);
+    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), this.#pressure);
     this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
     this.#dependencies = new Dependencies(this.#store, (task) => {
       this.#events?.emit({ kind: "taskQueued", task });
@@ -115,8 +136,9 @@ export class DriverRuntime implements Backend {
     this.#scheduler = new Scheduler(options.numCpus, (worker, task) => this.#sendTask(worker, task));
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
-    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running);
-    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running);
+    const collectBytes = driverCollectBytes(options.objectStoreMemory) / 2;
+    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
+    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
     this.#actors = new ActorManager(
       {
         newTask,
@@ -192,11 +214,12 @@ export class DriverRuntime implements Backend {
 
   /** Once per tick: place ready tasks, then post each worker's messages as one batch. */
   readonly #tick = (): void => {
+    // First: a throw below must not leave every later tick unscheduled.
+    this.#tickScheduled = false;
     if (this.#closed) return;
     this.#scheduler.dispatch();
     for (const link of this.#dirty) link.flush();
     this.#dirty.clear();
-    this.#tickScheduled = false;
   };
 
   // ---- refs ----
@@ -273,7 +296,13 @@ export class DriverRuntime implements Backend {
    */
   #admit(task: Task, owner?: Owner): boolean {
     this.#store.expect(task.id, 1);
-    if (owner !== undefined) owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
+    if (owner !== undefined) {
+      owner.borrows.set(task.id, (owner.borrows.get(task.id) ?? 0) + 1);
+      this.#submitter.set(task.id, owner);
+      const submitted = this.#submitted.get(owner);
+      if (submitted === undefined) this.#submitted.set(owner, new Set([task.id]));
+      else submitted.add(task.id);
+    }
     this.#store.addRefs(task.pins, 1);
     this.#tasks.set(task.id, task);
     this.#dependencies.resolve(task, task.args);
@@ -406,13 +435,22 @@ export class DriverRuntime implements Backend {
   #settle(task: Task, settled: Settled): void {
     if (!this.#tasks.delete(task.id)) return;
     if (!settled.ok) this.#events?.emit({ kind: "taskFailed", task, error: settled.error, runUs: undefined });
+    const submitter = this.#submitter.get(task.id);
+    if (submitter !== undefined) {
+      this.#submitter.delete(task.id);
+      this.#submitted.get(submitter)?.delete(task.id);
+    }
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
     this.#store.addRefs(task.pins, -1);
     for (const arg of task.args) releaseArg(arg);
   }
 
-  #onDone(task: Task, value: Encoded): void {
+  #onDone(task: Task, value: Encoded, reclaimed = false): void {
+    if (!this.#store.fits(sizeOf(value)) && !reclaimed && sizeOf(value) <= this.#store.capacity) {
+      this.#afterReclaim(() => this.#onDone(task, value, true));
+      return;
+    }
     if (!this.#store.fits(sizeOf(value))) {
       const error = new ObjectStoreFullError(
         `the result of ${task.name} (${sizeOf(value)} bytes) does not fit in the object store (${this.#store.bytesUsed} of ${this.#store.capacity} bytes used)`,
@@ -479,9 +517,52 @@ export class DriverRuntime implements Backend {
       return this.#firstRef(id);
     }
     const encoded = encode(value, "the value given to put()");
-    this.#store.put(id, encoded, 1);
+    this.#putValue(id, encoded);
     this.#events?.emit({ kind: "objectCreated", id, bytes: sizeOf(encoded), owner: "driver" });
     return this.#firstRef(id);
+  }
+
+  /**
+   * Stores a put value. One that does not fit now but could once dead
+   * objects are freed is kept pending while the runtime collects; if it
+   * still does not fit then, the object holds an ObjectStoreFullError. A
+   * value larger than the whole store (or than the room pending puts leave)
+   * throws at once.
+   */
+  #putValue(id: number, value: Encoded): void {
+    const bytes = sizeOf(value);
+    if (this.#store.fits(bytes) || this.#roomBytes + bytes > this.#store.capacity) {
+      this.#store.put(id, value, 1);
+      return;
+    }
+    this.#store.expect(id, 1);
+    this.#roomBytes += bytes;
+    this.#afterReclaim(() => {
+      this.#roomBytes -= bytes;
+      try {
+        this.#store.fill(id, value);
+      } catch (error) {
+        this.#store.settle(id, { ok: false, error: errorToData(error) });
+      }
+    });
+  }
+
+  /**
+   * Runs `then` after a full collection and the turn that lets finalizers
+   * release what it found dead. Callers queue while one is under way.
+   */
+  #afterReclaim(then: () => void): void {
+    this.#roomWaiters.push(then);
+    if (this.#roomWaiters.length > 1) return;
+    collectNow();
+    setImmediate(() =>
+      setImmediate(() => {
+        const waiters = this.#roomWaiters;
+        this.#roomWaiters = [];
+        for (const waiter of waiters) waiter();
+        this.#scheduleTick();
+      }),
+    );
   }
 
   /**
@@ -530,7 +611,7 @@ export class DriverRuntime implements Backend {
           return settled?.ok === true && needsArrow(settled.value);
         })) {
           void preloadArrow().then(finish);
-        } else finish();
+        } else this.#turns.run(finish);
       });
     });
   }
@@ -548,7 +629,7 @@ export class DriverRuntime implements Backend {
           if (isReady) ready++;
           result[isReady ? 0 : 1].push(ref);
         }
-        resolve(result);
+        this.#turns.run(() => resolve(result));
       });
     });
   }
@@ -609,10 +690,21 @@ export class DriverRuntime implements Backend {
         return;
       }
       case "blocked":
-        if (owner instanceof TaskWorker) owner.blocked++;
+        if (owner instanceof TaskWorker) {
+          owner.blocked++;
+          const parked = this.#parked.get(owner);
+          if (parked === undefined) this.#parked.set(owner, new Map([[message.task, 1]]));
+          else parked.set(message.task, (parked.get(message.task) ?? 0) + 1);
+        }
         return;
       case "unblocked":
-        if (owner instanceof TaskWorker) owner.blocked--;
+        if (owner instanceof TaskWorker) {
+          owner.blocked--;
+          const parked = this.#parked.get(owner);
+          const count = parked?.get(message.task) ?? 0;
+          if (count <= 1) parked?.delete(message.task);
+          else parked?.set(message.task, count - 1);
+        }
         return;
       case "defineFn":
         if (!state.functions.has(message.fn)) state.functions.set(message.fn, message.def);
@@ -633,7 +725,7 @@ export class DriverRuntime implements Backend {
       case "put":
         this.#lending.learn(owner, message.value);
         try {
-          this.#store.put(message.id, message.value, 1);
+          this.#putValue(message.id, message.value);
           this.#events?.emit({ kind: "objectCreated", id: message.id, bytes: sizeOf(message.value), owner: this.#workerName(link, owner) });
           owner.borrows.set(message.id, (owner.borrows.get(message.id) ?? 0) + 1);
         } catch (error) {
@@ -733,15 +825,46 @@ export class DriverRuntime implements Backend {
     this.#events?.emit({ kind: "workerExited", worker: this.#workerName(link, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
     else this.#actors.threadDied(owner, reason);
+    this.#orphaned(owner, reason);
     this.#scheduleTick();
   };
 
   /**
-   * Retries what the dead thread held on a fresh one. Only the task that was
-   * running when it died spends a retry; the others had not started.
+   * Tasks submitted from the dead thread whose results nothing else holds
+   * (no ref, no dependent task) share its fate, as in Ray: the task that
+   * wanted them is gone, and if it runs again it submits them anew.
+   */
+  #orphaned(owner: Owner, reason: string): void {
+    const submitted = this.#submitted.get(owner);
+    if (submitted === undefined) return;
+    this.#submitted.delete(owner);
+    const error = crashData(`the worker that submitted this task died (${reason})`);
+    for (const id of submitted) {
+      this.#submitter.delete(id);
+      const task = this.#tasks.get(id);
+      if (task === undefined || task.actor !== undefined || task.cancelled !== "no" || this.#store.count(id) > 0) continue;
+      task.cancelled = "soft";
+      const worker = task.worker;
+      if (worker === undefined) {
+        this.#settle(task, { ok: false, error });
+        continue;
+      }
+      // Placed: the worker skips it if it has not started; its slot is released when it reports.
+      this.#send(worker.link, { kind: "cancel", task: id });
+      this.#store.settle(id, { ok: false, error });
+    }
+  }
+
+  /**
+   * Retries what the dead thread held on a fresh one. Every task that had
+   * started there spends one retry: the one running, and those parked in a
+   * nested `get`/`wait` (their state died with the thread). Tasks queued
+   * behind them had not started and are retried for free.
    */
   #taskWorkerDied(worker: TaskWorker, reason: string): void {
-    const running = this.#running[worker.link.index];
+    const started = new Set(this.#parked.get(worker)?.keys());
+    started.add(this.#running[worker.link.index] as number);
+    this.#parked.delete(worker);
     const tasks = [...worker.assigned.values()];
     worker.reset();
     worker.defined = new Set();
@@ -756,11 +879,11 @@ export class DriverRuntime implements Backend {
         this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled (force)`)) });
       } else if (task.cancelled === "soft") {
         this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`)) });
-      } else if (task.id === running && task.attempts >= task.options.maxRetries) {
+      } else if (started.has(task.id) && task.attempts >= task.options.maxRetries) {
         const message = `the worker running ${task.name} died (${reason}) and the task ran out of retries (maxRetries: ${task.options.maxRetries})`;
         this.#settle(task, { ok: false, error: crashData(message) });
       } else {
-        if (task.id === running) task.attempts++;
+        if (started.has(task.id)) task.attempts++;
         this.#events?.emit({ kind: "taskRetried", task, reason: `its worker died (${reason})` });
         this.#scheduler.queue.unshift(task);
       }

@@ -20,9 +20,12 @@ import { isObjectRef, ObjectRef } from "./object-ref.js";
 import { HANDLE_KEY, type Encoded, type NamedActor, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { RemoteFunction } from "./remote-function.js";
 import { decode, encode, encodeArg } from "./serialization.js";
+import type { FinalizerTurns } from "./collector.js";
 
 type Reply = Extract<ToWorker, { kind: "values" | "waited" | "timeout" }>;
 interface Request {
+  /** The task that asked: it runs again when the answer comes. */
+  readonly task: number;
   readonly refs: readonly ObjectRef<unknown>[];
   readonly resolve: (value: never) => void;
   readonly reject: (error: unknown) => void;
@@ -40,12 +43,13 @@ export class WorkerBackend implements Backend {
   /** When the outbox was last posted (performance.now()). */
   lastFlush = 0;
   readonly #send: (message: FromWorker) => void;
-  readonly #onBlocked: () => void;
-  readonly #onUnblocked: () => void;
+  readonly #onBlocked: () => number;
+  readonly #onUnblocked: (task: number) => void;
   readonly #requestFlush: () => void;
   /** Size of the function table when it was last checked for functions the driver has not seen. */
   #functionsSeen = 0;
   readonly #requests = new Map<number, Request>();
+  readonly #turns: FinalizerTurns;
   #nextRequest = 0;
   /** Functions the driver knows; others are announced before their first call. */
   readonly #known = new Set<number>();
@@ -57,7 +61,18 @@ export class WorkerBackend implements Backend {
     this.#release(id);
   });
 
-  constructor(send: (message: FromWorker) => void, onBlocked: () => void, onUnblocked: () => void, requestFlush: () => void) {
+  /**
+   * `onBlocked` is told when a task parks in `get`/`wait` and returns that
+   * task's id; `onUnblocked` gets the id back just before the task resumes.
+   */
+  constructor(
+    send: (message: FromWorker) => void,
+    onBlocked: () => number,
+    onUnblocked: (task: number) => void,
+    requestFlush: () => void,
+    turns: FinalizerTurns,
+  ) {
+    this.#turns = turns;
     this.#send = send;
     this.#requestFlush = requestFlush;
     this.#onBlocked = onBlocked;
@@ -107,6 +122,15 @@ export class WorkerBackend implements Backend {
     if (this.#port !== undefined && this.outbox.length > 0) this.#flushNow(this.#port);
   }
 
+  #adopted = 0;
+
+  /** ObjectRefs this thread took in since the last call (their borrows are given back when they are collected). */
+  takeAdopted(): number {
+    const adopted = this.#adopted;
+    this.#adopted = 0;
+    return adopted;
+  }
+
   /** Marks functions as known to the driver (it sent them). */
   known(fn: number): void {
     this.#known.add(fn);
@@ -154,6 +178,7 @@ export class WorkerBackend implements Backend {
   };
 
   #adopt<T>(ref: ObjectRef<T>): ObjectRef<T> {
+    this.#adopted++;
     this.#live.set(ref.id, new WeakRef(ref));
     this.#registry.register(ref, ref.id);
     return ref;
@@ -232,9 +257,9 @@ export class WorkerBackend implements Backend {
     const req = ++this.#nextRequest;
     this.blocked++;
     this.#send(message(req));
-    this.#onBlocked();
+    const task = this.#onBlocked();
     return new Promise<T>((resolve, reject) => {
-      this.#requests.set(req, { refs, resolve: resolve as (value: never) => void, reject });
+      this.#requests.set(req, { task, refs, resolve: resolve as (value: never) => void, reject });
     });
   }
 
@@ -246,13 +271,17 @@ export class WorkerBackend implements Backend {
     return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.id), numReturns, timeout }));
   }
 
-  /** Settles a `get` or `wait` with the driver's answer. */
+  /** Settles a `get` or `wait` with the driver's answer (now and then at the next turn: see FinalizerTurns). */
   reply(message: Reply): void {
     const request = this.#requests.get(message.req);
     if (request === undefined) return;
     this.#requests.delete(message.req);
+    this.#turns.run(() => this.#settle(request, message));
+  }
+
+  #settle(request: Request, message: Reply): void {
     this.blocked--;
-    this.#onUnblocked();
+    this.#onUnblocked(request.task);
     switch (message.kind) {
       case "timeout":
         request.reject(errorFromData({ code: "GET_TIMEOUT", name: "GetTimeoutError", message: "get() timed out", stack: undefined }));

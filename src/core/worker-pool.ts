@@ -22,6 +22,8 @@ export interface WorkerInfo {
   readonly ids: SharedArrayBuffer;
   /** One float per worker: the id of the task it is running, read after a crash. */
   readonly running: SharedArrayBuffer;
+  /** Shared bytes forgotten or received between two collections the worker asks for. */
+  readonly collectBytes: number;
 }
 
 interface WorkerpoolHandler {
@@ -125,11 +127,13 @@ export class ThreadPool {
   readonly #role: "task" | "actor";
   readonly #ids: SharedArrayBuffer;
   readonly #running: SharedArrayBuffer;
+  readonly #collectBytes: number;
   readonly #pendingTerminate = new Set<WorkerLink>();
   #closed = false;
 
-  constructor(role: "task" | "actor", size: number, ids: SharedArrayBuffer, running: SharedArrayBuffer) {
+  constructor(role: "task" | "actor", size: number, ids: SharedArrayBuffer, running: SharedArrayBuffer, collectBytes: number) {
     this.#role = role;
+    this.#collectBytes = collectBytes;
     this.#ids = ids;
     this.#running = running;
     this.#pool = workerpool.pool(workerScript(), {
@@ -148,7 +152,7 @@ export class ThreadPool {
   start(index: number, onMessage: (link: WorkerLink, batch: FromWorker[]) => void, onExit: ExitHandler): WorkerLink {
     const { port1, port2 } = new MessageChannel();
     const link = new WorkerLink(index, port1, this);
-    const info: WorkerInfo = { index, role: this.#role, ids: this.#ids, running: this.#running };
+    const info: WorkerInfo = { index, role: this.#role, ids: this.#ids, running: this.#running, collectBytes: this.#collectBytes };
     port1.on("message", (batch: FromWorker[]) => {
       if (!link.dead) onMessage(link, batch);
     });
@@ -165,6 +169,8 @@ export class ThreadPool {
         onMessage(link, left.message as FromWorker[]);
       }
       this.#pendingTerminate.delete(link);
+      // What the thread posted before it ended (results, its last messages) counts.
+      if (!this.#closed) for (let batch = link.receive(); batch !== undefined; batch = link.receive()) onMessage(link, batch);
       link.markDead();
       if (!this.#closed) onExit(link, error);
     };

@@ -13,10 +13,10 @@ import * as rayts from "./index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "./errors.js";
 import { adoptIdCounter, state } from "./global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protocol.js";
-import { MemoryPressure } from "./collector.js";
+import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
 import { explainMissing, namespaceAliases, referToFirst } from "./missing-names.js";
 import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
-import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow } from "./serialization.js";
+import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -39,6 +39,8 @@ const SCOPE_VALUES = Object.values(API_SCOPE);
 
 /** Bytes of forgotten shared blocks between two collections a worker asks for (see collector.ts). */
 const WORKER_COLLECT_BYTES = 128 * 1024 * 1024;
+/** Answers to `get`/`wait` between two turns given to finalizers (see collector.ts). */
+const FINALIZER_TURN_EVERY = 64;
 /** Bytes of by-value argument copies that make a worker collect its young generation. */
 const COPY_COLLECT_BYTES = 1024 * 1024;
 
@@ -49,6 +51,8 @@ interface Run {
   readonly fn: number;
   readonly name: string;
   readonly args: Encoded[];
+  /** Its arguments name cached blocks that must stay cached until they are decoded. */
+  pinned: boolean;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -124,9 +128,18 @@ class WorkerServer {
   readonly #queue: Run[] = [];
   readonly #cancelled = new Set<number>();
   /** Shared blocks this thread was told to forget wait for its collector. */
-  readonly #pressure = new MemoryPressure(WORKER_COLLECT_BYTES, "full");
+  readonly #pressure: MemoryPressure;
+  /**
+   * Shared values this thread received from `get`: the refs a task drops
+   * free them only once this thread collects (and gives the refs back).
+   */
+  readonly #received: MemoryPressure;
   /** By-value argument copies, freed young so the next copy reuses their memory (8 MB: ~1.4 ms a call, ~5 ms on fresh pages). */
   readonly #copies = new MemoryPressure(COPY_COLLECT_BYTES, "young");
+  /** Cached blocks that queued tasks still name, with counts: an eviction waits for them. */
+  readonly #blockPins = new Map<number, number>();
+  /** Blocks the driver said to forget while pinned. */
+  readonly #evictLater = new Set<number>();
   #runners = 0;
   #currentName = "";
   #stop: (() => void) | undefined;
@@ -137,6 +150,8 @@ class WorkerServer {
     this.#port = port;
     this.#info = info;
     this.#running = new Float64Array(info.running);
+    this.#pressure = new MemoryPressure(Math.min(WORKER_COLLECT_BYTES, info.collectBytes), "full", true);
+    this.#received = new MemoryPressure(Math.min(WORKER_COLLECT_BYTES, info.collectBytes), "full", true);
     this.#actors = new ActorHost({
       definition: (fn) => this.#functions.get(fn),
       decodeArgs: (args) => this.#decodeArgs(args),
@@ -157,14 +172,18 @@ class WorkerServer {
     this.#backend = new WorkerBackend(
       (message) => this.send(message),
       () => this.#onBlocked(),
-      () => this.#onUnblocked(),
+      (task) => this.#onUnblocked(task),
       () => this.#backend.scheduleFlush(port),
+      new FinalizerTurns(FINALIZER_TURN_EVERY, this.#received),
     );
     state.backend = this.#backend;
     adoptIdCounter(info.ids);
     enableBlockCache();
     this.#redirectConsole();
     port.on("message", (batch: ToWorker[]) => this.#receive(batch));
+    // A thread that dies (process.exit, an uncaught error) still sends the
+    // results it computed: only the tasks it was running are lost.
+    process.on("exit", () => this.#backend.flushNow());
     this.send({ kind: "hello", threadId });
   }
 
@@ -225,7 +244,8 @@ class WorkerServer {
             const fn = message.fns[index] as number;
             const argc = message.argc[index] as number;
             const name = message.names[index] || (this.#defs.get(fn)?.name ?? "task");
-            const run = { task: message.tasks[index] as number, fn, name, args: message.args.slice(next, next + argc) };
+            const args = message.args.slice(next, next + argc);
+            const run: Run = { task: message.tasks[index] as number, fn, name, args, pinned: this.#pinBlocks(args) };
             next += argc;
             // A task of less than one CPU does not wait for the runner: async ones overlap on this event loop.
             if (message.side[index] === true) void this.#run(run, true);
@@ -237,12 +257,16 @@ class WorkerServer {
           this.#cancelled.add(message.task);
           break;
         case "evict":
-          this.#pressure.add(evictBlocks(message.blocks));
+          this.#evict(message.blocks);
           break;
         case "names":
           this.#backend.names(message);
           break;
         case "values":
+          this.#pinBlocks(message.values as readonly Encoded[], false);
+          for (let index = 0; index < message.values.length; index++) {
+            if (message.errors[index] !== true) this.#received.add(sharedBytes(message.values[index] as Encoded));
+          }
           if (message.values.some(needsArrow)) void preloadArrow().then(() => this.#backend.reply(message));
           else this.#backend.reply(message);
           break;
@@ -254,6 +278,7 @@ class WorkerServer {
           void this.#actors.init(message);
           break;
         case "call":
+          this.#pinBlocks(message.args, false);
           this.#actors.call(message);
           break;
         case "actorKill":
@@ -316,6 +341,60 @@ class WorkerServer {
     });
   }
 
+  /**
+   * Notes the shared blocks named in values that just arrived. A block sent
+   * with its buffer is cached again, so an eviction still waiting for it is
+   * void; with `pin`, blocks sent by id alone stay cached until
+   * {@link #unpinBlocks}: the driver may say to forget a block while tasks
+   * queued here still name it. Returns whether anything was pinned.
+   */
+  #pinBlocks(values: readonly Encoded[], pin = true): boolean {
+    let pinned = false;
+    for (const value of values) {
+      if (typeof value !== "object" || value === null || (value.t !== "ta" && value.t !== "ab")) continue;
+      if (value.b !== undefined) this.#evictLater.delete(value.k);
+      else if (pin) {
+        this.#blockPins.set(value.k, (this.#blockPins.get(value.k) ?? 0) + 1);
+        pinned = true;
+      }
+    }
+    return pinned;
+  }
+
+  /** A queued task no longer needs its blocks cached (its arguments are decoded, or it will not run). */
+  #unpinBlocks(run: Run): void {
+    if (!run.pinned) return;
+    run.pinned = false;
+    const evict: number[] = [];
+    for (const value of run.args) {
+      if (typeof value !== "object" || value === null || (value.t !== "ta" && value.t !== "ab") || value.b !== undefined) continue;
+      const count = (this.#blockPins.get(value.k) ?? 0) - 1;
+      if (count > 0) {
+        this.#blockPins.set(value.k, count);
+        continue;
+      }
+      this.#blockPins.delete(value.k);
+      if (this.#evictLater.delete(value.k)) evict.push(value.k);
+    }
+    if (evict.length > 0) this.#pressure.add(evictBlocks(evict));
+  }
+
+  /** Forgets blocks the store dropped, once no queued task names them. */
+  #evict(blocks: readonly number[]): void {
+    const now: number[] = [];
+    for (const block of blocks) {
+      if (this.#blockPins.has(block)) this.#evictLater.add(block);
+      else now.push(block);
+    }
+    this.#pressure.add(evictBlocks(now));
+  }
+
+  /** Between two tasks, when nothing of the last one is left on the stack: a collection that is due runs now. */
+  #collectDue(): void {
+    if (this.#pressure.due) this.#pressure.collectDue();
+    else if (this.#received.due) this.#received.collectDue();
+  }
+
   /** Starts runners while the queue has work and no runner is free: a runner blocked in `get` frees its slot. */
   #pump(): void {
     while (this.#queue.length > 0 && this.#runners - this.#backend.blocked < 1) {
@@ -331,22 +410,39 @@ class WorkerServer {
         const pending = this.#run(task);
         if (pending !== undefined) await pending;
         this.#catchUp(started);
+        this.#collectDue();
         if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
       }
     } finally {
       this.#runners--;
+      if (this.#runners === 0 && this.#queue.length === 0) this.#collectIdle();
     }
+  }
+
+  /**
+   * The thread has nothing to run: if its tasks held refs, collect now so
+   * that the refs they dropped are given back (and their objects freed)
+   * instead of waiting for a collection that an idle thread never has.
+   */
+  #collectIdle(): void {
+    if (this.#backend.takeAdopted() === 0) return;
+    // In a later turn: refs made or read in this one are kept alive until it ends.
+    setImmediate(() => {
+      if (this.#runners === 0 && this.#queue.length === 0) collectNow();
+    });
   }
 
   /** Runs one task; returns a promise only when the task is asynchronous. A side task does not take the running slot. */
   #run(task: Run, side = false): Promise<void> | undefined {
     const start = performance.now();
     if (this.#cancelled.delete(task.task)) {
+      this.#unpinBlocks(task);
       this.#fail(task.task, task.name, new TaskCancelledError(`task ${task.name} was cancelled before it started`), start);
       return undefined;
     }
     const fn = this.#functions.get(task.fn);
     if (fn === undefined) {
+      this.#unpinBlocks(task);
       this.#fail(task.task, task.name, new RayError(`function ${task.fn} was never defined on this worker`), start);
       return undefined;
     }
@@ -354,15 +450,30 @@ class WorkerServer {
     if (fn instanceof Promise) {
       return fn.then(
         () => this.#run(task, side),
-        (error: unknown) => this.#fail(task.task, task.name, error, start),
+        (error: unknown) => {
+          this.#unpinBlocks(task);
+          this.#fail(task.task, task.name, error, start);
+        },
       );
     }
     if (!side) this.#running[this.#info.index] = task.task;
     this.#currentName = task.name;
-    const explain = (error: unknown): unknown => explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
+    const explain = (error: unknown): unknown => {
+      try {
+        return explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
+      } catch {
+        return error; // a thrown value whose fields throw: reported as it is
+      }
+    };
     let result: unknown;
     try {
-      result = fn(...this.#decodeArgs(task.args));
+      let args: unknown[];
+      try {
+        args = this.#decodeArgs(task.args);
+      } finally {
+        this.#unpinBlocks(task);
+      }
+      result = fn(...args);
     } catch (error) {
       this.#fail(task.task, task.name, explain(error), start);
       return undefined;
@@ -372,7 +483,15 @@ class WorkerServer {
 
   /** Reports what a task or call returned: at once for a value, when it settles for a promise. */
   #outcome(task: number, name: string, result: unknown, start: number, explain: (error: unknown) => unknown): Promise<void> | undefined {
-    if (!isThenable(result)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (error) {
+      // A returned proxy whose `then` throws.
+      this.#fail(task, name, error, start);
+      return undefined;
+    }
+    if (!thenable) {
       this.#complete(task, name, result, start);
       return undefined;
     }
@@ -399,18 +518,32 @@ class WorkerServer {
   }
 
   #fail(task: number, name: string, error: unknown, start: number): void {
-    const data: ErrorData =
-      error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
+    let data: ErrorData;
+    try {
+      data = error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
+    } catch {
+      data = taskErrorData(name, undefined); // `instanceof` on a proxy whose traps throw
+    }
     this.send({ kind: "fail", task, error: data, us: (performance.now() - start) * 1000 });
   }
 
-  #onBlocked(): void {
-    this.send({ kind: "blocked", task: this.#running[this.#info.index] ?? 0 });
-    this.#pump();
+  /** A task parks in `get`/`wait`: its slot goes to the next queued task. Returns the parked task. */
+  #onBlocked(): number {
+    const task = this.#running[this.#info.index] ?? 0;
+    this.send({ kind: "blocked", task });
+    // Not now: the next task would run inside the caller's `get`, before its
+    // request is registered, and could read the answer too early.
+    queueMicrotask(() => this.#pump());
+    return task;
   }
 
-  #onUnblocked(): void {
-    this.send({ kind: "unblocked", task: this.#running[this.#info.index] ?? 0 });
+  /**
+   * A parked task resumes: it is the running one again, so that a crash
+   * from here on is charged to it and not to whichever task started last.
+   */
+  #onUnblocked(task: number): void {
+    this.#running[this.#info.index] = task;
+    this.send({ kind: "unblocked", task });
   }
 }
 
