@@ -10,9 +10,15 @@ import { test } from "node:test";
 import ts from "typescript";
 import { INDEX_URL, REPO, runScript } from "./support/child.js";
 
+/**
+ * A line before a block that says it is type-checked but not run (a cluster
+ * snippet needs machines; the cluster tests run the same calls).
+ */
+const TYPECHECK_ONLY = /^\s*<!-- readme-snippets: type-check only\b/;
+
 /** The ```ts blocks of a markdown file, with the indentation of list items removed. */
-export function tsBlocks(markdown: string): { line: number; code: string }[] {
-  const blocks: { line: number; code: string }[] = [];
+export function tsBlocks(markdown: string): { line: number; code: string; run: boolean }[] {
+  const blocks: { line: number; code: string; run: boolean }[] = [];
   const lines = markdown.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const open = /^(\s*)```ts\s*$/.exec(lines[i] as string);
@@ -21,7 +27,7 @@ export function tsBlocks(markdown: string): { line: number; code: string }[] {
     const body: string[] = [];
     let j = i + 1;
     for (; j < lines.length && !/^\s*```\s*$/.test(lines[j] as string); j++) body.push((lines[j] as string).slice(indent));
-    blocks.push({ line: i + 1, code: body.join("\n") });
+    blocks.push({ line: i + 1, code: body.join("\n"), run: !TYPECHECK_ONLY.test(lines[i - 1] ?? "") });
     i = j;
   }
   return blocks;
@@ -34,6 +40,8 @@ const DIR = join(REPO, ".rayts-tmp", `readme-${process.pid}`);
 test("README.md has TypeScript snippets, each importing rayts", () => {
   assert.ok(snippets.length >= 8, `only ${snippets.length} snippets found`);
   for (const { line, code } of snippets) assert.match(code, /^import .* from "rayts";$/m, `the snippet at README.md:${line} does not import rayts`);
+  // Only snippets that join a cluster may skip the run.
+  for (const { line, code, run } of snippets) if (!run) assert.match(code, /init\(\{ address:/, `the snippet at README.md:${line} is not run but needs no cluster`);
 });
 
 test("every README snippet type-checks as a complete program", () => {
@@ -73,7 +81,7 @@ test("every README snippet type-checks as a complete program", () => {
   }
 });
 
-for (const { line, code } of snippets) {
+for (const { line, code } of snippets.filter((snippet) => snippet.run)) {
   test(`the README snippet at line ${line} runs and exits by itself`, { timeout: 240_000 }, async () => {
     const result = await runScript(`readme-${line}`, code.replaceAll('from "rayts"', `from "${INDEX_URL}"`), { timeoutMs: 60_000 });
     assert.equal(result.timedOut, false, `did not exit by itself\n${result.stdout}\n${result.stderr}`);
