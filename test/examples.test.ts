@@ -83,7 +83,7 @@ describe("examples, uncompiled under tsx, quick mode", () => {
 describe("closure-capture compiled with raycompile", () => {
   const cli = path.join(REPO, "dist/compiler/cli.js");
   test("foo2 reads the captured module-level array", { skip: existsSync(cli) ? false : "dist/ not built (npm run build)" }, () => {
-    const compiled = compileFolder("examples", "examples-test", ["demo.ts"]);
+    const compiled = compileFolder("examples", "examples-test", ["demo.ts", "cluster-demo.ts"]);
     assert.ok(compiled.ok, compiled.ok ? "" : compiled.reason);
     const out = run([path.join(compiled.outDir, "closure-capture.js")]);
     assert.match(out, /foo2\(5\) = 1764 \(compiled: A captured, put once\)/);

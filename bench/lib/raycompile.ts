@@ -57,6 +57,6 @@ export function compileFolder(srcDir: string, name: string, exclude: readonly st
   stage(path.join(REPO, srcDir), staged, exclude);
   const run = spawnSync(process.execPath, [CLI, staged, "--outDir", outDir], { cwd: REPO, encoding: "utf8" });
   const report = `${run.stdout}${run.stderr}`.trim();
-  if (run.status !== 0) return { ok: false, reason: `raycompile exited ${run.status}: ${report.split("\n").slice(0, 8).join(" | ")}` };
+  if (run.status !== 0) return { ok: false, reason: `raycompile exited ${run.status}: ${report.split("\n").filter((line) => /error|warning/.test(line)).slice(0, 12).join(" | ") || report.split("\n").slice(0, 8).join(" | ")}` };
   return { ok: true, outDir, report };
 }
