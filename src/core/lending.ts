@@ -22,6 +22,12 @@ export class Lending {
   readonly #send: (link: WorkerLink, message: ToWorker) => void;
   /** Which threads hold each shared block in their cache. */
   readonly #blockHolders = new Map<number, Holder[]>();
+  /**
+   * Blocks a thread sent (so it had them cached then) that the driver has
+   * not sent it since. An eviction may be on its way to that thread, so
+   * they are not named by id alone until the driver has sent them once.
+   */
+  readonly #learned = new WeakMap<Holder, Set<number>>();
 
   /** `send` queues a message to a thread (flushed with the rest of the tick). */
   constructor(store: ObjectStore, send: (link: WorkerLink, message: ToWorker) => void) {
@@ -44,6 +50,8 @@ export class Lending {
       return value;
     }
     if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab") || value.b === undefined) return value;
+    const learned = this.#learned.get(holder);
+    if (learned?.delete(value.k) === true) return value; // sent with its buffer: from now on it is named by id
     if (holder.blocks.has(value.k)) return { ...value, b: undefined };
     this.#holds(holder, value.k);
     return value;
@@ -51,7 +59,11 @@ export class Lending {
 
   /** Shared blocks in values a thread sent are held in that thread's cache. */
   learn(holder: Holder, value: Encoded): void {
-    if (isBoxed(value) && (value.t === "ta" || value.t === "ab") && !holder.blocks.has(value.k)) this.#holds(holder, value.k);
+    if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab") || holder.blocks.has(value.k)) return;
+    this.#holds(holder, value.k);
+    const learned = this.#learned.get(holder);
+    if (learned === undefined) this.#learned.set(holder, new Set([value.k]));
+    else learned.add(value.k);
   }
 
   /** The store dropped an object: threads may forget its shared block (sent at the next flush). */
@@ -61,6 +73,7 @@ export class Lending {
     if (holders === undefined) return;
     this.#blockHolders.delete(value.k);
     for (const holder of holders) {
+      this.#learned.get(holder)?.delete(value.k);
       // Sent in order with everything else, so a later send of the same block carries it again.
       if (holder.blocks.delete(value.k) && holder.link !== undefined) this.#send(holder.link, { kind: "evict", blocks: [value.k] });
     }
