@@ -16,6 +16,7 @@ import * as ray from "../../src/index.js";
 import { state as threadState } from "../../src/core/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime.js";
 import { release, sharedInts, until } from "../support/shared.js";
+import { double, fails } from "./workload.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve("artifacts/dashboard");
@@ -25,13 +26,6 @@ let page: Page;
 let base: string;
 let profile: string;
 
-const double = ray.remote((x: number) => x * 2, { name: "double" });
-const fails = ray.remote(
-  (x: number) => {
-    throw new Error(`bad input ${x}`);
-  },
-  { name: "fails" },
-);
 /** Marks flags[1] and waits (at most a minute) until flags[0] is set: holds a CPU slot while pages load. */
 const held = ray.remote(
   (flags: Int32Array, value: number) => {

@@ -14,6 +14,7 @@ import * as ray from "../../src/index.js";
 import { state as threadState } from "../../src/core/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime.js";
 import { held, release, sharedInts, until } from "../support/shared.js";
+import { double, fails, flaky } from "./workload.js";
 
 const CLI = path.resolve("src/cli/rayts.ts");
 let address: string;
@@ -35,20 +36,6 @@ function cli(...args: string[]): Promise<Run> {
   });
 }
 
-const double = ray.remote((x: number) => x * 2, { name: "double" });
-const fails = ray.remote(
-  (x: number) => {
-    throw new Error(`bad input ${x}`);
-  },
-  { name: "fails" },
-);
-const flaky = ray.remote(
-  (flags: Int32Array) => {
-    if (Atomics.add(flags, 2, 1) === 0) throw new Error("first attempt fails");
-    return "second attempt";
-  },
-  { name: "flaky" },
-);
 const talks = ray.remote(
   (text: string) => {
     console.log(text);

@@ -11,6 +11,7 @@ import { state as threadState } from "../../src/core/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime.js";
 import { LocalObservation } from "../../src/dashboard/observation.js";
 import { held, release, sharedInts, until } from "../support/shared.js";
+import { double, fails, flaky } from "./workload.js";
 
 before(async () => {
   await ray.init({ numCpus: 2, includeDashboard: false });
@@ -27,21 +28,6 @@ function recorder() {
   return backend.observation.recorder;
 }
 
-const double = ray.remote((x: number) => x * 2, { name: "double" });
-const fails = ray.remote(
-  (x: number) => {
-    throw new Error(`bad input ${x}`);
-  },
-  { name: "fails" },
-);
-/** Throws on its first attempt (counted in flags[2]), then returns. */
-const flaky = ray.remote(
-  (flags: Int32Array) => {
-    if (Atomics.add(flags, 2, 1) === 0) throw new Error("first attempt fails");
-    return "second attempt";
-  },
-  { name: "flaky" },
-);
 const crashes = ray.remote(() => {
   process.exit(1);
 });
