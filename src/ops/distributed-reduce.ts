@@ -43,6 +43,13 @@ interface Resolved<T> {
 
 /** Combines timed while sampling stop once they took this long (ms). */
 const SAMPLE_MS = 0.5;
+/**
+ * Sampling goes on (up to GROWTH_SAMPLE_MS) until its two last partials
+ * hold this many items: merging a handful of items costs about what merging
+ * two does, so growth only shows on larger operands.
+ */
+const GROWTH_MIN_ITEMS = 64;
+const GROWTH_SAMPLE_MS = 4 * SAMPLE_MS;
 /** Below this estimated local time (ms) the fold stays local without measuring the task overhead. */
 const MIN_DISTRIBUTE_MS = 2;
 /** Least cost of copying a typed array into new shared memory, in ns per byte (2 GB/s). */
@@ -144,9 +151,20 @@ async function openSource<T>(seq: ArrayLike<T> | ObjectRef<ArrayLike<T>>): Promi
 const GROWTH_RATIO = 2;
 /** Repetitions of each timed combine when measuring growth; the fastest counts. */
 const GROWTH_REPEATS = 3;
+/** A timing of a combine lasts at least this long (ms): a single call of a few microseconds is below the clock's noise. */
+const GROWTH_MIN_TIMING_MS = 0.05;
+/** Most calls in one timing. */
+const GROWTH_MAX_CALLS = 1024;
 
-/** Best of GROWTH_REPEATS timings of `fn(a, b)`, in ms, with `calls` calls per timing. */
-function timeCombine<T>(fn: Combiner<T>, a: T, b: T, calls: number): number {
+/** Best of GROWTH_REPEATS timings of `fn(a, b)` per call, in ms, each timing long enough to read. */
+function timeCombine<T>(fn: Combiner<T>, a: T, b: T): number {
+  let calls = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn(a, b);
+    if (performance.now() - t0 >= GROWTH_MIN_TIMING_MS || calls >= GROWTH_MAX_CALLS) break;
+    calls *= 2;
+  }
   let best = Infinity;
   for (let round = 0; round < GROWTH_REPEATS; round++) {
     const t0 = performance.now();
@@ -165,8 +183,8 @@ function timeCombine<T>(fn: Combiner<T>, a: T, b: T, calls: number): number {
  */
 function measureGrowth<T>(fn: Combiner<T>, items: ArrayLike<T>, left: T, right: T, big: number): { fixedMs: number; perItemMs: number } | undefined {
   if (items.length < 2 || big < 8) return undefined;
-  const small = timeCombine(fn, items[0] as T, items[1] as T, 16);
-  const large = timeCombine(fn, left, right, 1);
+  const small = timeCombine(fn, items[0] as T, items[1] as T);
+  const large = timeCombine(fn, left, right);
   if (!(large > small * GROWTH_RATIO)) return undefined;
   const perItemMs = (large - small) / (big - 2);
   return { fixedMs: Math.max(0, small - 2 * perItemMs), perItemMs };
@@ -175,8 +193,9 @@ function measureGrowth<T>(fn: Combiner<T>, items: ArrayLike<T>, left: T, right: 
 /**
  * Folds leading items locally while timing the combine; the work is kept.
  * Samples double in size until they took SAMPLE_MS in all (and at least
- * three were taken, so two partials of 4 items and more exist to time a
- * combine of large operands). The estimate is the lowest per-combine time
+ * three were taken, and the last two hold GROWTH_MIN_ITEMS items unless
+ * sampling reached GROWTH_SAMPLE_MS), so two large partials exist to time
+ * a combine of large operands. The estimate is the lowest per-combine time
  * seen over samples of 3 combines or more: a GC pause or a busy core only
  * ever makes a sample slower, and a low estimate errs towards folding
  * locally, which never loses much. Then {@link measureGrowth} says whether
@@ -201,7 +220,8 @@ function sample<T>(fn: Combiner<T>, items: ArrayLike<T>): { parts: T[]; consumed
     spent += took;
     if (take >= 4) bestRate = Math.min(bestRate, took / (take - 1));
     else if (take >= 2) smallRate = Math.min(smallRate, took / (take - 1));
-    if (spent >= SAMPLE_MS && parts.length >= 3) break;
+    const lastTwo = take + (sizes[sizes.length - 2] ?? 0);
+    if (spent >= SAMPLE_MS && parts.length >= 3 && (lastTwo >= GROWTH_MIN_ITEMS || spent >= GROWTH_SAMPLE_MS)) break;
     size *= 2;
   }
   const combineMs = bestRate !== Infinity ? bestRate : smallRate !== Infinity ? smallRate : 0;
