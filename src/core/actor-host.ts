@@ -24,6 +24,9 @@ export interface CallRunner {
   /** The class with this function id: its constructor, or a promise while its module loads. */
   definition(fn: number): Callable | Promise<Callable> | undefined;
   decodeArgs(args: readonly Encoded[]): unknown[];
+  /** Keeps the shared blocks these arguments name by id cached until {@link unpin}; returns whether any were. */
+  pin(args: readonly Encoded[]): boolean;
+  unpin(args: readonly Encoded[]): void;
   /** Reports what a call returned; a promise when it is asynchronous. */
   outcome(task: number, name: string, result: unknown, start: number, explain: (error: unknown) => unknown): Promise<void> | undefined;
   fail(task: number, name: string, error: unknown, start: number): void;
@@ -82,6 +85,12 @@ export class ActorHost {
   readonly #timers = new ActorTimers();
   /** Lanes given calls since the last {@link run}. */
   readonly #woken = new Map<Lane, HostedActor>();
+  /**
+   * Queued calls whose arguments name shared blocks by id: the driver may
+   * say to forget a block while a call queued here still needs it, so the
+   * block stays cached until the call has decoded its arguments or is dropped.
+   */
+  readonly #pinned = new Set<Call>();
 
   constructor(runner: CallRunner) {
     this.#runner = runner;
@@ -108,6 +117,7 @@ export class ActorHost {
     } catch (error) {
       this.#timers.clear(actor);
       this.#actors.delete(actor.id);
+      this.#dropQueued(actor);
       const data = taskErrorData(`${message.name}.constructor`, this.#runner.explain(message.cls, error));
       this.#runner.send({ kind: "actorInitFailed", actor: actor.id, error: data });
       return;
@@ -129,6 +139,7 @@ export class ActorHost {
       return;
     }
     const lane = actor.lane(call.method);
+    if (this.#runner.pin(call.args)) this.#pinned.add(call);
     lane.queue.push(call);
     this.#woken.set(lane, actor);
   }
@@ -147,9 +158,22 @@ export class ActorHost {
     if (actor === undefined) return;
     actor.killed = true;
     actor.instance = undefined;
-    for (const lane of actor.lanes()) lane.queue.length = 0;
+    this.#dropQueued(actor);
     this.#timers.clear(actor);
     this.#actors.delete(id);
+  }
+
+  /** Empties an actor's queues: those calls will not run. */
+  #dropQueued(actor: HostedActor): void {
+    for (const lane of actor.lanes()) {
+      for (const call of lane.queue) this.#release(call);
+      lane.queue.length = 0;
+    }
+  }
+
+  /** A call no longer needs its blocks cached. */
+  #release(call: Call): void {
+    if (this.#pinned.delete(call)) this.#runner.unpin(call.args);
   }
 
   #drain(actor: HostedActor, lane: Lane): void {
@@ -181,6 +205,7 @@ export class ActorHost {
     const start = performance.now();
     const runner = this.#runner;
     if (runner.takeCancelled(call.task)) {
+      this.#release(call);
       runner.fail(call.task, call.name, new TaskCancelledError(`call ${call.name} was cancelled before it started`), start);
       return undefined;
     }
@@ -189,6 +214,7 @@ export class ActorHost {
     const explain = (error: unknown): unknown => runner.explain(actor.cls, error);
     const method = instance[call.method];
     if (typeof method !== "function") {
+      this.#release(call);
       const error = new RayError(`actor class ${actor.name} has no method "${call.method}" (its instance has ${describe(method)} there)`);
       runner.fail(call.task, call.name, error, start);
       return undefined;
@@ -196,7 +222,12 @@ export class ActorHost {
     runner.started(call.task, actor.name);
     let result: unknown;
     try {
-      const args = runner.decodeArgs(call.args);
+      let args: unknown[];
+      try {
+        args = runner.decodeArgs(call.args);
+      } finally {
+        this.#release(call);
+      }
       result = this.#timers.run(actor, () => (method as Callable).apply(instance, args));
     } catch (error) {
       runner.fail(call.task, call.name, explain(error), start);

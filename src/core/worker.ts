@@ -155,6 +155,8 @@ class WorkerServer {
     this.#actors = new ActorHost({
       definition: (fn) => this.#functions.get(fn),
       decodeArgs: (args) => this.#decodeArgs(args),
+      pin: (args) => this.#pinBlocks(args),
+      unpin: (args) => this.#unpinArgs(args),
       outcome: (task, name, result, start, explain) => this.#outcome(task, name, result, start, explain),
       fail: (task, name, error, start) => this.#fail(task, name, error, start),
       takeCancelled: (task) => this.#cancelled.delete(task),
@@ -365,8 +367,13 @@ class WorkerServer {
   #unpinBlocks(run: Run): void {
     if (!run.pinned) return;
     run.pinned = false;
+    this.#unpinArgs(run.args);
+  }
+
+  /** Undoes one {@link #pinBlocks} of these values. */
+  #unpinArgs(args: readonly Encoded[]): void {
     const evict: number[] = [];
-    for (const value of run.args) {
+    for (const value of args) {
       if (typeof value !== "object" || value === null || (value.t !== "ta" && value.t !== "ab") || value.b !== undefined) continue;
       const count = (this.#blockPins.get(value.k) ?? 0) - 1;
       if (count > 0) {

@@ -25,12 +25,13 @@ let counter = 0;
 /**
  * Writes `source` to `.rayts-tmp/<name>-<n>.ts` (gitignored) and runs it with
  * `node [nodeArgs] --import tsx`. The placeholder `RAYTS` in the source is
- * replaced by the barrel's URL. Kills the child after `timeoutMs`.
+ * replaced by the barrel's URL. Kills the child after `timeoutMs`. `env` is
+ * added to this process's environment.
  */
 export async function runScript(
   name: string,
   source: string,
-  options: { nodeArgs?: string[]; timeoutMs?: number } = {},
+  options: { nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ChildResult> {
   const dir = join(REPO, ".rayts-tmp");
   mkdirSync(dir, { recursive: true });
@@ -40,6 +41,7 @@ export async function runScript(
     return await new Promise<ChildResult>((resolve, reject) => {
       const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", file], {
         cwd: REPO,
+        env: options.env === undefined ? process.env : { ...process.env, ...options.env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";
