@@ -12,6 +12,7 @@ import { after, before, test } from "node:test";
 import { freePort } from "../../src/cluster/redis-server.js";
 import { REPO, runScript } from "../support/child.js";
 import { ensureRedisServer } from "./harness.js";
+import { alive } from "../../src/cli/commands/stop.js";
 
 const CLI = join(REPO, "src/cli/rayts.ts");
 let dir: string;
@@ -46,15 +47,6 @@ function recordedPids(): number[] {
     for (const file of readdirSync(pidDir)) pids.push(Number(readFileSync(join(pidDir, file), "utf8")));
   }
   return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 before(() => {

@@ -7,7 +7,8 @@ import { allSessions } from "../../cluster/session.js";
 
 export const summary = "stop the nodes and Redis that `rayts start` started on this machine";
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
