@@ -11,6 +11,9 @@
  *
  * @packageDocumentation
  */
+// Loads the local driver runtime, which registers itself for init() (see core/driver-factory.ts).
+import "./core/runtime.js";
+
 export {
   init,
   shutdown,

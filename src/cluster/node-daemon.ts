@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import type { Redis } from "ioredis";
 import * as api from "../core/api.js";
+import "../core/runtime.js";
 import { ActorClass } from "../core/actor.js";
 import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
 import { state } from "../core/global-state.js";

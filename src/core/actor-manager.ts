@@ -15,7 +15,8 @@ import type { Settled } from "./object-store.js";
 import type { ResolvedActorOptions } from "./options.js";
 import type { ActorConcurrency, Encoded, NamedActor, ResolvedTaskOptions, ToWorker } from "./protocol.js";
 import type { Task, TaskWorker } from "./scheduler.js";
-import type { WorkerLink } from "./worker-pool.js";
+import type { ControlPlane } from "./control-plane.js";
+import type { Transport } from "./transport.js";
 
 export class ActorState {
   readonly id: number;
@@ -77,13 +78,13 @@ export interface ActorRuntime {
   encodeArgs(args: readonly unknown[], name: string): Encoded[];
   lend(owner: ActorOwner, value: Encoded): Encoded;
   /** Returns the error of a capture that cannot be sent. */
-  define(owner: ActorOwner, link: WorkerLink, fn: number): ErrorData | undefined;
-  send(link: WorkerLink, message: ToWorker): void;
+  define(owner: ActorOwner, link: Transport, fn: number): ErrorData | undefined;
+  send(link: Transport, message: ToWorker): void;
   addRefs(ids: readonly number[], delta: number): void;
   /** Starts a thread in the given slot of the "running" table; `make` wraps its link. */
-  startThread(slot: number, make: (link: WorkerLink) => ActorThread): ActorThread;
+  startThread(slot: number, make: (link: Transport) => ActorThread): ActorThread;
   /** The task or call the thread was running when it died. */
-  running(link: WorkerLink): number | undefined;
+  running(link: Transport): number | undefined;
   /** Tells every thread that a name now refers to an actor, or to none. */
   announceName(key: { name: string; namespace: string }, actor: NamedActor | undefined): void;
 }
@@ -99,15 +100,11 @@ export interface FoundActor {
   readonly methods: readonly string[];
 }
 
-function nameKey(name: string, namespace: string): string {
-  return `${namespace}\u0000${name}`;
-}
-
 /** The actors of one runtime. */
 export class ActorManager {
   readonly #host: ActorRuntime;
   readonly #actors = new Map<number, ActorState>();
-  readonly #actorNames = new Map<string, number>();
+  readonly #names: ControlPlane;
   /** Ids handed out by a `getIfExists` create that found the actor already there. */
   readonly #aliases = new Map<number, number>();
   /** Constructor pseudo-tasks still waiting for their arguments. */
@@ -119,8 +116,9 @@ export class ActorManager {
   readonly #exported = new Set<number>();
 
   /** At most `sharedThreads` threads are shared; every thread takes one of `slots` entries of the "running" table from `firstSlot` on. */
-  constructor(host: ActorRuntime, sharedThreads: number, firstSlot: number, slots: number) {
+  constructor(host: ActorRuntime, names: ControlPlane, sharedThreads: number, firstSlot: number, slots: number) {
     this.#host = host;
+    this.#names = names;
     this.#threads = new ActorThreads((slot, make) => host.startThread(slot, make), sharedThreads, firstSlot, slots);
   }
 
@@ -169,7 +167,7 @@ export class ActorManager {
   /** Every live named actor, for a thread that starts now. */
   named(): NamedActor[] {
     const named: NamedActor[] = [];
-    for (const id of this.#actorNames.values()) {
+    for (const id of this.#names.namedActors()) {
       const actor = this.#actors.get(id);
       if (actor !== undefined && actor.dead === undefined && actor.options.name !== undefined) named.push(this.#namedEntry(actor, actor.options.name));
     }
@@ -197,7 +195,7 @@ export class ActorManager {
   /** Starts an actor from the driver; returns its id (an existing actor's with `getIfExists`). */
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
     if (options.name !== undefined) {
-      const existing = this.#actorNames.get(nameKey(options.name, options.namespace));
+      const existing = this.#names.actorByName(options.name, options.namespace);
       if (existing !== undefined && options.getIfExists) return existing;
       if (existing !== undefined) {
         throw new RayError(
@@ -213,8 +211,7 @@ export class ActorManager {
 
   /** Starts an actor whose constructor arguments are already encoded (from the driver or a worker). */
   create(id: number, cls: number, args: Encoded[], options: ResolvedActorOptions, methods: readonly string[]): void {
-    const key = options.name === undefined ? undefined : nameKey(options.name, options.namespace);
-    const existing = key === undefined ? undefined : this.#actorNames.get(key);
+    const existing = options.name === undefined ? undefined : this.#names.actorByName(options.name, options.namespace);
     if (existing !== undefined && options.getIfExists) {
       this.#aliases.set(id, existing);
       return;
@@ -228,8 +225,8 @@ export class ActorManager {
       actor.die(`an actor named "${options.name}" already exists in namespace "${options.namespace}"`);
       return;
     }
-    if (key !== undefined && options.name !== undefined) {
-      this.#actorNames.set(key, id);
+    if (options.name !== undefined) {
+      this.#names.nameActor(options.name, options.namespace, id);
       this.#host.announceName({ name: options.name, namespace: options.namespace }, this.#namedEntry(actor, options.name));
     }
     // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
@@ -315,7 +312,7 @@ export class ActorManager {
 
   /** The live actor registered under `name` in `namespace`. */
   getActor(name: string, namespace = DEFAULT_NAMESPACE): FoundActor | undefined {
-    const id = this.#actorNames.get(nameKey(name, namespace));
+    const id = this.#names.actorByName(name, namespace);
     const actor = id === undefined ? undefined : this.#actors.get(id);
     if (actor === undefined || actor.dead !== undefined) return undefined;
     return { id: actor.id, name: actor.name, cls: actor.cls, methods: actor.methods };
@@ -349,8 +346,7 @@ export class ActorManager {
 
   #forgetName(actor: ActorState): void {
     const { name, namespace } = actor.options;
-    if (name === undefined || this.#actorNames.get(nameKey(name, namespace)) !== actor.id) return;
-    this.#actorNames.delete(nameKey(name, namespace));
+    if (name === undefined || !this.#names.unnameActor(name, namespace, actor.id)) return;
     this.#host.announceName({ name, namespace }, undefined);
   }
 

@@ -13,11 +13,11 @@
  * dedicated thread.
  */
 import type { Holder } from "./lending.js";
-import type { WorkerLink } from "./worker-pool.js";
+import type { Transport } from "./transport.js";
 
 /** One actor thread as the driver sees it: what it holds of the store and which actors live on it. */
 export class ActorThread implements Holder {
-  link: WorkerLink;
+  link: Transport;
   readonly dedicated: boolean;
   /** Functions (actor classes) already defined on the thread. */
   defined = new Set<number>();
@@ -28,14 +28,14 @@ export class ActorThread implements Holder {
   /** Ids of the actors placed here and not yet gone. */
   readonly actors = new Set<number>();
 
-  constructor(link: WorkerLink, dedicated: boolean) {
+  constructor(link: Transport, dedicated: boolean) {
     this.link = link;
     this.dedicated = dedicated;
   }
 }
 
 /** Starts the thread of an `ActorThread` in a slot of the shared "running" table. */
-export type StartThread = (slot: number, thread: (link: WorkerLink) => ActorThread) => ActorThread;
+export type StartThread = (slot: number, thread: (link: Transport) => ActorThread) => ActorThread;
 
 /** Places actors on threads and retires threads. */
 export class ActorThreads {

@@ -34,7 +34,8 @@ import {
   type TaskOptions,
 } from "./options.js";
 import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
-import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
+import type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";
+import { startLocalDriver, type LocalDriver } from "./driver-factory.js";
 
 /** The driver's backend, started with defaults if need be (`init()` is optional). */
 function driver(what: string): DriverBackend {
@@ -46,13 +47,13 @@ function driver(what: string): DriverBackend {
 state.autoInit ??= () => {
   checkNodeVersion();
   const options = resolveInitOptions(undefined);
-  const runtime = new DriverRuntime(options);
+  const runtime = startLocalDriver(options);
   state.backend = runtime;
   void announceDashboard(startObserving(runtime, options));
   return runtime;
 };
 
-function startObserving(runtime: DriverRuntime, options: ResolvedInitOptions): Observation | undefined {
+function startObserving(runtime: LocalDriver, options: ResolvedInitOptions): Observation | undefined {
   runtime.observation = options.recordState ? state.observe?.(runtime, options) : undefined;
   return runtime.observation;
 }
@@ -87,7 +88,7 @@ export async function init(options?: InitOptions): Promise<void> {
     state.backend = await connectCluster(resolved);
     return;
   }
-  const runtime = new DriverRuntime(resolved);
+  const runtime = startLocalDriver(resolved);
   state.backend = runtime;
   await Promise.all([runtime.ready(), announceDashboard(startObserving(runtime, resolved))]);
 }

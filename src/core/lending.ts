@@ -4,13 +4,14 @@
  * shared blocks in its block cache (sent once, then named by id; forgotten
  * when the store drops the object). The driver runtime owns one Lending.
  */
-import type { ObjectStore } from "./object-store.js";
+import { LocalObjectDirectory, type ObjectDirectory } from "./object-directory.js";
+import type { RefCounts } from "./ownership.js";
 import { isBoxed, nestedIds, type Encoded, type ToWorker } from "./protocol.js";
-import type { WorkerLink } from "./worker-pool.js";
+import type { Transport } from "./transport.js";
 
 /** A worker thread as the driver sees it: a task worker or an actor's thread. */
 export interface Holder {
-  readonly link: WorkerLink | undefined;
+  readonly link: Transport | undefined;
   /** Object ids this thread borrows, with counts. */
   borrows: Map<number, number>;
   /** Shared blocks the thread holds in its cache. */
@@ -18,10 +19,10 @@ export interface Holder {
 }
 
 export class Lending {
-  readonly #store: ObjectStore;
-  readonly #send: (link: WorkerLink, message: ToWorker) => void;
+  readonly #store: RefCounts;
+  readonly #send: (link: Transport, message: ToWorker) => void;
   /** Which threads hold each shared block in their cache. */
-  readonly #blockHolders = new Map<number, Holder[]>();
+  readonly #blockHolders: ObjectDirectory<number, Holder>;
   /**
    * Blocks a thread sent (so it had them cached then) that the driver has
    * not sent it since. An eviction may be on its way to that thread, so
@@ -30,8 +31,9 @@ export class Lending {
   readonly #learned = new WeakMap<Holder, Set<number>>();
 
   /** `send` queues a message to a thread (flushed with the rest of the tick). */
-  constructor(store: ObjectStore, send: (link: WorkerLink, message: ToWorker) => void) {
+  constructor(store: RefCounts, send: (link: Transport, message: ToWorker) => void, directory: ObjectDirectory<number, Holder> = new LocalObjectDirectory()) {
     this.#store = store;
+    this.#blockHolders = directory;
     this.#send = send;
   }
 
@@ -69,9 +71,9 @@ export class Lending {
   /** The store dropped an object: threads may forget its shared block (sent at the next flush). */
   readonly dropped = (value: Encoded): void => {
     if (!isBoxed(value) || (value.t !== "ta" && value.t !== "ab")) return;
-    const holders = this.#blockHolders.get(value.k);
-    if (holders === undefined) return;
-    this.#blockHolders.delete(value.k);
+    const holders = this.#blockHolders.locations(value.k);
+    if (holders.length === 0) return;
+    this.#blockHolders.dropLocations([value.k]);
     for (const holder of holders) {
       this.#learned.get(holder)?.delete(value.k);
       // Sent in order with everything else, so a later send of the same block carries it again.
@@ -99,8 +101,6 @@ export class Lending {
   /** Records that a thread holds a shared block (sent to it, or made by it). */
   #holds(holder: Holder, block: number): void {
     holder.blocks.add(block);
-    const holders = this.#blockHolders.get(block);
-    if (holders === undefined) this.#blockHolders.set(block, [holder]);
-    else holders.push(holder);
+    this.#blockHolders.addLocation(block, holder);
   }
 }

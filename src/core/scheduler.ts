@@ -20,8 +20,9 @@
  */
 import type { ErrorData } from "./errors.js";
 import type { Encoded, ResolvedTaskOptions } from "./protocol.js";
+import type { SchedulingPolicy, SchedulingPolicyFactory } from "./scheduling-policy.js";
 import { FifoQueue, type TaskQueue } from "./task-queue.js";
-import type { WorkerLink } from "./worker-pool.js";
+import type { Transport } from "./transport.js";
 
 /** Work of a batch sent to one worker, in microseconds. */
 const BATCH_US = 400;
@@ -69,7 +70,7 @@ export interface Task {
 
 /** The scheduler's view of one task worker. */
 export class TaskWorker {
-  link: WorkerLink;
+  link: Transport;
   /** Functions already defined on the current thread. */
   defined = new Set<number>();
   readonly assigned = new Map<number, Task>();
@@ -86,7 +87,7 @@ export class TaskWorker {
   /** Shared blocks the current thread holds in its cache. */
   blocks = new Set<number>();
 
-  constructor(link: WorkerLink) {
+  constructor(link: Transport) {
     this.link = link;
   }
 
@@ -107,7 +108,8 @@ export class TaskWorker {
   }
 }
 
-export class Scheduler {
+/** The default policy: CPU slots, side tasks, micro-batches of short tasks. */
+export class Scheduler implements SchedulingPolicy {
   readonly queue: TaskQueue<Task> = new FifoQueue<Task>();
   readonly workers: TaskWorker[] = [];
   readonly #numCpus: number;
@@ -256,3 +258,6 @@ export class Scheduler {
     if (worker.assigned.size === 0) worker.shortOnly = true;
   }
 }
+
+/** Makes the default, micro-batching policy. */
+export const microBatching: SchedulingPolicyFactory = (numCpus, assign) => new Scheduler(numCpus, assign);

@@ -8,6 +8,7 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import workerpool from "workerpool";
 import type { Encoded, FromWorker, ToWorker } from "./protocol.js";
+import type { BatchHandler, ExitHandler, Transport, TransportHost } from "./transport.js";
 
 /** Path of the worker script: the built file, or a boot file that loads the TypeScript source. */
 function workerScript(): string {
@@ -31,7 +32,7 @@ interface WorkerpoolHandler {
 }
 
 /** One live worker thread and the channel rayts talks to it on. */
-export class WorkerLink {
+export class WorkerLink implements Transport {
   readonly index: number;
   readonly #port: MessagePort;
   readonly #pool: ThreadPool;
@@ -119,10 +120,8 @@ export class WorkerLink {
   }
 }
 
-export type ExitHandler = (link: WorkerLink, error: unknown) => void;
-
 /** A set of worker threads of one role (tasks or actors). */
-export class ThreadPool {
+export class ThreadPool implements TransportHost {
   readonly #pool: workerpool.Pool;
   readonly #role: "task" | "actor";
   readonly #ids: SharedArrayBuffer;
@@ -149,7 +148,7 @@ export class ThreadPool {
    * Starts a worker's serve loop. `onMessage` gets its batches; `onExit` is
    * called once when the thread ends for any reason.
    */
-  start(index: number, onMessage: (link: WorkerLink, batch: FromWorker[]) => void, onExit: ExitHandler): WorkerLink {
+  start(index: number, onMessage: BatchHandler, onExit: ExitHandler): WorkerLink {
     const { port1, port2 } = new MessageChannel();
     const link = new WorkerLink(index, port1, this);
     const info: WorkerInfo = { index, role: this.#role, ids: this.#ids, running: this.#running, collectBytes: this.#collectBytes };
