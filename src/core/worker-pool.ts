@@ -27,8 +27,9 @@ export interface WorkerInfo {
   readonly collectBytes: number;
 }
 
+/** The part of workerpool's private WorkerHandler rayts reads (see {@link ThreadPool.findThread}). */
 interface WorkerpoolHandler {
-  readonly worker: Worker;
+  readonly worker: Worker | undefined;
 }
 
 /** One live worker thread and the channel rayts talks to it on. */
@@ -180,10 +181,31 @@ export class ThreadPool implements TransportHost {
     return link;
   }
 
-  /** @internal The Node Worker with this thread id. */
+  /**
+   * @internal The Node Worker with this thread id.
+   *
+   * The one place rayts reads workerpool's internals (its `workers` list of
+   * handlers). The driver needs the Worker object for two things no public
+   * workerpool API gives: `unref()`, so that idle threads let a script exit
+   * (the runtime keeps the process alive itself while it awaits results),
+   * and `terminate()` of one given thread at once (force cancel, actor kill)
+   * while the exit is still reported through the `serve` call's promise.
+   * `onCreateWorker` only sees the options a Worker is made from, not the
+   * Worker; and cancelling the `serve` promise, the public way to stop a
+   * thread, first waits for a cleanup reply (which a thread stuck in a loop
+   * never sends) and reports the end before the thread has stopped, while
+   * it may still write its slot of the shared "running" table.
+   * test/worker-pool-internals.test.ts pins this contract, so an upgrade of
+   * workerpool that changes it fails there rather than at a user's exit.
+   */
   findThread(threadId: number): Worker | undefined {
-    const handlers = (this.#pool as unknown as { workers: WorkerpoolHandler[] }).workers;
-    return handlers.find((handler) => handler.worker.threadId === threadId)?.worker;
+    const handlers = (this.#pool as unknown as { workers?: WorkerpoolHandler[] }).workers;
+    return handlers?.find((handler) => handler.worker?.threadId === threadId)?.worker;
+  }
+
+  /** Threads workerpool runs now (its public statistics), for tests and the state API. */
+  threadCount(): number {
+    return this.#pool.stats().totalWorkers;
   }
 
   /** @internal True (once) when a terminate was asked for before the worker said hello. */
