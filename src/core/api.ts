@@ -17,7 +17,7 @@ import { isDriverBackend, type DriverBackend, type WaitResult } from "./backend.
 import { RayError } from "./errors.js";
 import { moduleDefinition } from "./captures.js";
 import type { Observation } from "./events.js";
-import { currentBackend, state } from "./global-state.js";
+import { beginRuntime, currentBackend, state } from "./global-state.js";
 import { isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
   checkNodeVersion,
@@ -46,6 +46,7 @@ function driver(what: string): DriverBackend {
 state.autoInit ??= () => {
   checkNodeVersion();
   const options = resolveInitOptions(undefined);
+  beginRuntime();
   const runtime = new DriverRuntime(options);
   state.backend = runtime;
   void announceDashboard(startObserving(runtime, options));
@@ -84,9 +85,11 @@ export async function init(options?: InitOptions): Promise<void> {
   if (resolved.address !== undefined) {
     // Loaded only in cluster mode: local drivers and workers never load the Redis client.
     const { connectCluster } = await import("../cluster/driver.js");
+    beginRuntime();
     state.backend = await connectCluster(resolved);
     return;
   }
+  beginRuntime();
   const runtime = new DriverRuntime(resolved);
   state.backend = runtime;
   await Promise.all([runtime.ready(), announceDashboard(startObserving(runtime, resolved))]);

@@ -31,7 +31,7 @@ import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
 import { isSideTask, Scheduler, TaskWorker, type Task } from "./scheduler.js";
-import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
+import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, sizeOf } from "./serialization.js";
 import { ThreadPool, type WorkerLink } from "./worker-pool.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
@@ -172,7 +172,7 @@ export class DriverRuntime implements Backend {
       options.numCpus,
       MAX_ACTORS,
     );
-    setActorExportHook((actor) => this.#actors.exported(actor));
+    state.codec.onActorExport = (actor) => this.#actors.exported(actor);
     this.#keepAlive.port1.on("message", () => undefined);
     this.#keepAlive.port1.unref();
     const hellos: Promise<void>[] = [];
@@ -967,7 +967,7 @@ export class DriverRuntime implements Backend {
     for (const task of [...this.#tasks.values()]) this.#settle(task, { ok: false, error });
     this.#store.failPending(error);
     this.#keepAlive.port1.close();
-    setActorExportHook(undefined);
+    state.codec.onActorExport = undefined;
     await Promise.all([this.#taskPool.close(), this.#actorPool.close(), observation?.close()]);
   }
 }
