@@ -1,7 +1,8 @@
 /**
  * `init()`, work, `shutdown()`, `init()` with another CPU count in one
- * process is a fresh start: the second runtime's ids start where the first
- * one's did, operators measure again, functions defined before the first
+ * process is a fresh start: the second runtime's object numbers start where
+ * the first one's did (under a new id prefix, so refs of the old runtime are
+ * refused rather than read as new objects), operators measure again, functions defined before the first
  * runtime run on every worker of the second, and the store starts empty.
  */
 import assert from "node:assert/strict";
@@ -51,7 +52,17 @@ test("a runtime started after shutdown() owes nothing to the one before", async 
     assert.equal(second.puts, 0, "the new store's statistics start at zero");
     assert.equal(second.workers, 2, "functions defined before the first runtime run on every worker of the second");
     assert.deepEqual(second.squares, first.squares);
-    assert.equal(second.firstRef.id, first.firstRef.id, "object ids start again with the new runtime");
+    assert.equal(second.firstRef.num, first.firstRef.num, "object numbers start again with the new runtime");
+    assert.notEqual(second.firstRef.id, first.firstRef.id, "public ids stay unique across runtimes");
+
+    // The old runtime's ref has the same number as a live object of this one: it must not reach it.
+    const stale = /was made by a runtime that was shut down/;
+    await assert.rejects(ray.get(first.firstRef), (error: unknown) => error instanceof ray.RayError && stale.test(error.message));
+    await assert.rejects(ray.wait([first.firstRef]), stale);
+    assert.throws(() => square.remote(first.firstRef as unknown as number), stale);
+    assert.throws(() => ray.put({ nested: first.firstRef }), stale);
+    assert.throws(() => ray.cancel(first.firstRef), stale);
+    assert.equal(await ray.get(second.firstRef), 1);
   } finally {
     await ray.shutdown();
   }

@@ -14,6 +14,7 @@
 import v8 from "node:v8";
 import { SerializationError } from "./errors.js";
 import { show } from "./options.js";
+import { refNum } from "./ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "./protocol.js";
 import {
   INLINE_LIMIT,
@@ -51,6 +52,7 @@ export class Codec {
   readonly #blocks = new Map<number, SharedArrayBuffer>();
   readonly #caching: boolean;
   readonly #newId: () => number;
+  readonly #tag: string;
   /**
    * Buffers for the private copies of by-value arguments, by size. A copy
    * never leaves its thread (workers get a structured clone of it), so once
@@ -66,10 +68,12 @@ export class Codec {
   /**
    * @param caching keep received blocks by id (workers)
    * @param newId source of block ids, unique across the runtime's threads
+   * @param tag the runtime's tag: refs of other runtimes are refused
    */
-  constructor(caching: boolean, newId: () => number) {
+  constructor(caching: boolean, newId: () => number, tag: string) {
     this.#caching = caching;
     this.#newId = newId;
+    this.#tag = tag;
   }
 
   /** Forgets blocks the driver no longer stores; live views keep their memory. Returns the bytes forgotten. */
@@ -255,7 +259,7 @@ export class Codec {
     if (typeof value !== "object" || value === null || seen.has(value)) return out;
     seen.add(value);
     if (isHandleData(value)) {
-      if (value[HANDLE_KEY] === "ref") out.push(value.id);
+      if (value[HANDLE_KEY] === "ref") out.push(refNum(value, this.#tag, "a value holding"));
       else if (value[HANDLE_KEY] === "actor") this.onActorExport?.(value[ACTOR_KEY].id);
       return out;
     }

@@ -12,13 +12,16 @@
 import type { FunctionDefinition } from "./protocol.js";
 import type { Backend } from "./backend.js";
 import type { ObserveHook } from "./events.js";
+import { randomInt } from "node:crypto";
 import { Codec } from "./codec.js";
 
 /** Slot of the shared counter that object, task, actor and block ids come from; restarts with each runtime. */
 const RUNTIME_SLOT = 0;
 /** Slot that function ids come from; never restarts, since functions outlive runtimes. */
 const FUNCTION_SLOT = 1;
-const ID_BYTES = 16;
+/** Slot holding the runtime's random tag, the prefix of its public ids. */
+const TAG_SLOT = 2;
+const ID_BYTES = 24;
 
 interface GlobalState {
   backend: Backend | undefined;
@@ -37,8 +40,8 @@ interface GlobalState {
   ids: BigInt64Array;
   /** The value codec of this thread (its block cache and argument buffers). */
   codec: Codec;
-  /** Numbers the runtimes this thread started, so each has its own id prefix. */
-  runtimes: number;
+  /** The prefix of the public ids of the current runtime (hex of its random tag); empty before any runtime. */
+  tag: string;
 }
 
 const KEY = Symbol.for("rayts.state");
@@ -50,8 +53,8 @@ function create(): GlobalState {
     observe: undefined,
     functions: new Map(),
     ids: new BigInt64Array(new SharedArrayBuffer(ID_BYTES)),
-    codec: new Codec(false, nextId),
-    runtimes: 0,
+    codec: new Codec(false, nextId, ""),
+    tag: "",
   };
 }
 
@@ -73,20 +76,25 @@ export function nextFunctionId(): number {
  * Starts the per-runtime state of the driver thread: a new id counter (object
  * ids start again from 1; function ids go on) and a new codec. Called before
  * each driver runtime is made, so a runtime started after `shutdown()` owes
- * nothing to the one before it. Returns the new runtime's sequence number.
+ * nothing to the one before it; its public ids get a new random prefix.
  */
-export function beginRuntime(): number {
+export function beginRuntime(): void {
   const ids = new BigInt64Array(new SharedArrayBuffer(ID_BYTES));
   ids[FUNCTION_SLOT] = Atomics.load(state.ids, FUNCTION_SLOT);
+  ids[TAG_SLOT] = BigInt(randomInt(1, 2 ** 48 - 1));
+  adopt(ids);
+  state.codec = new Codec(false, nextId, state.tag);
+}
+
+function adopt(ids: BigInt64Array): void {
   state.ids = ids;
-  state.codec = new Codec(false, nextId);
-  return ++state.runtimes;
+  state.tag = ids[TAG_SLOT] === 0n ? "" : (ids[TAG_SLOT] as bigint).toString(16).padStart(12, "0");
 }
 
 /** Makes this worker thread draw ids from the driver's counter and keep the blocks it receives. */
 export function adoptIdCounter(buffer: SharedArrayBuffer): void {
-  state.ids = new BigInt64Array(buffer);
-  state.codec = new Codec(true, nextId);
+  adopt(new BigInt64Array(buffer));
+  state.codec = new Codec(true, nextId, state.tag);
 }
 
 /** The runtime of this thread, initialising the driver with defaults on first use (as Ray >= 1.5 does). */

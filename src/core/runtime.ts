@@ -21,7 +21,7 @@ import {
 } from "./errors.js";
 import { EventBus, type EventSink, type ObjectProbe, type Observation, type RuntimeProbe, type WorkerName } from "./events.js";
 import { nextId, state } from "./global-state.js";
-import { isObjectRef, ObjectRef } from "./object-ref.js";
+import { currentNum, isObjectRef, ObjectRef } from "./object-ref.js";
 import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
@@ -244,14 +244,14 @@ export class DriverRuntime implements Backend {
   }
 
   track(ref: ObjectRef<unknown>): void {
-    this.#store.addRef(ref.id, 1);
-    this.#registry.register(ref, ref.id);
+    this.#store.addRef(ref.num, 1);
+    this.#registry.register(ref, ref.num);
   }
 
   readonly #revive = (data: HandleData): unknown => {
     switch (data[HANDLE_KEY]) {
       case "ref":
-        return this.#newRef(data.id);
+        return this.#newRef(data.num);
       case "fn":
         return new RemoteFunction(data.id, data.taskOptions);
       case "cls":
@@ -277,7 +277,7 @@ export class DriverRuntime implements Backend {
     const encoded: Encoded[] = [];
     for (let index = 0; index < args.length; index++) {
       const arg = args[index];
-      if (isObjectRef(arg)) encoded.push({ t: "r", id: arg.id });
+      if (isObjectRef(arg)) encoded.push({ t: "r", id: currentNum(arg, `argument ${index} of ${name}`) });
       else if (needsArrow(arg)) {
         // Put first (see #putArrow); the task depends on it and its pin keeps it alive.
         const id = nextId();
@@ -479,7 +479,7 @@ export class DriverRuntime implements Backend {
   }
 
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
-    const task = this.#tasks.get(ref.id);
+    const task = this.#tasks.get(ref.num);
     if (task === undefined || task.cancelled !== "no") return;
     this.#events?.emit({ kind: "taskCancelled", task, force });
     const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));
@@ -585,14 +585,14 @@ export class DriverRuntime implements Backend {
   }
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
-    this.#store.checkKnown(refs.map((ref) => ref.id));
+    this.#store.checkKnown(refs.map((ref) => ref.num));
     this.#waitStarted();
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         const values: unknown[] = [];
         try {
           for (const ref of refs) {
-            const settled = this.#store.peek(ref.id) as Settled;
+            const settled = this.#store.peek(ref.num) as Settled;
             if (!settled.ok) return reject(errorFromData(settled.error));
             values.push(decode(settled.value, this.#revive));
           }
@@ -602,12 +602,12 @@ export class DriverRuntime implements Backend {
         }
         resolve(values);
       };
-      this.#store.whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
+      this.#store.whenSettled(refs.map((ref) => ref.num), refs.length, timeout, (count) => {
         this.#waitEnded();
         if (count < refs.length) {
           reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
         } else if (refs.some((ref) => {
-          const settled = this.#store.peek(ref.id);
+          const settled = this.#store.peek(ref.num);
           return settled?.ok === true && needsArrow(settled.value);
         })) {
           void preloadArrow().then(finish);
@@ -617,15 +617,15 @@ export class DriverRuntime implements Backend {
   }
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
-    this.#store.checkKnown(refs.map((ref) => ref.id));
+    this.#store.checkKnown(refs.map((ref) => ref.num));
     this.#waitStarted();
     return new Promise((resolve) => {
-      this.#store.whenSettled(refs.map((ref) => ref.id), numReturns, timeout, () => {
+      this.#store.whenSettled(refs.map((ref) => ref.num), numReturns, timeout, () => {
         this.#waitEnded();
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
         for (const ref of refs) {
-          const isReady = ready < numReturns && this.#store.peek(ref.id) !== undefined;
+          const isReady = ready < numReturns && this.#store.peek(ref.num) !== undefined;
           if (isReady) ready++;
           result[isReady ? 0 : 1].push(ref);
         }
