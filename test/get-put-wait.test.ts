@@ -152,7 +152,7 @@ test("wait and get refuse duplicate refs", async () => {
 test("wait and get refuse non-refs", async () => {
   const bad = [1, "ref", null, undefined, { id: 1 }, [ray.put(1), 2]];
   for (const value of bad) {
-    await assert.rejects(ray.get(value as ray.ObjectRef<unknown>), TypeError, `get(${String(value)})`);
+    await assert.rejects(ray.get(value as unknown as ray.ObjectRef<unknown>), TypeError, `get(${String(value)})`);
   }
   await assert.rejects(ray.wait("nope" as unknown as ray.ObjectRef<unknown>[]), TypeError);
   await assert.rejects(ray.wait([ray.put(1), 5 as unknown as ray.ObjectRef<number>]), TypeError);

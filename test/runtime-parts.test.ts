@@ -26,7 +26,7 @@ test("an injected scheduling policy places every task the runtime runs", async (
     const square = ray.remote((x: number) => x * x);
     const refs = [1, 2, 3, 4, 5].map((x) => runtime.submitTask(square.id, [x], square.taskOptions));
     assert.deepEqual(await runtime.get(refs, undefined), [1, 4, 9, 16, 25]);
-    assert.deepEqual([...placed].sort((a, b) => a - b), refs.map((ref) => ref.id).sort((a, b) => a - b));
+    assert.deepEqual([...placed].sort((a, b) => a - b), refs.map((ref) => ref.num).sort((a, b) => a - b));
   } finally {
     await runtime.shutdown();
   }

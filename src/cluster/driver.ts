@@ -154,10 +154,10 @@ export class ClusterBackend implements Backend {
   }
 
   track(ref: ObjectRef<unknown>): void {
-    const object = this.#objects.byNum(ref.id);
+    const object = this.#objects.byNum(ref.num);
     if (object === undefined) return;
     this.#objects.addRef(object, 1);
-    this.#registry.register(ref, ref.id);
+    this.#registry.register(ref, ref.num);
   }
 
   trackActorHandle(): void {
@@ -165,7 +165,7 @@ export class ClusterBackend implements Backend {
   }
 
   #object(ref: ObjectRef<unknown>): OwnedObject {
-    const object = this.#objects.byNum(ref.id);
+    const object = this.#objects.byNum(ref.num);
     if (object === undefined) throw new RayError(`${String(ref)} is not known to this driver (it was freed, or made by another runtime)`);
     return object;
   }
@@ -494,7 +494,7 @@ export class ClusterBackend implements Backend {
   }
 
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
-    const object = this.#objects.byNum(ref.id);
+    const object = this.#objects.byNum(ref.num);
     if (object === undefined || object.state !== undefined) return;
     if (object.sent && object.node !== undefined) {
       this.#send(object.node.nodeId, { k: "cancel", id: object.gid, force });

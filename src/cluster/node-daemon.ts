@@ -231,7 +231,7 @@ export class NodeDaemon {
       // A capture is an object id of this node's store; the ref (kept for good) holds it.
       const ref = isObjectRef(value) ? value : api.put(value);
       this.#captures.push(ref);
-      captures[name] = ref.id;
+      captures[name] = ref.num;
     }
     return defineFunction({ kind: "module", name: published.name, url, exportName: published.exportName, captures });
   }

@@ -2,6 +2,7 @@ import { checkMethodGroups, DEFAULT_NAMESPACE, resolveActorOptions } from "./act
 import { prepareCaptures } from "./captures.js";
 import { functionFields } from "./class-fields.js";
 import { currentBackend, state } from "./global-state.js";
+import { formatId, type ActorId } from "./ids.js";
 import type { ObjectRef } from "./object-ref.js";
 import type { ActorOptions, ResolvedActorOptions } from "./options.js";
 import { ACTOR_KEY, HANDLE_KEY } from "./protocol.js";
@@ -23,7 +24,7 @@ export interface ActorMethod<A extends unknown[], R> {
 
 /** The id and name every handle carries, unless the class has methods of those names. */
 interface HandleInfo {
-  readonly actorId: number;
+  readonly actorId: ActorId;
   readonly actorName: string;
 }
 
@@ -133,7 +134,7 @@ export function makeActorHandle(id: number, name: string, methods: readonly stri
     Object.defineProperty(handle, method, { value: stub, enumerable: false });
   }
   // A method of the same name wins: the id and name stay readable with `actorInfo()`.
-  if (!methods.includes("actorId")) Object.defineProperty(handle, "actorId", { value: id, enumerable: false });
+  if (!methods.includes("actorId")) Object.defineProperty(handle, "actorId", { value: formatId(state.tag, id), enumerable: false });
   if (!methods.includes("actorName")) Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
   state.backend?.trackActorHandle(handle, id);
   return handle;

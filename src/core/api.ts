@@ -17,8 +17,8 @@ import { isDriverBackend, type DriverBackend, type WaitResult } from "./backend.
 import { RayError } from "./errors.js";
 import { moduleDefinition } from "./captures.js";
 import type { Observation } from "./events.js";
-import { currentBackend, state } from "./global-state.js";
-import { isObjectRef, type ObjectRef } from "./object-ref.js";
+import { beginRuntime, currentBackend, state } from "./global-state.js";
+import { currentNum, isObjectRef, type ObjectRef } from "./object-ref.js";
 import {
   checkNodeVersion,
   resolveActorOptions,
@@ -47,6 +47,7 @@ function driver(what: string): DriverBackend {
 state.autoInit ??= () => {
   checkNodeVersion();
   const options = resolveInitOptions(undefined);
+  beginRuntime();
   const runtime = startLocalDriver(options);
   state.backend = runtime;
   void announceDashboard(startObserving(runtime, options));
@@ -85,9 +86,11 @@ export async function init(options?: InitOptions): Promise<void> {
   if (resolved.address !== undefined) {
     // Loaded only in cluster mode: local drivers and workers never load the Redis client.
     const { connectCluster } = await import("../cluster/driver.js");
+    beginRuntime();
     state.backend = await connectCluster(resolved);
     return;
   }
+  beginRuntime();
   const runtime = startLocalDriver(resolved);
   state.backend = runtime;
   await Promise.all([runtime.ready(), announceDashboard(startObserving(runtime, resolved))]);
@@ -209,8 +212,9 @@ function checkRefs(refs: readonly unknown[], what: string): ObjectRef<unknown>[]
   const seen = new Set<number>();
   refs.forEach((ref, index) => {
     if (!isObjectRef(ref)) throw new TypeError(`Expected \`${what}\` to hold only ObjectRefs, got ${show(ref)} at index ${index}`);
-    if (seen.has(ref.id)) throw new RangeError(`Expected \`${what}\` to hold distinct ObjectRefs, got ${String(ref)} twice (again at index ${index})`);
-    seen.add(ref.id);
+    const num = currentNum(ref, `${what}[${index}]`);
+    if (seen.has(num)) throw new RangeError(`Expected \`${what}\` to hold distinct ObjectRefs, got ${String(ref)} twice (again at index ${index})`);
+    seen.add(num);
   });
   return refs as ObjectRef<unknown>[];
 }
@@ -233,6 +237,7 @@ export async function get(refs: unknown, options?: GetOptions): Promise<unknown>
     return currentBackend().get(checkRefs(refs, "refs"), timeout);
   }
   if (!isObjectRef(refs)) throw new TypeError(`Expected \`get\` to receive an ObjectRef or an array of them, got ${show(refs)}`);
+  currentNum(refs, "ref");
   const [value] = await currentBackend().get([refs], timeout);
   return value;
 }
@@ -282,6 +287,7 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
  */
 export function cancel(ref: ObjectRef<unknown>, options?: CancelOptions): void {
   if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef, got ${show(ref)}`);
+  currentNum(ref, "ref");
   const { force } = resolveCancelOptions(options);
   currentBackend().cancel(ref, force);
 }

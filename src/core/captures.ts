@@ -93,7 +93,7 @@ export function prepareCaptures(fn: number, backend: Backend): void {
         ref = backend.put(value);
         if (typeof value === "object" && value !== null) cache.set(value, ref);
       }
-      ids[name] = ref.id;
+      ids[name] = ref.num;
       refs.push(ref);
     } catch (error) {
       ids[name] = NO_CAPTURE;

@@ -32,7 +32,7 @@ export class DriverObjects {
   readonly #revive = (data: HandleData): unknown => {
     switch (data[HANDLE_KEY]) {
       case "ref":
-        return this.#parts.ownership.newRef(data.id);
+        return this.#parts.ownership.newRef(data.num);
       case "fn":
         return new RemoteFunction(data.id, data.taskOptions);
       case "cls":
@@ -134,14 +134,14 @@ export class DriverObjects {
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
     const { store, loop, turns } = this.#parts;
-    store.checkKnown(refs.map((ref) => ref.id));
+    store.checkKnown(refs.map((ref) => ref.num));
     loop.waitStarted();
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         const values: unknown[] = [];
         try {
           for (const ref of refs) {
-            const settled = store.peek(ref.id) as Settled;
+            const settled = store.peek(ref.num) as Settled;
             if (!settled.ok) return reject(errorFromData(settled.error));
             values.push(decode(settled.value, this.#revive));
           }
@@ -151,12 +151,12 @@ export class DriverObjects {
         }
         resolve(values);
       };
-      store.whenSettled(refs.map((ref) => ref.id), refs.length, timeout, (count) => {
+      store.whenSettled(refs.map((ref) => ref.num), refs.length, timeout, (count) => {
         loop.waitEnded();
         if (count < refs.length) {
           reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
         } else if (refs.some((ref) => {
-          const settled = store.peek(ref.id);
+          const settled = store.peek(ref.num);
           return settled?.ok === true && needsArrow(settled.value);
         })) {
           void preloadArrow().then(finish);
@@ -167,15 +167,15 @@ export class DriverObjects {
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
     const { store, loop, turns } = this.#parts;
-    store.checkKnown(refs.map((ref) => ref.id));
+    store.checkKnown(refs.map((ref) => ref.num));
     loop.waitStarted();
     return new Promise((resolve) => {
-      store.whenSettled(refs.map((ref) => ref.id), numReturns, timeout, () => {
+      store.whenSettled(refs.map((ref) => ref.num), numReturns, timeout, () => {
         loop.waitEnded();
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
         for (const ref of refs) {
-          const isReady = ready < numReturns && store.peek(ref.id) !== undefined;
+          const isReady = ready < numReturns && store.peek(ref.num) !== undefined;
           if (isReady) ready++;
           result[isReady ? 0 : 1].push(ref);
         }

@@ -10,7 +10,7 @@ import type { Backend } from "./backend.js";
 import type { DriverParts, Owner } from "./driver-parts.js";
 import { errorToData, ObjectStoreFullError, RayError, TaskCancelledError, type ErrorData } from "./errors.js";
 import { nextId } from "./global-state.js";
-import { isObjectRef, type ObjectRef } from "./object-ref.js";
+import { currentNum, isObjectRef, type ObjectRef } from "./object-ref.js";
 import type { Settled } from "./object-store.js";
 import { isBoxed, type Encoded, type ResolvedTaskOptions } from "./protocol.js";
 import { isSideTask, TaskWorker, type Task } from "./scheduler.js";
@@ -45,7 +45,7 @@ export class TaskLifecycle {
     const encoded: Encoded[] = [];
     for (let index = 0; index < args.length; index++) {
       const arg = args[index];
-      if (isObjectRef(arg)) encoded.push({ t: "r", id: arg.id });
+      if (isObjectRef(arg)) encoded.push({ t: "r", id: currentNum(arg, `argument ${index} of ${name}`) });
       else if (needsArrow(arg)) {
         // Put first (see DriverObjects.putArrow); the task depends on it and its pin keeps it alive.
         const id = nextId();
@@ -269,7 +269,7 @@ export class TaskLifecycle {
 
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
     const parts = this.#parts;
-    const task = this.live.get(ref.id);
+    const task = this.live.get(ref.num);
     if (task === undefined || task.cancelled !== "no") return;
     parts.events?.emit({ kind: "taskCancelled", task, force });
     const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));

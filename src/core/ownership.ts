@@ -78,8 +78,8 @@ export class LocalOwnershipTable<H extends Holder> implements OwnershipTable<H> 
   }
 
   track(ref: ObjectRef<unknown>): void {
-    this.#counts.addRef(ref.id, 1);
-    this.#registry.register(ref, ref.id);
+    this.#counts.addRef(ref.num, 1);
+    this.#registry.register(ref, ref.num);
   }
 
   borrow(holder: H, id: number): void {

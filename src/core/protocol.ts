@@ -186,7 +186,7 @@ export const ACTOR_KEY = "__rayts$actor";
 
 /** A handle as plain data after a structured clone. */
 export type HandleData =
-  | { readonly [HANDLE_KEY]: "ref"; readonly id: number }
+  | { readonly [HANDLE_KEY]: "ref"; readonly num: number }
   | { readonly [HANDLE_KEY]: "fn"; readonly id: number; readonly name: string; readonly taskOptions: ResolvedTaskOptions }
   | {
       readonly [HANDLE_KEY]: "cls";

@@ -1,5 +1,5 @@
 import { prepareCaptures } from "./captures.js";
-import { currentBackend, nextId, state } from "./global-state.js";
+import { currentBackend, nextFunctionId, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import { resolveTaskOptions, type TaskOptions } from "./options.js";
 import type { Sendable } from "./sendable.js";
@@ -59,7 +59,7 @@ export function defaultTaskOptions(name: string): ResolvedTaskOptions {
 
 /** Registers a function definition in this thread and returns its id. */
 export function defineFunction(def: FunctionDefinition): number {
-  const id = nextId();
+  const id = nextFunctionId();
   state.functions.set(id, def);
   return id;
 }

@@ -43,7 +43,6 @@ import { LocalOwnershipTable, type OwnershipTable } from "./ownership.js";
 import type { FromWorker, ResolvedTaskOptions } from "./protocol.js";
 import { microBatching, TaskWorker } from "./scheduler.js";
 import type { SchedulingPolicy, SchedulingPolicyFactory } from "./scheduling-policy.js";
-import { setActorExportHook } from "./serialization.js";
 import type { Transport, TransportHost } from "./transport.js";
 import { driverHandlers, handleBatch, type MessageHandlers } from "./worker-messages.js";
 import { WorkerFailures } from "./worker-failures.js";
@@ -163,7 +162,7 @@ export class DriverRuntime implements DriverBackend {
       options.numCpus,
       MAX_ACTORS,
     );
-    setActorExportHook((actor) => this.#actors.exported(actor));
+    state.codec.onActorExport = (actor) => this.#actors.exported(actor);
     const hellos: Promise<void>[] = [];
     for (let index = 0; index < options.numCpus; index++) {
       const worker = new TaskWorker(this.#taskPool.start(index, this.#onBatch, parts.onExit));
@@ -314,7 +313,7 @@ export class DriverRuntime implements DriverBackend {
     const error = errorToData(new RayError("the runtime was shut down"));
     for (const task of [...this.#tasks.live.values()]) this.#tasks.settle(task, { ok: false, error });
     this.#store.failPending(error);
-    setActorExportHook(undefined);
+    state.codec.onActorExport = undefined;
     await Promise.all([this.#taskPool.close(), this.#actorPool.close(), observation?.close()]);
   }
 }

@@ -11,7 +11,7 @@ export interface NotSendable<Why extends string> {
   readonly "cannot be sent to a worker": Why;
 }
 
-type Handle = { readonly __rayts$: string } | { readonly actorId: number; readonly actorName: string };
+type Handle = { readonly __rayts$: string } | { readonly actorId: string; readonly actorName: string };
 /** Arrow data, by shape (rayts keeps it in shared memory). */
 type ArrowLike = { readonly schema: object; readonly numRows: number } | { readonly type: object; readonly data: readonly unknown[]; readonly length: number };
 type Cloneable =

@@ -159,12 +159,12 @@ export class WorkerBackend implements Backend {
   readonly revive = (data: HandleData): unknown => {
     switch (data[HANDLE_KEY]) {
       case "ref": {
-        const live = this.#live.get(data.id)?.deref();
+        const live = this.#live.get(data.num)?.deref();
         if (live !== undefined) {
-          this.#release(data.id);
+          this.#release(data.num);
           return live;
         }
-        return this.#adopt(new ObjectRef(data.id));
+        return this.#adopt(new ObjectRef(data.num));
       }
       case "fn":
         this.#known.add(data.id);
@@ -179,8 +179,8 @@ export class WorkerBackend implements Backend {
 
   #adopt<T>(ref: ObjectRef<T>): ObjectRef<T> {
     this.#adopted++;
-    this.#live.set(ref.id, new WeakRef(ref));
-    this.#registry.register(ref, ref.id);
+    this.#live.set(ref.num, new WeakRef(ref));
+    this.#registry.register(ref, ref.num);
     return ref;
   }
 
@@ -192,7 +192,7 @@ export class WorkerBackend implements Backend {
   }
 
   #encodeArgs(args: readonly unknown[], name: string): Encoded[] {
-    return args.map((arg, index) => (isObjectRef(arg) ? { t: "r", id: arg.id } : encodeArg(arg, `argument ${index} of ${name}`)));
+    return args.map((arg, index) => (isObjectRef(arg) ? { t: "r", id: arg.num } : encodeArg(arg, `argument ${index} of ${name}`)));
   }
 
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
@@ -250,7 +250,7 @@ export class WorkerBackend implements Backend {
   }
 
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
-    this.#send({ kind: "cancelTask", id: ref.id, force });
+    this.#send({ kind: "cancelTask", id: ref.num, force });
   }
 
   #request<T>(refs: readonly ObjectRef<unknown>[], message: (req: number) => FromWorker): Promise<T> {
@@ -264,11 +264,11 @@ export class WorkerBackend implements Backend {
   }
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
-    return this.#request(refs, (req) => ({ kind: "get", req, ids: refs.map((ref) => ref.id), timeout }));
+    return this.#request(refs, (req) => ({ kind: "get", req, ids: refs.map((ref) => ref.num), timeout }));
   }
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
-    return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.id), numReturns, timeout }));
+    return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.num), numReturns, timeout }));
   }
 
   /** Settles a `get` or `wait` with the driver's answer (now and then at the next turn: see FinalizerTurns). */
@@ -289,7 +289,7 @@ export class WorkerBackend implements Backend {
       case "waited": {
         const ready = new Set(message.ready);
         const result: WaitResult<unknown> = [[], []];
-        for (const ref of request.refs) result[ready.has(ref.id) ? 0 : 1].push(ref);
+        for (const ref of request.refs) result[ready.has(ref.num) ? 0 : 1].push(ref);
         request.resolve(result as never);
         return;
       }

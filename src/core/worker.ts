@@ -16,7 +16,7 @@ import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "./protoc
 import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
 import { explainMissing, namespaceAliases, referToFirst } from "./missing-names.js";
 import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
-import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
+import { decode, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
 import type { WorkerInfo } from "./worker-pool.js";
@@ -180,7 +180,6 @@ class WorkerServer {
     );
     state.backend = this.#backend;
     adoptIdCounter(info.ids);
-    enableBlockCache();
     this.#redirectConsole();
     port.on("message", (batch: ToWorker[]) => this.#receive(batch));
     // A thread that dies (process.exit, an uncaught error) still sends the

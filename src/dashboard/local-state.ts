@@ -28,6 +28,13 @@ import {
   type WorkerInfo,
 } from "./state-source.js";
 import { traceEvents } from "./timeline.js";
+import { state as threadState } from "../core/global-state.js";
+import { formatId, type ActorId, type ObjectId, type TaskId } from "../core/ids.js";
+
+/** The public id of number `num` in the runtime this state belongs to (the thread's current one). */
+function publicId<I extends ObjectId | ActorId>(num: number): I {
+  return formatId<I>(threadState.tag, num);
+}
 
 /** Samples kept for the overview's charts: ten minutes at one a second. */
 const MAX_SAMPLES = 600;
@@ -81,15 +88,15 @@ export class LocalState implements StateSource {
   #task(record: TaskRecord, running: ReadonlySet<number>): TaskInfo {
     const state: TaskState = record.state === "assigned" && running.has(record.id) ? "running" : record.state;
     return {
-      taskId: record.id,
+      taskId: publicId<TaskId>(record.id),
       name: record.name,
       type: record.actor === undefined ? "task" : "actorCall",
       state,
-      actorId: record.actor,
+      actorId: record.actor === undefined ? undefined : publicId<ActorId>(record.actor),
       attempts: record.attempts,
       nodeId: this.#probe.node().nodeId,
       worker: record.worker,
-      parentTaskId: record.parent,
+      parentTaskId: record.parent === undefined ? undefined : publicId<TaskId>(record.parent),
       submittedAt: epoch(record.submitted),
       queuedAt: epoch(record.queued),
       assignedAt: epoch(record.assigned),
@@ -112,7 +119,7 @@ export class LocalState implements StateSource {
     return page(this.#allTasks(), options, this.#recorder.ended.dropped);
   }
 
-  async getTask(taskId: number): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined> {
+  async getTask(taskId: TaskId): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined> {
     const all = this.#allTasks();
     const task = all.find((info) => info.taskId === taskId);
     if (task === undefined) return undefined;
@@ -124,7 +131,7 @@ export class LocalState implements StateSource {
   #actors(): ActorInfo[] {
     const nodeId = this.#probe.node().nodeId;
     return [...this.#recorder.actors.values()].reverse().map((actor) => ({
-      actorId: actor.id,
+      actorId: publicId<ActorId>(actor.id),
       name: actor.name,
       className: actor.className,
       state: actor.state,
@@ -147,12 +154,13 @@ export class LocalState implements StateSource {
     for (const record of this.#recorder.ended.newestFirst()) tasks.set(record.id, record.name);
     return this.#probe
       .objects()
+      .sort((a, b) => b.bytes - a.bytes || b.id - a.id)
       .map((object) => {
         const referenceType: ReferenceType =
           object.pinnedBy.length > 0 ? "usedByPendingTask" : Object.keys(object.borrowedBy).length > 0 ? "borrowed" : "localReference";
         const task = tasks.get(object.id);
         return {
-          objectId: object.id,
+          objectId: publicId<ObjectId>(object.id),
           bytes: object.bytes,
           status: object.status,
           owner: task !== undefined ? `task:${task}` : (this.#recorder.objectOwners.get(object.id) ?? "driver"),
@@ -161,8 +169,7 @@ export class LocalState implements StateSource {
           pinnedBy: object.pinnedBy,
           borrowedBy: object.borrowedBy,
         };
-      })
-      .sort((a, b) => b.bytes - a.bytes || b.objectId - a.objectId);
+      });
   }
 
   async listObjects(options?: ListOptions): Promise<ListResult<ObjectInfo>> {
@@ -203,7 +210,7 @@ export class LocalState implements StateSource {
         nodeId,
         alive,
         // The slot keeps the last task's id after it ends: only a live one runs.
-        runningTask: task !== undefined && live.has(task) ? task : undefined,
+        runningTask: task !== undefined && live.has(task) ? publicId<TaskId>(task) : undefined,
         startedAt: epoch(record?.started),
         exitReason: alive ? undefined : record?.exitReason,
       };
@@ -212,7 +219,7 @@ export class LocalState implements StateSource {
   }
 
   #logs(): LogLine[] {
-    return this.#recorder.logs.newestFirst().map((line) => ({ time: epoch(line.time), worker: line.worker, stream: line.stream, text: line.text, taskId: line.task }));
+    return this.#recorder.logs.newestFirst().map((line) => ({ time: epoch(line.time), worker: line.worker, stream: line.stream, text: line.text, taskId: line.task === undefined ? undefined : publicId<TaskId>(line.task) }));
   }
 
   async listLogs(options?: ListOptions): Promise<ListResult<LogLine>> {

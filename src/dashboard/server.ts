@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { metricsText } from "./metrics.js";
 import type { ListOptions, StateSource } from "./state-source.js";
+import type { TaskId } from "../core/ids.js";
 
 /** Ports tried after the asked one when it is taken. */
 const PORT_TRIES = 20;
@@ -167,9 +168,9 @@ export class DashboardServer {
     const options = listOptions(url.searchParams);
     if ("error" in options) return this.#json(response, 400, options);
     const source = this.#source;
-    const task = /^tasks\/(\d+)$/.exec(route);
-    if (task !== null) {
-      const detail = await source.getTask(Number(task[1]));
+    const task = /^tasks\/([^/]+)$/.exec(route);
+    if (task !== null && task[1] !== "summary") {
+      const detail = await source.getTask(decodeURIComponent(task[1] as string) as TaskId);
       return detail === undefined ? this.#json(response, 404, { error: `no task ${task[1]} is recorded` }) : this.#json(response, 200, detail);
     }
     const handlers: Record<string, () => Promise<unknown>> = {

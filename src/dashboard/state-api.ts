@@ -10,6 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { RayError } from "../core/errors.js";
 import { state as threadState } from "../core/global-state.js";
 import { show } from "../core/options.js";
+import type { TaskId } from "../core/ids.js";
 import { DriverRuntime } from "../core/runtime.js";
 import { LocalObservation } from "./observation.js";
 import type {
@@ -64,7 +65,7 @@ export const state = {
   /** Tasks and actor calls, newest submitted first. */
   listTasks: (options?: ListOptions): Promise<ListResult<TaskInfo>> => source("state.listTasks").listTasks(checkList(options, "listTasks")),
   /** One task with its children and log lines. */
-  getTask: (taskId: number) => source("state.getTask").getTask(taskId),
+  getTask: (taskId: TaskId) => source("state.getTask").getTask(taskId),
   listActors: (options?: ListOptions): Promise<ListResult<ActorInfo>> => source("state.listActors").listActors(checkList(options, "listActors")),
   /** Objects in the store, largest first. */
   listObjects: (options?: ListOptions): Promise<ListResult<ObjectInfo>> => source("state.listObjects").listObjects(checkList(options, "listObjects")),

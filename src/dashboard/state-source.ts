@@ -4,6 +4,7 @@
  * recorder; a cluster head answers the same interface for its nodes.
  */
 import type { ActorLifecycle, TaskState } from "../core/events.js";
+import type { ActorId, ObjectId, TaskId } from "../core/ids.js";
 
 /** An error as the state API shows it. */
 export interface ErrorInfo {
@@ -15,18 +16,18 @@ export interface ErrorInfo {
 
 /** One task or actor call. Times are milliseconds since the epoch. */
 export interface TaskInfo {
-  readonly taskId: number;
+  readonly taskId: TaskId;
   /** The name shown in logs (`options.name`, or `Actor.method` for calls). */
   readonly name: string;
   readonly type: "task" | "actorCall";
   readonly state: TaskState;
-  readonly actorId: number | undefined;
+  readonly actorId: ActorId | undefined;
   /** Retries spent so far. */
   readonly attempts: number;
   readonly nodeId: string;
   readonly worker: string | undefined;
   /** The task that submitted this one, if it was submitted from inside a task. */
-  readonly parentTaskId: number | undefined;
+  readonly parentTaskId: TaskId | undefined;
   readonly submittedAt: number;
   readonly queuedAt: number | undefined;
   readonly assignedAt: number | undefined;
@@ -36,7 +37,7 @@ export interface TaskInfo {
 }
 
 export interface ActorInfo {
-  readonly actorId: number;
+  readonly actorId: ActorId;
   readonly name: string;
   readonly className: string;
   readonly state: ActorLifecycle;
@@ -54,7 +55,7 @@ export interface WorkerInfo {
   readonly nodeId: string;
   readonly alive: boolean;
   /** Id of the task running on it now, if any. */
-  readonly runningTask: number | undefined;
+  readonly runningTask: TaskId | undefined;
   readonly startedAt: number | undefined;
   readonly exitReason: string | undefined;
 }
@@ -73,7 +74,7 @@ export interface NodeState {
 export type ReferenceType = "usedByPendingTask" | "borrowed" | "localReference";
 
 export interface ObjectInfo {
-  readonly objectId: number;
+  readonly objectId: ObjectId;
   readonly bytes: number;
   readonly status: "pending" | "ready" | "error";
   /** `driver`, a worker name, or `task:<name>` for a task's result. */
@@ -89,7 +90,7 @@ export interface LogLine {
   readonly worker: string;
   readonly stream: "out" | "err";
   readonly text: string;
-  readonly taskId: number | undefined;
+  readonly taskId: TaskId | undefined;
 }
 
 /** A page of a list, and what the bounded buffers lost. */
@@ -162,7 +163,7 @@ export interface ClusterStatus {
 /** The state API: implemented by `LocalState` (driver) and by a cluster head. */
 export interface StateSource {
   listTasks(options?: ListOptions): Promise<ListResult<TaskInfo>>;
-  getTask(taskId: number): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined>;
+  getTask(taskId: TaskId): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined>;
   listActors(options?: ListOptions): Promise<ListResult<ActorInfo>>;
   listObjects(options?: ListOptions): Promise<ListResult<ObjectInfo>>;
   listNodes(options?: ListOptions): Promise<ListResult<NodeState>>;
@@ -181,7 +182,7 @@ export interface TraceEvent {
   readonly cat?: string;
   readonly ph: "X" | "M" | "b" | "e";
   /** Async events (`b`/`e`) of one task share its id. */
-  readonly id?: number;
+  readonly id?: number | string;
   readonly ts?: number;
   readonly dur?: number;
   readonly pid: number | string;

@@ -12,6 +12,7 @@ import { checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, check
 import { distributedLowerBoundMs, localMs, planChunks, SAFETY_MARGIN, type ChunkPlan } from "./chunk-plan.js";
 import { foldChunkTask, probeTask, type ChunkMode } from "./fold-task.js";
 import { foldRange, type Combiner } from "./tree-reduce.js";
+import { runtimeScoped } from "../core/global-state.js";
 
 /** Options of {@link aggListDistributed}. */
 export interface AggListDistributedOptions {
@@ -57,12 +58,20 @@ const COPY_NS_PER_BYTE = 0.5;
 /** Items cloned to estimate the transfer cost of plain values. */
 const TRANSFER_SAMPLE = 64;
 
-let measuredOverheadMs: number | undefined;
-let lastDecision: AggListDecision | undefined;
+/** What this operator remembers for the life of a runtime (a new `init()` measures again). */
+interface Memory {
+  overheadMs: number | undefined;
+  decision: AggListDecision | undefined;
+}
+const MEMORY = Symbol("aggListDistributed");
 
-/** The decision of the last `"auto"` call of {@link aggListDistributed} in this thread, if any. */
+function memory(): Memory {
+  return runtimeScoped<Memory>(MEMORY, () => ({ overheadMs: undefined, decision: undefined }));
+}
+
+/** The decision of the last `"auto"` call of {@link aggListDistributed} in this thread's current runtime, if any. */
 export function lastAggListDecision(): AggListDecision | undefined {
-  return lastDecision;
+  return memory().decision;
 }
 
 function resolveOptions<T>(fn: unknown, options: unknown): Resolved<T> {
@@ -92,7 +101,8 @@ function freeWorkers(): number {
 
 /** Round trip of an empty task, measured once per thread (best of 5, the first starts the workers). */
 async function taskOverheadMs(): Promise<number> {
-  if (measuredOverheadMs !== undefined) return measuredOverheadMs;
+  const known = memory().overheadMs;
+  if (known !== undefined) return known;
   const probe = probeTask();
   let best = Infinity;
   for (let i = 0; i < 5; i++) {
@@ -100,7 +110,7 @@ async function taskOverheadMs(): Promise<number> {
     await get(probe.remote());
     best = Math.min(best, performance.now() - t0);
   }
-  measuredOverheadMs = best;
+  memory().overheadMs = best; // the runtime the probe started, if none ran before
   return best;
 }
 
@@ -366,7 +376,7 @@ export async function aggListDistributed<T>(
     return foldRange(local, all, 0, all.length);
   };
   const stayLocal = (plan: ChunkPlan): T => {
-    lastDecision = { ...plan, sampled: consumed, combineMs, growthMsPerItem };
+    memory().decision = { ...plan, sampled: consumed, combineMs, growthMsPerItem };
     return finish(rest > 0 ? [foldRange(local, src.items, consumed, n)] : []);
   };
   const localEstimate = localMs({ items: rest, combineMs, growthMsPerItem });
@@ -379,6 +389,6 @@ export async function aggListDistributed<T>(
   if (bound * SAFETY_MARGIN >= localEstimate) return stayLocal({ kind: "local", localMs: localEstimate, distributedMs: bound });
   const plan = planChunks({ items: rest, combineMs, growthMsPerItem, transferMsPerItem: transfer, taskOverheadMs: await taskOverheadMs(), workers });
   if (plan.kind === "local") return stayLocal(plan);
-  lastDecision = { ...plan, sampled: consumed, combineMs, growthMsPerItem };
+  memory().decision = { ...plan, sampled: consumed, combineMs, growthMsPerItem };
   return finish(await gatherAll(submitChunks(source, src, consumed, plan.chunkSize)));
 }

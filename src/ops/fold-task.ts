@@ -35,14 +35,14 @@ async function raytsFoldChunk(source: string, data: unknown, start: number, end:
   type Combine = (a: unknown, b: unknown) => unknown;
   interface FoldState {
     fns: Map<string, Combine>;
-    seqId: number;
+    seqId: string;
     seq: ArrayLike<unknown> | undefined;
     timer: ReturnType<typeof setTimeout> | undefined;
   }
   const holder = globalThis as unknown as { __raytsFold?: FoldState };
   let cache = holder.__raytsFold;
   if (cache === undefined) {
-    cache = { fns: new Map(), seqId: -1, seq: undefined, timer: undefined };
+    cache = { fns: new Map(), seqId: "", seq: undefined, timer: undefined };
     holder.__raytsFold = cache;
   }
   let fn = cache.fns.get(source);
@@ -84,7 +84,7 @@ async function raytsFoldChunk(source: string, data: unknown, start: number, end:
     if (state.timer !== undefined) clearTimeout(state.timer);
     state.timer = setTimeout(function () {
       state.seq = undefined;
-      state.seqId = -1;
+      state.seqId = "";
     }, 2000);
     state.timer.unref?.();
   }

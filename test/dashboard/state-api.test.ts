@@ -169,13 +169,14 @@ test("actors: alive, then dead with the cause; their calls are listed", async ()
   assert.equal(await ray.get(counter.inc.remote()), 1);
   const [alive] = (await ray.state.listActors({ filter: { className: "Counter" } })).items;
   assert.equal(alive?.state, "alive");
-  const calls = await ray.state.listTasks({ filter: { actorId: alive?.actorId ?? -1 } });
+  assert.equal(alive?.actorId, counter.actorId, "the state API names an actor by its handle's id");
+  const calls = await ray.state.listTasks({ filter: { actorId: counter.actorId } });
   assert.equal(calls.total, 1);
   assert.equal(calls.items[0]?.type, "actorCall");
   assert.equal(calls.items[0]?.name, "Counter.inc");
   ray.kill(counter);
   await assert.rejects(ray.get(counter.inc.remote()), ray.ActorDiedError);
-  const [dead] = (await ray.state.listActors({ filter: { actorId: alive?.actorId ?? -1 } })).items;
+  const [dead] = (await ray.state.listActors({ filter: { actorId: counter.actorId } })).items;
   assert.equal(dead?.state, "dead");
   assert.match(dead?.deathCause ?? "", /kill/);
   assert.equal(recorder().invalidTransitions, 0);
