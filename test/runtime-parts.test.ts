@@ -12,6 +12,13 @@ import { microBatching, type Task, type TaskWorker } from "../src/core/scheduler
 import type { SchedulingPolicyFactory } from "../src/core/scheduling-policy.js";
 import { ThreadPool } from "../src/core/worker-pool.js";
 import type { Transport } from "../src/core/transport.js";
+import { LocalObjectDirectory, type AsyncObjectDirectory } from "../src/core/object-directory.js";
+import { LocalOwnershipTable } from "../src/core/ownership.js";
+import type { Holder } from "../src/core/lending.js";
+import type { ControlPlane as RedisControlPlane } from "../src/cluster/control-plane.js";
+
+// The cluster's Redis control plane answers the directory's questions, asynchronously (checked by the compiler).
+export const redisIsADirectory = (plane: RedisControlPlane): AsyncObjectDirectory<string, string> => plane;
 
 test("an injected scheduling policy places every task the runtime runs", async () => {
   const placed: number[] = [];
@@ -59,4 +66,41 @@ test("the thread pool finds each thread's Worker through workerpool, and termina
   } finally {
     await pool.close();
   }
+});
+
+test("the in-memory object directory lists an object's locations in order until it is dropped", () => {
+  const directory = new LocalObjectDirectory<number, string>();
+  directory.addLocation(1, "task-0");
+  directory.addLocation(1, "actor-3");
+  directory.addLocation(2, "task-1");
+  assert.deepEqual(directory.locations(1), ["task-0", "actor-3"]);
+  directory.dropLocations([1]);
+  assert.deepEqual(directory.locations(1), []);
+  assert.deepEqual(directory.locations(2), ["task-1"]);
+});
+
+test("the ownership table counts borrows and hands back a dead holder's unsettled submissions once", () => {
+  const counts = new Map<number, number>();
+  const store = {
+    addRef: (id: number, delta: number) => void counts.set(id, (counts.get(id) ?? 0) + delta),
+    addRefs: (ids: readonly number[], delta: number) => ids.forEach((id) => store.addRef(id, delta)),
+    count: (id: number) => counts.get(id) ?? 0,
+  };
+  const holder = (): Holder => ({ link: undefined, borrows: new Map(), blocks: new Set() });
+  const a = holder();
+  const b = holder();
+  const table = new LocalOwnershipTable<Holder>(store, () => [a, b]);
+  table.borrow(a, 7);
+  table.borrow(a, 7);
+  table.borrow(b, 8);
+  const names = new Map([[a, "task-0"], [b, "actor-1"]]);
+  assert.deepEqual(table.borrowers((h) => names.get(h) ?? "?"), new Map([[7, { "task-0": 2 }], [8, { "actor-1": 1 }]]));
+  table.submitted(a, 10);
+  table.submitted(a, 11);
+  table.submitted(b, 12);
+  table.settled(11);
+  assert.deepEqual([...table.takeSubmitted(a)], [10]);
+  assert.deepEqual([...table.takeSubmitted(a)], []);
+  table.addRefs([10, 10], 1);
+  assert.equal(table.count(10), 2);
 });

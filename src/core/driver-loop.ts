@@ -10,6 +10,7 @@ import { MessageChannel } from "node:worker_threads";
 import type { ToWorker } from "./protocol.js";
 import type { Transport } from "./transport.js";
 
+/** Batches messages per tick and keeps the process alive while the driver waits. */
 export class DriverLoop {
   readonly #dirty = new Set<Transport>();
   readonly #dispatch: () => void;

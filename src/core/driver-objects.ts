@@ -18,6 +18,7 @@ import { RemoteFunction } from "./remote-function.js";
 import { decode, encode, needsArrow, preloadArrow, sizeOf } from "./serialization.js";
 import type { Transport } from "./transport.js";
 
+/** The driver's object API over its local store. */
 export class DriverObjects {
   readonly #parts: DriverParts;
   /** Values waiting for a collection to make room for them, and their bytes. */

@@ -25,6 +25,7 @@ import type { Transport, TransportHost } from "./transport.js";
 /** A thread the driver talks to: a task worker or an actor thread. */
 export type Owner = TaskWorker | ActorThread;
 
+/** The parts of one driver runtime, shared by its pieces. */
 export interface DriverParts {
   readonly options: ResolvedInitOptions;
   readonly store: LocalObjectStore;

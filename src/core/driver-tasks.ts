@@ -18,6 +18,7 @@ import { encodeArg, isLargeCopy, needsArrow, releaseArg, sizeOf } from "./serial
 import type { Transport } from "./transport.js";
 import { newTask } from "./dependencies.js";
 
+/** Tasks of one runtime from submit to settled. */
 export class TaskLifecycle {
   readonly #parts: DriverParts;
   /** The backend tasks' captured values are prepared with. */

@@ -42,17 +42,4 @@ export class LocalObjectDirectory<K, L> implements ObjectDirectory<K, L> {
   dropLocations(objects: readonly K[]): void {
     for (const object of objects) this.#locations.delete(object);
   }
-
-  /** Forgets one location of an object (a thread evicted its copy). */
-  removeLocation(object: K, location: L): void {
-    const locations = this.#locations.get(object);
-    if (locations === undefined) return;
-    const index = locations.indexOf(location);
-    if (index >= 0) locations.splice(index, 1);
-    if (locations.length === 0) this.#locations.delete(object);
-  }
-
-  get size(): number {
-    return this.#locations.size;
-  }
 }

@@ -78,7 +78,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export class DriverRuntime implements DriverBackend {
   readonly #options: ResolvedInitOptions;
   readonly #parts: DriverParts;
-  readonly #store: LocalObjectStore & { readonly capacity: number };
+  readonly #store: LocalObjectStore;
   readonly #policy: SchedulingPolicy;
   readonly #tasks: TaskLifecycle;
   readonly #objects: DriverObjects;

@@ -16,6 +16,7 @@ function crashData(message: string): ErrorData {
   return errorToData(new WorkerCrashedError(message));
 }
 
+/** What a runtime does when one of its threads ends. */
 export class WorkerFailures {
   readonly #parts: DriverParts;
   /** Per task worker, the tasks parked there in a nested `get`/`wait` (with counts). */
