@@ -20,7 +20,8 @@ import { ControlPlane, PREFIX } from "./control-plane.js";
 import { DriverActors, type Work } from "./driver-actors.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
-import { ObjectServer, pullObject } from "./object-server.js";
+import { pullFromHolders } from "./holders.js";
+import { ObjectServer } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { available, DefaultPolicy, type Demand } from "./scheduling.js";
 import { Session } from "./session.js";
@@ -433,18 +434,7 @@ export class ClusterBackend implements Backend {
   }
 
   async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
-    const all = [...new Set([...holders, ...(await this.#plane.locations(gid))])];
-    const addresses = await this.#plane.holderAddresses(all);
-    let lastError: unknown = new RayError(`object ${gid} has no live holder`);
-    for (const address of addresses) {
-      if (address === null) continue;
-      try {
-        return await pullObject(address, gid, this.#token);
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+    return (await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId)).value;
   }
 
   #freed(object: OwnedObject): void {

@@ -20,7 +20,8 @@ import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
 import { defineFunction } from "../core/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
-import { ObjectServer, pullObject } from "./object-server.js";
+import { pullFromHolders } from "./holders.js";
+import { ObjectServer } from "./object-server.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type Payload, type ToNode } from "./wire.js";
 
 /** Options of a node daemon. */
@@ -280,22 +281,12 @@ export class NodeDaemon {
   }
 
   async #pull(objectId: string, hinted: readonly string[]): Promise<ObjectRef<unknown>> {
-    const holders = [...new Set([...hinted, ...(await this.#plane.locations(objectId))])].filter((id) => id !== this.nodeId);
-    const addresses = await this.#plane.holderAddresses(holders);
-    let lastError: unknown = new RayError(`object ${objectId} has no live holder`);
-    for (const address of addresses) {
-      if (address === null) continue;
-      try {
-        const value = await pullObject(address, objectId, this.#token);
-        const ref = api.put(value);
-        this.#held.set(objectId, { ref, payload: undefined });
-        await this.#plane.addLocation(objectId, this.nodeId);
-        return ref;
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+    const { value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.nodeId);
+    const ref = api.put(value);
+    this.#held.set(objectId, { ref, payload: undefined });
+    // A holder from now on: later pullers may take it from here.
+    await this.#plane.addLocation(objectId, this.nodeId);
+    return ref;
   }
 
   async #runTask(message: Extract<ToNode, { k: "task" }>): Promise<void> {
