@@ -57,7 +57,7 @@ class Connection {
       host,
       port,
       noDelay: true,
-      onread: { buffer: () => this.#buffer(), callback: (bytes: number) => this.#read(bytes) },
+      onread: { buffer: () => this.#buffer(), callback: (bytes: number, into: Uint8Array) => this.#read(bytes, into) },
     });
     const gone = (error?: Error): void => {
       if (this.dead) return;
@@ -81,22 +81,26 @@ class Connection {
     this.socket.write(request, "latin1");
   }
 
+  /** Where the next read goes. Node asks right after each read, so it must already be right for the next exchange. */
   #buffer(): Uint8Array {
     if (this.#body !== undefined) return this.#body.subarray(this.#filled);
     return this.scratch.subarray(this.#headBytes);
   }
 
-  #read(bytes: number): boolean {
+  #read(bytes: number, landed: Uint8Array): boolean {
     const exchange = this.#exchange;
     if (exchange === undefined) {
       this.socket.destroy(); // bytes nobody asked for: the stream is out of step
       return false;
     }
     if (this.#body !== undefined) {
+      const expected = this.#body.byteOffset + this.#filled;
+      if (landed.buffer !== this.#body.buffer || landed.byteOffset !== expected) this.#body.set(landed.subarray(0, bytes), this.#filled);
       this.#filled += bytes;
       if (this.#filled === this.#body.byteLength) this.#finish();
       return true;
     }
+    if (landed.buffer !== this.scratch.buffer || landed.byteOffset !== this.#headBytes) this.scratch.set(landed.subarray(0, bytes), this.#headBytes);
     this.#headBytes += bytes;
     const end = Buffer.from(this.scratch.buffer, 0, this.#headBytes).indexOf("\r\n\r\n");
     if (end < 0) {
@@ -136,6 +140,7 @@ class Connection {
     this.#exchange = undefined;
     this.#body = undefined;
     this.#head = undefined;
+    this.#headBytes = 0;
     this.socket.unref();
     exchange.resolve(head);
   }
