@@ -39,8 +39,8 @@ export interface NodeOptions {
   readonly logDir: string;
 }
 
-/** Entries read per XREADGROUP call. */
-const READ_COUNT = 64;
+/** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
+const READ_COUNT = 512;
 const HEARTBEAT_MS = 1000;
 
 interface Held {
@@ -63,6 +63,8 @@ export class NodeDaemon {
   #server!: ObjectServer;
   #token = "";
   readonly #functions = new Map<string, Promise<number>>();
+  /** Functions defined already, for the synchronous path of a task. */
+  readonly #defined = new Map<string, number>();
   readonly #captures: ObjectRef<unknown>[] = [];
   readonly #held = new Map<string, Held>();
   readonly #pulls = new Map<string, Promise<ObjectRef<unknown>>>();
@@ -213,6 +215,7 @@ export class NodeDaemon {
     if (defined === undefined) {
       defined = this.#define(key);
       this.#functions.set(key, defined);
+      defined.then((fn) => this.#defined.set(key, fn), () => undefined);
       defined.catch(() => this.#functions.delete(key));
     }
     return defined;
@@ -289,10 +292,29 @@ export class NodeDaemon {
     return ref;
   }
 
-  async #runTask(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+  #runTask(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+    // A defined function and inline arguments (tiny tasks): submitted in this turn, without awaiting.
+    const fn = this.#defined.get(message.fn);
+    const args = fn === undefined ? undefined : this.#args(message.args);
+    if (fn === undefined || !Array.isArray(args)) return this.#runTaskLater(message);
+    return this.#submit(message, fn, args);
+  }
+
+  async #runTaskLater(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+    let fn: number;
+    let args: unknown[];
     try {
-      const fn = await this.#fn(message.fn);
-      const args = await this.#args(message.args);
+      fn = await this.#fn(message.fn);
+      args = await this.#args(message.args);
+    } catch (error) {
+      this.#result(message.owner, { k: "err", id: message.id, e: this.#errorData(error) });
+      return;
+    }
+    return this.#submit(message, fn, args);
+  }
+
+  async #submit(message: Extract<ToNode, { k: "task" }>, fn: number, args: unknown[]): Promise<void> {
+    try {
       const backend = state.backend;
       if (backend === undefined) throw new RayError(`node ${this.nodeId} is shutting down`);
       const ref = backend.submitTask(fn, args, {
