@@ -21,6 +21,7 @@ import { DriverActors, type Work } from "./driver-actors.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
+import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { available, DefaultPolicy, type Demand } from "./scheduling.js";
@@ -209,6 +210,7 @@ export class ClusterBackend implements Backend {
     const wires = args.map((arg): ArgWire => {
       let object: OwnedObject;
       if (isObjectRef(arg)) object = this.#object(arg);
+      else if (holdsRefs(arg)) return { i: unshare(markRefs(arg, (ref) => this.#wires([ref], pins).wires[0] as ArgWire)) };
       else if (inlineSize(arg) <= INLINE_LIMIT) return { i: unshare(arg) };
       else {
         object = this.#putObject(arg);
@@ -292,7 +294,7 @@ export class ClusterBackend implements Backend {
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
     const key = this.#fnKey(fn);
     const object = this.#objects.create(nextId());
-    const deps = args.filter(isObjectRef).map((ref) => this.#object(ref));
+    const deps = refsIn(args).map((ref) => this.#object(ref));
     for (const dep of deps) this.#objects.pin(dep);
     object.deps = deps;
     const work: Work = {

@@ -21,6 +21,7 @@ import { defineFunction } from "../core/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
+import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type Payload, type ToNode } from "./wire.js";
 
@@ -263,7 +264,12 @@ export class NodeDaemon {
   #args(args: readonly ArgWire[]): unknown[] | Promise<unknown[]> {
     let async = false;
     const values = args.map((arg): unknown => {
-      if ("i" in arg) return arg.i;
+      if ("i" in arg) {
+        if (!holdsMarkers(arg.i)) return arg.i;
+        async = true;
+        // Refs nested in the value become refs of this node's store.
+        return reviveRefs(arg.i, (wire) => ("i" in wire ? api.put(wire.i) : this.#local(wire.r, wire.holders)));
+      }
       async = true;
       return this.#local(arg.r, arg.holders);
     });

@@ -3,9 +3,13 @@
  * (checksum) in shared memory over kept-alive connections; odd sizes,
  * ArrayBuffers and serialized values; refusals. Then a broadcast on three
  * nodes: each gets the same bytes and the object directory lists every one
- * of them as a holder; pullers take the least-loaded holder first.
+ * of them as a holder; pullers take the least-loaded holder first. Refs
+ * nested inside arguments reach tasks on other nodes and stay alive while
+ * those tasks are pending.
  */
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
@@ -16,6 +20,8 @@ import { toPayload, type Payload } from "../../src/cluster/wire.js";
 import { Cluster } from "./harness.js";
 
 const TOKEN = "transfer-test-token";
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
 
 /** Deterministic non-constant content (xorshift), so a misplaced chunk changes the checksum. */
 function pattern(length: number, seed: number): Float64Array {
@@ -151,5 +157,39 @@ describe("object transfer: broadcast over three nodes", () => {
     } finally {
       await plane.redis.hincrby(SERVING, busy as string, -5);
     }
+  });
+
+  test("refs nested in an argument reach a task on another node, which gets their values there", async () => {
+    const [first, second] = ray.nodes();
+    assert.ok(first !== undefined && second !== undefined);
+    const onFirst = { scheduling: { nodeId: first.nodeId } };
+    const onSecond = { scheduling: { nodeId: second.nodeId } };
+    const make = ray.remote((length: number) => new Float64Array(length).fill(2));
+    const read = ray.remote(async (bag: { small: ray.ObjectRef<number[]>; list: ray.ObjectRef<Float64Array>[] }) => {
+      const small = await ray.get(bag.small);
+      const arrays = await ray.get(bag.list);
+      return { small, sums: arrays.map((values) => values.reduce((total, value) => total + value, 0)), where: ray.getRuntimeContext().nodeId };
+    });
+    // A large result made on the first node (still pending when passed), a large and a small value the driver put.
+    const remoteBig = make.options(onFirst).remote(1_000_000);
+    const result = await ray.get(
+      read.options(onSecond).remote({ small: ray.put([1, 2, 3]), list: [remoteBig, ray.put(new Float64Array(200_000).fill(3))] }),
+    );
+    assert.deepEqual(result, { small: [1, 2, 3], sums: [2_000_000, 600_000], where: second.nodeId });
+  });
+
+  test("a nested ref keeps its object alive while the task that holds it is pending, after the driver dropped its own refs", async () => {
+    const [, , third] = ray.nodes();
+    assert.ok(third !== undefined);
+    const gate = ray.remote((length: number) => new Float64Array(length).fill(5));
+    const read = ray.remote(async (refs: ray.ObjectRef<Float64Array>[]) => (await ray.get(refs[0] as ray.ObjectRef<Float64Array>)).length);
+    const submit = (): ray.ObjectRef<number> =>
+      read.options({ scheduling: { nodeId: third.nodeId } }).remote([gate.options({ scheduling: { nodeId: third.nodeId } }).remote(300_000)]);
+    const pending = submit(); // the only ref to the nested object died with submit's frame
+    for (let round = 0; round < 3; round++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(await ray.get(pending), 300_000);
   });
 });
