@@ -11,14 +11,14 @@ import { REPO } from "./support/child.js";
 
 interface Results {
   rows: { group: string; runtime: string; unit: string; figure: { median: number; min: number; max: number }; vs?: string; note?: string }[];
-  derived: Record<string, string>;
+  derived: Record<string, string | number>;
 }
 
 /** Every number a results file states: figures, and the numbers inside its notes and derived values. */
 function numbersOf(results: Results): number[] {
   const out: number[] = [];
-  const fromText = (text: string | undefined): void => {
-    for (const match of (text ?? "").matchAll(/\d+(?:,\d{3})*(?:\.\d+)?/g)) out.push(Number(match[0].replaceAll(",", "")));
+  const fromText = (text: string | number | undefined): void => {
+    for (const match of String(text ?? "").matchAll(/\d+(?:,\d{3})*(?:\.\d+)?/g)) out.push(Number(match[0].replaceAll(",", "")));
   };
   for (const row of results.rows) {
     out.push(row.figure.median, row.figure.min, row.figure.max);
@@ -59,7 +59,7 @@ test("every number in the README's benchmark table is in the results file its ro
   assert.ok(rows.length >= 10, `only ${rows.length} rows in the benchmark table`);
   const unknown: string[] = [];
   for (const row of rows) {
-    const file = /\((overhead|granularity|large-args|reduce|pipeline|workloads)[;)]/.exec(row)?.[1];
+    const file = /\((overhead|granularity|large-args|reduce|pipeline|workloads|cluster)[;)]/.exec(row)?.[1];
     assert.ok(file !== undefined, `the row does not name its results file: ${row}`);
     const known = numbersOf(JSON.parse(readFileSync(join(REPO, "bench", "results", `${file}.json`), "utf8")) as Results);
     const cells = row.split("|").slice(2); // the question cell names sizes, not results

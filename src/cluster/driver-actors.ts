@@ -6,7 +6,8 @@
  */
 import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
 import { nextId, state } from "../core/global-state.js";
-import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
+import type { ObjectRef } from "../core/object-ref.js";
+import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/options.js";
 import type { ControlPlane, NamedActorRecord } from "./control-plane.js";
 import type { NodeEntry } from "./node-table.js";
@@ -91,7 +92,7 @@ export class DriverActors {
       const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
       this.#host.names.set(options.name, record);
     }
-    const deps = args.filter(isObjectRef).map((ref) => this.#host.object(ref));
+    const deps = refsIn(args).map((ref) => this.#host.object(ref));
     for (const dep of deps) this.#host.objects.pin(dep);
     actor.queue.push({
       deps,
@@ -127,7 +128,7 @@ export class DriverActors {
     };
     if (actor === undefined) return fail(`actor ${actorNum} is not known to this driver`);
     if (actor.dead !== undefined) return fail(`actor ${actor.name} (${actor.gid}) is dead: ${actor.dead}`);
-    const deps = args.filter(isObjectRef).map((r) => this.#host.object(r));
+    const deps = refsIn(args).map((r) => this.#host.object(r));
     for (const dep of deps) this.#host.objects.pin(dep);
     object.deps = deps;
     actor.queue.push({

@@ -20,7 +20,9 @@ import { ControlPlane, PREFIX } from "./control-plane.js";
 import { DriverActors, type Work } from "./driver-actors.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
-import { ObjectServer, pullObject } from "./object-server.js";
+import { pullFromHolders } from "./holders.js";
+import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { ObjectServer } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { available, DefaultPolicy, type Demand } from "./scheduling.js";
 import { Session } from "./session.js";
@@ -208,6 +210,7 @@ export class ClusterBackend implements Backend {
     const wires = args.map((arg): ArgWire => {
       let object: OwnedObject;
       if (isObjectRef(arg)) object = this.#object(arg);
+      else if (holdsRefs(arg)) return { i: unshare(markRefs(arg, (ref) => this.#wires([ref], pins).wires[0] as ArgWire)) };
       else if (inlineSize(arg) <= INLINE_LIMIT) return { i: unshare(arg) };
       else {
         object = this.#putObject(arg);
@@ -291,7 +294,7 @@ export class ClusterBackend implements Backend {
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
     const key = this.#fnKey(fn);
     const object = this.#objects.create(nextId());
-    const deps = args.filter(isObjectRef).map((ref) => this.#object(ref));
+    const deps = refsIn(args).map((ref) => this.#object(ref));
     for (const dep of deps) this.#objects.pin(dep);
     object.deps = deps;
     const work: Work = {
@@ -433,18 +436,7 @@ export class ClusterBackend implements Backend {
   }
 
   async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
-    const all = [...new Set([...holders, ...(await this.#plane.locations(gid))])];
-    const addresses = await this.#plane.holderAddresses(all);
-    let lastError: unknown = new RayError(`object ${gid} has no live holder`);
-    for (const address of addresses) {
-      if (address === null) continue;
-      try {
-        return await pullObject(address, gid, this.#token);
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+    return (await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId)).value;
   }
 
   #freed(object: OwnedObject): void {

@@ -22,13 +22,24 @@ function daemonEntry(): string {
   return self.replace(/launch\.(ts|js)$/, (_, ext: string) => `daemon-main.${ext}`);
 }
 
+/**
+ * The daemon's environment. Large objects land in fresh memory, and first
+ * touching fresh pages costs more than the copy itself on many virtual
+ * machines: glibc is asked to back large allocations with transparent huge
+ * pages (512 times fewer page faults), unless the user set its tunables.
+ */
+function nodeEnv(): NodeJS.ProcessEnv {
+  if (process.env["GLIBC_TUNABLES"] !== undefined) return process.env;
+  return { ...process.env, GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" };
+}
+
 /** Starts a node daemon; `detached` lets it outlive the caller (the CLI). */
 export async function launchNode(options: NodeOptions, logFile: string, detached: boolean): Promise<LaunchedNode> {
   const out = openSync(logFile, "a");
   const child = spawn(process.execPath, [...process.execArgv, daemonEntry(), JSON.stringify(options)], {
     stdio: ["ignore", out, out, "ipc"],
     detached: true,
-    env: process.env,
+    env: nodeEnv(),
   });
   closeSync(out);
   const reply = await new Promise<{ ready: boolean; nodeId?: string; error?: string }>((resolve) => {

@@ -21,7 +21,9 @@ import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
 import { defineFunction } from "../core/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
-import { ObjectServer, pullObject } from "./object-server.js";
+import { pullFromHolders } from "./holders.js";
+import { holdsMarkers, reviveRefs } from "./nested-refs.js";
+import { ObjectServer } from "./object-server.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type Payload, type ToNode } from "./wire.js";
 
 /** Options of a node daemon. */
@@ -39,8 +41,8 @@ export interface NodeOptions {
   readonly logDir: string;
 }
 
-/** Entries read per XREADGROUP call. */
-const READ_COUNT = 64;
+/** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
+const READ_COUNT = 512;
 const HEARTBEAT_MS = 1000;
 
 interface Held {
@@ -63,6 +65,8 @@ export class NodeDaemon {
   #server!: ObjectServer;
   #token = "";
   readonly #functions = new Map<string, Promise<number>>();
+  /** Functions defined already, for the synchronous path of a task. */
+  readonly #defined = new Map<string, number>();
   readonly #captures: ObjectRef<unknown>[] = [];
   readonly #held = new Map<string, Held>();
   readonly #pulls = new Map<string, Promise<ObjectRef<unknown>>>();
@@ -213,6 +217,7 @@ export class NodeDaemon {
     if (defined === undefined) {
       defined = this.#define(key);
       this.#functions.set(key, defined);
+      defined.then((fn) => this.#defined.set(key, fn), () => undefined);
       defined.catch(() => this.#functions.delete(key));
     }
     return defined;
@@ -260,7 +265,12 @@ export class NodeDaemon {
   #args(args: readonly ArgWire[]): unknown[] | Promise<unknown[]> {
     let async = false;
     const values = args.map((arg): unknown => {
-      if ("i" in arg) return arg.i;
+      if ("i" in arg) {
+        if (!holdsMarkers(arg.i)) return arg.i;
+        async = true;
+        // Refs nested in the value become refs of this node's store.
+        return reviveRefs(arg.i, (wire) => ("i" in wire ? api.put(wire.i) : this.#local(wire.r, wire.holders)));
+      }
       async = true;
       return this.#local(arg.r, arg.holders);
     });
@@ -281,28 +291,37 @@ export class NodeDaemon {
   }
 
   async #pull(objectId: string, hinted: readonly string[]): Promise<ObjectRef<unknown>> {
-    const holders = [...new Set([...hinted, ...(await this.#plane.locations(objectId))])].filter((id) => id !== this.nodeId);
-    const addresses = await this.#plane.holderAddresses(holders);
-    let lastError: unknown = new RayError(`object ${objectId} has no live holder`);
-    for (const address of addresses) {
-      if (address === null) continue;
-      try {
-        const value = await pullObject(address, objectId, this.#token);
-        const ref = api.put(value);
-        this.#held.set(objectId, { ref, payload: undefined });
-        await this.#plane.addLocation(objectId, this.nodeId);
-        return ref;
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError;
+    const { value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.nodeId);
+    const ref = api.put(value);
+    this.#held.set(objectId, { ref, payload: undefined });
+    // A holder from now on: later pullers may take it from here.
+    await this.#plane.addLocation(objectId, this.nodeId);
+    return ref;
   }
 
-  async #runTask(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+  #runTask(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+    // A defined function and inline arguments (tiny tasks): submitted in this turn, without awaiting.
+    const fn = this.#defined.get(message.fn);
+    const args = fn === undefined ? undefined : this.#args(message.args);
+    if (fn === undefined || !Array.isArray(args)) return this.#runTaskLater(message);
+    return this.#submit(message, fn, args);
+  }
+
+  async #runTaskLater(message: Extract<ToNode, { k: "task" }>): Promise<void> {
+    let fn: number;
+    let args: unknown[];
     try {
-      const fn = await this.#fn(message.fn);
-      const args = await this.#args(message.args);
+      fn = await this.#fn(message.fn);
+      args = await this.#args(message.args);
+    } catch (error) {
+      this.#result(message.owner, { k: "err", id: message.id, e: this.#errorData(error) });
+      return;
+    }
+    return this.#submit(message, fn, args);
+  }
+
+  async #submit(message: Extract<ToNode, { k: "task" }>, fn: number, args: unknown[]): Promise<void> {
+    try {
       const backend = state.backend;
       if (backend === undefined) throw new RayError(`node ${this.nodeId} is shutting down`);
       const ref = backend.submitTask(fn, args, {

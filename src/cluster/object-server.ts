@@ -1,21 +1,17 @@
 /**
  * Node-to-node object transfer over HTTP. Every holder of large objects (a
  * node, or a driver that `put` one) runs an {@link ObjectServer}; a process
- * that needs an object pulls it with {@link pullObject} in chunks, several
- * at a time with a cap on the bytes in flight. Every request must carry the
- * cluster's token; anything else is refused (403) and logged.
+ * that needs an object pulls it in ranges (object-pull.ts). Every request
+ * must carry the cluster's token; anything else is refused (403) and
+ * logged. Every response states its length, so connections stay alive
+ * between ranges.
  */
-import { createServer, request, Agent, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
-import { RayError } from "../core/errors.js";
-import { fromPayload, type Payload } from "./wire.js";
+import { TOKEN_HEADER } from "./object-pull.js";
+import type { Payload } from "./wire.js";
 
-/** Header carrying the cluster token. */
-export const TOKEN_HEADER = "x-rayts-token";
-/** Bytes per range request. */
-export const CHUNK_BYTES = 8 * 1024 * 1024;
-/** Range requests in flight per pull: at most CHUNK_BYTES x this many bytes are on their way. */
-export const CHUNKS_IN_FLIGHT = 4;
+export { CHUNK_BYTES, CHUNKS_IN_FLIGHT, pullObject, TOKEN_HEADER } from "./object-pull.js";
 
 /** Finds the payload of an object this process holds. */
 export type PayloadLookup = (objectId: string) => Promise<Payload | undefined> | Payload | undefined;
@@ -25,6 +21,12 @@ function sameToken(given: string | string[] | undefined, token: string): boolean
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A short text response with its length (never chunked). */
+function reply(res: ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(text);
+  res.writeHead(status, { "content-type": "text/plain", "content-length": String(body.byteLength) }).end(body);
 }
 
 /** Serves the objects of one holder. */
@@ -44,28 +46,30 @@ export class ObjectServer {
       if (!sameToken(req.headers[TOKEN_HEADER], this.#token)) {
         this.refused++;
         this.#log(`object server: refused ${req.method} ${req.url} from ${req.socket.remoteAddress}: wrong or missing cluster token`);
-        res.writeHead(403, { "content-type": "text/plain" }).end("rayts object server: wrong or missing cluster token\n");
+        reply(res, 403, "rayts object server: wrong or missing cluster token\n");
         return;
       }
       const match = /^\/o\/([A-Za-z0-9_.:-]+)$/.exec(req.url ?? "");
       if (req.method !== "GET" || match === null) {
-        res.writeHead(404).end();
+        reply(res, 404, "rayts object server: expected GET /o/<object id>\n");
         return;
       }
       void this.#serve(match[1] as string, req, res);
     });
+    // Pullers keep connections between ranges and pulls (they close idle ones after 30 s).
+    this.#server.keepAliveTimeout = 60_000;
   }
 
-  async #serve(objectId: string, req: IncomingMessage, res: import("node:http").ServerResponse): Promise<void> {
+  async #serve(objectId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     let payload: Payload | undefined;
     try {
       payload = await this.#lookup(objectId);
     } catch (error) {
-      res.writeHead(500, { "content-type": "text/plain" }).end(String((error as Error).message));
+      reply(res, 500, `${String((error as Error).message)}\n`);
       return;
     }
     if (payload === undefined) {
-      res.writeHead(404, { "content-type": "text/plain" }).end(`object ${objectId} is not held here\n`);
+      reply(res, 404, `object ${objectId} is not held here\n`);
       return;
     }
     const size = payload.bytes.byteLength;
@@ -74,7 +78,7 @@ export class ObjectServer {
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
     if (range !== null) {
       start = Math.min(size, Number(range[1]));
-      end = Math.min(size, Number(range[2]) + 1);
+      end = Math.max(start, Math.min(size, Number(range[2]) + 1));
     }
     res.writeHead(range === null ? 200 : 206, {
       "content-length": String(end - start),
@@ -105,79 +109,4 @@ export class ObjectServer {
     this.#server.closeAllConnections();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: CHUNKS_IN_FLIGHT * 4 });
-
-interface Chunk {
-  readonly status: number;
-  readonly headers: IncomingMessage["headers"];
-  readonly body: Buffer | undefined;
-}
-
-/** One range request; copies the body straight into `into` at `at` when given. */
-function fetchRange(address: string, objectId: string, token: string, start: number, end: number, into?: Uint8Array, at = 0): Promise<Chunk> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(":")), Number(address.slice(address.lastIndexOf(":") + 1))];
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host, port, path: `/o/${objectId}`, method: "GET", agent, headers: { [TOKEN_HEADER]: token, range: `bytes=${start}-${end - 1}` } },
-      (res) => {
-        const status = res.statusCode ?? 0;
-        if (status !== 206 && status !== 200) {
-          const parts: Buffer[] = [];
-          res.on("data", (part: Buffer) => parts.push(part));
-          res.on("end", () => resolve({ status, headers: res.headers, body: Buffer.concat(parts) }));
-          return;
-        }
-        let offset = at;
-        const parts: Buffer[] = [];
-        res.on("data", (part: Buffer) => {
-          if (into !== undefined) {
-            into.set(part, offset);
-            offset += part.byteLength;
-          } else parts.push(part);
-        });
-        res.on("end", () => resolve({ status, headers: res.headers, body: into === undefined ? Buffer.concat(parts) : undefined }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-function refusal(address: string, objectId: string, chunk: Chunk): RayError {
-  if (chunk.status === 403) {
-    return new RayError(`the object server at ${address} refused the cluster token while pulling object ${objectId}`);
-  }
-  return new RayError(`pulling object ${objectId} from ${address} failed: HTTP ${chunk.status} ${chunk.body?.toString("utf8").trim() ?? ""}`);
-}
-
-/**
- * Pulls an object from the holder at `address`: the first chunk tells the
- * size, then the rest arrives in parallel ranges written straight into one
- * buffer, at most {@link CHUNKS_IN_FLIGHT} at a time.
- */
-export async function pullObject(address: string, objectId: string, token: string): Promise<unknown> {
-  const first = await fetchRange(address, objectId, token, 0, CHUNK_BYTES);
-  if (first.status !== 206 && first.status !== 200) throw refusal(address, objectId, first);
-  const size = Number(first.headers["x-rayts-size"]);
-  const kind = String(first.headers["x-rayts-kind"]);
-  const type = String(first.headers["x-rayts-type"] ?? "");
-  const head = first.body as Buffer;
-  if (head.byteLength >= size) return fromPayload(kind, type, size === head.byteLength && head.byteOffset === 0 ? head : new Uint8Array(head));
-  const bytes = new Uint8Array(new ArrayBuffer(size));
-  bytes.set(head, 0);
-  let next = head.byteLength;
-  const worker = async (): Promise<void> => {
-    while (next < size) {
-      const start = next;
-      const end = Math.min(size, start + CHUNK_BYTES);
-      next = end;
-      const chunk = await fetchRange(address, objectId, token, start, end, bytes, start);
-      if (chunk.status !== 206 && chunk.status !== 200) throw refusal(address, objectId, chunk);
-    }
-  };
-  await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, worker));
-  return fromPayload(kind, type, bytes);
 }

@@ -1,0 +1,66 @@
+/**
+ * Choosing where to pull a large object from. Every holder of an object is
+ * listed in the object directory (`rayts:loc:<object>`), and a process that
+ * pulled one registers itself there, so the next puller may take it from
+ * any of them. Pulls in progress from each holder are counted in
+ * `rayts:serving` (holder id -> count); a puller takes the least-loaded
+ * holder first, so a broadcast spreads over the holders as they appear.
+ */
+import type { Redis } from "ioredis";
+import { RayError } from "../core/errors.js";
+import { PREFIX } from "./control-plane.js";
+import { pullObject } from "./object-pull.js";
+
+/** Hash of pulls in progress per holder. */
+export const SERVING = `${PREFIX}serving`;
+
+/** A holder that may serve an object, with its current pulls. */
+export interface Candidate {
+  readonly holder: string;
+  readonly address: string;
+  readonly serving: number;
+}
+
+/** Holders of `objectId` (hinted ones and the directory's) other than `self`, least-loaded first. */
+export async function candidates(redis: Redis, objectId: string, hinted: readonly string[], self: string): Promise<Candidate[]> {
+  const listed = await redis.smembers(`${PREFIX}loc:${objectId}`);
+  const holders = [...new Set([...hinted, ...listed])].filter((id) => id !== self);
+  if (holders.length === 0) return [];
+  const [addresses, counts] = (await redis.pipeline().hmget(`${PREFIX}holders`, ...holders).hmget(SERVING, ...holders).exec()) ?? [];
+  const found: Candidate[] = [];
+  holders.forEach((holder, index) => {
+    const address = (addresses?.[1] as (string | null)[] | undefined)?.[index];
+    if (address === null || address === undefined) return;
+    const serving = Number((counts?.[1] as (string | null)[] | undefined)?.[index] ?? 0);
+    found.push({ holder, address, serving: Number.isFinite(serving) ? Math.max(0, serving) : 0 });
+  });
+  // Ties broken at random, so that pullers starting together do not all pick the same holder.
+  const order = new Map(found.map((candidate) => [candidate, Math.random()]));
+  return found.sort((a, b) => a.serving - b.serving || (order.get(a) as number) - (order.get(b) as number));
+}
+
+/**
+ * Pulls `objectId` from the least-loaded holder that answers, trying the
+ * others when one fails; resolves to the value and the holder it came from.
+ */
+export async function pullFromHolders(
+  redis: Redis,
+  objectId: string,
+  hinted: readonly string[],
+  token: string,
+  self: string,
+): Promise<{ value: unknown; holder: string }> {
+  const found = await candidates(redis, objectId, hinted, self);
+  let lastError: unknown = new RayError(`object ${objectId} has no live holder`);
+  for (const candidate of found) {
+    await redis.hincrby(SERVING, candidate.holder, 1);
+    try {
+      return { value: await pullObject(candidate.address, objectId, token), holder: candidate.holder };
+    } catch (error) {
+      lastError = error;
+    } finally {
+      void redis.hincrby(SERVING, candidate.holder, -1).catch(() => undefined);
+    }
+  }
+  throw lastError;
+}

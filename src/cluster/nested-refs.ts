@@ -1,0 +1,83 @@
+/**
+ * ObjectRefs nested inside task arguments (an array or plain object holding
+ * refs), across machines. The driver replaces each nested ref with a marker
+ * carrying the ref's argument wire (its value inline, or where to pull it);
+ * the node turns each marker back into a ref of its own store, so the task
+ * gets refs it can `get`, as in local mode. The driver pins the nested
+ * objects until the task settles, so they outlive the driver's own refs.
+ */
+import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
+import type { ArgWire } from "./wire.js";
+
+/** Key of a marker that stands for a nested ref on the wire. */
+export const NESTED_REF = "__rayts_nested_ref__";
+
+/** How deep inside a value refs are looked for (values nest far less in practice). */
+const MAX_DEPTH = 32;
+
+function isPlain(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** Every ref in `args`: the arguments that are refs and the refs nested inside arrays and plain objects. */
+export function refsIn(args: readonly unknown[]): ObjectRef<unknown>[] {
+  const found: ObjectRef<unknown>[] = [];
+  const walk = (value: unknown, depth: number): void => {
+    if (isObjectRef(value)) {
+      found.push(value);
+      return;
+    }
+    if (depth >= MAX_DEPTH) return;
+    if (Array.isArray(value)) for (const item of value) walk(item, depth + 1);
+    else if (isPlain(value)) for (const key in value) walk(value[key], depth + 1);
+  };
+  for (const arg of args) walk(arg, 0);
+  return found;
+}
+
+/** True when `value` (not itself a ref) holds a ref somewhere inside. */
+export function holdsRefs(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || isObjectRef(value)) return false;
+  return refsIn([value]).length > 0;
+}
+
+/** A copy of `value` with each nested ref replaced by a marker holding `wire(ref)`. */
+export function markRefs(value: unknown, wire: (ref: ObjectRef<unknown>) => ArgWire, depth = 0): unknown {
+  if (isObjectRef(value)) return { [NESTED_REF]: wire(value) };
+  if (depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((item) => markRefs(item, wire, depth + 1));
+  if (isPlain(value)) {
+    const copy: Record<string, unknown> = {};
+    for (const key in value) copy[key] = markRefs(value[key], wire, depth + 1);
+    return copy;
+  }
+  return value;
+}
+
+function isMarker(value: unknown): value is { [NESTED_REF]: ArgWire } {
+  return isPlain(value) && NESTED_REF in value;
+}
+
+/** True when a received value holds markers. */
+export function holdsMarkers(value: unknown, depth = 0): boolean {
+  if (isMarker(value)) return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(value)) return value.some((item) => holdsMarkers(item, depth + 1));
+  if (isPlain(value)) {
+    for (const key in value) if (holdsMarkers(value[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+/** `value` with each marker replaced by the ref `toRef` makes of its wire. */
+export async function reviveRefs(value: unknown, toRef: (wire: ArgWire) => ObjectRef<unknown> | Promise<ObjectRef<unknown>>, depth = 0): Promise<unknown> {
+  if (isMarker(value)) return toRef(value[NESTED_REF]);
+  if (depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) return Promise.all(value.map((item) => reviveRefs(item, toRef, depth + 1)));
+  if (isPlain(value)) {
+    const copy: Record<string, unknown> = {};
+    for (const key in value) copy[key] = await reviveRefs(value[key], toRef, depth + 1);
+    return copy;
+  }
+  return value;
+}
