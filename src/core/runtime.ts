@@ -918,6 +918,7 @@ export class DriverRuntime implements Backend {
     // One sink (the usual case) is called directly, without the bus's loop.
     const route = (): void => {
       this.#events = this.#sinks.size === 0 ? undefined : this.#sinks.size === 1 ? this.#sinks.only() : this.#sinks;
+      this.#store.onFreed = this.#events === undefined ? undefined : (id, bytes) => this.#events?.emit({ kind: "objectFreed", id, bytes });
     };
     route();
     return () => {

@@ -274,7 +274,7 @@ export class LocalState implements StateSource {
       }
     }
     const byOwner = [...owners.values()].sort((a, b) => b.bytes - a.bytes || b.count - a.count);
-    return { bytesUsed: store.bytesUsed, capacity: store.capacity, numObjects: store.numObjects, byReferenceType, byOwner, objects: objects.slice(0, 100) };
+    return { bytesUsed: store.bytesUsed, capacity: store.capacity, numObjects: store.numObjects, byReferenceType, byOwner, objects: objects.slice(0, 100), freed: { count: this.#recorder.freedObjects, bytes: this.#recorder.freedBytes } };
   }
 
   async status(): Promise<ClusterStatus> {
