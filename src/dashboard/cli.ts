@@ -2,11 +2,11 @@
  * The observability commands of the `rayts` CLI: `status`, `list`,
  * `summary tasks`, `memory`, `logs [--follow]` and `timeline`, each read
  * from the dashboard JSON API of a running driver or cluster head
- * (`--address`, default `RAYTS_ADDRESS`, else the dashboard of the cluster
- * started on this machine, else http://127.0.0.1:8265; `--token` or
- * `RAYTS_DASHBOARD_TOKEN` when it asks for one), or straight from a
- * cluster's Redis (`--address HOST:PORT --redis-password P`, or the address
- * of the cluster started on this machine), which needs no dashboard.
+ * (`--address`; `--token` or `RAYTS_DASHBOARD_TOKEN` when it asks for
+ * one), or straight from a cluster's Redis (`--address HOST:PORT
+ * --redis-password P`), which needs no dashboard. The default is
+ * `RAYTS_ADDRESS`, else the Redis of the cluster started on this machine
+ * (its session keeps the password), else http://127.0.0.1:8265.
  */
 import { writeFile } from "node:fs/promises";
 import { Session } from "../cluster/session.js";
@@ -18,6 +18,8 @@ const DEFAULT_ADDRESS = "http://127.0.0.1:8265";
 /** Parsed flags of one command. */
 interface Flags {
   address: string;
+  /** The address is the default one of the cluster started here (a local driver's dashboard when it is gone). */
+  fromSession: boolean;
   /** Read the cluster's Redis at `address` with this password instead of a dashboard. */
   redisPassword: string | undefined;
   follow: boolean;
@@ -34,8 +36,10 @@ class UsageError extends Error {}
 function parse(argv: readonly string[]): Flags {
   const info = Session.latest()?.info();
   const flags: Flags = {
-    address: process.env["RAYTS_ADDRESS"] ?? info?.dashboardUrl ?? DEFAULT_ADDRESS,
+    // By default the cluster started on this machine (read from its Redis), else a local driver's dashboard.
+    address: process.env["RAYTS_ADDRESS"] ?? info?.address ?? DEFAULT_ADDRESS,
     redisPassword: undefined,
+    fromSession: process.env["RAYTS_ADDRESS"] === undefined && info !== undefined,
     follow: false,
     token: process.env["RAYTS_DASHBOARD_TOKEN"],
     format: "table",
@@ -55,6 +59,7 @@ function parse(argv: readonly string[]): Flags {
     switch (name) {
       case "--address":
         flags.address = value().replace(/\/+$/, "");
+        flags.fromSession = false;
         break;
       case "--token":
         flags.token = value();
@@ -103,8 +108,20 @@ function parse(argv: readonly string[]): Flags {
 /** The dashboard or Redis the command reads, opened once per run. */
 let target: Target | undefined;
 
+async function open(flags: Flags): Promise<Target> {
+  try {
+    return await openTarget(flags);
+  } catch (error) {
+    // The cluster started here was stopped: a local driver's dashboard, then.
+    if (!flags.fromSession) throw error;
+    flags.address = DEFAULT_ADDRESS;
+    flags.redisPassword = undefined;
+    return openTarget(flags);
+  }
+}
+
 async function fetchJson<T>(flags: Flags, path: string, query: [string, string][] = []): Promise<T> {
-  target ??= await openTarget(flags);
+  target ??= await open(flags);
   return target.get<T>(path, query);
 }
 
@@ -233,7 +250,7 @@ async function logs(flags: Flags): Promise<void> {
     return;
   }
   // Subscribe first, then print the recent lines, then the new ones (each once).
-  target ??= await openTarget(flags);
+  target ??= await open(flags);
   const early: LogLine[] = [];
   let seen: Set<string> | undefined;
   const key = (line: LogLine): string => `${line.time}|${line.nodeId ?? ""}|${line.worker}|${line.text}`;
@@ -274,8 +291,8 @@ async function timeline(flags: Flags): Promise<void> {
 }
 
 /** Usage of the observability commands. */
-export const OBSERVABILITY_USAGE = `Observability, against the dashboard of a running driver or cluster head (--address URL, default
-the dashboard of the cluster started here, else ${DEFAULT_ADDRESS}), or a cluster's Redis (--address HOST:PORT --redis-password P):
+export const OBSERVABILITY_USAGE = `Observability, against the dashboard of a running driver or cluster head (--address URL or HOST:PORT)
+or a cluster's Redis (--address HOST:PORT --redis-password P); default: the cluster started here, else ${DEFAULT_ADDRESS}:
   rayts status                                   nodes, tasks by state, recent errors
   rayts list tasks|actors|objects|nodes|workers [--filter key=value]... [--limit N] [--format json|table]
   rayts summary tasks                            tasks by function and state
