@@ -13,6 +13,7 @@
  * - `rayts:tasks:<node>` (stream, group `node`) and `rayts:results:<driver>`
  *   (stream): the task transport (see transport.ts).
  * - channel `rayts:events`: actor names and node changes.
+ * - `rayts:state:*`: what the state API reads (see event-publisher.ts).
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";

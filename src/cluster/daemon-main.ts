@@ -31,7 +31,7 @@ try {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   process.on("disconnect", () => undefined);
-  process.send?.({ ready: true, nodeId: daemon.nodeId });
+  process.send?.({ ready: true, nodeId: daemon.nodeId, dashboardUrl: daemon.dashboardUrl });
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   log(`node failed to start: ${message}`);

@@ -17,6 +17,7 @@ import type { ResolvedActorOptions, ResolvedInitOptions } from "../core/options.
 import type { ResolvedTaskOptions } from "../core/protocol.js";
 import type { ClusterResources, NodeInfo, ObjectStoreStats } from "../core/runtime.js";
 import { ControlPlane, PREFIX } from "./control-plane.js";
+import { ClusterState } from "../dashboard/cluster-state.js";
 import { DriverActors, type Work } from "./driver-actors.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
@@ -92,6 +93,7 @@ export class ClusterBackend implements Backend {
   #loop: Promise<void> | undefined;
   #waiting = 0;
   #keepAlive: NodeJS.Timeout | undefined;
+  #state: ClusterState | undefined;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -140,6 +142,11 @@ export class ClusterBackend implements Backend {
 
   #waitEnded(): void {
     if (--this.#waiting === 0) clearInterval(this.#keepAlive);
+  }
+
+  /** The state API over every node (`ray.state`, `ray.timeline()`), made on first use. */
+  state(): ClusterState {
+    return (this.#state ??= new ClusterState(this.#plane.redis));
   }
 
   /** Where the driver runs. */

@@ -14,6 +14,8 @@ export interface LaunchedNode {
   readonly pid: number;
   readonly child: ChildProcess;
   readonly logFile: string;
+  /** The dashboard's address, when this node is a head that serves it. */
+  readonly dashboardUrl: string | undefined;
 }
 
 /** The daemon entry beside this module (.ts under a TypeScript loader, .js when built). */
@@ -42,8 +44,8 @@ export async function launchNode(options: NodeOptions, logFile: string, detached
     env: nodeEnv(),
   });
   closeSync(out);
-  const reply = await new Promise<{ ready: boolean; nodeId?: string; error?: string }>((resolve) => {
-    child.once("message", (message) => resolve(message as { ready: boolean; nodeId?: string; error?: string }));
+  const reply = await new Promise<{ ready: boolean; nodeId?: string; error?: string; dashboardUrl?: string }>((resolve) => {
+    child.once("message", (message) => resolve(message as { ready: boolean; nodeId?: string; error?: string; dashboardUrl?: string }));
     child.once("exit", (code) => resolve({ ready: false, error: `the node process exited with code ${code}; see ${logFile}` }));
   });
   if (!reply.ready || reply.nodeId === undefined || child.pid === undefined) {
@@ -53,5 +55,5 @@ export async function launchNode(options: NodeOptions, logFile: string, detached
   child.removeAllListeners("exit");
   child.disconnect();
   if (detached) child.unref();
-  return { nodeId: reply.nodeId, pid: child.pid, child, logFile };
+  return { nodeId: reply.nodeId, pid: child.pid, child, logFile, dashboardUrl: reply.dashboardUrl };
 }

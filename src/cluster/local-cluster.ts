@@ -18,6 +18,8 @@ export interface NodeSpec {
   resources?: Record<string, number>;
   /** Bytes of the node's object store (default 1 GiB). */
   objectStoreMemory?: number;
+  /** The head's dashboard (first node only): its port (0: a free one). None when undefined. */
+  dashboardPort?: number;
 }
 
 const live = new Set<number>();
@@ -112,6 +114,7 @@ export class LocalCluster {
         objectStoreMemory: spec.objectStoreMemory ?? 1024 * 1024 * 1024,
         head: this.nodes.length === 0,
         logDir: this.dir,
+        ...(spec.dashboardPort === undefined || this.nodes.length > 0 ? {} : { dashboard: { host: "127.0.0.1", port: spec.dashboardPort, token: undefined } }),
       },
       join(this.dir, `node-${address}.log`),
       false,

@@ -24,6 +24,8 @@ import type { PublishedFunction } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
 import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { ObjectServer } from "./object-server.js";
+import { observeNode, type NodeObservation } from "./node-observation.js";
+import type { HeadDashboardOptions } from "../dashboard/head-dashboard.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type Payload, type ToNode } from "./wire.js";
 
 /** Options of a node daemon. */
@@ -39,6 +41,8 @@ export interface NodeOptions {
   readonly objectStoreMemory: number | undefined;
   readonly head: boolean;
   readonly logDir: string;
+  /** The head serves the cluster's dashboard here (none when undefined). */
+  readonly dashboard?: HeadDashboardOptions;
 }
 
 /** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
@@ -81,11 +85,17 @@ export class NodeDaemon {
   #stopped = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
+  #observation: NodeObservation | undefined;
 
   private constructor(options: NodeOptions, log: (line: string) => void) {
     this.nodeId = `${randomBytes(8).toString("hex")}`;
     this.#options = options;
     this.#log = log;
+  }
+
+  /** The cluster dashboard's address, when this head serves it. */
+  get dashboardUrl(): string | undefined {
+    return this.#observation?.dashboardUrl;
   }
 
   get #stream(): string {
@@ -105,7 +115,14 @@ export class NodeDaemon {
     this.#reader = await this.#plane.connection(`rayts-node-${this.nodeId}-reader`);
     process.env[NODE_ID_ENV] = this.nodeId;
     process.env[NODE_ADDRESS_ENV] = options.nodeIpAddress;
-    await api.init({ numCpus: options.numCpus, ...(options.objectStoreMemory === undefined ? {} : { objectStoreMemory: options.objectStoreMemory }) });
+    await api.init({
+      numCpus: options.numCpus,
+      ...(options.objectStoreMemory === undefined ? {} : { objectStoreMemory: options.objectStoreMemory }),
+      // The node publishes its state to the cluster (node-observation.ts) instead.
+      includeDashboard: false,
+      recordState: false,
+    });
+    this.#observation = await observeNode(this.#plane, this.nodeId, options.nodeIpAddress, options.dashboard, this.#log);
     this.#token = await this.#plane.token();
     this.#server = new ObjectServer(this.#token, (id) => this.#payload(id), this.#log);
     const objectPort = await this.#server.listen(options.nodeIpAddress);
@@ -453,6 +470,7 @@ export class NodeDaemon {
     }
     this.#reader.disconnect();
     await this.#loop?.catch(() => undefined);
+    await this.#observation?.close().catch((error: unknown) => this.#log(`stopping the observers failed: ${String(error)}`));
     await this.#server.close();
     await this.#plane.close();
     await api.shutdown();

@@ -14,6 +14,8 @@ export interface SessionInfo {
   readonly address: string;
   readonly redisPassword: string;
   readonly nodeIpAddress: string;
+  /** The head's dashboard, when it serves one. */
+  readonly dashboardUrl?: string;
 }
 
 /** Root folder of every session on this machine. */

@@ -33,7 +33,7 @@ export interface CallRunner {
   /** True (once) when the call was cancelled before it started. */
   takeCancelled(task: number): boolean;
   /** A call starts running synchronously on the thread (for crash accounting and log prefixes). */
-  started(task: number, name: string): void;
+  started(task: number, name: string, actor: number): void;
   /** After a long synchronous call: posts results and takes in messages that arrived meanwhile. */
   catchUp(started: number): void;
   /** Explains a missing name in code shipped as source text. */
@@ -219,7 +219,7 @@ export class ActorHost {
       runner.fail(call.task, call.name, error, start);
       return undefined;
     }
-    runner.started(call.task, actor.name);
+    runner.started(call.task, actor.name, actor.id);
     let result: unknown;
     try {
       let args: unknown[];

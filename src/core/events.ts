@@ -101,6 +101,8 @@ export type RuntimeEvent =
   | { readonly kind: "actorRestarted"; readonly actor: number; readonly restarts: number; readonly reason: string }
   | { readonly kind: "actorDied"; readonly actor: number; readonly reason: string }
   | { readonly kind: "objectCreated"; readonly id: number; readonly bytes: number; readonly owner: "driver" | WorkerName }
+  /** An object left the store: no ref, pin or borrow keeps it any more (`bytes`: what it held). */
+  | { readonly kind: "objectFreed"; readonly id: number; readonly bytes: number }
   | { readonly kind: "workerStarted"; readonly worker: WorkerName }
   | { readonly kind: "workerExited"; readonly worker: WorkerName; readonly reason: string }
   | { readonly kind: "log"; readonly worker: WorkerName; readonly stream: "out" | "err"; readonly text: string; readonly task: number | undefined };

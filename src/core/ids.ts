@@ -27,6 +27,14 @@ export function formatId<I extends ObjectId | ActorId>(tag: string, num: number)
   return `${tag}:${num}` as I;
 }
 
+/** Orders ids by runtime tag, then by number (submission order within a runtime). */
+export function compareIds(a: string, b: string): number {
+  const x = parseId(a);
+  const y = parseId(b);
+  if (x === undefined || y === undefined) return a < b ? -1 : a > b ? 1 : 0;
+  return x.tag < y.tag ? -1 : x.tag > y.tag ? 1 : x.num - y.num;
+}
+
 /** The runtime tag and number of a public id, or undefined when `id` is not one. */
 export function parseId(id: unknown): { readonly tag: string; readonly num: number } | undefined {
   if (typeof id !== "string") return undefined;

@@ -45,4 +45,6 @@ export interface LocalObjectStore {
   entries(): Iterable<StoredObject>;
   /** Fails every pending object (at shutdown). */
   failPending(error: ErrorData): void;
+  /** Called with each object's id and size as it leaves the store (set while the runtime is observed). */
+  onFreed: ((id: number, bytes: number) => void) | undefined;
 }

@@ -196,6 +196,9 @@ export class ObjectStore {
     for (const id of ids) this.addRef(id, delta);
   }
 
+  /** Called with each object the store drops (set by the runtime while it is observed). */
+  onFreed: ((id: number, bytes: number) => void) | undefined;
+
   #drop(id: number, entry: Entry): void {
     this.#entries.delete(id);
     const size = this.#entries.size;
@@ -203,6 +206,7 @@ export class ObjectStore {
     if (size + MIN_GROWTH < this.#nextCheck) this.#nextCheck = size + Math.max(MIN_GROWTH, size >> 1);
     this.#bytesUsed -= entry.size;
     this.#freedCount++;
+    this.onFreed?.(id, entry.size);
     if (entry.settled?.ok !== true) return;
     const ids = nestedIds(entry.settled.value);
     if (ids !== undefined) this.addRefs(ids, -1);

@@ -271,6 +271,7 @@ export class DriverRuntime implements DriverBackend {
     // One sink (the usual case) is called directly, without the bus's loop.
     const route = (): void => {
       this.#parts.events = this.#sinks.size === 0 ? undefined : this.#sinks.size === 1 ? this.#sinks.only() : this.#sinks;
+      this.#store.onFreed = this.#parts.events === undefined ? undefined : (id, bytes) => this.#parts.events?.emit({ kind: "objectFreed", id, bytes });
     };
     route();
     return () => {

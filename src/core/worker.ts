@@ -19,6 +19,7 @@ import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
 import { decode, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
+import { runningNow } from "../cluster/runtime-context.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
 /** Names the rayts API is visible under inside an uncompiled task. */
@@ -142,6 +143,8 @@ class WorkerServer {
   readonly #evictLater = new Set<number>();
   #runners = 0;
   #currentName = "";
+  /** The actor of each actor call started and not ended, for `getRuntimeContext()` after an await. */
+  readonly #callActors = new Map<number, number>();
   #stop: (() => void) | undefined;
   /** The actors this thread hosts (actor threads only). */
   readonly #actors: ActorHost;
@@ -160,9 +163,12 @@ class WorkerServer {
       outcome: (task, name, result, start, explain) => this.#outcome(task, name, result, start, explain),
       fail: (task, name, error, start) => this.#fail(task, name, error, start),
       takeCancelled: (task) => this.#cancelled.delete(task),
-      started: (task, name) => {
+      started: (task, name, actor) => {
         this.#running[this.#info.index] = task;
         this.#currentName = name;
+        runningNow.task = task;
+        runningNow.actor = actor;
+        this.#callActors.set(task, actor);
       },
       catchUp: (started) => this.#catchUp(started),
       explain: (fn, error) => {
@@ -464,6 +470,8 @@ class WorkerServer {
     }
     if (!side) this.#running[this.#info.index] = task.task;
     this.#currentName = task.name;
+    runningNow.task = task.task;
+    runningNow.actor = undefined;
     const explain = (error: unknown): unknown => {
       try {
         return explainMissingName(error, this.#defs.get(task.fn) as FunctionDefinition);
@@ -519,11 +527,13 @@ class WorkerServer {
       this.#fail(task, name, error, start);
       return;
     }
+    this.#callActors.delete(task);
     this.#backend.done(task, encoded, (performance.now() - start) * 1000);
     this.#backend.scheduleFlush(this.#port);
   }
 
   #fail(task: number, name: string, error: unknown, start: number): void {
+    this.#callActors.delete(task);
     let data: ErrorData;
     try {
       data = error instanceof SerializationError || error instanceof TaskCancelledError ? errorToData(error) : taskErrorData(name, error);
@@ -549,6 +559,8 @@ class WorkerServer {
    */
   #onUnblocked(task: number): void {
     this.#running[this.#info.index] = task;
+    runningNow.task = task;
+    runningNow.actor = this.#callActors.get(task);
     this.send({ kind: "unblocked", task });
   }
 }

@@ -1,10 +1,16 @@
 /**
  * The observability commands of the `rayts` CLI: `status`, `list`,
- * `summary tasks`, `memory`, `logs` and `timeline`, each read from a running
- * driver's dashboard JSON API (`--address`, default http://127.0.0.1:8265 or
- * `RAYTS_ADDRESS`; `--token` or `RAYTS_DASHBOARD_TOKEN` when it asks for one).
+ * `summary tasks`, `memory`, `logs [--follow]` and `timeline`, each read
+ * from the dashboard JSON API of a running driver or cluster head
+ * (`--address`; `--token` or `RAYTS_DASHBOARD_TOKEN` when it asks for
+ * one), or straight from a cluster's Redis (`--address HOST:PORT
+ * --redis-password P`), which needs no dashboard. The default is
+ * `RAYTS_ADDRESS`, else the Redis of the cluster started on this machine
+ * (its session keeps the password), else http://127.0.0.1:8265.
  */
 import { writeFile } from "node:fs/promises";
+import { Session } from "../cluster/session.js";
+import { openTarget, type Target } from "./cli-target.js";
 import type { ActorInfo, ClusterStatus, ListResult, LogLine, MemorySummary, NodeState, ObjectInfo, TaskInfo, TaskSummary, WorkerInfo } from "./state-source.js";
 
 const DEFAULT_ADDRESS = "http://127.0.0.1:8265";
@@ -12,6 +18,11 @@ const DEFAULT_ADDRESS = "http://127.0.0.1:8265";
 /** Parsed flags of one command. */
 interface Flags {
   address: string;
+  /** The address is the default one of the cluster started here (a local driver's dashboard when it is gone). */
+  fromSession: boolean;
+  /** Read the cluster's Redis at `address` with this password instead of a dashboard. */
+  redisPassword: string | undefined;
+  follow: boolean;
   token: string | undefined;
   format: "table" | "json";
   filters: [string, string][];
@@ -23,8 +34,13 @@ interface Flags {
 class UsageError extends Error {}
 
 function parse(argv: readonly string[]): Flags {
+  const info = Session.latest()?.info();
   const flags: Flags = {
-    address: process.env["RAYTS_ADDRESS"] ?? DEFAULT_ADDRESS,
+    // By default the cluster started on this machine (read from its Redis), else a local driver's dashboard.
+    address: process.env["RAYTS_ADDRESS"] ?? info?.address ?? DEFAULT_ADDRESS,
+    redisPassword: undefined,
+    fromSession: process.env["RAYTS_ADDRESS"] === undefined && info !== undefined,
+    follow: false,
     token: process.env["RAYTS_DASHBOARD_TOKEN"],
     format: "table",
     filters: [],
@@ -43,9 +59,17 @@ function parse(argv: readonly string[]): Flags {
     switch (name) {
       case "--address":
         flags.address = value().replace(/\/+$/, "");
+        flags.fromSession = false;
         break;
       case "--token":
         flags.token = value();
+        break;
+      case "--redis-password":
+        flags.redisPassword = value();
+        break;
+      case "-f":
+      case "--follow":
+        flags.follow = true;
         break;
       case "--format": {
         const format = value();
@@ -75,22 +99,30 @@ function parse(argv: readonly string[]): Flags {
         flags.positional.push(arg);
     }
   }
-  if (!/^https?:\/\//.test(flags.address)) flags.address = `http://${flags.address}`;
+  // The Redis address of the cluster started here: read it directly with its password.
+  if (flags.redisPassword === undefined && info !== undefined && flags.address === info.address) flags.redisPassword = info.redisPassword;
+  if (flags.redisPassword === undefined && !/^https?:\/\//.test(flags.address)) flags.address = `http://${flags.address}`;
   return flags;
 }
 
-async function fetchJson<T>(flags: Flags, path: string, query: [string, string][] = []): Promise<T> {
-  const url = new URL(`${flags.address}/api/${path}`);
-  for (const [key, value] of query) url.searchParams.append(key, value);
-  let response: Response;
+/** The dashboard or Redis the command reads, opened once per run. */
+let target: Target | undefined;
+
+async function open(flags: Flags): Promise<Target> {
   try {
-    response = await fetch(url, flags.token === undefined ? {} : { headers: { authorization: `Bearer ${flags.token}` } });
-  } catch {
-    throw new Error(`no rayts dashboard answers at ${flags.address}: start a driver (ray.init()) or pass --address`);
+    return await openTarget(flags);
+  } catch (error) {
+    // The cluster started here was stopped: a local driver's dashboard, then.
+    if (!flags.fromSession) throw error;
+    flags.address = DEFAULT_ADDRESS;
+    flags.redisPassword = undefined;
+    return openTarget(flags);
   }
-  const body = (await response.json()) as T & { error?: string };
-  if (!response.ok) throw new Error(`${flags.address} answered ${response.status}: ${body.error ?? response.statusText}`);
-  return body;
+}
+
+async function fetchJson<T>(flags: Flags, path: string, query: [string, string][] = []): Promise<T> {
+  target ??= await open(flags);
+  return target.get<T>(path, query);
 }
 
 /** Renders rows as an aligned text table. */
@@ -207,9 +239,48 @@ async function memory(flags: Flags): Promise<void> {
   });
 }
 
+function logLine(line: LogLine): string {
+  return `${iso(line.time)} [${line.nodeId === undefined ? "" : `${line.nodeId} `}${line.worker}] ${line.text}\n`;
+}
+
 async function logs(flags: Flags): Promise<void> {
-  const result = await fetchJson<ListResult<LogLine>>(flags, "logs", [...flags.filters, ["limit", String(flags.limit ?? 100)]]);
-  print(flags, result, () => result.items.slice().reverse().map((line) => `${iso(line.time)} [${line.worker}] ${line.text}\n`).join(""));
+  if (!flags.follow) {
+    const result = await fetchJson<ListResult<LogLine>>(flags, "logs", [...flags.filters, ["limit", String(flags.limit ?? 100)]]);
+    print(flags, result, () => result.items.slice().reverse().map(logLine).join(""));
+    return;
+  }
+  // Subscribe first, then print the recent lines, then the new ones (each once).
+  target ??= await open(flags);
+  const early: LogLine[] = [];
+  let seen: Set<string> | undefined;
+  const key = (line: LogLine): string => `${line.time}|${line.nodeId ?? ""}|${line.worker}|${line.text}`;
+  const matches = (line: LogLine): boolean => flags.filters.every(([field, value]) => String((line as unknown as Record<string, unknown>)[field]) === value);
+  const show = (line: LogLine): void => {
+    if (!matches(line)) return;
+    process.stdout.write(flags.format === "json" ? `${JSON.stringify(line)}\n` : logLine(line));
+  };
+  const following = await target.follow((line) => {
+    if (seen === undefined) early.push(line);
+    else if (!seen.has(key(line))) show(line);
+  });
+  const recent = await target.get<ListResult<LogLine>>("logs", [...flags.filters, ["limit", String(flags.limit ?? 100)]]);
+  const lines = recent.items.slice().reverse();
+  seen = new Set(lines.map(key));
+  for (const line of lines) show(line);
+  for (const line of early) if (!seen.has(key(line))) show(line);
+  seen = new Set();
+  process.stderr.write(`rayts: following new lines from ${flags.address} (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    void following.ended.then(stop);
+  });
+  await following.stop();
 }
 
 async function timeline(flags: Flags): Promise<void> {
@@ -220,12 +291,13 @@ async function timeline(flags: Flags): Promise<void> {
 }
 
 /** Usage of the observability commands. */
-export const OBSERVABILITY_USAGE = `Observability (against a running driver's dashboard, --address URL, default ${DEFAULT_ADDRESS}):
+export const OBSERVABILITY_USAGE = `Observability, against the dashboard of a running driver or cluster head (--address URL or HOST:PORT)
+or a cluster's Redis (--address HOST:PORT --redis-password P); default: the cluster started here, else ${DEFAULT_ADDRESS}:
   rayts status                                   nodes, tasks by state, recent errors
   rayts list tasks|actors|objects|nodes|workers [--filter key=value]... [--limit N] [--format json|table]
   rayts summary tasks                            tasks by function and state
   rayts memory                                   objects by size, owner and reference type
-  rayts logs [--limit N]                         recent lines tasks printed
+  rayts logs [--limit N] [--follow]              recent lines tasks printed; --follow prints new ones until Ctrl-C
   rayts timeline [-o trace.json]                 Chrome trace / Perfetto JSON of task spans
 `;
 
@@ -238,6 +310,9 @@ function command(run: (flags: Flags) => Promise<void>): (argv: string[]) => Prom
       process.stderr.write(`rayts: ${error instanceof Error ? error.message : String(error)}\n`);
       if (error instanceof UsageError) process.stderr.write(OBSERVABILITY_USAGE);
       return error instanceof UsageError ? 2 : 1;
+    } finally {
+      await target?.close();
+      target = undefined;
     }
   };
 }

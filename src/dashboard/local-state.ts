@@ -31,10 +31,6 @@ import { traceEvents } from "./timeline.js";
 import { state as threadState } from "../core/global-state.js";
 import { formatId, type ActorId, type ObjectId, type TaskId } from "../core/ids.js";
 
-/** The public id of number `num` in the runtime this state belongs to (the thread's current one). */
-function publicId<I extends ObjectId | ActorId>(num: number): I {
-  return formatId<I>(threadState.tag, num);
-}
 
 /** Samples kept for the overview's charts: ten minutes at one a second. */
 const MAX_SAMPLES = 600;
@@ -59,9 +55,22 @@ export class LocalState implements StateSource {
   #lastFinished = 0;
   #lastSample: number | undefined;
 
-  constructor(recorder: Recorder, probe: RuntimeProbe) {
+  /**
+   * `tag`: the prefix of the public ids of the runtime whose events these are
+   * (by default the thread's current runtime; a cluster node's own tag when
+   * its events are replayed elsewhere).
+   */
+  readonly #tag: () => string;
+
+  constructor(recorder: Recorder, probe: RuntimeProbe, tag: () => string = () => threadState.tag) {
     this.#recorder = recorder;
     this.#probe = probe;
+    this.#tag = tag;
+  }
+
+  /** The public id of number `num` in the runtime this state belongs to. */
+  #publicId<I extends ObjectId | ActorId>(num: number): I {
+    return formatId<I>(this.#tag(), num);
   }
 
   get recorder(): Recorder {
@@ -88,15 +97,15 @@ export class LocalState implements StateSource {
   #task(record: TaskRecord, running: ReadonlySet<number>): TaskInfo {
     const state: TaskState = record.state === "assigned" && running.has(record.id) ? "running" : record.state;
     return {
-      taskId: publicId<TaskId>(record.id),
+      taskId: this.#publicId<TaskId>(record.id),
       name: record.name,
       type: record.actor === undefined ? "task" : "actorCall",
       state,
-      actorId: record.actor === undefined ? undefined : publicId<ActorId>(record.actor),
+      actorId: record.actor === undefined ? undefined : this.#publicId<ActorId>(record.actor),
       attempts: record.attempts,
       nodeId: this.#probe.node().nodeId,
       worker: record.worker,
-      parentTaskId: record.parent === undefined ? undefined : publicId<TaskId>(record.parent),
+      parentTaskId: record.parent === undefined ? undefined : this.#publicId<TaskId>(record.parent),
       submittedAt: epoch(record.submitted),
       queuedAt: epoch(record.queued),
       assignedAt: epoch(record.assigned),
@@ -131,7 +140,7 @@ export class LocalState implements StateSource {
   #actors(): ActorInfo[] {
     const nodeId = this.#probe.node().nodeId;
     return [...this.#recorder.actors.values()].reverse().map((actor) => ({
-      actorId: publicId<ActorId>(actor.id),
+      actorId: this.#publicId<ActorId>(actor.id),
       name: actor.name,
       className: actor.className,
       state: actor.state,
@@ -160,7 +169,7 @@ export class LocalState implements StateSource {
           object.pinnedBy.length > 0 ? "usedByPendingTask" : Object.keys(object.borrowedBy).length > 0 ? "borrowed" : "localReference";
         const task = tasks.get(object.id);
         return {
-          objectId: publicId<ObjectId>(object.id),
+          objectId: this.#publicId<ObjectId>(object.id),
           bytes: object.bytes,
           status: object.status,
           owner: task !== undefined ? `task:${task}` : (this.#recorder.objectOwners.get(object.id) ?? "driver"),
@@ -210,7 +219,7 @@ export class LocalState implements StateSource {
         nodeId,
         alive,
         // The slot keeps the last task's id after it ends: only a live one runs.
-        runningTask: task !== undefined && live.has(task) ? publicId<TaskId>(task) : undefined,
+        runningTask: task !== undefined && live.has(task) ? this.#publicId<TaskId>(task) : undefined,
         startedAt: epoch(record?.started),
         exitReason: alive ? undefined : record?.exitReason,
       };
@@ -219,7 +228,7 @@ export class LocalState implements StateSource {
   }
 
   #logs(): LogLine[] {
-    return this.#recorder.logs.newestFirst().map((line) => ({ time: epoch(line.time), worker: line.worker, stream: line.stream, text: line.text, taskId: line.task === undefined ? undefined : publicId<TaskId>(line.task) }));
+    return this.#recorder.logs.newestFirst().map((line) => ({ time: epoch(line.time), worker: line.worker, stream: line.stream, text: line.text, taskId: line.task === undefined ? undefined : this.#publicId<TaskId>(line.task) }));
   }
 
   async listLogs(options?: ListOptions): Promise<ListResult<LogLine>> {
@@ -281,7 +290,7 @@ export class LocalState implements StateSource {
       }
     }
     const byOwner = [...owners.values()].sort((a, b) => b.bytes - a.bytes || b.count - a.count);
-    return { bytesUsed: store.bytesUsed, capacity: store.capacity, numObjects: store.numObjects, byReferenceType, byOwner, objects: objects.slice(0, 100) };
+    return { bytesUsed: store.bytesUsed, capacity: store.capacity, numObjects: store.numObjects, byReferenceType, byOwner, objects: objects.slice(0, 100), freed: { count: this.#recorder.freedObjects, bytes: this.#recorder.freedBytes } };
   }
 
   async status(): Promise<ClusterStatus> {

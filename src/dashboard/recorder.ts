@@ -100,6 +100,9 @@ export class Recorder implements EventSink {
   failed = 0;
   cancelled = 0;
   droppedActors = 0;
+  /** Objects the store freed, and the bytes they held. */
+  freedObjects = 0;
+  freedBytes = 0;
   /** Transitions the state machines did not allow (always 0 unless the runtime misreports). */
   invalidTransitions = 0;
   #now = 0;
@@ -137,8 +140,9 @@ export class Recorder implements EventSink {
     return (this.#now = performance.now());
   }
 
-  emit(event: RuntimeEvent): void {
-    const now = this.#clock();
+  /** Records one event; `at` (a `performance.now()` time) replays an event that happened elsewhere. */
+  emit(event: RuntimeEvent, at?: number): void {
+    const now = at ?? this.#clock();
     switch (event.kind) {
       case "taskSubmitted": {
         const task = event.task;
@@ -246,6 +250,11 @@ export class Recorder implements EventSink {
       case "objectCreated":
         this.objectOwners.set(event.id, event.owner);
         if (this.objectOwners.size > this.#limits.maxObjects) this.objectOwners.delete(this.objectOwners.keys().next().value as number);
+        return;
+      case "objectFreed":
+        this.objectOwners.delete(event.id);
+        this.freedObjects++;
+        this.freedBytes += event.bytes;
         return;
       case "workerStarted": {
         const worker = this.workers.get(event.worker);

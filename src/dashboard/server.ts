@@ -165,29 +165,8 @@ export class DashboardServer {
   }
 
   async #api(route: string, url: URL, response: ServerResponse): Promise<void> {
-    const options = listOptions(url.searchParams);
-    if ("error" in options) return this.#json(response, 400, options);
-    const source = this.#source;
-    const task = /^tasks\/([^/]+)$/.exec(route);
-    if (task !== null && task[1] !== "summary") {
-      const detail = await source.getTask(decodeURIComponent(task[1] as string) as TaskId);
-      return detail === undefined ? this.#json(response, 404, { error: `no task ${task[1]} is recorded` }) : this.#json(response, 200, detail);
-    }
-    const handlers: Record<string, () => Promise<unknown>> = {
-      status: () => source.status(),
-      tasks: () => source.listTasks(options),
-      "tasks/summary": () => source.summarizeTasks(),
-      actors: () => source.listActors(options),
-      nodes: () => source.listNodes(options),
-      workers: () => source.listWorkers(options),
-      objects: () => source.listObjects(options),
-      memory: () => source.memorySummary(),
-      logs: () => source.listLogs(options),
-      timeline: async () => ({ traceEvents: await source.timeline(), displayTimeUnit: "ms" }),
-    };
-    const handler = handlers[route];
-    if (handler === undefined) return this.#json(response, 404, { error: `unknown API ${route}; expected one of ${Object.keys(handlers).join(", ")}, tasks/<id>` });
-    this.#json(response, 200, await handler());
+    const answer = await apiAnswer(this.#source, route, url.searchParams);
+    this.#json(response, answer.status, answer.body);
   }
 
   #events(response: ServerResponse): void {
@@ -217,4 +196,33 @@ function listOptions(params: URLSearchParams): ListOptions | { error: string } {
     } else if (key !== "token") filter[key] = value;
   }
   return { filter, ...(limit === undefined ? {} : { limit }), ...(offset === undefined ? {} : { offset }) };
+}
+
+/**
+ * The JSON API: the answer to `/api/<route>?<params>` from `source`, for the
+ * server and for the CLI when it reads a cluster's Redis directly.
+ */
+export async function apiAnswer(source: StateSource, route: string, params: URLSearchParams): Promise<{ status: number; body: unknown }> {
+  const task = /^tasks\/([^/]+)$/.exec(route);
+  if (task !== null && task[1] !== "summary") {
+    const detail = await source.getTask(decodeURIComponent(task[1] as string) as TaskId, params.get("nodeId") ?? undefined);
+    return detail === undefined ? { status: 404, body: { error: `no task ${task[1]} is recorded` } } : { status: 200, body: detail };
+  }
+  const options = listOptions(params);
+  if ("error" in options) return { status: 400, body: options };
+  const handlers: Record<string, () => Promise<unknown>> = {
+    status: () => source.status(),
+    tasks: () => source.listTasks(options),
+    "tasks/summary": () => source.summarizeTasks(),
+    actors: () => source.listActors(options),
+    nodes: () => source.listNodes(options),
+    workers: () => source.listWorkers(options),
+    objects: () => source.listObjects(options),
+    memory: () => source.memorySummary(),
+    logs: () => source.listLogs(options),
+    timeline: async () => ({ traceEvents: await source.timeline(), displayTimeUnit: "ms" }),
+  };
+  const handler = handlers[route];
+  if (handler === undefined) return { status: 404, body: { error: `unknown API ${route}; expected one of ${Object.keys(handlers).join(", ")}, tasks/<id>` } };
+  return { status: 200, body: await handler() };
 }

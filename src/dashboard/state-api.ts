@@ -31,6 +31,9 @@ import type {
 
 function source(what: string): StateSource {
   const backend = threadState.backend;
+  // A cluster driver answers for every node (see cluster-state.ts).
+  const cluster = backend as { state?: () => StateSource } | undefined;
+  if (typeof cluster?.state === "function") return cluster.state();
   if (!(backend instanceof DriverRuntime)) {
     throw new RayError(`ray.${what}(): ${backend === undefined ? "rayts is not initialized; call init() first" : "the state API is only available in the driver"}`);
   }
@@ -65,7 +68,7 @@ export const state = {
   /** Tasks and actor calls, newest submitted first. */
   listTasks: (options?: ListOptions): Promise<ListResult<TaskInfo>> => source("state.listTasks").listTasks(checkList(options, "listTasks")),
   /** One task with its children and log lines. */
-  getTask: (taskId: TaskId) => source("state.getTask").getTask(taskId),
+  getTask: (taskId: TaskId, nodeId?: string) => source("state.getTask").getTask(taskId, nodeId),
   listActors: (options?: ListOptions): Promise<ListResult<ActorInfo>> => source("state.listActors").listActors(checkList(options, "listActors")),
   /** Objects in the store, largest first. */
   listObjects: (options?: ListOptions): Promise<ListResult<ObjectInfo>> => source("state.listObjects").listObjects(checkList(options, "listObjects")),

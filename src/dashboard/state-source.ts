@@ -83,6 +83,8 @@ export interface ObjectInfo {
   readonly refCount: number;
   readonly pinnedBy: readonly number[];
   readonly borrowedBy: Readonly<Record<string, number>>;
+  /** The node whose store holds it (cluster mode). */
+  readonly nodeId?: string;
 }
 
 export interface LogLine {
@@ -91,6 +93,8 @@ export interface LogLine {
   readonly stream: "out" | "err";
   readonly text: string;
   readonly taskId: TaskId | undefined;
+  /** The node whose worker printed it (cluster mode). */
+  readonly nodeId?: string;
 }
 
 /** A page of a list, and what the bounded buffers lost. */
@@ -138,6 +142,8 @@ export interface MemorySummary {
   readonly byOwner: { owner: string; count: number; bytes: number }[];
   /** The largest objects first. */
   readonly objects: ObjectInfo[];
+  /** Objects freed since recording started, and the bytes they held. */
+  readonly freed: { readonly count: number; readonly bytes: number };
 }
 
 /** A point of the overview's time series. */
@@ -160,10 +166,11 @@ export interface ClusterStatus {
   readonly dropped: { tasks: number; logs: number; actors: number };
 }
 
-/** The state API: implemented by `LocalState` (driver) and by a cluster head. */
+/** The state API: implemented by `LocalState` (driver) and `ClusterState` (cluster mode). */
 export interface StateSource {
   listTasks(options?: ListOptions): Promise<ListResult<TaskInfo>>;
-  getTask(taskId: TaskId): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined>;
+  /** One task with its children and log lines; in cluster mode `nodeId` picks the node that ran it. */
+  getTask(taskId: TaskId, nodeId?: string): Promise<{ task: TaskInfo; children: TaskInfo[]; logs: LogLine[] } | undefined>;
   listActors(options?: ListOptions): Promise<ListResult<ActorInfo>>;
   listObjects(options?: ListOptions): Promise<ListResult<ObjectInfo>>;
   listNodes(options?: ListOptions): Promise<ListResult<NodeState>>;

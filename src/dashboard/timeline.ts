@@ -6,10 +6,13 @@
  */
 import type { TaskInfo, TraceEvent } from "./state-source.js";
 
-const PID = 1;
-
-/** Trace events for tasks (times in ms since the epoch); `node` names the process track. */
-export function traceEvents(tasks: readonly TaskInfo[], node: string): TraceEvent[] {
+/**
+ * Trace events for tasks (times in ms since the epoch); `node` names the
+ * process track, `pid` numbers it (one per node in a cluster's trace, whose
+ * async ids then stay apart per node).
+ */
+export function traceEvents(tasks: readonly TaskInfo[], node: string, pid = 1): TraceEvent[] {
+  const PID = pid;
   const events: TraceEvent[] = [{ name: "process_name", ph: "M", pid: PID, tid: 0, args: { name: `rayts node ${node}` } }];
   const threads = new Map<string, number>();
   const tid = (worker: string): number => {
@@ -28,7 +31,7 @@ export function traceEvents(tasks: readonly TaskInfo[], node: string): TraceEven
       events.push({ name: task.name, cat: task.type, ph: "X", ts: us(task.startedAt), dur: us(task.endedAt) - us(task.startedAt), pid: PID, tid: tid(task.worker), args });
     }
     // Phases of the task's life on its own async track.
-    const id = task.taskId;
+    const id = (pid - 1) * 2 ** 32 + task.taskId;
     const end = task.endedAt ?? task.startedAt ?? task.assignedAt ?? task.queuedAt ?? task.submittedAt;
     const phases: [string, number | undefined, number | undefined][] = [
       ["pending args", task.submittedAt, task.queuedAt],

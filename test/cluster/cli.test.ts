@@ -82,6 +82,12 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
   assert.match(status.stdout, /127\.0\.0\.7 +node/);
   assert.match(status.stdout, /CPU: 0\/2 used/);
 
+  // The head serves the dashboard; the observability commands find it through the session.
+  assert.match(head.stdout, /Dashboard: http:\/\/127\.0\.0\.1:\d+/);
+  const listed = await rayts(["list", "nodes", "--format", "json"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual((JSON.parse(listed.stdout) as { items: { address: string }[] }).items.map((node) => node.address).sort(), ["127.0.0.6", "127.0.0.7"]);
+
   const saved = process.env["RAYTS_TMPDIR"];
   process.env["RAYTS_TMPDIR"] = dir;
   try {
@@ -124,6 +130,9 @@ test("rayts start refuses a wrong password and says how to install a missing red
   const missing = await rayts(["start", "--head", "--node-ip-address", "127.0.0.8"], { PATH: "/nonexistent" });
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /redis-server was not found on PATH.*apt-get install -y redis-server/s);
+  const exposed = await rayts(["start", "--head", "--dashboard-host", "0.0.0.0"]);
+  assert.equal(exposed.code, 1);
+  assert.match(exposed.stderr, /Expected `--dashboard-token` when `--dashboard-host` is not a loopback address, got host "0\.0\.0\.0"/);
   const bad = await rayts(["start", "--head", "--resources", "GPU=1"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /Expected `--resources` to be a JSON object/);

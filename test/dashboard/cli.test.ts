@@ -5,7 +5,7 @@
  * Also `ray.timeline(path)`.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -164,4 +164,33 @@ test("bad usage exits 2 with a message; no dashboard exits 1", { timeout: 60_000
   const nobody = await cli("status", "--address", "http://127.0.0.1:9");
   assert.equal(nobody.code, 1);
   assert.match(nobody.stderr, /no rayts dashboard answers at http:\/\/127\.0\.0\.1:9/);
+});
+
+test("logs --follow prints the recent lines, then a line printed after it started, and stops on SIGINT", { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "logs", "--follow"], { env: { ...process.env, RAYTS_ADDRESS: address } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  const shows = (pattern: RegExp, stream: "stdout" | "stderr"): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (pattern.test(stream === "stdout" ? stdout : stderr)) resolve();
+      };
+      child[stream].on("data", check);
+      void exited.then(() => reject(new Error(`rayts logs --follow exited early: ${stderr}`)));
+      check();
+    });
+  try {
+    await shows(/following new lines/, "stderr");
+    assert.match(stdout, /hello from a task$/m, "the recent lines first");
+    const marker = `followed-${process.pid}`;
+    await ray.get(talks.remote(marker));
+    await shows(new RegExp(`\\[task-\\d\\] \\(talks pid=\\d+ worker=\\d\\) ${marker}$`, "m"), "stdout");
+    child.kill("SIGINT");
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
 });

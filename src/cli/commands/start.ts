@@ -10,6 +10,7 @@ import { ControlPlane, parseAddress } from "../../cluster/control-plane.js";
 import { launchNode } from "../../cluster/launch.js";
 import { newPassword, startRedisServer } from "../../cluster/redis-server.js";
 import { Session } from "../../cluster/session.js";
+import { checkHeadDashboard, type HeadDashboardOptions } from "../../dashboard/head-dashboard.js";
 
 export const summary = "start a head node (--head) or join a node to a cluster (--address)";
 
@@ -18,8 +19,25 @@ const HELP = `Usage:
   rayts start --head --address HOST:PORT --redis-password P ...   (use an existing Redis)
   rayts start --address HOST:PORT --redis-password P [--num-cpus N] [--node-ip-address IP] [--resources JSON]
 
+Dashboard of the head (every node's tasks, actors, objects, logs):
+  [--include-dashboard true|false] [--dashboard-port 8265] [--dashboard-host 127.0.0.1] [--dashboard-token T]
+  (a --dashboard-host other than loopback requires --dashboard-token)
+
 Defaults: --node-ip-address 127.0.0.1 (loopback only), --num-cpus: this machine's CPUs,
 a generated Redis password when none is given.`;
+
+/** The head's dashboard options, or undefined when it serves none. */
+function dashboardOptions(values: Record<string, string | boolean | undefined>): HeadDashboardOptions | undefined {
+  const include = values["include-dashboard"];
+  if (include !== undefined && include !== "true" && include !== "false") {
+    throw new TypeError(`Expected \`--include-dashboard\` to be true or false, got ${JSON.stringify(include)}`);
+  }
+  if (!values["head"] || include === "false") return undefined;
+  const port = integerOption(values["dashboard-port"] as string | undefined, "dashboard-port", 8265, 0);
+  const options = { host: (values["dashboard-host"] as string | undefined) ?? "127.0.0.1", port, token: values["dashboard-token"] as string | undefined };
+  checkHeadDashboard(options);
+  return options;
+}
 
 function resourcesOption(text: string | undefined): Record<string, number> {
   if (text === undefined) return {};
@@ -57,6 +75,10 @@ export async function run(argv: string[]): Promise<number> {
       "node-ip-address": { type: "string" },
       resources: { type: "string" },
       "object-store-memory": { type: "string" },
+      "include-dashboard": { type: "string" },
+      "dashboard-port": { type: "string" },
+      "dashboard-host": { type: "string" },
+      "dashboard-token": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -68,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   const ip = values["node-ip-address"] ?? "127.0.0.1";
   const numCpus = integerOption(values["num-cpus"], "num-cpus", availableParallelism(), 1);
   const resources = resourcesOption(values.resources);
+  const dashboard = dashboardOptions(values);
   const objectStoreMemory = values["object-store-memory"] === undefined ? undefined : integerOption(values["object-store-memory"], "object-store-memory", 0, 1);
   if (!values.head && values.address === undefined) {
     process.stderr.write(`rayts start: pass --head to start a cluster, or --address HOST:PORT --redis-password P to join one\n\n${HELP}\n`);
@@ -99,17 +122,20 @@ export async function run(argv: string[]): Promise<number> {
   session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip });
   const logFile = join(session.logs, `node-${ip}.log`);
   const node = await launchNode(
-    { redisAddress: address, redisPassword: password, nodeIpAddress: ip, numCpus, resources, objectStoreMemory, head: values.head, logDir: session.logs },
+    { redisAddress: address, redisPassword: password, nodeIpAddress: ip, numCpus, resources, objectStoreMemory, head: values.head, logDir: session.logs, ...(dashboard === undefined ? {} : { dashboard }) },
     logFile,
     true,
   );
   session.addPid(`node-${node.nodeId}`, node.pid);
+  if (node.dashboardUrl !== undefined) session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip, dashboardUrl: node.dashboardUrl });
   const lines = [
     `rayts: ${values.head ? "started the head node" : "joined the cluster as node"} ${node.nodeId} at ${ip} with ${numCpus} CPU${numCpus === 1 ? "" : "s"}${Object.keys(resources).length > 0 ? ` and ${JSON.stringify(resources)}` : ""}`,
     `  Redis:    ${address} (password protected)`,
     `  Logs:     ${session.logs}`,
     `  Session:  ${session.dir}`,
   ];
+  if (node.dashboardUrl !== undefined) lines.push(`  Dashboard: ${node.dashboardUrl}  (rayts list tasks, rayts logs --follow, ... read it)`);
+  else if (dashboard !== undefined) lines.push(`  Dashboard: could not start; see ${logFile}`);
   if (values.head) {
     lines.push(
       "",

@@ -7,7 +7,7 @@ import { RayError } from "../../core/errors.js";
 import { ControlPlane, type LiveNode } from "../../cluster/control-plane.js";
 import { Session } from "../../cluster/session.js";
 
-export const summary = "the cluster's nodes, resources used/total and pending demand; with no cluster here, a local driver's status (--address URL of its dashboard)";
+export const summary = "the cluster's nodes, resources used/total and pending demand (--address HOST:PORT --redis-password P); a dashboard's status with --address of a driver or head dashboard";
 
 const HIDDEN = new Set(["memory", "object_store_memory"]);
 
@@ -45,7 +45,12 @@ export function formatStatus(address: string, nodes: readonly LiveNode[]): strin
 
 export async function run(argv: string[]): Promise<number> {
   // A dashboard URL, or no cluster on this machine and no Redis to ask: the status of a running driver.
-  const dashboard = /^https?:\/\//.test(process.env["RAYTS_ADDRESS"] ?? "") || argv.some((arg, i) => /^(--address=)?https?:\/\//.test(arg) || (arg === "--address" && /^https?:\/\//.test(argv[i + 1] ?? "")));
+  const given = argv.find((_, i) => i > 0 && argv[i - 1] === "--address") ?? argv.find((arg) => arg.startsWith("--address="))?.slice(10);
+  const session = Session.latest()?.info();
+  // A dashboard: a URL, or a HOST:PORT that is not the Redis of the cluster started here and comes without a Redis password.
+  const dashboard =
+    /^https?:\/\//.test(process.env["RAYTS_ADDRESS"] ?? "") ||
+    (given !== undefined && (/^https?:\/\//.test(given) || (given !== session?.address && !argv.some((arg) => arg.startsWith("--redis-password")))));
   if (dashboard || (Session.latest()?.info() === undefined && !argv.some((arg) => arg.startsWith("--redis-password") || arg === "-h" || arg === "--help"))) {
     const { dashboardStatus } = await import("./observe.js");
     return dashboardStatus.run(argv);

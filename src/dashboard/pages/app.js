@@ -72,6 +72,8 @@ const time = (ms) => (ms === undefined || ms === null ? "" : new Date(ms).toLoca
 const duration = (from, to) => (from === undefined || to === undefined || from === null || to === null ? "" : `${(to - from).toFixed(2)} ms`);
 const bytes = (n) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 const State = ({ state }) => html`<span class=${`state ${state}`} data-state=${state}>${state}</span>`;
+// In a cluster, task ids are per node: a link names the node too.
+const taskHref = (id, nodeId) => `#/tasks/${id}${nodeId === undefined ? "" : `?nodeId=${encodeURIComponent(nodeId)}`}`;
 const TASK_STATES = ["pendingArgs", "queued", "assigned", "running", "finished", "failed", "cancelled"];
 
 function Table({ columns, rows, testid, empty = "Nothing here yet." }) {
@@ -102,7 +104,7 @@ function Chart({ title, samples, field, scale = (v) => v, testid }) {
 function Overview() {
   const [status] = useApi("status");
   if (status === undefined) return html`<p>Loading…</p>`;
-  const node = status.nodes[0];
+  const storeBytes = status.nodes.reduce((sum, n) => sum + n.objectStoreBytes, 0);
   const cpus = status.nodes.reduce((sum, n) => sum + n.cpus, 0);
   const used = status.nodes.reduce((sum, n) => sum + n.cpusUsed, 0);
   return html`<h2>Overview</h2>
@@ -111,7 +113,7 @@ function Overview() {
       <div class="card"><div class="label">CPU slots busy</div><div class="value" data-testid="cpus-busy">${used} / ${cpus}</div></div>
       <div class="card"><div class="label">Finished tasks</div><div class="value" data-testid="finished-total">${status.finishedTotal}</div></div>
       <div class="card"><div class="label">Failed tasks</div><div class="value" data-testid="failed-total">${status.failedTotal}</div></div>
-      <div class="card"><div class="label">Object store</div><div class="value">${node ? bytes(node.objectStoreBytes) : ""}</div></div>
+      <div class="card"><div class="label">Object store</div><div class="value" data-testid="store-bytes">${bytes(storeBytes)}</div></div>
     </div>
     <h3>Tasks by state</h3>
     <div class="cards">${TASK_STATES.map((state) => html`<div class="card"><div class="label">${state}</div><div class="value" data-testid=${`tasks-${state}`}>${status.tasks[state] ?? 0}</div></div>`)}</div>
@@ -122,7 +124,7 @@ function Overview() {
     </div>
     <h3>Recent errors</h3>
     <${Table} testid="recent-errors" empty="No task failed." rows=${status.recentErrors} columns=${[
-      ["Task", (t) => html`<a href=${`#/tasks/${t.taskId}`}>${t.name} (${t.taskId})</a>`],
+      ["Task", (t) => html`<a href=${taskHref(t.taskId, t.nodeId)}>${t.name} (${t.taskId})</a>`],
       ["Error", (t) => t.error?.message ?? "", "wrap"],
       ["Ended", (t) => time(t.endedAt)],
     ]} />
@@ -167,8 +169,9 @@ function Tasks() {
       ${list !== undefined && list.dropped > 0 ? html`<span class="note">(${list.dropped} older records dropped)</span>` : null}
     </div>
     ${list === undefined ? html`<p>Loading…</p>` : html`<${Table} testid="tasks-table" rows=${list.items} columns=${[
-      ["Id", (t) => html`<a href=${`#/tasks/${t.taskId}`} data-testid=${`task-link-${t.taskId}`}>${t.taskId}</a>`, "num"],
+      ["Id", (t) => html`<a href=${taskHref(t.taskId, t.nodeId)} data-testid=${`task-link-${t.taskId}`}>${t.taskId}</a>`, "num"],
       ["Name", (t) => t.name],
+      ["Node", (t) => t.nodeId],
       ["State", (t) => html`<${State} state=${t.state} />`],
       ["Worker", (t) => t.worker ?? ""],
       ["Attempts", (t) => t.attempts, "num"],
@@ -179,7 +182,8 @@ function Tasks() {
 }
 
 function TaskDetail({ id }) {
-  const [detail, error] = useApi(`tasks/${id}`);
+  const nodeId = new URLSearchParams(location.hash.split("?")[1] ?? "").get("nodeId");
+  const [detail, error] = useApi(`tasks/${id}${nodeId === null ? "" : `?nodeId=${encodeURIComponent(nodeId)}`}`);
   if (error !== undefined) return html`<h2>Task ${id}</h2><p>${error}</p>`;
   if (detail === undefined) return html`<p>Loading…</p>`;
   const t = detail.task;
@@ -189,7 +193,7 @@ function TaskDetail({ id }) {
       <dt>Type</dt><dd>${t.type}${t.actorId === undefined ? "" : html` of actor <a href="#/actors">${t.actorId}</a>`}</dd>
       <dt>Node / worker</dt><dd>${t.nodeId} / ${t.worker ?? "not placed"}</dd>
       <dt>Attempts (retries)</dt><dd>${t.attempts}</dd>
-      <dt>Parent task</dt><dd>${t.parentTaskId === undefined ? "the driver" : html`<a href=${`#/tasks/${t.parentTaskId}`}>${t.parentTaskId}</a>`}</dd>
+      <dt>Parent task</dt><dd>${t.parentTaskId === undefined ? "the driver" : html`<a href=${taskHref(t.parentTaskId, t.nodeId)}>${t.parentTaskId}</a>`}</dd>
       <dt>Submitted</dt><dd>${time(t.submittedAt)}</dd>
       <dt>Queued</dt><dd>${time(t.queuedAt)}</dd>
       <dt>Assigned</dt><dd>${time(t.assignedAt)}</dd>
@@ -201,7 +205,7 @@ function TaskDetail({ id }) {
     ${detail.logs.length === 0 ? html`<p class="note">No output.</p>` : html`<pre class="logs" data-testid="task-logs">${detail.logs.slice().reverse().map((l) => `${l.text}\n`)}</pre>`}
     <h3>Children</h3>
     <${Table} testid="task-children" empty="No child tasks." rows=${detail.children} columns=${[
-      ["Id", (c) => html`<a href=${`#/tasks/${c.taskId}`}>${c.taskId}</a>`, "num"],
+      ["Id", (c) => html`<a href=${taskHref(c.taskId, c.nodeId)}>${c.taskId}</a>`, "num"],
       ["Name", (c) => c.name],
       ["State", (c) => html`<${State} state=${c.state} />`],
     ]} />`;
@@ -216,6 +220,7 @@ function Actors() {
     ["Class", (a) => a.className],
     ["State", (a) => html`<${State} state=${a.state} />`],
     ["Worker", (a) => a.worker ?? ""],
+    ["Node", (a) => a.nodeId],
     ["Restarts", (a) => a.restarts, "num"],
     ["Started", (a) => time(a.startedAt)],
     ["Death cause", (a) => a.deathCause ?? "", "wrap"],
@@ -236,10 +241,11 @@ function Nodes() {
     ]} />
     <h3>Workers</h3>
     <${Table} testid="workers-table" rows=${workers.items} columns=${[
+      ["Node", (w) => w.nodeId],
       ["Worker", (w) => w.worker],
       ["Type", (w) => w.type],
       ["Alive", (w) => (w.alive ? "yes" : "no")],
-      ["Running task", (w) => (w.runningTask === undefined ? "" : html`<a href=${`#/tasks/${w.runningTask}`}>${w.runningTask}</a>`)],
+      ["Running task", (w) => (w.runningTask === undefined ? "" : html`<a href=${taskHref(w.runningTask, w.nodeId)}>${w.runningTask}</a>`)],
       ["Exit reason", (w) => w.exitReason ?? "", "wrap"],
     ]} />`;
 }
@@ -252,6 +258,7 @@ function Objects() {
       <div class="card"><div class="label">Objects</div><div class="value" data-testid="objects-count">${memory.numObjects}</div></div>
       <div class="card"><div class="label">Bytes used</div><div class="value" data-testid="objects-bytes">${bytes(memory.bytesUsed)}</div></div>
       <div class="card"><div class="label">Capacity</div><div class="value">${bytes(memory.capacity)}</div></div>
+      <div class="card"><div class="label">Freed</div><div class="value" data-testid="objects-freed">${memory.freed.count} (${bytes(memory.freed.bytes)})</div></div>
     </div>
     <h3>By reference type</h3>
     <${Table} testid="memory-by-type" rows=${Object.entries(memory.byReferenceType)} columns=${[
@@ -270,6 +277,7 @@ function Objects() {
       ["Object", (o) => o.objectId, "num"],
       ["Size", (o) => bytes(o.bytes), "num"],
       ["Status", (o) => o.status],
+      ["Node", (o) => o.nodeId ?? ""],
       ["Owner", (o) => o.owner],
       ["Reference type", (o) => o.referenceType],
       ["Pinned by tasks", (o) => o.pinnedBy.join(", ")],
@@ -287,7 +295,7 @@ function Logs() {
     return () => { stale = true; live.logListeners.delete(listener); };
   }, []);
   return html`<h2>Live logs</h2><p class="note">Lines tasks and actors print, as they arrive.</p>
-    <pre class="logs" data-testid="logs">${lines.map((l) => `${time(l.time)} [${l.worker}] ${l.text}\n`)}</pre>`;
+    <pre class="logs" data-testid="logs">${lines.map((l) => `${time(l.time)} [${l.nodeId === undefined ? "" : `${l.nodeId} `}${l.worker}] ${l.text}\n`)}</pre>`;
 }
 
 function Timeline() {
@@ -297,12 +305,13 @@ function Timeline() {
   const from = Math.min(...spans.map((t) => t.startedAt));
   const to = Math.max(...spans.map((t) => t.endedAt));
   const width = Math.max(to - from, 1e-3);
-  const workers = [...new Set(spans.map((t) => t.worker))].sort();
+  const track = (t) => `${t.nodeId} ${t.worker}`;
+  const workers = [...new Set(spans.map(track))].sort();
   const download = token === null ? "/api/timeline" : `/api/timeline?token=${encodeURIComponent(token)}`;
   return html`<h2>Timeline</h2>
     <p class="note">Run spans of the last ${spans.length} tasks per worker, over ${spans.length === 0 ? 0 : width.toFixed(1)} ms. <a href=${download} download="trace.json">Download trace.json</a> for Perfetto (ui.perfetto.dev) or chrome://tracing, with submit, queue and run phases.</p>
     <div class="gantt" data-testid="timeline">${workers.map((worker) => html`<div class="row"><span>${worker}</span><div class="track">
-      ${spans.filter((t) => t.worker === worker).map((t) => html`<a href=${`#/tasks/${t.taskId}`} class=${`span ${t.state}`} title=${`${t.name} (${t.taskId}) ${duration(t.startedAt, t.endedAt)}`}
+      ${spans.filter((t) => track(t) === worker).map((t) => html`<a href=${taskHref(t.taskId, t.nodeId)} class=${`span ${t.state}`} title=${`${t.name} (${t.taskId}) ${duration(t.startedAt, t.endedAt)}`}
         style=${`left:${((t.startedAt - from) / width) * 100}%;width:${((t.endedAt - t.startedAt) / width) * 100}%`}></a>`)}
     </div></div>`)}</div>`;
 }
