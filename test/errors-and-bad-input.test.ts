@@ -206,12 +206,14 @@ test("init rejects a bad numCpus with a RangeError naming it, without touching t
 });
 
 test("ObjectStoreFullError when a put does not fit; the runtime keeps working", async () => {
-  const capacity = ray.clusterResources().object_store_memory;
-  assert.ok(capacity > 0);
-  // Only run the full-store check when the capacity is small enough to allocate.
-  if (capacity <= 512 * 1024 * 1024) {
-    assert.throws(() => ray.put(new Uint8Array(capacity + 1)), ray.ObjectStoreFullError);
-  }
+  // A small store, so the value one byte too large is cheap to make on any machine.
+  await ray.shutdown();
+  const capacity = 8 * 1024 * 1024;
+  await ray.init({ numCpus: 2, objectStoreMemory: capacity });
+  assert.equal(ray.clusterResources().object_store_memory, capacity);
+  assert.throws(() => ray.put(new Uint8Array(capacity + 1)), (error: unknown) => error instanceof ray.ObjectStoreFullError && error.code === "OBJECT_STORE_FULL");
+  const fits = ray.put(new Uint8Array(capacity / 2));
+  assert.equal((await ray.get(fits)).byteLength, capacity / 2);
   await nextTaskSucceeds();
 });
 

@@ -154,20 +154,13 @@ export function errorToData(error: unknown): ErrorData {
 function toData(error: unknown, seen: Set<unknown>, depth: number): ErrorData {
   try {
     if (typeof error === "object" && error !== null) seen.add(error);
-    if (isInstance(error, RayTaskError)) {
-      const task = error as RayTaskError;
-      const cause = readCause(task);
-      return {
-        code: "RAY_TASK_ERROR",
-        name: readString(task, "name") ?? "RayTaskError",
-        message: readString(task, "message") ?? "",
-        stack: readString(task, "remoteStack"),
-        taskName: readString(task, "taskName") ?? "task",
-        ...(cause === undefined || seen.has(cause) || depth >= MAX_CAUSE_DEPTH ? {} : { cause: toData(cause, seen, depth + 1) }),
-      };
-    }
     if (isInstance(error, RayError)) {
-      return { code: (error as RayError).code, name: readString(error, "name") ?? "RayError", message: readString(error, "message") ?? "", stack: readString(error, "stack") };
+      const code = readString(error, "code");
+      const kind = code !== undefined && Object.hasOwn(ERROR_KINDS, code) ? ERROR_KINDS[code as RayErrorCode] : ERROR_KINDS.RAY_ERROR;
+      const data: ErrorData = { code: kind.code, name: readString(error, "name") ?? kind.name, message: readString(error, "message") ?? "", stack: readString(error, "stack") };
+      if (kind.encode === undefined) return data;
+      const nested = (cause: unknown): ErrorData | undefined => (cause === undefined || seen.has(cause) || depth >= MAX_CAUSE_DEPTH ? undefined : toData(cause, seen, depth + 1));
+      return { ...data, ...kind.encode(error as RayError, nested) };
     }
     if (isInstance(error, Error)) {
       return { code: "USER", name: readString(error, "name") ?? "Error", message: readString(error, "message") ?? "", stack: readString(error, "stack") };
@@ -205,45 +198,67 @@ const USER_ERROR_TYPES: Record<string, ErrorConstructor> = {
   URIError,
 };
 
-/** Rebuilds an error from {@link ErrorData}: rayts errors by code, others by name. */
-export function errorFromData(data: ErrorData): Error {
-  let error: Error;
-  switch (data.code) {
-    case "RAY_TASK_ERROR": {
+/** How one rayts error class is named, and how it crosses threads and the wire as {@link ErrorData}. */
+export interface ErrorKind {
+  readonly code: RayErrorCode;
+  readonly name: string;
+  readonly Class: abstract new (...args: never[]) => RayError;
+  /** What the data carries beyond code, name, message and stack; `nested` encodes a cause (undefined past a cycle or the depth limit). */
+  readonly encode?: (error: RayError, nested: (cause: unknown) => ErrorData | undefined) => Partial<ErrorData>;
+  /** Rebuilds the error from its data (the data's `code` is this kind's). */
+  readonly decode: (data: ErrorData) => RayError;
+}
+
+/** The plain kinds: only a message crosses. */
+function plain(code: RayErrorCode, name: string, Class: new (message: string) => RayError): ErrorKind {
+  return { code, name, Class, decode: (data) => new Class(data.message) };
+}
+
+/**
+ * Every rayts error class by its stable code: the one table that
+ * {@link errorToData} and {@link errorFromData} follow. A new error class is
+ * a new row (and a new code in {@link RayErrorCode}).
+ */
+export const ERROR_KINDS: { readonly [C in RayErrorCode]: ErrorKind } = {
+  RAY_ERROR: plain("RAY_ERROR", "RayError", RayError),
+  RAY_TASK_ERROR: {
+    code: "RAY_TASK_ERROR",
+    name: "RayTaskError",
+    Class: RayTaskError,
+    // The stack is the task's own (remote) one; the original error rides as `cause`.
+    encode: (error, nested) => {
+      const cause = nested(readCause(error));
+      return { stack: readString(error, "remoteStack"), taskName: readString(error, "taskName") ?? "task", ...(cause === undefined ? {} : { cause }) };
+    },
+    decode: (data) => {
       const cause = data.cause === undefined ? undefined : errorFromData(data.cause);
       const inner = cause?.message ?? data.message;
       const remoteStack = data.cause?.stack ?? data.stack;
       return new RayTaskError(data.taskName ?? "task", inner, { cause, remoteStack });
-    }
-    case "GET_TIMEOUT":
-      error = new GetTimeoutError(data.message);
-      break;
-    case "TASK_CANCELLED":
-      error = new TaskCancelledError(data.message);
-      break;
-    case "WORKER_CRASHED":
-      error = new WorkerCrashedError(data.message);
-      break;
-    case "ACTOR_DIED":
-      error = new ActorDiedError(data.message);
-      break;
-    case "OBJECT_STORE_FULL":
-      error = new ObjectStoreFullError(data.message);
-      break;
-    case "SERIALIZATION_ERROR":
-      error = new SerializationError(data.message);
-      break;
-    case "RAY_ERROR":
-      error = new RayError(data.message);
-      break;
-    case "USER": {
-      const Ctor = USER_ERROR_TYPES[data.name] ?? Error;
-      error = new Ctor(data.message);
-      if (error.name !== data.name) error.name = data.name;
-      break;
-    }
+    },
+  },
+  GET_TIMEOUT: plain("GET_TIMEOUT", "GetTimeoutError", GetTimeoutError),
+  TASK_CANCELLED: plain("TASK_CANCELLED", "TaskCancelledError", TaskCancelledError),
+  WORKER_CRASHED: plain("WORKER_CRASHED", "WorkerCrashedError", WorkerCrashedError),
+  ACTOR_DIED: plain("ACTOR_DIED", "ActorDiedError", ActorDiedError),
+  OBJECT_STORE_FULL: plain("OBJECT_STORE_FULL", "ObjectStoreFullError", ObjectStoreFullError),
+  SERIALIZATION_ERROR: plain("SERIALIZATION_ERROR", "SerializationError", SerializationError),
+};
+
+/**
+ * Rebuilds an error from {@link ErrorData}: rayts errors by code through
+ * {@link ERROR_KINDS}, a code this release does not know as a RayError (so a
+ * newer peer's error still reads), others by name.
+ */
+export function errorFromData(data: ErrorData): Error {
+  if (data.code !== "USER") {
+    const kind = Object.hasOwn(ERROR_KINDS, data.code) ? ERROR_KINDS[data.code] : ERROR_KINDS.RAY_ERROR;
+    return kind.decode(data);
   }
-  if (data.stack !== undefined && data.code === "USER") error.stack = data.stack;
+  const Ctor = USER_ERROR_TYPES[data.name] ?? Error;
+  const error = new Ctor(data.message);
+  if (error.name !== data.name) error.name = data.name;
+  if (data.stack !== undefined) error.stack = data.stack;
   return error;
 }
 

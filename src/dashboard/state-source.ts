@@ -81,7 +81,7 @@ export interface ObjectInfo {
   readonly owner: string;
   readonly referenceType: ReferenceType;
   readonly refCount: number;
-  readonly pinnedBy: readonly number[];
+  readonly pinnedBy: readonly TaskId[];
   readonly borrowedBy: Readonly<Record<string, number>>;
   /** The node whose store holds it (cluster mode). */
   readonly nodeId?: string;

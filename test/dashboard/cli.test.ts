@@ -94,7 +94,7 @@ test("list tasks as a table shows states, retries and errors", { timeout: 60_000
   assert.match(lines[0] ?? "", /^TASK\s+NAME\s+STATE\s+WORKER\s+ATTEMPTS/);
   assert.ok(lines.some((line) => new RegExp(`^${failing.id}\\s+fails\\s+failed\\s+task-\\d\\s+0\\s.*bad input 3$`).test(line)), run.stdout);
   assert.ok(lines.some((line) => new RegExp(`^${cancelled.id}\\s+double\\s+cancelled\\s`).test(line)), run.stdout);
-  assert.ok(lines.some((line) => /^\d+\s+flaky\s+finished\s+task-\d\s+1\s/.test(line)), run.stdout);
+  assert.ok(lines.some((line) => /^[0-9a-f]+:\d+\s+flaky\s+finished\s+task-\d\s+1\s/.test(line)), run.stdout);
   const total = (await ray.state.listTasks()).total;
   assert.match(run.stdout, new RegExp(`^${total} of ${total} shown$`, "m"));
 });
@@ -117,7 +117,7 @@ test("status, memory, logs and list nodes|actors|objects", { timeout: 60_000 }, 
   assert.equal(status.code, 0, status.stderr);
   const state = await ray.state.status();
   assert.match(status.stdout, new RegExp(`Finished ${state.finishedTotal}, failed ${state.failedTotal}`));
-  assert.match(status.stdout, /fails \(\d+\): bad input 3/);
+  assert.match(status.stdout, /fails \([0-9a-f]+:\d+\): bad input 3/);
 
   const memory = await cli("memory");
   assert.equal(memory.code, 0, memory.stderr);
