@@ -175,7 +175,7 @@ export class LocalState implements StateSource {
           owner: task !== undefined ? `task:${task}` : (this.#recorder.objectOwners.get(object.id) ?? "driver"),
           referenceType,
           refCount: object.refCount,
-          pinnedBy: object.pinnedBy.map((task) => publicId<TaskId>(task)),
+          pinnedBy: object.pinnedBy.map((task) => this.#publicId<TaskId>(task)),
           borrowedBy: object.borrowedBy,
         };
       });

@@ -86,7 +86,7 @@ test("objectFreed: a dropped ref's object is reported freed and leaves the objec
     await new Promise((resolve) => setImmediate(resolve));
   }
   stop();
-  assert.deepEqual(seen, { kind: "objectFreed", id, bytes: before.objects.find((object) => object.objectId === id)?.bytes });
+  assert.deepEqual(seen, { kind: "objectFreed", id: num, bytes: before.objects.find((object) => object.objectId === id)?.bytes });
   assert.equal((await ray.state.listObjects({ filter: { objectId: id } })).total, 0);
   const afterwards = await ray.state.memorySummary();
   assert.ok(afterwards.freed.count > before.freed.count, `freed ${before.freed.count} -> ${afterwards.freed.count}`);
