@@ -277,7 +277,7 @@ describe("the CLI against a cluster", () => {
   test("list, summary, status, memory and timeline through the head's dashboard (--address HOST:PORT)", async () => {
     const failed = await cli("list", "tasks", "--address", hostPort(), "--filter", "name=fails");
     assert.equal(failed.code, 0, failed.stderr);
-    assert.match(failed.stdout, /^\d+\s+fails\s+failed\s+task-\d\s+0\s.*bad input 3$/m);
+    assert.match(failed.stdout, /^[0-9a-f]+:\d+\s+fails\s+failed\s+task-\d\s+0\s.*bad input 3$/m);
     assert.match(failed.stdout, /^1 of 1 shown$/m);
 
     const summary = await cli("summary", "tasks", "--address", hostPort());
@@ -289,7 +289,7 @@ describe("the CLI against a cluster", () => {
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`${HEAD.replace(/\./g, "\\.")}\\s`));
     assert.match(status.stdout, new RegExp(`${SECOND.replace(/\./g, "\\.")}\\s`));
-    assert.match(status.stdout, /fails \(\d+\): bad input 3/);
+    assert.match(status.stdout, /fails \([0-9a-f]+:\d+\): bad input 3/);
 
     const memory = await cli("memory", "--address", hostPort());
     assert.equal(memory.code, 0, memory.stderr);
