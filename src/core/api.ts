@@ -33,7 +33,17 @@ import {
   type InitOptions,
   type TaskOptions,
 } from "./options.js";
-import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
+import {
+  RemoteFunction,
+  defaultTaskOptions,
+  defineFunction,
+  shippableSource,
+  type RemoteGeneratorFunction,
+  type RemoteTupleFunction,
+  type TupleOf,
+} from "./remote-function.js";
+import { isGeneratorFunction, isObjectRefGenerator, type ObjectRefGenerator } from "./object-ref-generator.js";
+import type { ResolvedTaskOptions } from "./protocol.js";
 import { DriverRuntime, type ClusterResources, type NodeInfo, type ObjectStoreStats } from "./runtime.js";
 
 /** The driver's backend, started with defaults if need be (`init()` is optional). */
@@ -132,7 +142,11 @@ export function isInitialized(): boolean {
  * });
  */
 export function remote<C extends ActorConstructor>(cls: C, options?: ActorOptions): ActorClass<C>;
-export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
+export function remote<A extends unknown[], R, N extends number>(
+  fn: (this: RemoteFunction<A, R>, ...args: A) => R,
+  options: TaskOptions & { numReturns: N },
+): N extends 1 ? RemoteFunction<A, R> : RemoteTupleFunction<A, TupleOf<Awaited<R>>>;
+export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFor<A, R>;
 export function remote(target: unknown, options?: TaskOptions | ActorOptions): unknown {
   if (typeof target !== "function") {
     throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}`);
@@ -144,7 +158,19 @@ export function remote(target: unknown, options?: TaskOptions | ActorOptions): u
     return new ActorClass(id, name, methodNames(target), resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS));
   }
   const id = defineFunction({ kind: "source", name, source });
-  return new RemoteFunction(id, resolveTaskOptions(options, defaultTaskOptions(name)));
+  return new RemoteFunction(id, resolveTaskOptions(options, generatorDefaults(defaultTaskOptions(name), isGeneratorFunction(target))));
+}
+
+/** The remote function for a function returning `R`: a generator function's calls stream its items. */
+export type RemoteFor<A extends unknown[], R> = [R] extends [never]
+  ? RemoteFunction<A, R>
+  : [R] extends [Generator<infer T, unknown, undefined> | AsyncGenerator<infer T, unknown, undefined>]
+    ? RemoteGeneratorFunction<A, T>
+    : RemoteFunction<A, R>;
+
+/** A generator function streams its items unless its options say otherwise. */
+function generatorDefaults(options: ResolvedTaskOptions, generator: boolean | undefined): ResolvedTaskOptions {
+  return generator === true ? { ...options, numReturns: "streaming" } : options;
 }
 
 /** What `raycompile` emits for a remote function: where workers load it from and what it captures. */
@@ -163,6 +189,8 @@ export interface CompiledRemoteSpec {
    * `put` once, on the first call, then handed to every worker by ref.
    */
   captures?: Record<string, () => unknown>;
+  /** The function is a generator: calls return an ObjectRefGenerator. */
+  streaming?: boolean;
 }
 
 function compiledDefinition(spec: CompiledRemoteSpec): number {
@@ -184,7 +212,7 @@ function compiledDefinition(spec: CompiledRemoteSpec): number {
  */
 export function remoteFromModule<A extends unknown[], R>(spec: CompiledRemoteSpec, options?: TaskOptions): RemoteFunction<A, R> {
   const id = compiledDefinition(spec);
-  return new RemoteFunction<A, R>(id, resolveTaskOptions(options, defaultTaskOptions(spec.name)));
+  return new RemoteFunction<A, R>(id, resolveTaskOptions(options, generatorDefaults(defaultTaskOptions(spec.name), spec.streaming)));
 }
 
 /** An actor class whose code workers load from a generated task module; emitted by `raycompile`. */
@@ -279,8 +307,14 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
  * abandoned (its result discarded), or with `force` its worker is stopped.
  * `get` on the ref then rejects with TaskCancelledError.
  */
-export function cancel(ref: ObjectRef<unknown>, options?: CancelOptions): void {
-  if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef, got ${show(ref)}`);
+export function cancel(ref: ObjectRef<unknown> | ObjectRefGenerator<unknown>, options?: CancelOptions): void {
+  if (isObjectRefGenerator(ref)) {
+    const { force } = resolveCancelOptions(options);
+    currentBackend().cancel(ref.completed(), force);
+    ref.close();
+    return;
+  }
+  if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef or an ObjectRefGenerator, got ${show(ref)}`);
   const { force } = resolveCancelOptions(options);
   currentBackend().cancel(ref, force);
 }

@@ -29,6 +29,7 @@ import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
 import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
+import { GeneratorStreams } from "./generator-task.js";
 import { RemoteFunction } from "./remote-function.js";
 import { isSideTask, Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
@@ -122,6 +123,17 @@ export class DriverRuntime implements Backend {
   readonly #sinks = new EventBus();
   /** The state recorder and dashboard of this runtime, when started. */
   observation: Observation | undefined;
+  /** Items of streaming generator tasks (see generator-task.ts). */
+  readonly #streams: GeneratorStreams<WorkerLink, Owner> = new GeneratorStreams({
+    store: () => this.#store,
+    learn: (owner, value) => this.#lending.learn(owner, value),
+    send: (link, message) => this.#send(link, message),
+    isLive: (task) => this.#tasks.has(task),
+    created: (id, bytes, link, owner) => this.#events?.emit({ kind: "objectCreated", id, bytes, owner: this.#workerName(link, owner) }),
+    waitStarted: () => this.#waitStarted(),
+    waitEnded: () => this.#waitEnded(),
+    lendItem: (owner, id) => owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1),
+  });
 
   constructor(options: ResolvedInitOptions) {
     this.#options = options;
@@ -508,6 +520,21 @@ export class DriverRuntime implements Backend {
     this.#store.settle(task.id, { ok: false, error });
   }
 
+  // ---- streaming generators (see generator-task.ts) ----
+
+  openStream(task: number, backpressure: number): void {
+    this.#streams.open(task, backpressure);
+  }
+
+  async nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {
+    const id = await this.#streams.next(task);
+    return id === undefined ? undefined : this.#firstRef(id);
+  }
+
+  closeStream(task: number): void {
+    if (!this.#closed) this.#streams.close(task);
+  }
+
   // ---- objects ----
 
   put(value: unknown): ObjectRef<unknown> {
@@ -758,6 +785,13 @@ export class DriverRuntime implements Backend {
         return;
       case "actorInitFailed":
         this.#actors.initFailed(message.actor, message.error);
+        return;
+      case "streamYield":
+      case "streamWait":
+      case "streamOpen":
+      case "streamNext":
+      case "streamClose":
+        this.#streams.onMessage(link, owner, message);
         return;
     }
   }

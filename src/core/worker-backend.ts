@@ -271,6 +271,20 @@ export class WorkerBackend implements Backend {
     return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.id), numReturns, timeout }));
   }
 
+  openStream(task: number, backpressure: number): void {
+    this.#send({ kind: "streamOpen", task, backpressure });
+  }
+
+  /** The next item of a stream: the driver answers with its id (a borrow for this thread) or null at the end. */
+  async nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {
+    const [id] = await this.#request<unknown[]>([], (req) => ({ kind: "streamNext", req, task }));
+    return typeof id === "number" ? (this.revive({ [HANDLE_KEY]: "ref", id }) as ObjectRef<unknown>) : undefined;
+  }
+
+  closeStream(task: number): void {
+    this.#send({ kind: "streamClose", task });
+  }
+
   /** Settles a `get` or `wait` with the driver's answer (now and then at the next turn: see FinalizerTurns). */
   reply(message: Reply): void {
     const request = this.#requests.get(message.req);

@@ -19,6 +19,8 @@ import { RemoteFunction, defaultTaskOptions } from "./remote-function.js";
 import { decode, enableBlockCache, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "./serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
+import { GeneratorRunner } from "./generator-worker.js";
+import { isGeneratorObject } from "./object-ref-generator.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
 /** Names the rayts API is visible under inside an uncompiled task. */
@@ -145,6 +147,8 @@ class WorkerServer {
   #stop: (() => void) | undefined;
   /** The actors this thread hosts (actor threads only). */
   readonly #actors: ActorHost;
+  /** Generators that tasks and calls returned, streaming their items. */
+  readonly #generators: GeneratorRunner;
 
   constructor(port: MessagePort, info: WorkerInfo) {
     this.#port = port;
@@ -179,6 +183,16 @@ class WorkerServer {
       new FinalizerTurns(FINALIZER_TURN_EVERY, this.#received),
     );
     state.backend = this.#backend;
+    this.#generators = new GeneratorRunner({
+      push: (message) => this.#backend.push(message),
+      flushDue: () => {
+        if (performance.now() - this.#backend.lastFlush > 0.2) this.#backend.flushNow();
+      },
+      flush: () => this.#backend.scheduleFlush(port),
+      cancelled: (task) => this.#cancelled.delete(task),
+      complete: (task, name, value, start) => this.#complete(task, name, value, start),
+      fail: (task, name, error, start) => this.#fail(task, name, error, start),
+    });
     adoptIdCounter(info.ids);
     enableBlockCache();
     this.#redirectConsole();
@@ -257,6 +271,10 @@ class WorkerServer {
         }
         case "cancel":
           this.#cancelled.add(message.task);
+          this.#generators.cancelled(message.task);
+          break;
+        case "streamCredit":
+          this.#generators.credit(message.task, message.upTo);
           break;
         case "evict":
           this.#evict(message.blocks);
@@ -492,6 +510,7 @@ class WorkerServer {
   #outcome(task: number, name: string, result: unknown, start: number, explain: (error: unknown) => unknown): Promise<void> | undefined {
     let thenable: boolean;
     try {
+      if (isGeneratorObject(result)) return this.#generators.run(task, name, result, start, explain);
       thenable = isThenable(result);
     } catch (error) {
       // A returned proxy whose `then` throws.
