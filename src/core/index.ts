@@ -33,7 +33,7 @@ export {
   SerializationError,
 } from "./errors.js";
 export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
-export type { ActorHandle, ActorMethod, ActorConstructor, UntypedActor } from "./actor.js";
+export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, UntypedActor } from "./actor.js";
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";

@@ -206,8 +206,9 @@ export type HandleData =
       readonly name: string;
       readonly methods: readonly string[];
       readonly actorOptions: ResolvedActorOptions;
+      readonly streaming?: readonly string[];
     }
   | {
       readonly [HANDLE_KEY]: "actor";
-      readonly [ACTOR_KEY]: { readonly id: number; readonly name: string; readonly methods: readonly string[] };
+      readonly [ACTOR_KEY]: { readonly id: number; readonly name: string; readonly methods: readonly string[]; readonly streaming?: readonly string[] };
     };
