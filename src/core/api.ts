@@ -218,11 +218,11 @@ export function remoteFromModule<A extends unknown[], R>(spec: CompiledRemoteSpe
 
 /** An actor class whose code workers load from a generated task module; emitted by `raycompile`. */
 export function actorFromModule<C extends ActorConstructor>(
-  spec: CompiledRemoteSpec & { methods: readonly string[] },
+  spec: CompiledRemoteSpec & { methods: readonly string[]; streamingMethods?: readonly string[] },
   options?: ActorOptions,
 ): ActorClass<C> {
   const id = compiledDefinition(spec);
-  return new ActorClass<C>(id, spec.name, spec.methods, resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS));
+  return new ActorClass<C>(id, spec.name, spec.methods, resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS), spec.streamingMethods ?? []);
 }
 
 /** Options of `get`. */
