@@ -5,7 +5,7 @@
  */
 import { currentBackend } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
-import { NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
+import { checkStreaming, NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
 import { splitReturns, type ObjectRefTuple } from "./multiple-returns.js";
 import { checkInteger, checkKeys, checkObject, show } from "./options.js";
 import type { RemoteArgs, TupleOf } from "./remote-function.js";
@@ -59,6 +59,7 @@ export function makeActorMethod(actor: number, method: string, streaming: boolea
   const stub = {
     remote: (...args: unknown[]): unknown => {
       const backend = currentBackend();
+      if (options.numReturns === "streaming") checkStreaming(backend);
       const ref = backend.submitCall(actor, method, args);
       if (options.numReturns === "streaming") return new ObjectRefGenerator(ref, options.backpressure, backend);
       if (options.numReturns > 1) return splitReturns(backend, ref, options.numReturns, method);

@@ -39,13 +39,11 @@ export class ObjectRefGenerator<T> implements AsyncIterableIterator<ObjectRef<T>
 
   /** @internal Made by `.remote()` of a generator function or method. */
   constructor(completion: ObjectRef<unknown>, backpressure: number, backend: Backend = currentBackend()) {
-    if (backend.openStream === undefined || backend.nextItem === undefined || backend.closeStream === undefined) {
-      throw new RayError("streaming generators are not supported by this backend (they run in local mode only)");
-    }
+    checkStreaming(backend);
     this.id = completion.id;
     this.#backend = backend;
     this.#completion = completion as ObjectRef<number>;
-    backend.openStream(completion.id, backpressure);
+    (backend.openStream as (task: number, backpressure: number) => void)(completion.id, backpressure);
     dropped.register(this, { backend, task: completion.id }, this);
   }
 
@@ -92,6 +90,13 @@ export class ObjectRefGenerator<T> implements AsyncIterableIterator<ObjectRef<T>
 
   toString(): string {
     return `ObjectRefGenerator(${this.id})`;
+  }
+}
+
+/** Throws unless `backend` runs streaming generators (checked before a stream's task is submitted). */
+export function checkStreaming(backend: Backend): void {
+  if (backend.openStream === undefined || backend.nextItem === undefined || backend.closeStream === undefined) {
+    throw new RayError("streaming generators run in local mode only: this runtime cannot stream a generator's items");
   }
 }
 

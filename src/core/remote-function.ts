@@ -1,7 +1,7 @@
 import { prepareCaptures } from "./captures.js";
 import { currentBackend, nextId, state } from "./global-state.js";
 import type { ObjectRef } from "./object-ref.js";
-import { NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
+import { checkStreaming, NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
 import { splitReturns, type ObjectRefTuple } from "./multiple-returns.js";
 import { resolveTaskOptions, type TaskOptions } from "./options.js";
 import type { Sendable } from "./sendable.js";
@@ -57,8 +57,9 @@ export class RemoteFunction<A extends unknown[], R, Out = SingleReturn<R>> {
   remote(...args: RemoteArgs<A>): Out {
     const backend = currentBackend();
     prepareCaptures(this.id, backend);
-    const ref = backend.submitTask(this.id, args, this.taskOptions);
     const numReturns = this.taskOptions.numReturns;
+    if (numReturns === "streaming") checkStreaming(backend);
+    const ref = backend.submitTask(this.id, args, this.taskOptions);
     if (numReturns === "streaming") {
       return new ObjectRefGenerator(ref, this.taskOptions.generatorBackpressureNumObjects ?? NO_BACKPRESSURE, backend) as Out;
     }
