@@ -154,7 +154,13 @@ export class GeneratorStreams<Link, Owner> {
     const keep = stream !== undefined && !stream.closed && !stream.ended && index === stream.received;
     const id = nextId();
     // A value nobody will take still goes through the store, which frees its shared memory.
-    this.#hooks.store().put(id, value, 1);
+    try {
+      this.#hooks.store().put(id, value, 1);
+    } catch (error) {
+      // No room: the item holds the error (ObjectStoreFullError), where the value would have been.
+      this.#hooks.store().expect(id, 1);
+      this.#hooks.store().settle(id, { ok: false, error: errorToData(error) });
+    }
     if (!keep) {
       this.#hooks.store().addRef(id, -1);
       if (stream === undefined || stream.closed) {
