@@ -244,6 +244,41 @@ test("a task consumes a generator it started (nested)", async () => {
   assert.deepEqual(await ray.get(sum.remote(count, 500)), [(499 * 500) / 2, 500]);
 });
 
+test("a consumer task that dies closes its stream: the generator stops and its items are freed", async () => {
+  const flags = await sharedInts();
+  // The producer is an actor method, so it runs on a thread the consumer's death leaves alone.
+  class Producer {
+    async *endless(flags: Int32Array) {
+      try {
+        for (let i = 0; ; i++) {
+          yield i;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        Atomics.store(flags, 1, 1);
+      }
+    }
+  }
+  const producer = ray.remote(Producer).remote();
+  const items = watchItems();
+  try {
+    const consumer = ray.remote(
+      async (producer: ray.ActorHandle<Producer>, flags: Int32Array) => {
+        const stream = producer.endless.remote(flags);
+        await ray.get((await stream.next()).value as ray.ObjectRef<number>);
+        process.exit(1);
+      },
+      { maxRetries: 0 },
+    );
+    await assert.rejects(ray.get(consumer.remote(producer, flags)), ray.WorkerCrashedError);
+    await until(flags, 1, 1);
+    await eventually(() => stored(items.ids).length === 0, "the stream's items to be freed");
+  } finally {
+    items.stop();
+  }
+  await assertPoolWhole();
+});
+
 test("generator actor methods stream, several at once on an async actor", async () => {
   const Source = ray.remote(
     class Source {

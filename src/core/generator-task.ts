@@ -43,9 +43,11 @@ export interface StreamHooks<Link, Owner> {
   waitEnded(): void;
   /** A worker consumer now holds one borrow of `id` (the stream's count passes to it). */
   lendItem(owner: Owner, id: number): void;
+  /** True once a thread has exited. */
+  isDead(link: Link): boolean;
 }
 
-interface Stream<Link> {
+interface Stream<Link, Owner> {
   readonly task: number;
   readonly backpressure: number;
   /** Ids of items received and not yet taken. */
@@ -59,22 +61,24 @@ interface Stream<Link> {
   readonly waiters: ((id: number | undefined) => void)[];
   /** The worker paused before yielding index `index`. */
   parked: { readonly link: Link; readonly index: number } | undefined;
+  /** The thread that started the stream, when it is a worker (the driver's own streams have none). */
+  opener: Owner | undefined;
 }
 
 type StreamMessage = Extract<FromWorker, { kind: "streamYield" | "streamWait" | "streamOpen" | "streamNext" | "streamClose" }>;
 
 export class GeneratorStreams<Link, Owner> {
   readonly #hooks: StreamHooks<Link, Owner>;
-  readonly #streams = new Map<number, Stream<Link>>();
+  readonly #streams = new Map<number, Stream<Link, Owner>>();
 
   constructor(hooks: StreamHooks<Link, Owner>) {
     this.#hooks = hooks;
   }
 
   /** Starts the stream of a task just submitted (its completion object exists). */
-  open(task: number, backpressure: number): void {
+  open(task: number, backpressure: number, opener?: Owner): void {
     if (this.#streams.has(task)) return;
-    const stream: Stream<Link> = {
+    const stream: Stream<Link, Owner> = {
       task,
       backpressure: backpressure === NO_BACKPRESSURE ? Infinity : backpressure,
       items: [],
@@ -84,6 +88,7 @@ export class GeneratorStreams<Link, Owner> {
       closed: false,
       waiters: [],
       parked: undefined,
+      opener,
     };
     this.#streams.set(task, stream);
     if (!this.#hooks.store().onSettled(task, (settled) => this.#end(stream, settled))) {
@@ -117,6 +122,11 @@ export class GeneratorStreams<Link, Owner> {
     if (stream.ended) this.#streams.delete(task);
   }
 
+  /** A thread died: the streams it consumed are closed (their generators stop, their items are freed). */
+  ownerDied(owner: Owner): void {
+    for (const stream of [...this.#streams.values()]) if (stream.opener === owner) this.close(stream.task);
+  }
+
   /** Handles the stream messages of a worker (producer or consumer). */
   onMessage(link: Link, owner: Owner, message: StreamMessage): void {
     switch (message.kind) {
@@ -134,10 +144,14 @@ export class GeneratorStreams<Link, Owner> {
         return;
       }
       case "streamOpen":
-        this.open(message.task, message.backpressure);
+        this.open(message.task, message.backpressure, owner);
         return;
       case "streamNext":
         void this.next(message.task).then((id) => {
+          if (this.#hooks.isDead(link)) {
+            if (id !== undefined) this.#hooks.store().addRef(id, -1);
+            return;
+          }
           if (id !== undefined) this.#hooks.lendItem(owner, id);
           this.#hooks.send(link, { kind: "values", req: message.req, values: [id ?? null], errors: [false] });
         });
@@ -179,7 +193,7 @@ export class GeneratorStreams<Link, Owner> {
   }
 
   /** Takes the next received item, if any, and lets the worker go on. */
-  #take(stream: Stream<Link>): number | undefined {
+  #take(stream: Stream<Link, Owner>): number | undefined {
     const id = stream.items.shift();
     if (id === undefined) {
       if (stream.ended) this.#streams.delete(stream.task);
@@ -191,7 +205,7 @@ export class GeneratorStreams<Link, Owner> {
   }
 
   /** Answers a paused worker once the consumer has made room (or is gone). */
-  #credit(stream: Stream<Link>): void {
+  #credit(stream: Stream<Link, Owner>): void {
     const parked = stream.parked;
     if (parked === undefined) return;
     const upTo = stream.closed ? STOP : stream.consumed + stream.backpressure;
@@ -201,7 +215,7 @@ export class GeneratorStreams<Link, Owner> {
   }
 
   /** The task settled: no more items; a failure becomes a last item that holds the error. */
-  #end(stream: Stream<Link>, settled: Settled): void {
+  #end(stream: Stream<Link, Owner>, settled: Settled): void {
     if (stream.ended) return;
     stream.ended = true;
     stream.parked = undefined;
@@ -218,7 +232,7 @@ export class GeneratorStreams<Link, Owner> {
     if (stream.items.length === 0 && stream.waiters.length === 0) this.#streams.delete(stream.task);
   }
 
-  #pushError(stream: Stream<Link>, error: ErrorData): void {
+  #pushError(stream: Stream<Link, Owner>, error: ErrorData): void {
     const id = nextId();
     this.#hooks.store().expect(id, 1);
     this.#hooks.store().settle(id, { ok: false, error });

@@ -133,6 +133,7 @@ export class DriverRuntime implements Backend {
     waitStarted: () => this.#waitStarted(),
     waitEnded: () => this.#waitEnded(),
     lendItem: (owner, id) => owner.borrows.set(id, (owner.borrows.get(id) ?? 0) + 1),
+    isDead: (link) => link.dead,
   });
 
   constructor(options: ResolvedInitOptions) {
@@ -855,6 +856,7 @@ export class DriverRuntime implements Backend {
     this.#dirty.delete(link);
     if (owner === undefined || this.#closed) return;
     this.#lending.dropBorrows(owner);
+    this.#streams.ownerDied(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     this.#events?.emit({ kind: "workerExited", worker: this.#workerName(link, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
