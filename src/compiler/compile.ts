@@ -11,7 +11,7 @@ import { CAPTURE_CHECK_MODULE, CAPTURE_CHECK_SOURCE, formatBytes, HUGE_CAPTURE_B
 import { analyzeRemote, type RemoteAnalysis } from "./classify-captures.js";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { emitFile, outputExtension, type FilePlan, type OutputFile, type PlannedRemote } from "./emit.js";
-import { actorMethods, findRemoteCalls, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
+import { actorMethods, findRemoteCalls, generatorParts, RAYTS_PACKAGE, raytsImports, type RemoteCall } from "./find-remote-calls.js";
 import { importSideEffectWarnings } from "./import-side-effects.js";
 import { loadProject, typeDiagnostics, type LoadedProject, type ProjectCache } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
@@ -254,7 +254,7 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
         captureSites[capture.name] = `${path.relative(cwd, location.file)}:${location.line}:${location.column}`;
       }
       remotes.push(remoteReport(analysis, path.join(path.dirname(outPath), moduleFile), exportName, methods, file.raytsSpecifier, cwd));
-      return { analysis, moduleFile, exportName, methods, captureSites };
+      return { analysis, moduleFile, exportName, methods, captureSites, generators: generatorParts(project.checker, analysis.call) };
     });
     plans.push({ sourceFile: file.sourceFile, outPath, raytsSpecifier: file.raytsSpecifier, remotes: planned });
   }

@@ -43,6 +43,8 @@ export interface PlannedRemote {
   readonly exportName: string;
   /** Actor methods, for classes. */
   readonly methods: readonly string[] | undefined;
+  /** Whether the function is a generator, or which methods of the class are (their calls stream). */
+  readonly generators?: { readonly function: boolean; readonly methods: readonly string[] };
   /** Where each captured const is declared (`src/main.ts:3:7`), shown by the run-time size check. */
   readonly captureSites: Readonly<Record<string, string>>;
 }
@@ -176,8 +178,10 @@ class Renderer {
       callee = ACTOR_FROM_MODULE;
       needs.actorFromModule = true;
       fields.push(`methods: ${JSON.stringify(remote.methods ?? [])}`);
+      if ((remote.generators?.methods.length ?? 0) > 0) fields.push(`streamingMethods: ${JSON.stringify(remote.generators?.methods)}`);
     } else {
       needs.remoteFromModule = true;
+      if (remote.generators?.function === true) fields.push("streaming: true");
     }
     const options = call.options === undefined ? "" : `, ${this.renderNode(call.options, needs)}`;
     return `${callee}({ ${fields.join(", ")} }${options})`;

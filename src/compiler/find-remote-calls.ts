@@ -302,6 +302,27 @@ export function raytsImports(checker: ts.TypeChecker, sourceFile: ts.SourceFile)
  * finds them on the prototype chain: non-static methods, own and inherited,
  * except `constructor` and `#private` ones.
  */
+/**
+ * Generator functions among a remote call's target (the function itself) or,
+ * for a class, its generator methods: their calls stream their items.
+ */
+export function generatorParts(checker: ts.TypeChecker, call: RemoteCall): { readonly function: boolean; readonly methods: readonly string[] } {
+  const target = call.target;
+  let declaration: ts.Node | undefined;
+  if (target.kind === "expression") declaration = target.node;
+  else {
+    const symbol = target.symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(target.symbol) : target.symbol;
+    declaration = symbol.valueDeclaration ?? symbol.declarations?.[0];
+  }
+  if (declaration === undefined) return { function: false, methods: [] };
+  if (ts.isFunctionExpression(declaration) || ts.isFunctionDeclaration(declaration)) return { function: declaration.asteriskToken !== undefined, methods: [] };
+  if (!ts.isClassLike(declaration)) return { function: false, methods: [] };
+  const methods = declaration.members.filter(
+    (member): member is ts.MethodDeclaration => ts.isMethodDeclaration(member) && member.asteriskToken !== undefined && ts.isIdentifier(member.name),
+  );
+  return { function: false, methods: methods.map((member) => (member.name as ts.Identifier).text) };
+}
+
 export function actorMethods(checker: ts.TypeChecker, call: RemoteCall): string[] {
   const target = call.target;
   const at = target.kind === "expression" ? target.node : (call.call.arguments[0] ?? call.call);

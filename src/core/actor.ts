@@ -3,10 +3,12 @@ import { prepareCaptures } from "./captures.js";
 import { functionFields } from "./class-fields.js";
 import { currentBackend, state } from "./global-state.js";
 import { formatId, type ActorId } from "./ids.js";
-import type { ObjectRef } from "./object-ref.js";
 import type { ActorOptions, ResolvedActorOptions } from "./options.js";
 import { ACTOR_KEY, HANDLE_KEY } from "./protocol.js";
 import type { RemoteArgs } from "./remote-function.js";
+import { generatorMethods, makeActorMethod, type ActorMethod } from "./actor-method.js";
+
+export type { ActorMethod, ActorMethodOptions, MethodReturn } from "./actor-method.js";
 
 /** A class whose instances can live on a worker as actors. */
 export type ActorConstructor = new (...args: never[]) => object;
@@ -16,11 +18,6 @@ type MethodKeys<T> = {
   [K in keyof T]-?: [NonNullable<T[K]>] extends [never] ? never : NonNullable<T[K]> extends (...args: never[]) => unknown ? K : never;
 }[keyof T] &
   string;
-
-/** One method of an actor, called with `.remote(...)`. */
-export interface ActorMethod<A extends unknown[], R> {
-  remote(...args: RemoteArgs<A>): ObjectRef<Awaited<R>>;
-}
 
 /** The id and name every handle carries, unless the class has methods of those names. */
 interface HandleInfo {
@@ -67,14 +64,17 @@ export class ActorClass<C extends ActorConstructor> {
   readonly methods: readonly string[];
   /** The options actors of this class start with. */
   readonly actorOptions: ResolvedActorOptions;
+  /** Its generator methods: their calls return an ObjectRefGenerator. */
+  readonly streaming: readonly string[];
 
   /** @internal Made by `remote()`. */
-  constructor(classId: number, name: string, methods: readonly string[], options: ResolvedActorOptions) {
+  constructor(classId: number, name: string, methods: readonly string[], options: ResolvedActorOptions, streaming?: readonly string[]) {
     checkMethodGroups(options, methods, name);
     this.classId = classId;
     this.name = name;
     this.methods = methods;
     this.actorOptions = options;
+    this.streaming = streaming ?? streamingMethods(classId, methods);
   }
 
   /** Starts an actor (or, with `getIfExists`, finds the live one of its name); its constructor runs on the actor's thread. */
@@ -82,7 +82,7 @@ export class ActorClass<C extends ActorConstructor> {
     const backend = currentBackend();
     prepareCaptures(this.classId, backend);
     const id = backend.createActor(this.classId, args, this.actorOptions, this.methods);
-    return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods) as ActorHandle<InstanceType<C>>;
+    return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods, this.streaming) as ActorHandle<InstanceType<C>>;
   }
 
   /** The same class with other actor options. */
@@ -124,13 +124,12 @@ export function methodNames(cls: Function): string[] {
  * Builds a handle. The marker fields are the only enumerable ones, so a handle
  * crosses threads as plain data and is rebuilt there by {@link makeActorHandle}.
  */
-export function makeActorHandle(id: number, name: string, methods: readonly string[]): Record<string, unknown> {
-  const handle: Record<string, unknown> = { [HANDLE_KEY]: "actor", [ACTOR_KEY]: { id, name, methods: [...methods] } };
+export function makeActorHandle(id: number, name: string, methods: readonly string[], streaming: readonly string[] = []): Record<string, unknown> {
+  const data = streaming.length === 0 ? { id, name, methods: [...methods] } : { id, name, methods: [...methods], streaming: [...streaming] };
+  const handle: Record<string, unknown> = { [HANDLE_KEY]: "actor", [ACTOR_KEY]: data };
   for (const method of methods) {
-    const stub = { remote: (...args: unknown[]) => currentBackend().submitCall(id, method, args) };
-    // A method keeps its handle (and so its actor) alive, as in Ray.
-    Object.defineProperty(stub, "handle", { value: handle, enumerable: false });
     if (method === HANDLE_KEY || method === ACTOR_KEY) continue;
+    const stub = makeActorMethod(id, method, streaming.includes(method), handle);
     Object.defineProperty(handle, method, { value: stub, enumerable: false });
   }
   // A method of the same name wins: the id and name stay readable with `actorInfo()`.
@@ -138,6 +137,12 @@ export function makeActorHandle(id: number, name: string, methods: readonly stri
   if (!methods.includes("actorName")) Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
   state.backend?.trackActorHandle(handle, id);
   return handle;
+}
+
+/** Generator methods of a class defined by source in this thread (none when its source is not known here). */
+export function streamingMethods(classId: number, methods: readonly string[]): string[] {
+  const def = state.functions.get(classId);
+  return def?.kind === "source" ? generatorMethods(def.source, methods) : [];
 }
 
 /** The id, name and methods of an actor handle made by rayts, or undefined for anything else. */

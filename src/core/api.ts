@@ -8,6 +8,7 @@ import {
   actorInfo,
   DEFAULT_ACTOR_OPTIONS,
   makeActorHandle,
+  streamingMethods,
   methodNames,
   type ActorConstructor,
   type ActorHandle,
@@ -33,7 +34,17 @@ import {
   type InitOptions,
   type TaskOptions,
 } from "./options.js";
-import { RemoteFunction, defaultTaskOptions, defineFunction, shippableSource } from "./remote-function.js";
+import {
+  RemoteFunction,
+  defaultTaskOptions,
+  defineFunction,
+  shippableSource,
+  type RemoteGeneratorFunction,
+  type RemoteTupleFunction,
+  type TupleOf,
+} from "./remote-function.js";
+import { isGeneratorFunction, isObjectRefGenerator, type ObjectRefGenerator } from "./object-ref-generator.js";
+import type { ResolvedTaskOptions } from "./protocol.js";
 import type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";
 import { startLocalDriver, type LocalDriver } from "./driver-factory.js";
 
@@ -136,7 +147,11 @@ export function isInitialized(): boolean {
  * });
  */
 export function remote<C extends ActorConstructor>(cls: C, options?: ActorOptions): ActorClass<C>;
-export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFunction<A, R>;
+export function remote<A extends unknown[], R, N extends number>(
+  fn: (this: RemoteFunction<A, R>, ...args: A) => R,
+  options: TaskOptions & { numReturns: N },
+): N extends 1 ? RemoteFunction<A, R> : RemoteTupleFunction<A, TupleOf<Awaited<R>>>;
+export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFor<A, R>;
 export function remote(target: unknown, options?: TaskOptions | ActorOptions): unknown {
   if (typeof target !== "function") {
     throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}`);
@@ -148,7 +163,19 @@ export function remote(target: unknown, options?: TaskOptions | ActorOptions): u
     return new ActorClass(id, name, methodNames(target), resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS));
   }
   const id = defineFunction({ kind: "source", name, source });
-  return new RemoteFunction(id, resolveTaskOptions(options, defaultTaskOptions(name)));
+  return new RemoteFunction(id, resolveTaskOptions(options, generatorDefaults(defaultTaskOptions(name), isGeneratorFunction(target))));
+}
+
+/** The remote function for a function returning `R`: a generator function's calls stream its items. */
+export type RemoteFor<A extends unknown[], R> = [R] extends [never]
+  ? RemoteFunction<A, R>
+  : [R] extends [Generator<infer T, unknown, undefined> | AsyncGenerator<infer T, unknown, undefined>]
+    ? RemoteGeneratorFunction<A, T>
+    : RemoteFunction<A, R>;
+
+/** A generator function streams its items unless its options say otherwise. */
+function generatorDefaults(options: ResolvedTaskOptions, generator: boolean | undefined): ResolvedTaskOptions {
+  return generator === true ? { ...options, numReturns: "streaming" } : options;
 }
 
 /** What `raycompile` emits for a remote function: where workers load it from and what it captures. */
@@ -167,6 +194,8 @@ export interface CompiledRemoteSpec {
    * `put` once, on the first call, then handed to every worker by ref.
    */
   captures?: Record<string, () => unknown>;
+  /** The function is a generator: calls return an ObjectRefGenerator. */
+  streaming?: boolean;
 }
 
 function compiledDefinition(spec: CompiledRemoteSpec): number {
@@ -188,16 +217,16 @@ function compiledDefinition(spec: CompiledRemoteSpec): number {
  */
 export function remoteFromModule<A extends unknown[], R>(spec: CompiledRemoteSpec, options?: TaskOptions): RemoteFunction<A, R> {
   const id = compiledDefinition(spec);
-  return new RemoteFunction<A, R>(id, resolveTaskOptions(options, defaultTaskOptions(spec.name)));
+  return new RemoteFunction<A, R>(id, resolveTaskOptions(options, generatorDefaults(defaultTaskOptions(spec.name), spec.streaming)));
 }
 
 /** An actor class whose code workers load from a generated task module; emitted by `raycompile`. */
 export function actorFromModule<C extends ActorConstructor>(
-  spec: CompiledRemoteSpec & { methods: readonly string[] },
+  spec: CompiledRemoteSpec & { methods: readonly string[]; streamingMethods?: readonly string[] },
   options?: ActorOptions,
 ): ActorClass<C> {
   const id = compiledDefinition(spec);
-  return new ActorClass<C>(id, spec.name, spec.methods, resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS));
+  return new ActorClass<C>(id, spec.name, spec.methods, resolveActorOptions(options, DEFAULT_ACTOR_OPTIONS), spec.streamingMethods ?? []);
 }
 
 /** Options of `get`. */
@@ -285,8 +314,14 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
  * abandoned (its result discarded), or with `force` its worker is stopped.
  * `get` on the ref then rejects with TaskCancelledError.
  */
-export function cancel(ref: ObjectRef<unknown>, options?: CancelOptions): void {
-  if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef, got ${show(ref)}`);
+export function cancel(ref: ObjectRef<unknown> | ObjectRefGenerator<unknown>, options?: CancelOptions): void {
+  if (isObjectRefGenerator(ref)) {
+    const { force } = resolveCancelOptions(options);
+    currentBackend().cancel(ref.completed(), force);
+    ref.close();
+    return;
+  }
+  if (!isObjectRef(ref)) throw new TypeError(`Expected \`cancel\` to receive an ObjectRef or an ObjectRefGenerator, got ${show(ref)}`);
   currentNum(ref, "ref");
   const { force } = resolveCancelOptions(options);
   currentBackend().cancel(ref, force);
@@ -342,7 +377,7 @@ export function getActor(name: string, clsOrOptions?: unknown, maybeOptions?: Ge
   if (cls !== undefined && found.cls !== undefined && cls.classId !== found.cls) {
     throw new TypeError(`Expected the actor named "${name}" to be a ${cls.name}, got an actor of another class (${found.name})`);
   }
-  return makeActorHandle(found.id, found.name, found.methods);
+  return makeActorHandle(found.id, found.name, found.methods, found.cls === undefined ? [] : streamingMethods(found.cls, found.methods));
 }
 
 /** Resources free now: `{ CPU, memory, object_store_memory, "node:<ip>" }`. */

@@ -26,6 +26,12 @@ export interface Backend {
   trackActorHandle(handle: object, actor: number): void;
   /** Registers a new ObjectRef instance so the object lives while it does. */
   track(ref: ObjectRef<unknown>): void;
+  /** Streaming generators (see object-ref-generator.ts); absent where they are not supported. */
+  openStream?(task: number, backpressure: number): void;
+  /** The next item of a stream, or undefined once it has ended. */
+  nextItem?(task: number): Promise<ObjectRef<unknown> | undefined>;
+  /** The consumer is done with a stream: unconsumed items are freed, the generator stops. */
+  closeStream?(task: number): void;
 }
 
 /** The backend of a driver (local runtime or cluster): what the driver-only API calls. */

@@ -37,9 +37,9 @@ export class DriverObjects {
       case "fn":
         return new RemoteFunction(data.id, data.taskOptions);
       case "cls":
-        return new ActorClass(data.classId, data.name, data.methods, data.actorOptions);
+        return new ActorClass(data.classId, data.name, data.methods, data.actorOptions, data.streaming);
       case "actor":
-        return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
+        return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods, data.__rayts$actor.streaming);
     }
   };
 

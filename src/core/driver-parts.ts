@@ -7,6 +7,7 @@
 import type { ActorManager } from "./actor-manager.js";
 import type { ActorThread } from "./actor-threads.js";
 import type { FinalizerTurns } from "./collector.js";
+import type { GeneratorStreams } from "./generator-task.js";
 import type { ControlPlane } from "./control-plane.js";
 import type { Dependencies } from "./dependencies.js";
 import type { DriverLoop } from "./driver-loop.js";
@@ -39,6 +40,8 @@ export interface DriverParts {
   readonly tasks: TaskLifecycle;
   readonly objects: DriverObjects;
   readonly turns: FinalizerTurns;
+  /** Items of streaming generator tasks (see generator-task.ts). */
+  readonly streams: GeneratorStreams<Transport, Owner>;
   /** Where task workers run. */
   readonly taskHost: TransportHost;
   /** Each live peer's owner. */

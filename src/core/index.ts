@@ -20,6 +20,7 @@ export {
 export { getRuntimeContext } from "../cluster/runtime-context.js";
 export { ObjectRef, isObjectRef } from "./object-ref.js";
 export { RemoteFunction } from "./remote-function.js";
+export { ObjectRefGenerator, isObjectRefGenerator } from "./object-ref-generator.js";
 export { ActorClass } from "./actor.js";
 export {
   RayError,
@@ -32,11 +33,12 @@ export {
   SerializationError,
 } from "./errors.js";
 export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
-export type { ActorHandle, ActorMethod, ActorConstructor, UntypedActor } from "./actor.js";
+export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, UntypedActor } from "./actor.js";
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";
 export type { RuntimeContext } from "../cluster/runtime-context.js";
-export type { RemoteArgs } from "./remote-function.js";
+export type { RemoteArgs, RemoteGeneratorFunction, RemoteTupleFunction, SingleReturn } from "./remote-function.js";
+export type { ObjectRefTuple } from "./multiple-returns.js";
 export type { IsSendable, NotSendable, Sendable } from "./sendable.js";
 export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";

@@ -70,6 +70,14 @@ export interface TaskOptions {
   scheduling?: SchedulingStrategy;
   /** Cluster mode: custom resources the task holds, e.g. `{ GPU: 1 }` (declared per node with `rayts start --resources`). */
   resources?: Record<string, number>;
+  /**
+   * How many refs `.remote()` returns: 1 (default); N >= 2, for a function
+   * returning an N-tuple, gives a tuple of N refs; `"streaming"` gives an
+   * ObjectRefGenerator (the default for generator functions).
+   */
+  numReturns?: number | "streaming";
+  /** A streaming generator pauses while this many yielded items are not yet consumed (default: never). */
+  generatorBackpressureNumObjects?: number;
 }
 
 /**
@@ -314,8 +322,24 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
 }
 
 export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): ResolvedTaskOptions {
-  const options = checkOptions(input, ["numCpus", "maxRetries", "retryExceptions", "name", "scheduling", "resources"], "task options");
+  const options = checkOptions(
+    input,
+    ["numCpus", "maxRetries", "retryExceptions", "name", "scheduling", "resources", "numReturns", "generatorBackpressureNumObjects"],
+    "task options",
+  );
+  const numReturns = options["numReturns"];
+  const backpressure = options["generatorBackpressureNumObjects"];
   return {
+    ...(numReturns === undefined
+      ? base.numReturns === undefined
+        ? {}
+        : { numReturns: base.numReturns }
+      : { numReturns: numReturns === "streaming" ? "streaming" : checkNumReturns(numReturns) }),
+    ...(backpressure === undefined
+      ? base.generatorBackpressureNumObjects === undefined
+        ? {}
+        : { generatorBackpressureNumObjects: base.generatorBackpressureNumObjects }
+      : { generatorBackpressureNumObjects: checkInteger(backpressure, "generatorBackpressureNumObjects", 1) }),
     numCpus: options["numCpus"] === undefined ? base.numCpus : checkCpus(options["numCpus"], "numCpus"),
     maxRetries: options["maxRetries"] === undefined ? base.maxRetries : checkInteger(options["maxRetries"], "maxRetries", 0),
     retryExceptions:
@@ -323,6 +347,16 @@ export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): R
     name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
     ...placement(options, base),
   };
+}
+
+/** Largest `numReturns` of a task: each return is a ref (and a small task that picks it out). */
+const MAX_NUM_RETURNS = 1024;
+
+function checkNumReturns(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_NUM_RETURNS) {
+    throw new TypeError(`Expected \`numReturns\` to be an integer from 1 to ${MAX_NUM_RETURNS} or "streaming", got ${show(value)}`);
+  }
+  return value;
 }
 
 export { resolveActorOptions } from "./actor-options.js";

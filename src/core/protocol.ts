@@ -75,6 +75,10 @@ export interface ResolvedTaskOptions {
   readonly scheduling?: SchedulingStrategy;
   /** Cluster mode custom resources. */
   readonly resources?: Readonly<Record<string, number>>;
+  /** Refs per call: N >= 2 for a tuple of refs, "streaming" for an ObjectRefGenerator; absent means 1. */
+  readonly numReturns?: number | "streaming";
+  /** Unconsumed items at which a streaming generator pauses; absent means never. */
+  readonly generatorBackpressureNumObjects?: number;
 }
 
 /** How the worker gets a remote function's code. */
@@ -135,7 +139,9 @@ export type ToWorker =
     }
   | { readonly kind: "call"; readonly actor: number; readonly task: number; readonly method: string; readonly name: string; readonly args: readonly Encoded[] }
   /** Drops one actor of a shared thread: its queued calls are forgotten (the driver has failed them). */
-  | { readonly kind: "actorKill"; readonly actor: number };
+  | { readonly kind: "actorKill"; readonly actor: number }
+  /** A streaming generator may yield items up to index `upTo` (exclusive); see generator-task.ts for the negative codes. */
+  | { readonly kind: "streamCredit"; readonly task: number; readonly upTo: number };
 
 /** How many calls of an actor may run at once: the default group's limit, named groups, and each method's group. */
 export interface ActorConcurrency {
@@ -176,7 +182,13 @@ export type FromWorker =
   | { readonly kind: "kill"; readonly actor: number }
   | { readonly kind: "log"; readonly stream: "out" | "err"; readonly text: string; /** The task or call that printed it. */ readonly task: number }
   | { readonly kind: "actorReady"; readonly actor: number }
-  | { readonly kind: "actorInitFailed"; readonly actor: number; readonly error: ErrorData };
+  | { readonly kind: "actorInitFailed"; readonly actor: number; readonly error: ErrorData }
+  /** Streaming generators (see generator-task.ts): an item, a pause for credit, and the consumer's side. */
+  | { readonly kind: "streamYield"; readonly task: number; readonly index: number; readonly value: Encoded }
+  | { readonly kind: "streamWait"; readonly task: number; readonly index: number }
+  | { readonly kind: "streamOpen"; readonly task: number; readonly backpressure: number }
+  | { readonly kind: "streamNext"; readonly req: number; readonly task: number }
+  | { readonly kind: "streamClose"; readonly task: number };
 
 /** Marker key carried by handles (ObjectRef, RemoteFunction, ActorHandle) so they survive structured clone. */
 export const HANDLE_KEY = "__rayts$";
@@ -194,8 +206,9 @@ export type HandleData =
       readonly name: string;
       readonly methods: readonly string[];
       readonly actorOptions: ResolvedActorOptions;
+      readonly streaming?: readonly string[];
     }
   | {
       readonly [HANDLE_KEY]: "actor";
-      readonly [ACTOR_KEY]: { readonly id: number; readonly name: string; readonly methods: readonly string[] };
+      readonly [ACTOR_KEY]: { readonly id: number; readonly name: string; readonly methods: readonly string[]; readonly streaming?: readonly string[] };
     };

@@ -48,6 +48,7 @@ import { driverHandlers, handleBatch, type MessageHandlers } from "./worker-mess
 import { WorkerFailures } from "./worker-failures.js";
 import { ThreadPool } from "./worker-pool.js";
 import { registerLocalDriver } from "./driver-factory.js";
+import { GeneratorStreams } from "./generator-task.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
 export type { ClusterResources, NodeInfo } from "./control-plane.js";
@@ -118,6 +119,18 @@ export class DriverRuntime implements DriverBackend {
     });
     this.#policy = parts.policy = (components.policy ?? microBatching)(options.numCpus, parts.tasks.sendTask);
     this.#loop = parts.loop = new DriverLoop(() => parts.policy.dispatch());
+    parts.streams = new GeneratorStreams<Transport, Owner>({
+      store: () => parts.store,
+      addRef: (id, delta) => parts.ownership.addRef(id, delta),
+      learn: (owner, value) => parts.lending.learn(owner, value),
+      send: (peer, message) => parts.loop.send(peer, message),
+      isLive: (task) => parts.tasks.live.has(task),
+      created: (id, bytes, peer, owner) => parts.events?.emit({ kind: "objectCreated", id, bytes, owner: workerName(peer, owner) }),
+      waitStarted: () => parts.loop.waitStarted(),
+      waitEnded: () => parts.loop.waitEnded(),
+      lendItem: (owner, id) => parts.ownership.borrow(owner, id),
+      isDead: (peer) => peer.dead,
+    });
     const failures = new WorkerFailures(parts);
     this.#handlers = driverHandlers(parts, failures);
     parts.onBatch = this.#onBatch;
@@ -211,6 +224,21 @@ export class DriverRuntime implements DriverBackend {
 
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
     this.#tasks.cancel(ref, force);
+  }
+
+  // ---- streaming generators (see generator-task.ts) ----
+
+  openStream(task: number, backpressure: number): void {
+    this.#parts.streams.open(task, backpressure);
+  }
+
+  async nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {
+    const id = await this.#parts.streams.next(task);
+    return id === undefined ? undefined : this.#ownership.firstRef(id);
+  }
+
+  closeStream(task: number): void {
+    if (!this.#loop.closed) this.#parts.streams.close(task);
   }
 
   // ---- objects (see driver-objects.ts) ----

@@ -171,9 +171,9 @@ export class WorkerBackend implements Backend {
         return new RemoteFunction(data.id, data.taskOptions);
       case "cls":
         this.#known.add(data.classId);
-        return new ActorClass(data.classId, data.name, data.methods, data.actorOptions);
+        return new ActorClass(data.classId, data.name, data.methods, data.actorOptions, data.streaming);
       case "actor":
-        return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods);
+        return makeActorHandle(data.__rayts$actor.id, data.__rayts$actor.name, data.__rayts$actor.methods, data.__rayts$actor.streaming);
     }
   };
 
@@ -269,6 +269,20 @@ export class WorkerBackend implements Backend {
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
     return this.#request(refs, (req) => ({ kind: "wait", req, ids: refs.map((ref) => ref.num), numReturns, timeout }));
+  }
+
+  openStream(task: number, backpressure: number): void {
+    this.#send({ kind: "streamOpen", task, backpressure });
+  }
+
+  /** The next item of a stream: the driver answers with its id (a borrow for this thread) or null at the end. */
+  async nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {
+    const [id] = await this.#request<unknown[]>([], (req) => ({ kind: "streamNext", req, task }));
+    return typeof id === "number" ? (this.revive({ [HANDLE_KEY]: "ref", num: id }) as ObjectRef<unknown>) : undefined;
+  }
+
+  closeStream(task: number): void {
+    this.#send({ kind: "streamClose", task });
   }
 
   /** Settles a `get` or `wait` with the driver's answer (now and then at the next turn: see FinalizerTurns). */

@@ -52,6 +52,7 @@ export class WorkerFailures {
     parts.loop.forget(peer);
     if (owner === undefined || parts.loop.closed) return;
     parts.lending.dropBorrows(owner);
+    parts.streams.ownerDied(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     parts.events?.emit({ kind: "workerExited", worker: workerName(peer, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);

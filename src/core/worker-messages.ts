@@ -45,6 +45,8 @@ export type LogMessage = WorkerMessage<"log">;
 /** An actor's constructor finished or threw. */
 export type ActorReadyMessage = WorkerMessage<"actorReady">;
 export type ActorInitFailedMessage = WorkerMessage<"actorInitFailed">;
+/** Items of a streaming generator task, and a consumer's requests for them (see generator-task.ts). */
+export type StreamMessage = WorkerMessage<"streamYield" | "streamWait" | "streamOpen" | "streamNext" | "streamClose">;
 
 /** Who a batch came from. */
 export interface Envelope {
@@ -118,5 +120,10 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
     },
     actorReady: () => undefined,
     actorInitFailed: (_, message) => parts.actors.initFailed(message.actor, message.error),
+    streamYield: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),
+    streamWait: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),
+    streamOpen: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),
+    streamNext: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),
+    streamClose: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),
   };
 }

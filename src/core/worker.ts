@@ -20,6 +20,8 @@ import { decode, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } fr
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
 import { runningNow } from "../cluster/runtime-context.js";
+import { GeneratorRunner } from "./generator-worker.js";
+import { isGeneratorObject } from "./object-ref-generator.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
 /** Names the rayts API is visible under inside an uncompiled task. */
@@ -148,6 +150,8 @@ class WorkerServer {
   #stop: (() => void) | undefined;
   /** The actors this thread hosts (actor threads only). */
   readonly #actors: ActorHost;
+  /** Generators that tasks and calls returned, streaming their items. */
+  readonly #generators: GeneratorRunner;
 
   constructor(port: MessagePort, info: WorkerInfo) {
     this.#port = port;
@@ -185,6 +189,16 @@ class WorkerServer {
       new FinalizerTurns(FINALIZER_TURN_EVERY, this.#received),
     );
     state.backend = this.#backend;
+    this.#generators = new GeneratorRunner({
+      push: (message) => this.#backend.push(message),
+      flushDue: () => {
+        if (performance.now() - this.#backend.lastFlush > 0.2) this.#backend.flushNow();
+      },
+      flush: () => this.#backend.scheduleFlush(port),
+      cancelled: (task) => this.#cancelled.delete(task),
+      complete: (task, name, value, start) => this.#complete(task, name, value, start),
+      fail: (task, name, error, start) => this.#fail(task, name, error, start),
+    });
     adoptIdCounter(info.ids);
     this.#redirectConsole();
     port.on("message", (batch: ToWorker[]) => this.#receive(batch));
@@ -262,6 +276,10 @@ class WorkerServer {
         }
         case "cancel":
           this.#cancelled.add(message.task);
+          this.#generators.cancelled(message.task);
+          break;
+        case "streamCredit":
+          this.#generators.credit(message.task, message.upTo);
           break;
         case "evict":
           this.#evict(message.blocks);
@@ -499,6 +517,7 @@ class WorkerServer {
   #outcome(task: number, name: string, result: unknown, start: number, explain: (error: unknown) => unknown): Promise<void> | undefined {
     let thenable: boolean;
     try {
+      if (isGeneratorObject(result)) return this.#generators.run(task, name, result, start, explain);
       thenable = isThenable(result);
     } catch (error) {
       // A returned proxy whose `then` throws.

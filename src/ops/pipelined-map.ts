@@ -31,7 +31,7 @@ const remoteOf = new WeakMap<Function, RemoteFunction<[unknown], unknown>>();
  * reused (named after the function, or `fallbackName` when it has none).
  */
 export function asRemote<T, R>(fn: Mapper<T, R>, fallbackName: string): RemoteFunction<[T], R> {
-  if (isRemoteFunction(fn)) return fn as RemoteFunction<[T], R>;
+  if (typeof fn !== "function" || isRemoteFunction(fn)) return fn as RemoteFunction<[T], R>;
   let made = remoteOf.get(fn);
   if (made === undefined) {
     shippableSource(fn, "fn"); // a native or bound function is refused here, naming `fn`

@@ -121,6 +121,14 @@ describe("compiled programs", () => {
     assert.match(main, /^#!\/usr\/bin\/env node\n/);
   });
 
+  it("compiles generator functions and generator methods into streaming tasks", async () => {
+    const { report } = await compileAndRun("generators");
+    assert.equal(remoteNamed(report, "Feed").kind, "actor");
+    const main = fs.readFileSync(path.join(scratch, "generators", "main.js"), "utf8");
+    assert.equal(main.match(/streaming: true/g)?.length, 2, "both generator functions are marked as streaming");
+    assert.match(main, /streamingMethods: \["lines"\]/);
+  });
+
   it("a capture that cannot be shipped fails its tasks with a named error; Arrow, nested and re-initialised captures work", async () => {
     const { report } = await compileAndRun("capture-failures");
     assert.deepEqual(shipping(remoteNamed(report, "inner")), ["BASE:ref"]);

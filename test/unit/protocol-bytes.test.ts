@@ -69,6 +69,7 @@ const toWorker: { [K in ToWorker["kind"]]: Extract<ToWorker, { kind: K }> } = {
   actorInit: { kind: "actorInit", actor: 5, cls: 2, name: "Counter", args: [values[10] as Encoded], concurrency: { max: 2, groups: { io: 2 }, methods: { read: "io" } } },
   call: { kind: "call", actor: 5, task: 12, method: "inc", name: "Counter.inc", args: [values[11] as Encoded] },
   actorKill: { kind: "actorKill", actor: 5 },
+  streamCredit: { kind: "streamCredit", task: 16, upTo: 4 },
 };
 
 /** A sample of every worker-to-driver kind. */
@@ -91,6 +92,11 @@ const fromWorker: { [K in FromWorker["kind"]]: Extract<FromWorker, { kind: K }> 
   log: { kind: "log", stream: "err", text: "hello\n", task: 12 },
   actorReady: { kind: "actorReady", actor: 6 },
   actorInitFailed: { kind: "actorInitFailed", actor: 6, error },
+  streamYield: { kind: "streamYield", task: 16, index: 0, value: values[1] as Encoded },
+  streamWait: { kind: "streamWait", task: 16, index: 3 },
+  streamOpen: { kind: "streamOpen", task: 16, backpressure: 4 },
+  streamNext: { kind: "streamNext", req: 6, task: 16 },
+  streamClose: { kind: "streamClose", task: 16 },
 };
 
 /** How many SharedArrayBuffers and views on one a value holds. */
