@@ -135,7 +135,8 @@ export class DriverObjects {
 
   get(refs: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]> {
     const { store, loop, turns } = this.#parts;
-    store.checkKnown(refs.map((ref) => ref.num));
+    const ids = refs.map((ref) => ref.num);
+    store.checkKnown(ids);
     loop.waitStarted();
     return new Promise((resolve, reject) => {
       const finish = (): void => {
@@ -152,7 +153,7 @@ export class DriverObjects {
         }
         resolve(values);
       };
-      store.whenSettled(refs.map((ref) => ref.num), refs.length, timeout, (count) => {
+      store.whenSettled(ids, refs.length, timeout, (count) => {
         loop.waitEnded();
         if (count < refs.length) {
           reject(new GetTimeoutError(`get() timed out after ${timeout} ms with ${refs.length - count} of ${refs.length} objects not ready`));
@@ -168,10 +169,11 @@ export class DriverObjects {
 
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
     const { store, loop, turns } = this.#parts;
-    store.checkKnown(refs.map((ref) => ref.num));
+    const ids = refs.map((ref) => ref.num);
+    store.checkKnown(ids);
     loop.waitStarted();
     return new Promise((resolve) => {
-      store.whenSettled(refs.map((ref) => ref.num), numReturns, timeout, () => {
+      store.whenSettled(ids, numReturns, timeout, () => {
         loop.waitEnded();
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
