@@ -22,18 +22,13 @@ import { ActorHost } from "./actor-host.js";
 import { runningNow } from "../cluster/runtime-context.js";
 import { GeneratorRunner } from "./generator-worker.js";
 import { isGeneratorObject } from "./object-ref-generator.js";
+import { NAMESPACE_NAME, TASK_SCOPE_API } from "./api-names.js";
 import type { WorkerInfo } from "./worker-pool.js";
 
 /** Names the rayts API is visible under inside an uncompiled task. */
 const API_SCOPE: Record<string, unknown> = {
-  ray: rayts,
-  get: api.get,
-  put: api.put,
-  wait: api.wait,
-  remote: api.remote,
-  cancel: api.cancel,
-  kill: api.kill,
-  getActor: api.getActor,
+  [NAMESPACE_NAME]: rayts,
+  ...Object.fromEntries(TASK_SCOPE_API.map((name) => [name, api[name]])),
   // Helper that esbuild-based loaders (tsx) insert into function sources to keep names.
   __name: (target: object, value: string) => Object.defineProperty(target, "name", { value, configurable: true }),
 };

@@ -2,10 +2,8 @@
  * `ActorPool`: work spread over a fixed set of actors, each given one item
  * at a time (Ray's `ray.util.ActorPool`). Built only on the public core API.
  */
-import { get, wait } from "../core/api.js";
-import { GetTimeoutError } from "../core/errors.js";
-import type { ObjectRef } from "../core/object-ref.js";
-import { show } from "../core/options.js";
+import { get, wait, GetTimeoutError, type ObjectRef } from "../core/index.js";
+import { show } from "../core/internal.js";
 
 /** Submits one item to one actor: typically `(actor, value) => actor.method.remote(value)`. */
 export type PoolTask<A, V, R> = (actor: A, value: V) => ObjectRef<R>;

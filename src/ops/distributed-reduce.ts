@@ -5,14 +5,11 @@
  * chunk-plan.ts) unless the caller fixes it.
  */
 import { availableParallelism } from "node:os";
-import { availableResources, cancel, get, isInitialized, put } from "../core/api.js";
-import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
-import { shippableSource, type RemoteFunction } from "../core/remote-function.js";
-import { checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, checkSequenceOrRef, describe, isRemoteFunction } from "./checks.js";
+import { availableResources, cancel, get, isInitialized, put, isObjectRef, type ObjectRef, type RemoteFunction } from "../core/index.js";
+import { shippableSource, checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, checkSequenceOrRef, describe, isRemoteFunction, runtimeScoped } from "../core/internal.js";
 import { distributedLowerBoundMs, localMs, planChunks, SAFETY_MARGIN, type ChunkPlan } from "./chunk-plan.js";
 import { foldChunkTask, probeTask, type ChunkMode } from "./fold-task.js";
 import { foldRange, type Combiner } from "./tree-reduce.js";
-import { runtimeScoped } from "../core/global-state.js";
 
 /** Options of {@link aggListDistributed}. */
 export interface AggListDistributedOptions {

@@ -6,9 +6,7 @@
  * module-level names, and no nested named functions (a TypeScript loader such
  * as tsx wraps those in a `__name(...)` helper that the worker lacks).
  */
-import { remote } from "../core/api.js";
-import type { ObjectRef } from "../core/object-ref.js";
-import type { RemoteFunction } from "../core/remote-function.js";
+import { remote, type ObjectRef, type RemoteFunction } from "../core/index.js";
 
 /**
  * How a chunk's items reach the task (plain numbers, since the task's source

@@ -1,4 +1,4 @@
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/index.js";
 
 /**
  * An item of `mapPipelined` or `pipeline` failed. `index` is the item's

@@ -5,10 +5,8 @@
  * only refs move: a stage's result stays in the object store and is handed
  * to the next stage's task as a dependency, never decoded on the driver.
  */
-import { get } from "../core/api.js";
-import { isObjectRef } from "../core/object-ref.js";
-import type { RemoteFunction } from "../core/remote-function.js";
-import { checkBoolean, checkFunction, checkFunctionOrRemote, checkInputs, checkOptions } from "./checks.js";
+import { get, isObjectRef, type RemoteFunction } from "../core/index.js";
+import { checkBoolean, checkFunction, checkFunctionOrRemote, checkInputs, checkOptions } from "../core/internal.js";
 import { asRemote, checkConcurrency, defaultConcurrency, type MapInputs, type Mapper } from "./pipelined-map.js";
 import { fromInputs, Stage, valuesOf, type Indexed, type Upstream } from "./stage.js";
 import { foldRange, type Combiner } from "./tree-reduce.js";

@@ -4,10 +4,8 @@
  * bounded number of tasks in flight and inputs pulled lazily.
  */
 import { availableParallelism } from "node:os";
-import { clusterResources, isInitialized, remote } from "../core/api.js";
-import type { ObjectRef } from "../core/object-ref.js";
-import { shippableSource, type RemoteFunction } from "../core/remote-function.js";
-import { checkBoolean, checkFunctionOrRemote, checkInputs, checkInteger, checkOptions, isRemoteFunction } from "./checks.js";
+import { clusterResources, isInitialized, remote, type ObjectRef, type RemoteFunction } from "../core/index.js";
+import { shippableSource, checkBoolean, checkFunctionOrRemote, checkInputs, checkInteger, checkOptions, isRemoteFunction } from "../core/internal.js";
 import { fromInputs, Stage, valuesOf } from "./stage.js";
 
 /** Options of {@link mapPipelined}. */

@@ -17,9 +17,7 @@
  * so a fast stage cannot flood memory, and an early stop (`return()`) has at
  * most `c` tasks to cancel.
  */
-import { cancel, get, wait } from "../core/api.js";
-import type { ObjectRef } from "../core/object-ref.js";
-import type { RemoteFunction } from "../core/remote-function.js";
+import { cancel, get, wait, type ObjectRef, type RemoteFunction } from "../core/index.js";
 import { MapItemError } from "./item-error.js";
 
 /** An item with its position in the original input. */

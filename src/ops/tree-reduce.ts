@@ -7,7 +7,7 @@
  * Order is kept left to right, so for any associative `fn` the result equals
  * `seq.reduce(fn)`, commutative or not.
  */
-import { checkFunction, checkSequence } from "./checks.js";
+import { checkFunction, checkSequence } from "../core/internal.js";
 
 /** A binary combine step: associative, not necessarily commutative. */
 export type Combiner<T> = (left: T, right: T) => T;

@@ -1,0 +1,23 @@
+/**
+ * The core helpers that code built on rayts inside this package (the
+ * operators in `src/ops`) may use beyond the public API (`./index.js`):
+ * argument validation with rayts's messages, the check that a function can
+ * be shipped as source, and memory kept for the life of a runtime. Nothing
+ * here is exported from the package.
+ */
+export {
+  checkBoolean,
+  checkFunction,
+  checkFunctionOrRemote,
+  checkInputs,
+  checkInteger,
+  checkNotEmpty,
+  checkOptions,
+  checkSequence,
+  checkSequenceOrRef,
+  describe,
+  isRemoteFunction,
+  show,
+} from "./options.js";
+export { shippableSource } from "./remote-function.js";
+export { runtimeScoped } from "./global-state.js";
