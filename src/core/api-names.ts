@@ -36,6 +36,8 @@ export const PUBLIC_VALUE_NAMES = [
   "getRuntimeContext",
   "ObjectRef",
   "isObjectRef",
+  "ObjectRefGenerator",
+  "isObjectRefGenerator",
   "RemoteFunction",
   "ActorClass",
   "RayError",
