@@ -40,6 +40,7 @@ export {
   WorkerCrashedError,
   ActorDiedError,
   ObjectStoreFullError,
+  OutOfMemoryError,
   SerializationError,
 } from "./core/index.js";
 export { state, timeline } from "./dashboard/index.js";

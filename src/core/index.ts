@@ -29,6 +29,7 @@ export {
   WorkerCrashedError,
   ActorDiedError,
   ObjectStoreFullError,
+  OutOfMemoryError,
   SerializationError,
 } from "./errors.js";
 export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";

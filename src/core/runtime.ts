@@ -26,7 +26,7 @@ import { ObjectStore, type ObjectStoreStats, type Settled } from "./object-store
 import type { ResolvedActorOptions, ResolvedInitOptions } from "./options.js";
 import { HANDLE_KEY, isBoxed, type Encoded, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "./protocol.js";
 import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
-import { collectNow, FinalizerTurns, MemoryPressure } from "./collector.js";
+import { FinalizerTurns, MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
 import { RemoteFunction } from "./remote-function.js";
@@ -100,8 +100,7 @@ export class DriverRuntime implements Backend {
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #pressure: MemoryPressure;
   readonly #turns: FinalizerTurns;
-  /** Values waiting for a collection to make room for them, and their bytes. */
-  #roomWaiters: (() => void)[] = [];
+  /** Bytes of put values waiting for room (see #afterReclaim). */
   #roomBytes = 0;
   readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
   readonly #running: Float64Array;
@@ -127,7 +126,14 @@ export class DriverRuntime implements Backend {
     this.#options = options;
     this.#pressure = new MemoryPressure(driverCollectBytes(options.objectStoreMemory), "full", true);
     this.#turns = new FinalizerTurns(FINALIZER_TURN_EVERY, this.#pressure);
-    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), this.#pressure);
+    this.#store = new ObjectStore(options.objectStoreMemory, (value) => this.#lending.dropped(value), this.#pressure, {
+      enabled: options.objectSpilling,
+      threshold: options.objectSpillingThreshold,
+      directory: options.objectSpillingDirectory,
+      limit: options.objectSpillingLimit,
+      events: () => this.#events,
+      pressure: this.#pressure,
+    });
     this.#lending = new Lending(this.#store, (link, message) => this.#send(link, message));
     this.#dependencies = new Dependencies(this.#store, (task) => {
       this.#events?.emit({ kind: "taskQueued", task });
@@ -303,7 +309,7 @@ export class DriverRuntime implements Backend {
       if (submitted === undefined) this.#submitted.set(owner, new Set([task.id]));
       else submitted.add(task.id);
     }
-    this.#store.addRefs(task.pins, 1);
+    this.#store.pin(task.pins, 1);
     this.#tasks.set(task.id, task);
     this.#dependencies.resolve(task, task.args);
     this.#captureDependencies(task);
@@ -421,7 +427,7 @@ export class DriverRuntime implements Backend {
     if (def.kind === "module") {
       for (const [name, id] of Object.entries(def.captures)) {
         // Checked when the task was admitted; this guards against a capture lost since.
-        const settled = id === NO_CAPTURE ? undefined : this.#store.peek(id);
+        const settled = id === NO_CAPTURE ? undefined : this.#store.read(id);
         if (settled === undefined || !settled.ok) return captureFailure(def, name, settled === undefined ? "it is not in the object store" : settled.error.message);
         captures[name] = this.#lending.lend(owner, settled.value);
       }
@@ -442,18 +448,18 @@ export class DriverRuntime implements Backend {
     }
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
-    this.#store.addRefs(task.pins, -1);
+    this.#store.pin(task.pins, -1);
     for (const arg of task.args) releaseArg(arg);
   }
 
   #onDone(task: Task, value: Encoded, reclaimed = false): void {
     if (!this.#store.fits(sizeOf(value)) && !reclaimed && sizeOf(value) <= this.#store.capacity) {
-      this.#afterReclaim(() => this.#onDone(task, value, true));
+      this.#afterReclaim(sizeOf(value), () => this.#onDone(task, value, true));
       return;
     }
     if (!this.#store.fits(sizeOf(value))) {
       const error = new ObjectStoreFullError(
-        `the result of ${task.name} (${sizeOf(value)} bytes) does not fit in the object store (${this.#store.bytesUsed} of ${this.#store.capacity} bytes used)`,
+        `the result of ${task.name} (${sizeOf(value)} bytes) does not fit in the object store (${this.#store.bytesUsed} of ${this.#store.capacity} bytes used${this.#store.spillLimits()})`,
       );
       this.#settle(task, { ok: false, error: errorToData(error) });
       return;
@@ -531,13 +537,13 @@ export class DriverRuntime implements Backend {
    */
   #putValue(id: number, value: Encoded): void {
     const bytes = sizeOf(value);
-    if (this.#store.fits(bytes) || this.#roomBytes + bytes > this.#store.capacity) {
+    if (this.#store.fits(bytes) || bytes > this.#store.capacity || this.#roomBytes + bytes > this.#store.capacity + this.#store.spillRoom) {
       this.#store.put(id, value, 1);
       return;
     }
     this.#store.expect(id, 1);
     this.#roomBytes += bytes;
-    this.#afterReclaim(() => {
+    this.#afterReclaim(bytes, () => {
       this.#roomBytes -= bytes;
       try {
         this.#store.fill(id, value);
@@ -548,21 +554,15 @@ export class DriverRuntime implements Backend {
   }
 
   /**
-   * Runs `then` after a full collection and the turn that lets finalizers
-   * release what it found dead. Callers queue while one is under way.
+   * Runs `then` once `bytes` more fit (after a full collection and the turn
+   * that lets finalizers release what it found dead, then after spilling),
+   * or when nothing more can make room. Callers queue in order.
    */
-  #afterReclaim(then: () => void): void {
-    this.#roomWaiters.push(then);
-    if (this.#roomWaiters.length > 1) return;
-    collectNow();
-    setImmediate(() =>
-      setImmediate(() => {
-        const waiters = this.#roomWaiters;
-        this.#roomWaiters = [];
-        for (const waiter of waiters) waiter();
-        this.#scheduleTick();
-      }),
-    );
+  #afterReclaim(bytes: number, then: () => void): void {
+    this.#store.whenRoom(bytes, () => {
+      then();
+      this.#scheduleTick();
+    });
   }
 
   /**
@@ -592,7 +592,7 @@ export class DriverRuntime implements Backend {
         const values: unknown[] = [];
         try {
           for (const ref of refs) {
-            const settled = this.#store.peek(ref.id) as Settled;
+            const settled = this.#store.read(ref.id) as Settled;
             if (!settled.ok) return reject(errorFromData(settled.error));
             values.push(decode(settled.value, this.#revive));
           }
@@ -625,12 +625,12 @@ export class DriverRuntime implements Backend {
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
         for (const ref of refs) {
-          const isReady = ready < numReturns && this.#store.peek(ref.id) !== undefined;
+          const isReady = ready < numReturns && this.#store.isReady(ref.id);
           if (isReady) ready++;
           result[isReady ? 0 : 1].push(ref);
         }
         this.#turns.run(() => resolve(result));
-      });
+      }, false);
     });
   }
 
@@ -794,7 +794,7 @@ export class DriverRuntime implements Backend {
         const values: (Encoded | ErrorData)[] = [];
         const errors: boolean[] = [];
         for (const id of ids) {
-          const settled = this.#store.peek(id) as Settled;
+          const settled = this.#store.read(id) as Settled;
           values.push(settled.ok ? this.#lending.lend(owner, settled.value) : settled.error);
           errors.push(!settled.ok);
         }
@@ -808,9 +808,9 @@ export class DriverRuntime implements Backend {
   #waitForWorker(link: WorkerLink, req: number, ids: readonly number[], numReturns: number, timeout: number | undefined): void {
     this.#store.whenSettled(ids, numReturns, timeout, () => {
       const ready: number[] = [];
-      for (const id of ids) if (ready.length < numReturns && this.#store.peek(id) !== undefined) ready.push(id);
+      for (const id of ids) if (ready.length < numReturns && this.#store.isReady(id)) ready.push(id);
       if (!link.dead) this.#send(link, { kind: "waited", req, ready });
-    });
+    }, false);
   }
 
   // ---- worker exits ----
@@ -966,6 +966,7 @@ export class DriverRuntime implements Backend {
     const error = errorToData(new RayError("the runtime was shut down"));
     for (const task of [...this.#tasks.values()]) this.#settle(task, { ok: false, error });
     this.#store.failPending(error);
+    this.#store.close();
     this.#keepAlive.port1.close();
     setActorExportHook(undefined);
     await Promise.all([this.#taskPool.close(), this.#actorPool.close(), observation?.close()]);
