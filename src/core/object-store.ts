@@ -79,6 +79,8 @@ export class ObjectStore {
   /** Objects in memory that could be spilled, least recently used first (a read moves one to the end). */
   readonly #resident = new Map<number, Entry>();
   #numSpilled = 0;
+  /** Entries pinned by pending tasks. */
+  #pinned = 0;
   readonly #spiller: Spiller | undefined;
 
   /**
@@ -118,6 +120,7 @@ export class ObjectStore {
           const entry = entries.get(id);
           if (entry !== undefined && entry.spilled) this.#wake(entry, { ok: false, error });
         },
+        pinned: () => this.#pinned > 0,
       },
       spilling,
     );
@@ -263,7 +266,14 @@ export class ObjectStore {
   pin(ids: readonly number[], delta: number): void {
     for (const id of ids) {
       const entry = this.#entries.get(id);
-      if (entry !== undefined) entry.pins += delta;
+      if (entry !== undefined) {
+        if (entry.pins === 0 && delta > 0) this.#pinned++;
+        entry.pins += delta;
+        if (entry.pins === 0 && delta < 0) {
+          this.#pinned--;
+          this.#spiller?.changed();
+        }
+      }
       this.addRef(id, delta);
     }
   }
@@ -351,6 +361,8 @@ export class ObjectStore {
     if (size + MIN_GROWTH < this.#nextCheck) this.#nextCheck = size + Math.max(MIN_GROWTH, size >> 1);
     this.#freedCount++;
     this.#resident.delete(id);
+    if (entry.pins > 0) this.#pinned--;
+    this.#spiller?.changed();
     if (entry.file !== undefined) this.#spiller?.forget(entry.file);
     if (entry.spilled) {
       this.#numSpilled--;

@@ -100,6 +100,8 @@ export class DriverRuntime implements Backend {
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #pressure: MemoryPressure;
   readonly #turns: FinalizerTurns;
+  /** Finished tasks whose result waits for room, with their arguments already unpinned. */
+  readonly #unpinned = new WeakSet<Task>();
   /** Bytes of put values waiting for room (see #afterReclaim). */
   #roomBytes = 0;
   readonly #actorHandles = new FinalizationRegistry<number>((actor) => this.#actors.handleDropped(actor));
@@ -448,12 +450,15 @@ export class DriverRuntime implements Backend {
     }
     this.#scheduler.release(task);
     this.#store.settle(task.id, settled);
-    this.#store.pin(task.pins, -1);
+    if (!this.#unpinned.delete(task)) this.#store.pin(task.pins, -1);
     for (const arg of task.args) releaseArg(arg);
   }
 
   #onDone(task: Task, value: Encoded, reclaimed = false): void {
     if (!this.#store.fits(sizeOf(value)) && !reclaimed && sizeOf(value) <= this.#store.capacity) {
+      // The task has run: its arguments may be spilled to make room for its result.
+      this.#store.pin(task.pins, -1);
+      this.#unpinned.add(task);
       this.#afterReclaim(sizeOf(value), () => this.#onDone(task, value, true));
       return;
     }

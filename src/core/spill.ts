@@ -51,6 +51,8 @@ export interface SpillHost {
   restored(id: number, value: Encoded): void;
   /** A spilled object could not be read back: its waiters get `error`, it stays on disk. */
   restoreFailed(id: number, error: ErrorData): void;
+  /** True while pending tasks pin objects (which they let go when they end). */
+  pinned(): boolean;
 }
 
 /** Spill and restore counters, as `objectStoreStats()` shows them. */
@@ -109,6 +111,12 @@ export function fromSpillBytes(shared: SharedArrayBuffer, shape: SpillShape): En
 interface RoomWaiter {
   readonly bytes: number;
   readonly then: (ok: boolean) => void;
+  /**
+   * A read back: it waits for room below the high-water mark (the rest is
+   * kept for new values), and while pending tasks pin objects in memory it
+   * waits for them to end rather than fail.
+   */
+  readonly restore: boolean;
   /** A collection has run since it queued. */
   reclaimed: boolean;
 }
@@ -124,6 +132,10 @@ export class Spiller {
   #scheduled = false;
   #room: RoomWaiter[] = [];
   #reclaiming = false;
+  #pumping = false;
+  #pumpAgain = false;
+  /** Bytes of reads back under way, counted as used. */
+  #reserved = 0;
   #spilledCount = 0;
   #spilledBytes = 0;
   #restoredCount = 0;
@@ -237,7 +249,7 @@ export class Spiller {
   restore(id: number, file: SpillFile): void {
     if (this.#restoring.has(id)) return;
     this.#restoring.add(id);
-    this.whenRoom(file.bytes, (ok) => {
+    this.#wait(file.bytes, true, (ok) => {
       if (!ok) {
         this.#restoring.delete(id);
         const error = new ObjectStoreFullError(
@@ -246,8 +258,10 @@ export class Spiller {
         this.#host.restoreFailed(id, errorToData(error));
         return;
       }
+      this.#reserved += file.bytes;
       this.#files.read(file).then(
         (shared) => {
+          this.#reserved -= file.bytes;
           this.#restoring.delete(id);
           this.#restoredCount++;
           this.#restoredBytes += file.bytes;
@@ -256,7 +270,9 @@ export class Spiller {
           this.stored();
         },
         (error: unknown) => {
+          this.#reserved -= file.bytes;
           this.#restoring.delete(id);
+          this.changed();
           const reason = error instanceof Error ? error.message : String(error);
           this.#host.restoreFailed(id, errorToData(new RayError(`object ${id} could not be read back from ${file.path}: ${reason}`)));
         },
@@ -279,38 +295,76 @@ export class Spiller {
   }
 
   /**
-   * Calls `then(true)` once `bytes` more fit in memory, in the order asked:
-   * first after a collection (objects nobody holds any more), then after
-   * spills. `then(false)` when neither can make room.
+   * Calls `then(true)` once `bytes` more fit in memory: first after a
+   * collection (objects nobody holds any more), then after spills.
+   * `then(false)` when neither can make room.
    */
   whenRoom(bytes: number, then: (ok: boolean) => void): void {
-    this.#room.push({ bytes, then, reclaimed: false });
-    if (this.#room.length === 1) this.#pumpRoom();
+    this.#wait(bytes, false, then);
+  }
+
+  #wait(bytes: number, restore: boolean, then: (ok: boolean) => void): void {
+    this.#room.push({ bytes, then, reclaimed: false, restore });
+    this.#pumpRoom();
+  }
+
+  /** Memory was let go or objects unpinned: waiters for room may go on (in a later microtask). */
+  changed(): void {
+    if (this.#room.length > 0) queueMicrotask(() => this.#pumpRoom());
+  }
+
+  #fits(waiter: RoomWaiter): boolean {
+    const capacity = this.#host.capacity;
+    const limit = waiter.restore && waiter.bytes <= this.#highWater() ? this.#highWater() : capacity;
+    return this.#host.bytesUsed + this.#reserved + waiter.bytes <= limit;
   }
 
   #pumpRoom(): void {
-    while (this.#room.length > 0) {
-      const head = this.#room[0] as RoomWaiter;
-      if (this.#host.bytesUsed + head.bytes <= this.#host.capacity) {
-        this.#room.shift();
-        head.then(true);
+    // Callbacks store values and may queue more: one pump at a time, run again if asked meanwhile.
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#pumpOnce();
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpOnce(): void {
+    for (let index = 0; index < this.#room.length; ) {
+      const waiter = this.#room[index] as RoomWaiter;
+      if (!this.#fits(waiter)) {
+        index++;
         continue;
       }
-      if (this.#reclaiming) return;
-      if (!head.reclaimed) {
-        this.#reclaim();
-        return;
-      }
-      let queued = 0;
-      for (const waiter of this.#room) queued += waiter.bytes;
-      // Room for everything queued, below the high-water mark when it can be.
-      const target = Math.min(this.#highWater(), this.#host.capacity - head.bytes);
-      const before = this.#host.bytesUsed;
-      if (this.#spillTo(Math.max(0, target - (queued - head.bytes)))) return; // pumped again as writes end
-      if (this.#host.bytesUsed < before) continue; // objects already on disk were let go at once
-      this.#room.shift();
-      head.then(false);
+      this.#room.splice(index, 1);
+      waiter.then(true);
     }
+    if (this.#room.length === 0 || this.#reclaiming) return;
+    if (this.#room.some((waiter) => !waiter.reclaimed)) {
+      this.#reclaim();
+      return;
+    }
+    let queued = 0;
+    for (const waiter of this.#room) queued += waiter.bytes;
+    const before = this.#host.bytesUsed;
+    // Room for everything queued, below the high-water mark when it can be.
+    if (this.#spillTo(Math.max(0, this.#highWater() - queued - this.#reserved))) return; // pumped again as writes end
+    if (this.#host.bytesUsed < before) {
+      this.#pumpAgain = true; // objects already on disk were let go at once
+      return;
+    }
+    // Nothing more can be spilled now: new values fail; reads back wait for pinned objects to be let go.
+    const wait = this.#host.pinned() || this.#reserved > 0;
+    const failed = this.#room.filter((waiter) => !waiter.restore || !wait);
+    this.#room = this.#room.filter((waiter) => waiter.restore && wait);
+    for (const waiter of failed) waiter.then(false);
   }
 
   /** A full collection, then two turns for finalizers to give back what it found dead. */
