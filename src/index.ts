@@ -56,6 +56,7 @@ export type {
   GetActorOptions,
   GetOptions,
   InitOptions,
+  MemoryReading,
   IsSendable,
   NodeInfo,
   NotSendable,

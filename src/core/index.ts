@@ -37,6 +37,7 @@ export type { ActorHandle, ActorMethod, ActorConstructor, UntypedActor } from ".
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";
+export type { MemoryReading } from "./memory-options.js";
 export type { RuntimeContext } from "../cluster/runtime-context.js";
 export type { RemoteArgs } from "./remote-function.js";
 export type { IsSendable, NotSendable, Sendable } from "./sendable.js";

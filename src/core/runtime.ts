@@ -29,6 +29,7 @@ import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
 import { FinalizerTurns, MemoryPressure } from "./collector.js";
 import { Dependencies, newTask } from "./dependencies.js";
 import { Lending } from "./lending.js";
+import { isHeapOutOfMemory, MemoryMonitor, outOfMemoryData, systemMemoryReader } from "./memory-monitor.js";
 import { RemoteFunction } from "./remote-function.js";
 import { isSideTask, Scheduler, TaskWorker, type Task } from "./scheduler.js";
 import { decode, encode, encodeArg, isLargeCopy, needsArrow, preloadArrow, releaseArg, setActorExportHook, sizeOf } from "./serialization.js";
@@ -100,6 +101,8 @@ export class DriverRuntime implements Backend {
   readonly #registry = new FinalizationRegistry<number>((id) => this.#store.addRef(id, -1));
   readonly #pressure: MemoryPressure;
   readonly #turns: FinalizerTurns;
+  /** The memory monitor, unless turned off. */
+  readonly #memory: MemoryMonitor | undefined;
   /** Finished tasks whose result waits for room, with their arguments already unpinned. */
   readonly #unpinned = new WeakSet<Task>();
   /** Bytes of put values waiting for room (see #afterReclaim). */
@@ -145,8 +148,15 @@ export class DriverRuntime implements Backend {
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = new Float64Array(running);
     const collectBytes = driverCollectBytes(options.objectStoreMemory) / 2;
-    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
-    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
+    const limits = options.workerMaxHeapMB === undefined ? undefined : { maxOldGenerationSizeMb: options.workerMaxHeapMB };
+    this.#taskPool = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running, collectBytes, limits);
+    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running, collectBytes, limits);
+    if (options.memoryMonitorRefreshMs > 0) {
+      const read = options.memoryUsageReader ?? systemMemoryReader();
+      this.#memory = new MemoryMonitor({ refreshMs: options.memoryMonitorRefreshMs, threshold: options.memoryUsageThreshold, read }, {
+        running: () => this.#runningTasks(),
+      });
+    }
     this.#actors = new ActorManager(
       {
         newTask,
@@ -828,7 +838,7 @@ export class DriverRuntime implements Backend {
     this.#lending.dropBorrows(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     this.#events?.emit({ kind: "workerExited", worker: this.#workerName(link, owner), reason });
-    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
+    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason, isHeapOutOfMemory(error));
     else this.#actors.threadDied(owner, reason);
     this.#orphaned(owner, reason);
     this.#scheduleTick();
@@ -866,7 +876,10 @@ export class DriverRuntime implements Backend {
    * nested `get`/`wait` (their state died with the thread). Tasks queued
    * behind them had not started and are retried for free.
    */
-  #taskWorkerDied(worker: TaskWorker, reason: string): void {
+  #taskWorkerDied(worker: TaskWorker, reason: string, heapOutOfMemory: boolean): void {
+    // Stopped by the memory monitor (retried once memory is back), or dead of its heap limit.
+    const stopped = this.#memory?.takeStopped(worker);
+    const oom = stopped ?? (heapOutOfMemory ? `its worker passed its heap limit (workerMaxHeapMB: ${this.#options.workerMaxHeapMB ?? "Node's default"})` : undefined);
     const started = new Set(this.#parked.get(worker)?.keys());
     started.add(this.#running[worker.link.index] as number);
     this.#parked.delete(worker);
@@ -886,12 +899,27 @@ export class DriverRuntime implements Backend {
         this.#settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`)) });
       } else if (started.has(task.id) && task.attempts >= task.options.maxRetries) {
         const message = `the worker running ${task.name} died (${reason}) and the task ran out of retries (maxRetries: ${task.options.maxRetries})`;
-        this.#settle(task, { ok: false, error: crashData(message) });
+        this.#settle(task, { ok: false, error: oom === undefined ? crashData(message) : outOfMemoryData(task.name, oom, task.options.maxRetries) });
       } else {
         if (started.has(task.id)) task.attempts++;
-        this.#events?.emit({ kind: "taskRetried", task, reason: `its worker died (${reason})` });
-        this.#scheduler.queue.unshift(task);
+        this.#events?.emit({ kind: "taskRetried", task, reason: oom ?? `its worker died (${reason})` });
+        if (stopped !== undefined && started.has(task.id)) {
+          this.#memory?.retryLater(() => {
+            if (!this.#tasks.has(task.id) || this.#closed) return;
+            this.#scheduler.queue.unshift(task);
+            this.#scheduleTick();
+          });
+        } else this.#scheduler.queue.unshift(task);
       }
+    }
+  }
+
+  /** Tasks running on task workers now, for the memory monitor. */
+  *#runningTasks(): Generator<{ task: Task; worker: TaskWorker; stop(): void }> {
+    for (const worker of this.#scheduler.workers) {
+      if (worker.link.dead) continue;
+      const task = this.#tasks.get(this.#running[worker.link.index] ?? 0);
+      if (task !== undefined && task.worker === worker) yield { task, worker, stop: () => worker.link.terminate() };
     }
   }
 
@@ -974,6 +1002,7 @@ export class DriverRuntime implements Backend {
     this.#store.close();
     this.#keepAlive.port1.close();
     setActorExportHook(undefined);
+    this.#memory?.close();
     await Promise.all([this.#taskPool.close(), this.#actorPool.close(), observation?.close()]);
   }
 }
