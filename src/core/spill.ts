@@ -267,6 +267,8 @@ export class Spiller {
           this.#restoredBytes += file.bytes;
           this.#host.restored(id, fromSpillBytes(shared, file.shape));
           this.#config.events?.()?.emit({ kind: "objectRestored", id, bytes: file.bytes });
+          // Reads back waiting on this one may now spill it (its file is written) to make room.
+          this.changed();
           this.stored();
         },
         (error: unknown) => {
