@@ -133,6 +133,10 @@ test("wait counts spilled objects as ready without reading them back", async () 
   assert.equal(ready.length, 20);
   assert.equal(notReady.length, 0);
   assert.equal(ray.objectStoreStats().restoredCount, restoredBefore);
+  // A get that does not wait still gets them (read back at once).
+  const values = await ray.get(spilled, { timeout: 0 });
+  assert.ok(values.every((bytes, i) => isBlock(bytes, i)));
+  assert.ok(ray.objectStoreStats().restoredCount > restoredBefore, "the cold objects came back from disk");
 });
 
 const CHILD_PRELUDE = String.raw`
