@@ -7,8 +7,9 @@
  *
  * - write: held `put`s of 8 MB objects; from the first put until every
  *   object that does not fit is on disk (bytes written / wall time), with
- *   the event loop's longest stall meanwhile (writes run on libuv's
- *   thread pool, so the loop stays free).
+ *   the event loop's longest stall once the put loop has returned (writes
+ *   run on libuv's thread pool; the stall includes the full collections
+ *   that look for dead objects before anything is spilled).
  * - restore: `get` of every spilled object, 4 at a time (bytes read back /
  *   wall time); each read back makes room by letting go of another object,
  *   whose file is already written, so this is reads alone.
@@ -53,10 +54,11 @@ async function round(): Promise<Round> {
   const source = new Uint8Array(OBJECT).fill(7);
   const start0 = ray.objectStoreStats();
   const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
   let started = performance.now();
   const refs: ray.ObjectRef<Uint8Array>[] = [];
   for (let i = 0; i < count; i++) refs.push(ray.put(source));
+  // From here: the program's own synchronous put loop (copies into shared memory) is over.
+  loop.enable();
   await ray.wait(refs, { numReturns: refs.length });
   // Written: everything past the high-water mark (the store keeps at most 80% of CAP in memory).
   const target = TOTAL - 0.8 * CAP;
