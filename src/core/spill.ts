@@ -349,7 +349,8 @@ export class Spiller {
       waiter.then(true);
     }
     if (this.#room.length === 0 || this.#reclaiming) return;
-    if (this.#room.some((waiter) => !waiter.reclaimed)) {
+    // New values first look for dead objects (not worth a write); reads back spill first, and collect only before giving up.
+    if (this.#room.some((waiter) => !waiter.reclaimed && !waiter.restore)) {
       this.#reclaim();
       return;
     }
@@ -360,6 +361,10 @@ export class Spiller {
     if (this.#spillTo(Math.max(0, this.#highWater() - queued - this.#reserved))) return; // pumped again as writes end
     if (this.#host.bytesUsed < before) {
       this.#pumpAgain = true; // objects already on disk were let go at once
+      return;
+    }
+    if (this.#room.some((waiter) => !waiter.reclaimed)) {
+      this.#reclaim();
       return;
     }
     // Nothing more can be spilled now: new values fail; reads back wait for pinned objects to be let go.
