@@ -45,6 +45,7 @@ export {
   WorkerCrashedError,
   ActorDiedError,
   ObjectStoreFullError,
+  OutOfMemoryError,
   SerializationError,
 } from "./core/index.js";
 export { state, timeline } from "./dashboard/index.js";
@@ -60,6 +61,7 @@ export type {
   GetActorOptions,
   GetOptions,
   InitOptions,
+  MemoryReading,
   IsSendable,
   NodeInfo,
   NotSendable,

@@ -28,6 +28,7 @@ test("every error class is exported, extends RayError and has a stable code", ()
     [ray.WorkerCrashedError, "WORKER_CRASHED"],
     [ray.ActorDiedError, "ACTOR_DIED"],
     [ray.ObjectStoreFullError, "OBJECT_STORE_FULL"],
+    [ray.OutOfMemoryError, "OUT_OF_MEMORY"],
     [ray.SerializationError, "SERIALIZATION_ERROR"],
   ];
   for (const [Ctor, code] of cases) {

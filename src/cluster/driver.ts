@@ -16,6 +16,7 @@ import { isObjectRef, ObjectRef } from "../core/object-ref.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "../core/options.js";
 import type { ResolvedTaskOptions } from "../core/protocol.js";
 import type { ClusterResources, NodeInfo, ObjectStoreStats } from "../core/runtime.js";
+import { NO_SPILLS } from "../core/spill.js";
 import { ControlPlane, PREFIX } from "./control-plane.js";
 import { ClusterState } from "../dashboard/cluster-state.js";
 import { DriverActors, type Work } from "./driver-actors.js";
@@ -545,7 +546,7 @@ export class ClusterBackend implements Backend {
   }
 
   storeStats(): ObjectStoreStats {
-    return { numObjects: this.#objects.size, bytesUsed: this.#objects.bytesHeld(), capacity: 0, putCount: this.#objects.puts, freedCount: this.#objects.freed };
+    return { numObjects: this.#objects.size, bytesUsed: this.#objects.bytesHeld(), capacity: 0, putCount: this.#objects.puts, freedCount: this.#objects.freed, numSpilled: 0, ...NO_SPILLS };
   }
 
   /** Kills the actors this driver owns, leaves the cluster and closes every connection. */

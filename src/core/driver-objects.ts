@@ -6,7 +6,6 @@
  */
 import { ActorClass, makeActorHandle } from "./actor.js";
 import type { WaitResult } from "./backend.js";
-import { collectNow } from "./collector.js";
 import type { DriverParts, Owner } from "./driver-parts.js";
 import type { WorkerName } from "./events.js";
 import { errorFromData, errorToData, GetTimeoutError, type ErrorData } from "./errors.js";
@@ -22,7 +21,6 @@ import type { Transport } from "./transport.js";
 export class DriverObjects {
   readonly #parts: DriverParts;
   /** Values waiting for a collection to make room for them, and their bytes. */
-  #roomWaiters: (() => void)[] = [];
   #roomBytes = 0;
 
   constructor(parts: DriverParts) {
@@ -65,13 +63,13 @@ export class DriverObjects {
   putValue(id: number, value: Encoded): void {
     const store = this.#parts.store;
     const bytes = sizeOf(value);
-    if (store.fits(bytes) || this.#roomBytes + bytes > store.capacity) {
+    if (store.fits(bytes) || bytes > store.capacity || this.#roomBytes + bytes > store.capacity + store.spillRoom) {
       store.put(id, value, 1);
       return;
     }
     store.expect(id, 1);
     this.#roomBytes += bytes;
-    this.afterReclaim(() => {
+    this.afterReclaim(bytes, () => {
       this.#roomBytes -= bytes;
       try {
         store.fill(id, value);
@@ -96,21 +94,15 @@ export class DriverObjects {
   }
 
   /**
-   * Runs `then` after a full collection and the turn that lets finalizers
-   * release what it found dead. Callers queue while one is under way.
+   * Runs `then` once `bytes` more fit (after a full collection and the turn
+   * that lets finalizers release what it found dead, then after spilling),
+   * or when nothing more can make room. Callers queue in order.
    */
-  afterReclaim(then: () => void): void {
-    this.#roomWaiters.push(then);
-    if (this.#roomWaiters.length > 1) return;
-    collectNow();
-    setImmediate(() =>
-      setImmediate(() => {
-        const waiters = this.#roomWaiters;
-        this.#roomWaiters = [];
-        for (const waiter of waiters) waiter();
-        this.#parts.loop.scheduleTick();
-      }),
-    );
+  afterReclaim(bytes: number, then: () => void): void {
+    this.#parts.store.whenRoom(bytes, () => {
+      then();
+      this.#parts.loop.scheduleTick();
+    });
   }
 
   /**
@@ -143,7 +135,7 @@ export class DriverObjects {
         const values: unknown[] = [];
         try {
           for (const ref of refs) {
-            const settled = store.peek(ref.num) as Settled;
+            const settled = store.read(ref.num) as Settled;
             if (!settled.ok) return reject(errorFromData(settled.error));
             values.push(decode(settled.value, this.#revive));
           }
@@ -178,12 +170,12 @@ export class DriverObjects {
         const result: WaitResult<unknown> = [[], []];
         let ready = 0;
         for (const ref of refs) {
-          const isReady = ready < numReturns && store.peek(ref.num) !== undefined;
+          const isReady = ready < numReturns && store.isReady(ref.num);
           if (isReady) ready++;
           result[isReady ? 0 : 1].push(ref);
         }
         turns.run(() => resolve(result));
-      });
+      }, false);
     });
   }
 
@@ -200,7 +192,7 @@ export class DriverObjects {
         const values: (Encoded | ErrorData)[] = [];
         const errors: boolean[] = [];
         for (const id of ids) {
-          const settled = store.peek(id) as Settled;
+          const settled = store.read(id) as Settled;
           values.push(settled.ok ? lending.lend(owner, settled.value) : settled.error);
           errors.push(!settled.ok);
         }
@@ -216,8 +208,8 @@ export class DriverObjects {
     const { store, loop } = this.#parts;
     store.whenSettled(ids, numReturns, timeout, () => {
       const ready: number[] = [];
-      for (const id of ids) if (ready.length < numReturns && store.peek(id) !== undefined) ready.push(id);
+      for (const id of ids) if (ready.length < numReturns && store.isReady(id)) ready.push(id);
       if (!peer.dead) loop.send(peer, { kind: "waited", req, ready });
-    });
+    }, false);
   }
 }

@@ -7,6 +7,7 @@
 import type { ActorManager } from "./actor-manager.js";
 import type { ActorThread } from "./actor-threads.js";
 import type { FinalizerTurns } from "./collector.js";
+import type { MemoryMonitor } from "./memory-monitor.js";
 import type { GeneratorStreams } from "./generator-task.js";
 import type { ControlPlane } from "./control-plane.js";
 import type { Dependencies } from "./dependencies.js";
@@ -40,6 +41,8 @@ export interface DriverParts {
   readonly tasks: TaskLifecycle;
   readonly objects: DriverObjects;
   readonly turns: FinalizerTurns;
+  /** The memory monitor, unless turned off (see memory-monitor.ts). */
+  readonly memory: MemoryMonitor | undefined;
   /** Items of streaming generator tasks (see generator-task.ts). */
   readonly streams: GeneratorStreams<Transport, Owner>;
   /** Where task workers run. */

@@ -25,6 +25,8 @@ export class TaskLifecycle {
   readonly #backend: Backend;
   /** Tasks from submit until settled, by id (also their result's object id). */
   readonly live = new Map<number, Task>();
+  /** Finished tasks whose result waits for room, with their arguments already unpinned. */
+  readonly #unpinned = new WeakSet<Task>();
   #inTick = false;
 
   constructor(parts: DriverParts, backend: Backend) {
@@ -70,7 +72,7 @@ export class TaskLifecycle {
       parts.ownership.borrow(owner, task.id);
       parts.ownership.submitted(owner, task.id);
     }
-    parts.ownership.addRefs(task.pins, 1);
+    parts.store.pin(task.pins, 1);
     this.live.set(task.id, task);
     parts.dependencies.resolve(task, task.args);
     this.captureDependencies(task);
@@ -192,7 +194,7 @@ export class TaskLifecycle {
     if (def.kind === "module") {
       for (const [name, id] of Object.entries(def.captures)) {
         // Checked when the task was admitted; this guards against a capture lost since.
-        const settled = id === NO_CAPTURE ? undefined : parts.store.peek(id);
+        const settled = id === NO_CAPTURE ? undefined : parts.store.read(id);
         if (settled === undefined || !settled.ok) return captureFailure(def, name, settled === undefined ? "it is not in the object store" : settled.error.message);
         captures[name] = parts.lending.lend(owner, settled.value);
       }
@@ -210,7 +212,7 @@ export class TaskLifecycle {
     parts.ownership.settled(task.id);
     parts.policy.release(task);
     parts.store.settle(task.id, settled);
-    parts.ownership.addRefs(task.pins, -1);
+    if (!this.#unpinned.delete(task)) parts.store.pin(task.pins, -1);
     for (const arg of task.args) releaseArg(arg);
   };
 
@@ -241,12 +243,15 @@ export class TaskLifecycle {
     const store = this.#parts.store;
     const bytes = sizeOf(value);
     if (!store.fits(bytes) && !reclaimed && bytes <= store.capacity) {
-      this.#parts.objects.afterReclaim(() => this.done(task, value, true));
+      // The task has run: its arguments may be spilled to make room for its result.
+      store.pin(task.pins, -1);
+      this.#unpinned.add(task);
+      this.#parts.objects.afterReclaim(bytes, () => this.done(task, value, true));
       return;
     }
     if (!store.fits(bytes)) {
       const error = new ObjectStoreFullError(
-        `the result of ${task.name} (${bytes} bytes) does not fit in the object store (${store.bytesUsed} of ${store.capacity} bytes used)`,
+        `the result of ${task.name} (${bytes} bytes) does not fit in the object store (${store.bytesUsed} of ${store.capacity} bytes used${store.spillLimits()})`,
       );
       this.settle(task, { ok: false, error: errorToData(error) });
       return;

@@ -13,6 +13,7 @@ export type RayErrorCode =
   | "WORKER_CRASHED"
   | "ACTOR_DIED"
   | "OBJECT_STORE_FULL"
+  | "OUT_OF_MEMORY"
   | "SERIALIZATION_ERROR";
 
 const FOOTPRINT = Symbol.for("rayts.error");
@@ -88,6 +89,17 @@ export class ActorDiedError extends RayError {
 export class ObjectStoreFullError extends RayError {
   override readonly code = "OBJECT_STORE_FULL";
   override name = "ObjectStoreFullError";
+}
+
+/**
+ * The task's worker was stopped for memory: the memory monitor stopped it
+ * while the machine (or its cgroup) was past its memory threshold, or the
+ * worker passed its heap limit (`workerMaxHeapMB`), and the task had no
+ * retries left.
+ */
+export class OutOfMemoryError extends RayError {
+  override readonly code = "OUT_OF_MEMORY";
+  override name = "OutOfMemoryError";
 }
 
 /** A value cannot be sent between threads; the message says which and why. */
@@ -242,6 +254,7 @@ export const ERROR_KINDS: { readonly [C in RayErrorCode]: ErrorKind } = {
   WORKER_CRASHED: plain("WORKER_CRASHED", "WorkerCrashedError", WorkerCrashedError),
   ACTOR_DIED: plain("ACTOR_DIED", "ActorDiedError", ActorDiedError),
   OBJECT_STORE_FULL: plain("OBJECT_STORE_FULL", "ObjectStoreFullError", ObjectStoreFullError),
+  OUT_OF_MEMORY: plain("OUT_OF_MEMORY", "OutOfMemoryError", OutOfMemoryError),
   SERIALIZATION_ERROR: plain("SERIALIZATION_ERROR", "SerializationError", SerializationError),
 };
 

@@ -103,6 +103,10 @@ export type RuntimeEvent =
   | { readonly kind: "objectCreated"; readonly id: number; readonly bytes: number; readonly owner: "driver" | WorkerName }
   /** An object left the store: no ref, pin or borrow keeps it any more (`bytes`: what it held). */
   | { readonly kind: "objectFreed"; readonly id: number; readonly bytes: number }
+  /** The object's bytes were written to disk and its memory let go (object spilling). */
+  | { readonly kind: "objectSpilled"; readonly id: number; readonly bytes: number }
+  /** A spilled object was read back into memory. */
+  | { readonly kind: "objectRestored"; readonly id: number; readonly bytes: number }
   | { readonly kind: "workerStarted"; readonly worker: WorkerName }
   | { readonly kind: "workerExited"; readonly worker: WorkerName; readonly reason: string }
   | { readonly kind: "log"; readonly worker: WorkerName; readonly stream: "out" | "err"; readonly text: string; readonly task: number | undefined };

@@ -30,6 +30,7 @@ export {
   WorkerCrashedError,
   ActorDiedError,
   ObjectStoreFullError,
+  OutOfMemoryError,
   SerializationError,
 } from "./errors.js";
 export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
@@ -37,6 +38,7 @@ export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, Un
 export type { WaitResult } from "./backend.js";
 export type { RayErrorCode } from "./errors.js";
 export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";
+export type { MemoryReading } from "./memory-options.js";
 export type { RuntimeContext } from "../cluster/runtime-context.js";
 export type { RemoteArgs, RemoteGeneratorFunction, RemoteTupleFunction, SingleReturn } from "./remote-function.js";
 export type { ObjectRefTuple } from "./multiple-returns.js";

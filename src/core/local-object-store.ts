@@ -39,8 +39,26 @@ export interface LocalObjectStore {
   checkKnown(ids: readonly number[]): void;
   /** Calls `waiter` once the object settles; returns false when it already has. */
   onSettled(id: number, waiter: (settled: Settled) => void): boolean;
-  /** Calls `done` once `needed` of `ids` have settled, or at `timeout` ms with the count so far. */
-  whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void): void;
+  /**
+   * Calls `done` once `needed` of `ids` have settled, or at `timeout` ms with
+   * the count so far. With `values` (for `get`), spilled objects count once
+   * read back; without (for `wait`), as they are.
+   */
+  whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void, values?: boolean): void;
+  /** The settled state of an object known to be ready; one spilled since is read back from disk at once. */
+  read(id: number): Settled | undefined;
+  /** True once the object has a value or an error, in memory or on disk. */
+  isReady(id: number): boolean;
+  /** Pending tasks pin (`delta` 1) and unpin (-1) their arguments: a reference that also keeps them in memory. */
+  pin(ids: readonly number[], delta: number): void;
+  /** Calls `then` once `bytes` more fit, after collecting and spilling. */
+  whenRoom(bytes: number, then: () => void): void;
+  /** Bytes that values waiting for room may take beyond the capacity: what spilling may still put on disk. */
+  readonly spillRoom: number;
+  /** What spilling could not do, for an ObjectStoreFullError message ("" without spilling). */
+  spillLimits(): string;
+  /** Removes every spill file (shutdown). */
+  close(): void;
   stats(): ObjectStoreStats;
   entries(): Iterable<StoredObject>;
   /** Fails every pending object (at shutdown). */

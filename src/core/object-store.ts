@@ -11,11 +11,17 @@
  *   - stored objects that contain a ref to it.
  * When the count reaches zero and the value is known, the entry is dropped;
  * the SharedArrayBuffer is then unreachable and V8 frees it.
+ *
+ * Past a high-water mark, values in shared memory may be spilled to disk
+ * (see spill.ts): the entry then has no value in memory (`settled` is
+ * undefined, `file` names its bytes) and reads as pending to {@link peek}
+ * until it is read back; {@link isReady} and `wait` count it as ready.
  */
 import { ObjectStoreFullError, RayError, type ErrorData } from "./errors.js";
 import { nestedIds, type Encoded } from "./protocol.js";
 import type { MemoryPressure } from "./collector.js";
 import { sharedBytes, sizeOf } from "./serialization.js";
+import { NO_SPILLS, Spiller, spillBytes, type SpillConfig, type SpillFile, type SpillStats } from "./spill.js";
 
 export type Settled = { readonly ok: true; readonly value: Encoded } | { readonly ok: false; readonly error: ErrorData };
 type Waiter = (settled: Settled) => void;
@@ -26,9 +32,15 @@ interface Entry {
   /** One waiter as itself (the common case allocates nothing), several in an array. */
   waiters: Waiter | Waiter[] | undefined;
   size: number;
+  /** Pins by pending tasks (also counted in `count`): a pinned object is not spilled. */
+  pins: number;
+  /** Its bytes on disk, once spilled (kept after a read back: spilling it again writes nothing). */
+  file: SpillFile | undefined;
+  /** Its value is on disk only. */
+  spilled: boolean;
 }
 
-export interface ObjectStoreStats {
+export interface ObjectStoreStats extends SpillStats {
   /** Objects held now (values, errors and pending results). */
   readonly numObjects: number;
   /** Bytes of values held now. */
@@ -39,6 +51,8 @@ export interface ObjectStoreStats {
   readonly putCount: number;
   /** Objects freed because nothing could reach them any more. */
   readonly freedCount: number;
+  /** Objects whose value is on disk only now. */
+  readonly numSpilled: number;
 }
 
 /** Entries created between two collections asked for because of the entry count alone. */
@@ -62,16 +76,87 @@ export class ObjectStore {
 
   readonly #onDrop: (value: Encoded) => void;
   readonly #pressure: MemoryPressure | undefined;
+  /** Objects in memory that could be spilled, least recently used first (a read moves one to the end). */
+  readonly #resident = new Map<number, Entry>();
+  #numSpilled = 0;
+  /** Entries pinned by pending tasks. */
+  #pinned = 0;
+  readonly #spiller: Spiller | undefined;
 
   /**
    * `onDrop` hears of every value the store lets go; `pressure` of the
    * shared bytes of every value stored (their refs are freed by the
    * collector, which does not see shared memory).
    */
-  constructor(capacity: number, onDrop: (value: Encoded) => void, pressure?: MemoryPressure) {
+  constructor(capacity: number, onDrop: (value: Encoded) => void, pressure?: MemoryPressure, spilling?: SpillConfig) {
     this.#capacity = capacity;
     this.#onDrop = onDrop;
     this.#pressure = pressure;
+    if (spilling === undefined) return;
+    const store = this;
+    const entries = this.#entries;
+    const resident = this.#resident;
+    this.#spiller = new Spiller(
+      {
+        capacity,
+        get bytesUsed() {
+          return store.#bytesUsed;
+        },
+        *coldest() {
+          for (const [id, entry] of resident) if (entry.pins === 0) yield id;
+        },
+        resident: (id) => {
+          const entry = resident.get(id);
+          return entry?.settled?.ok === true ? { value: entry.settled.value, file: entry.file } : undefined;
+        },
+        release: (id, file) => this.#release(id, file),
+        restored: (id, value) => {
+          const entry = entries.get(id);
+          if (entry === undefined || !entry.spilled) return;
+          this.#unspill(id, entry, value);
+          this.#wake(entry, entry.settled as Settled);
+        },
+        restoreFailed: (id, error) => {
+          const entry = entries.get(id);
+          if (entry !== undefined && entry.spilled) this.#wake(entry, { ok: false, error });
+        },
+        pinned: () => this.#pinned > 0,
+      },
+      spilling,
+    );
+  }
+
+  /** A spilled object's file now holds its bytes: let its memory go unless a task pinned it meanwhile. */
+  #release(id: number, file: SpillFile): boolean {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.settled?.ok !== true) return false;
+    entry.file = file;
+    if (entry.pins > 0) return true;
+    const value = entry.settled.value;
+    this.#resident.delete(id);
+    entry.settled = undefined;
+    entry.spilled = true;
+    this.#numSpilled++;
+    this.#bytesUsed -= entry.size;
+    // Worker threads forget the block as they do when the object is freed.
+    this.#onDrop(value);
+    return true;
+  }
+
+  /** A spilled object's value is in memory again. */
+  #unspill(id: number, entry: Entry, value: Encoded): void {
+    entry.spilled = false;
+    this.#numSpilled--;
+    entry.settled = { ok: true, value };
+    this.#bytesUsed += entry.size;
+    this.#resident.set(id, entry);
+  }
+
+  #wake(entry: Entry, settled: Settled): void {
+    const waiters = entry.waiters;
+    entry.waiters = undefined;
+    if (typeof waiters === "function") waiters(settled);
+    else if (waiters !== undefined) for (const waiter of waiters) waiter(settled);
   }
 
   get bytesUsed(): number {
@@ -84,7 +169,7 @@ export class ObjectStore {
 
   /** Creates the entry of an object that a task will produce. */
   expect(id: number, count: number): void {
-    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0 });
+    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0, pins: 0, file: undefined, spilled: false });
     if (this.#entries.size >= this.#nextCheck) this.#grown();
   }
 
@@ -98,7 +183,7 @@ export class ObjectStore {
   put(id: number, value: Encoded, count: number): void {
     this.#reserve(sizeOf(value), `put of object ${id}`);
     this.#putCount++;
-    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0 });
+    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0, pins: 0, file: undefined, spilled: false });
     if (this.#entries.size >= this.#nextCheck) this.#grown();
     this.settle(id, { ok: true, value });
   }
@@ -113,20 +198,24 @@ export class ObjectStore {
   /** Settles an object with its value or error, and wakes its waiters. Unknown ids are ignored. */
   settle(id: number, settled: Settled): void {
     const entry = this.#entries.get(id);
-    if (entry === undefined || entry.settled !== undefined) return;
+    if (entry === undefined || entry.settled !== undefined || entry.spilled) return;
+    let spillable = false;
     if (settled.ok) {
       entry.size = sizeOf(settled.value);
       this.#bytesUsed += entry.size;
-      this.#pressure?.add(sharedBytes(settled.value));
+      const shared = sharedBytes(settled.value);
+      this.#pressure?.add(shared);
+      spillable = this.#spiller?.enabled === true && spillBytes(settled.value) !== undefined;
       const ids = nestedIds(settled.value);
       if (ids !== undefined) this.addRefs(ids, 1);
     }
     entry.settled = settled;
-    const waiters = entry.waiters;
-    entry.waiters = undefined;
-    if (typeof waiters === "function") waiters(settled);
-    else if (waiters !== undefined) for (const waiter of waiters) waiter(settled);
+    this.#wake(entry, settled);
     if (entry.count <= 0) this.#drop(id, entry);
+    else if (spillable) {
+      this.#resident.set(id, entry);
+      this.#spiller?.stored();
+    }
   }
 
   /**
@@ -136,9 +225,10 @@ export class ObjectStore {
    */
   #reserve(bytes: number, what: string): void {
     if (this.#bytesUsed + bytes > this.#capacity) {
+      const spill = this.#spiller === undefined ? "" : `, and ${this.#spiller.describeLimits()}`;
       throw new ObjectStoreFullError(
-        `${what} needs ${bytes} bytes but the object store holds ${this.#bytesUsed} of ${this.#capacity}; ` +
-          "free refs you no longer need or raise init({ objectStoreMemory })",
+        `${what} needs ${bytes} bytes but the object store holds ${this.#bytesUsed} of ${this.#capacity} (objectStoreMemory)${spill}; ` +
+          "free refs you no longer need or raise init({ objectStoreMemory, objectSpillingLimit })",
       );
     }
   }
@@ -148,9 +238,70 @@ export class ObjectStore {
     return this.#bytesUsed + bytes <= this.#capacity;
   }
 
-  /** The settled state, or undefined while pending (or unknown). */
+  /** The settled state, or undefined while pending, spilled (see {@link onSettled}) or unknown. A read counts as a use. */
   peek(id: number): Settled | undefined {
-    return this.#entries.get(id)?.settled;
+    const entry = this.#entries.get(id);
+    if (entry !== undefined && this.#resident.delete(id)) this.#resident.set(id, entry);
+    return entry?.settled;
+  }
+
+  /**
+   * The settled state of an object known to be ready (after {@link whenSettled}):
+   * one spilled again since is read back from disk at once.
+   */
+  read(id: number): Settled | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || !entry.spilled || entry.file === undefined || this.#spiller === undefined) return this.peek(id);
+    this.#unspill(id, entry, this.#spiller.restoreNow(entry.file));
+    return entry.settled;
+  }
+
+  /** True once the object has a value or an error, in memory or on disk. */
+  isReady(id: number): boolean {
+    const entry = this.#entries.get(id);
+    return entry !== undefined && (entry.settled !== undefined || entry.spilled);
+  }
+
+  /** Pending tasks pin (`delta` 1) and unpin (-1) their arguments: a count that also keeps them in memory. */
+  pin(ids: readonly number[], delta: number): void {
+    for (const id of ids) {
+      const entry = this.#entries.get(id);
+      if (entry !== undefined) {
+        if (entry.pins === 0 && delta > 0) this.#pinned++;
+        entry.pins += delta;
+        if (entry.pins === 0 && delta < 0) {
+          this.#pinned--;
+          this.#spiller?.changed();
+        }
+      }
+      this.addRef(id, delta);
+    }
+  }
+
+  /** Calls `then` once `bytes` more fit, after collecting and spilling (see spill.ts); at once, unchecked, without spilling. */
+  whenRoom(bytes: number, then: () => void): void {
+    if (this.#spiller === undefined) then();
+    else this.#spiller.whenRoom(bytes, then);
+  }
+
+  /** Bytes that values waiting for room may take beyond the capacity: what spilling may still put on disk. */
+  get spillRoom(): number {
+    return this.#spiller?.diskRoom ?? 0;
+  }
+
+  /** What spilling could not do, for an ObjectStoreFullError message ("" without spilling). */
+  spillLimits(): string {
+    return this.#spiller === undefined ? "" : `; ${this.#spiller.describeLimits()}`;
+  }
+
+  /** The runtime's spill folder, once something was spilled. */
+  get spillFolder(): string | undefined {
+    return this.#spiller?.folder;
+  }
+
+  /** Removes every spill file (shutdown). */
+  close(): void {
+    this.#spiller?.close();
   }
 
   /** How many holders an object has (0 for an unknown id). */
@@ -167,10 +318,17 @@ export class ObjectStore {
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;
     if (entry.settled !== undefined) waiter(entry.settled);
-    else if (entry.waiters === undefined) entry.waiters = waiter;
+    else if (entry.spilled && entry.file !== undefined) {
+      this.#addWaiter(entry, waiter);
+      this.#spiller?.restore(id, entry.file);
+    } else this.#addWaiter(entry, waiter);
+    return true;
+  }
+
+  #addWaiter(entry: Entry, waiter: Waiter): void {
+    if (entry.waiters === undefined) entry.waiters = waiter;
     else if (typeof entry.waiters === "function") entry.waiters = [entry.waiters, waiter];
     else entry.waiters.push(waiter);
-    return true;
   }
 
   /** Removes a waiter registered with {@link onSettled} (on timeout). */
@@ -189,7 +347,7 @@ export class ObjectStore {
     const entry = this.#entries.get(id);
     if (entry === undefined) return;
     entry.count += delta;
-    if (entry.count <= 0 && entry.settled !== undefined) this.#drop(id, entry);
+    if (entry.count <= 0 && (entry.settled !== undefined || entry.spilled)) this.#drop(id, entry);
   }
 
   addRefs(ids: readonly number[], delta: number): void {
@@ -204,9 +362,19 @@ export class ObjectStore {
     const size = this.#entries.size;
     // Measured from what is left once a collection has freed the dead.
     if (size + MIN_GROWTH < this.#nextCheck) this.#nextCheck = size + Math.max(MIN_GROWTH, size >> 1);
-    this.#bytesUsed -= entry.size;
     this.#freedCount++;
     this.onFreed?.(id, entry.size);
+    this.#resident.delete(id);
+    if (entry.pins > 0) this.#pinned--;
+    this.#spiller?.changed();
+    if (entry.file !== undefined) this.#spiller?.forget(entry.file);
+    if (entry.spilled) {
+      this.#numSpilled--;
+      const shape = entry.file?.shape;
+      if (shape?.t === "s" && shape.ids !== undefined) this.addRefs(shape.ids, -1);
+      return;
+    }
+    this.#bytesUsed -= entry.size;
     if (entry.settled?.ok !== true) return;
     const ids = nestedIds(entry.settled.value);
     if (ids !== undefined) this.addRefs(ids, -1);
@@ -222,14 +390,17 @@ export class ObjectStore {
 
   /**
    * Calls `done(settledCount)` once `needed` of the ids have settled, or at
-   * the timeout with however many have (at once for a timeout of 0).
+   * the timeout with however many have (at once for a timeout of 0). With
+   * `values` (for `get`), spilled objects count once read back; without
+   * (for `wait`), they count as they are.
    */
-  whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void): void {
+  whenSettled(ids: readonly number[], needed: number, timeout: number | undefined, done: (count: number) => void, values = true): void {
     let count = 0;
     const pending: number[] = [];
     this.checkKnown(ids);
     for (const id of ids) {
-      if (this.peek(id) !== undefined) count++;
+      // A `get` that will not wait (timeout 0) still takes spilled objects: its caller reads them back at once.
+      if (values && timeout !== 0 ? this.peek(id) !== undefined : this.isReady(id)) count++;
       else pending.push(id);
     }
     if (count >= needed || timeout === 0) return done(count);
@@ -256,7 +427,8 @@ export class ObjectStore {
   /** Every entry, for the memory view: id, bytes, status and reference count. */
   *entries(): IterableIterator<{ id: number; bytes: number; status: "pending" | "ready" | "error"; refCount: number }> {
     for (const [id, entry] of this.#entries) {
-      yield { id, bytes: entry.size, status: entry.settled === undefined ? "pending" : entry.settled.ok ? "ready" : "error", refCount: entry.count };
+      const status = entry.spilled ? "ready" : entry.settled === undefined ? "pending" : entry.settled.ok ? "ready" : "error";
+      yield { id, bytes: entry.size, status, refCount: entry.count };
     }
   }
 
@@ -267,11 +439,16 @@ export class ObjectStore {
       capacity: this.#capacity,
       putCount: this.#putCount,
       freedCount: this.#freedCount,
+      numSpilled: this.#numSpilled,
+      ...(this.#spiller?.stats() ?? NO_SPILLS),
     };
   }
 
   /** Fails every pending object (shutdown). */
   failPending(error: ErrorData): void {
-    for (const [id, entry] of this.#entries) if (entry.settled === undefined) this.settle(id, { ok: false, error });
+    for (const [id, entry] of this.#entries) {
+      if (entry.settled === undefined && !entry.spilled) this.settle(id, { ok: false, error });
+      else if (entry.spilled) this.#wake(entry, { ok: false, error });
+    }
   }
 }

@@ -8,9 +8,10 @@ import { RayError } from "./errors.js";
 import type { ObjectRef } from "./object-ref.js";
 import type { ResolvedTaskOptions } from "./protocol.js";
 import type { RemoteFunction } from "./remote-function.js";
+import { MEMORY_OPTION_KEYS, resolveMemoryOptions, type MemoryInitOptions, type ResolvedMemoryOptions } from "./memory-options.js";
 
-/** Options of `init`. */
-export interface InitOptions {
+/** Options of `init` (spilling and memory protection: see {@link MemoryInitOptions}). */
+export interface InitOptions extends MemoryInitOptions {
   /** Worker threads for tasks (CPU slots). Defaults to the logical CPU count. */
   numCpus?: number;
   /** Bytes the object store may hold. Defaults to 30% of system memory. */
@@ -36,7 +37,7 @@ export interface InitOptions {
   recordState?: boolean;
 }
 
-export interface ResolvedInitOptions {
+export interface ResolvedInitOptions extends ResolvedMemoryOptions {
   /** Cluster address ("HOST:PORT" or "auto"); undefined in local mode. */
   readonly address?: string | undefined;
   readonly redisPassword?: string | undefined;
@@ -288,6 +289,7 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
       "dashboardHost",
       "dashboardToken",
       "recordState",
+      ...MEMORY_OPTION_KEYS,
     ],
     "init()",
   );
@@ -320,6 +322,7 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
     dashboardHost,
     dashboardToken,
     recordState: options["recordState"] === undefined ? true : checkBoolean(options["recordState"], "recordState"),
+    ...resolveMemoryOptions(options),
   };
 }
 

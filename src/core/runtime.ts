@@ -49,6 +49,7 @@ import { WorkerFailures } from "./worker-failures.js";
 import { ThreadPool } from "./worker-pool.js";
 import { registerLocalDriver } from "./driver-factory.js";
 import { GeneratorStreams } from "./generator-task.js";
+import { MemoryMonitor, systemMemoryReader } from "./memory-monitor.js";
 
 export type { ObjectStoreStats } from "./object-store.js";
 export type { ClusterResources, NodeInfo } from "./control-plane.js";
@@ -105,7 +106,14 @@ export class DriverRuntime implements DriverBackend {
     this.#parts = parts;
     const pressure = new MemoryPressure(driverCollectBytes(options.objectStoreMemory), "full", true);
     parts.turns = new FinalizerTurns(FINALIZER_TURN_EVERY, pressure);
-    const store = new ObjectStore(options.objectStoreMemory, (value) => parts.lending.dropped(value), pressure);
+    const store = new ObjectStore(options.objectStoreMemory, (value) => parts.lending.dropped(value), pressure, {
+      enabled: options.objectSpilling,
+      threshold: options.objectSpillingThreshold,
+      directory: options.objectSpillingDirectory,
+      limit: options.objectSpillingLimit,
+      events: () => parts.events,
+      pressure,
+    });
     this.#store = parts.store = store;
     this.#ownership = parts.ownership = new LocalOwnershipTable<Owner>(store, () => this.#owners.values());
     this.#control = parts.control = new LocalControlPlane(() => this.resources(true));
@@ -139,8 +147,16 @@ export class DriverRuntime implements DriverBackend {
     const running = new SharedArrayBuffer(8 * (options.numCpus + MAX_ACTORS));
     this.#running = parts.running = new Float64Array(running);
     const collectBytes = driverCollectBytes(options.objectStoreMemory) / 2;
-    this.#taskPool = parts.taskHost = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
-    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running, collectBytes);
+    const limits = options.workerMaxHeapMB === undefined ? undefined : { maxOldGenerationSizeMb: options.workerMaxHeapMB };
+    this.#taskPool = parts.taskHost = new ThreadPool("task", options.numCpus, state.ids.buffer as SharedArrayBuffer, running, collectBytes, limits);
+    this.#actorPool = new ThreadPool("actor", MAX_ACTORS, state.ids.buffer as SharedArrayBuffer, running, collectBytes, limits);
+    parts.memory =
+      options.memoryMonitorRefreshMs > 0
+        ? new MemoryMonitor(
+            { refreshMs: options.memoryMonitorRefreshMs, threshold: options.memoryUsageThreshold, read: options.memoryUsageReader ?? systemMemoryReader() },
+            { running: () => failures.runningTasks() },
+          )
+        : undefined;
     this.#actors = parts.actors = new ActorManager(
       {
         newTask,
@@ -342,6 +358,8 @@ export class DriverRuntime implements DriverBackend {
     const error = errorToData(new RayError("the runtime was shut down"));
     for (const task of [...this.#tasks.live.values()]) this.#tasks.settle(task, { ok: false, error });
     this.#store.failPending(error);
+    this.#store.close();
+    this.#parts.memory?.close();
     state.codec.onActorExport = undefined;
     await Promise.all([this.#taskPool.close(), this.#actorPool.close(), observation?.close()]);
   }

@@ -9,7 +9,8 @@
 import type { DriverParts, Owner } from "./driver-parts.js";
 import { workerName } from "./driver-parts.js";
 import { errorToData, TaskCancelledError, WorkerCrashedError, type ErrorData } from "./errors.js";
-import { TaskWorker } from "./scheduler.js";
+import { isHeapOutOfMemory, outOfMemoryData } from "./memory-monitor.js";
+import { TaskWorker, type Task } from "./scheduler.js";
 import type { Transport } from "./transport.js";
 
 function crashData(message: string): ErrorData {
@@ -55,7 +56,7 @@ export class WorkerFailures {
     parts.streams.ownerDied(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     parts.events?.emit({ kind: "workerExited", worker: workerName(peer, owner), reason });
-    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason);
+    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason, isHeapOutOfMemory(error));
     else parts.actors.threadDied(owner, reason);
     this.#orphaned(owner, reason);
     parts.loop.scheduleTick();
@@ -92,8 +93,11 @@ export class WorkerFailures {
    * nested `get`/`wait` (their state died with the thread). Tasks queued
    * behind them had not started and are retried for free.
    */
-  #taskWorkerDied(worker: TaskWorker, reason: string): void {
+  #taskWorkerDied(worker: TaskWorker, reason: string, heapOutOfMemory: boolean): void {
     const parts = this.#parts;
+    // Stopped by the memory monitor (retried once memory is back), or dead of its heap limit.
+    const stopped = parts.memory?.takeStopped(worker);
+    const oom = stopped ?? (heapOutOfMemory ? `its worker passed its heap limit (workerMaxHeapMB: ${parts.options.workerMaxHeapMB ?? "Node's default"})` : undefined);
     const started = new Set(this.#parked.get(worker)?.keys());
     started.add(parts.running[worker.link.index] as number);
     this.#parked.delete(worker);
@@ -113,12 +117,28 @@ export class WorkerFailures {
         parts.tasks.settle(task, { ok: false, error: errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`)) });
       } else if (started.has(task.id) && task.attempts >= task.options.maxRetries) {
         const message = `the worker running ${task.name} died (${reason}) and the task ran out of retries (maxRetries: ${task.options.maxRetries})`;
-        parts.tasks.settle(task, { ok: false, error: crashData(message) });
+        parts.tasks.settle(task, { ok: false, error: oom === undefined ? crashData(message) : outOfMemoryData(task.name, oom, task.options.maxRetries) });
       } else {
         if (started.has(task.id)) task.attempts++;
-        parts.events?.emit({ kind: "taskRetried", task, reason: `its worker died (${reason})` });
-        parts.policy.queue.unshift(task);
+        parts.events?.emit({ kind: "taskRetried", task, reason: oom ?? `its worker died (${reason})` });
+        if (stopped !== undefined && started.has(task.id)) {
+          parts.memory?.retryLater(() => {
+            if (!parts.tasks.live.has(task.id) || parts.loop.closed) return;
+            parts.policy.queue.unshift(task);
+            parts.loop.scheduleTick();
+          });
+        } else parts.policy.queue.unshift(task);
       }
+    }
+  }
+
+  /** Tasks running on task workers now, for the memory monitor. */
+  *runningTasks(): Generator<{ task: Task; worker: TaskWorker; stop(): void }> {
+    const parts = this.#parts;
+    for (const worker of parts.policy.workers) {
+      if (worker.link.dead) continue;
+      const task = parts.tasks.live.get(parts.running[worker.link.index] ?? 0);
+      if (task !== undefined && task.worker === worker) yield { task, worker, stop: () => worker.link.terminate() };
     }
   }
 }

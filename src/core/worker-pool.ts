@@ -131,7 +131,15 @@ export class ThreadPool implements TransportHost {
   readonly #pendingTerminate = new Set<WorkerLink>();
   #closed = false;
 
-  constructor(role: "task" | "actor", size: number, ids: SharedArrayBuffer, running: SharedArrayBuffer, collectBytes: number) {
+  /** `resourceLimits`: each thread's heap limits (a thread that passes them dies alone, with ERR_WORKER_OUT_OF_MEMORY). */
+  constructor(
+    role: "task" | "actor",
+    size: number,
+    ids: SharedArrayBuffer,
+    running: SharedArrayBuffer,
+    collectBytes: number,
+    resourceLimits?: { readonly maxOldGenerationSizeMb: number },
+  ) {
     this.#role = role;
     this.#collectBytes = collectBytes;
     this.#ids = ids;
@@ -142,6 +150,7 @@ export class ThreadPool implements TransportHost {
       maxWorkers: size,
       // A crashed worker's replacement may start while the old exit is reported.
       workerTerminateTimeout: 100,
+      ...(resourceLimits === undefined ? {} : { workerThreadOpts: { resourceLimits } }),
     });
   }
 
