@@ -47,6 +47,7 @@ export const PUBLIC_VALUE_NAMES = [
   "WorkerCrashedError",
   "ActorDiedError",
   "ObjectStoreFullError",
+  "OutOfMemoryError",
   "SerializationError",
   "state",
   "timeline",
