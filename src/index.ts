@@ -41,6 +41,9 @@ export {
   ActorDiedError,
   ObjectStoreFullError,
   SerializationError,
+  NodeDiedError,
+  ObjectLostError,
+  OwnerDiedError,
 } from "./core/index.js";
 export { state, timeline } from "./dashboard/index.js";
 export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError, ActorPool } from "./ops/index.js";

@@ -13,7 +13,10 @@ export type RayErrorCode =
   | "WORKER_CRASHED"
   | "ACTOR_DIED"
   | "OBJECT_STORE_FULL"
-  | "SERIALIZATION_ERROR";
+  | "SERIALIZATION_ERROR"
+  | "NODE_DIED"
+  | "OBJECT_LOST"
+  | "OWNER_DIED";
 
 const FOOTPRINT = Symbol.for("rayts.error");
 
@@ -94,6 +97,24 @@ export class ObjectStoreFullError extends RayError {
 export class SerializationError extends RayError {
   override readonly code = "SERIALIZATION_ERROR";
   override name = "SerializationError";
+}
+
+/** A cluster node died while running the work, and the work cannot be retried (out of `maxRetries`). */
+export class NodeDiedError extends RayError {
+  override readonly code = "NODE_DIED";
+  override name = "NodeDiedError";
+}
+
+/** Every copy of an object was lost (its holders died) and it cannot be rebuilt from its lineage. */
+export class ObjectLostError extends RayError {
+  override readonly code = "OBJECT_LOST";
+  override name = "ObjectLostError";
+}
+
+/** The owner of an object (the driver that made it) died, so the object can no longer be reached. */
+export class OwnerDiedError extends RayError {
+  override readonly code = "OWNER_DIED";
+  override name = "OwnerDiedError";
 }
 
 /** An error as plain data, safe to post between threads. */
@@ -232,6 +253,15 @@ export function errorFromData(data: ErrorData): Error {
       break;
     case "SERIALIZATION_ERROR":
       error = new SerializationError(data.message);
+      break;
+    case "NODE_DIED":
+      error = new NodeDiedError(data.message);
+      break;
+    case "OBJECT_LOST":
+      error = new ObjectLostError(data.message);
+      break;
+    case "OWNER_DIED":
+      error = new OwnerDiedError(data.message);
       break;
     case "RAY_ERROR":
       error = new RayError(data.message);

@@ -30,6 +30,9 @@ export {
   ActorDiedError,
   ObjectStoreFullError,
   SerializationError,
+  NodeDiedError,
+  ObjectLostError,
+  OwnerDiedError,
 } from "./errors.js";
 export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
 export type { ActorHandle, ActorMethod, ActorConstructor, UntypedActor } from "./actor.js";

@@ -17,9 +17,9 @@ export function ensureRedisServer(): void {
 
 /** A local cluster for a test file; `shutdown()` in an `after` hook. */
 export const Cluster = {
-  async start(specs: readonly NodeSpec[]): Promise<LocalCluster> {
+  async start(specs: readonly NodeSpec[], options: { persistence?: boolean } = {}): Promise<LocalCluster> {
     ensureRedisServer();
-    return LocalCluster.start(specs);
+    return LocalCluster.start(specs, options);
   },
 };
 export type Cluster = LocalCluster;
