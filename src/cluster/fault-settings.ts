@@ -6,6 +6,9 @@
  *   its heartbeat key.
  * - `RAYTS_NODE_DEAD_MS` (default 5000): the key's time to live; a node (or
  *   driver) whose key lapses is declared dead.
+ * - `RAYTS_DRIVER_DEAD_MS` (default 30000): the same for a driver, longer
+ *   since a driver's own code may hold its event loop for a while; nodes
+ *   then clean up the work of a driver whose key lapsed.
  * - `RAYTS_RECONNECT_WINDOW_MS` (default 60000): how long a process keeps
  *   trying to reach a restarted Redis before it gives up with a clear error.
  * - `RAYTS_TESTING_RPC_FAILURE`: fault injection, see fault-injection.ts.
@@ -15,6 +18,7 @@
 export interface FaultSettings {
   readonly heartbeatMs: number;
   readonly deadMs: number;
+  readonly driverDeadMs: number;
   readonly reconnectWindowMs: number;
 }
 
@@ -35,5 +39,9 @@ export function faultSettings(): FaultSettings {
   if (deadMs <= heartbeatMs) {
     throw new RangeError(`Expected RAYTS_NODE_DEAD_MS (${deadMs}) to be longer than RAYTS_HEARTBEAT_MS (${heartbeatMs}), so that a live node renews its key in time`);
   }
-  return { heartbeatMs, deadMs, reconnectWindowMs: positive("RAYTS_RECONNECT_WINDOW_MS", 60_000) };
+  const driverDeadMs = positive("RAYTS_DRIVER_DEAD_MS", 30_000);
+  if (driverDeadMs <= heartbeatMs) {
+    throw new RangeError(`Expected RAYTS_DRIVER_DEAD_MS (${driverDeadMs}) to be longer than RAYTS_HEARTBEAT_MS (${heartbeatMs})`);
+  }
+  return { heartbeatMs, deadMs, driverDeadMs, reconnectWindowMs: positive("RAYTS_RECONNECT_WINDOW_MS", 60_000) };
 }

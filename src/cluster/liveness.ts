@@ -47,7 +47,7 @@ export interface LivenessHooks {
   refused?(): void;
   /** Redis stayed out of reach longer than the reconnect window. */
   unreachable(error: RayError): void;
-  /** Called on each watch round once deaths may be judged (drivers' death, for nodes). */
+  /** Called on each watch round once drivers' deaths may be judged (connected for a driver's whole time to live). */
   watch?(): Promise<void>;
 }
 
@@ -109,7 +109,7 @@ export class Liveness {
       await this.beat();
       if (!this.settled || this.#stopped) return;
       await this.#findDead();
-      await this.#hooks.watch?.();
+      if (Date.now() - this.#readySince >= this.#settings.driverDeadMs) await this.#hooks.watch?.();
     } catch (error) {
       if (!this.#stopped) this.#hooks.log(`liveness round failed: ${String(error)}`);
     }
@@ -119,7 +119,7 @@ export class Liveness {
   async beat(): Promise<void> {
     const redis = this.#plane.redis;
     if (this.#self.kind === "driver") {
-      await redis.set(driverKey(this.#self.id), "1", "PX", this.#settings.deadMs);
+      await redis.set(driverKey(this.#self.id), "1", "PX", this.#settings.driverDeadMs);
       return;
     }
     const ok = await redis.eval(NODE_BEAT, 2, `${PREFIX}alive:${this.#self.id}`, tombstoneKey(this.#self.id), JSON.stringify(this.#self.load()), this.#settings.deadMs);

@@ -22,6 +22,7 @@ import { Cluster } from "./harness.js";
 
 process.env["RAYTS_HEARTBEAT_MS"] = "250";
 process.env["RAYTS_NODE_DEAD_MS"] = "2000";
+process.env["RAYTS_DRIVER_DEAD_MS"] = "2000";
 
 let cluster: Cluster;
 let redis: Redis;

@@ -30,7 +30,7 @@ async function plane(name: string): Promise<ControlPlane> {
   return opened;
 }
 
-const settings = { heartbeatMs: 100, deadMs: 1000, reconnectWindowMs: 60_000 };
+const settings = { heartbeatMs: 100, deadMs: 1000, driverDeadMs: 1000, reconnectWindowMs: 60_000 };
 const quiet = { log: () => undefined, unreachable: () => undefined };
 
 function task(id: string, owner: string): ToNode {
