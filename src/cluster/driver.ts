@@ -328,6 +328,11 @@ export class ClusterBackend implements Backend {
         const node = this.#choose(demand);
         const go = (): boolean => {
           if (object.state !== undefined) return true;
+          if (this.#lineage.dead.has(node.nodeId)) {
+            // The node died while the task waited for its resources there: place it again.
+            this.#start(work);
+            return true;
+          }
           if (!available(node, demand)) return false;
           this.#hold(node, demand);
           object.node = node;
@@ -424,6 +429,7 @@ export class ClusterBackend implements Backend {
       }
     }
     this.#actors.nodeGone(node.nodeId);
+    for (const go of node.waiting.splice(0)) go();
     if (this.#local === node.nodeId) this.#local = undefined;
   }
 

@@ -41,8 +41,8 @@ const stuckOn = ray.remote((victim: string, value: number) => {
 const whereAmI = ray.remote(() => ray.getRuntimeContext().nodeId);
 
 /** A node that has joined and runs tasks (one round trip through it). */
-async function freshNode(): Promise<string> {
-  const node = await cluster.addNode({ numCpus: 2 });
+async function freshNode(resources: Record<string, number> = {}): Promise<string> {
+  const node = await cluster.addNode({ numCpus: 2, resources });
   await eventually(() => ray.nodes().some((n) => n.nodeId === node.nodeId), `node ${node.nodeId} in nodes()`);
   assert.equal(await ray.get(whereAmI.options({ scheduling: { nodeId: node.nodeId } }).remote()), node.nodeId);
   return node.nodeId;
@@ -101,6 +101,21 @@ describe("cluster faults: node death", () => {
     assert.equal(declarationsInLogs(victim) + byDriver, 1, "one declaration in the whole cluster");
     assert.equal(await redis.hexists(`${PREFIX}nodes`, victim), 0);
     assert.equal(await redis.exists(`${PREFIX}tasks:${victim}`), 0);
+  });
+
+  test("a task waiting on a dead node for its custom resources is placed again", async () => {
+    const spare = await freshNode({ slot: 1 });
+    const victim = await freshNode({ slot: 1 });
+    const onVictim = stuckOn.options({ scheduling: { nodeId: victim, soft: true }, resources: { slot: 1 } });
+    const running = onVictim.remote(victim, 1);
+    const waiting = onVictim.remote(victim, 2); // the victim's one slot is taken: this one waits for it
+    await eventually(() => (ray.availableResources() as unknown as Record<string, number>)["slot"] === 1, "the victim's slot to be taken");
+    cluster.kill(launched(victim));
+    const results = await ray.get([running, waiting]);
+    assert.deepEqual(results.map((r) => r.value), [2, 4]);
+    for (const result of results) assert.equal(result.here, spare);
+    cluster.kill(launched(spare));
+    await gone(spare);
   });
 
   test("a task out of retries fails with NodeDiedError naming the node", async () => {
