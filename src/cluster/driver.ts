@@ -502,6 +502,12 @@ export class ClusterBackend implements Backend {
         lastError = error;
       }
     }
+    // Every holder refused the connection: when they are nodes about to be declared dead, the object is lost.
+    const nodes = all.filter((holder) => holder !== this.driverId);
+    const doubtful = nodes.length > 0 && nodes.every((id) => this.#lineage.dead.has(id) || this.#nodes.get(id) === undefined || this.#nodes.isSuspect(id));
+    if (doubtful && (await this.#lineage.awaitDeath(nodes, faultSettings()))) {
+      throw new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${all.join(", ")})`);
+    }
     throw lastError;
   }
 

@@ -9,6 +9,7 @@
  */
 import { errorToData, ObjectLostError } from "../core/errors.js";
 import type { Work } from "./driver-actors.js";
+import type { FaultSettings } from "./fault-settings.js";
 import type { OwnedObject, OwnershipTable } from "./objects.js";
 
 /** Levels of inputs rebuilt at most for one object. */
@@ -75,6 +76,19 @@ export class Lineage {
     })().finally(() => this.#recovering.delete(object));
     this.#recovering.set(object, rebuilt);
     return rebuilt;
+  }
+
+  /**
+   * Waits until every one of `nodeIds` is declared dead (true), or gives up
+   * after two times to live (false: some of them are alive after all).
+   */
+  async awaitDeath(nodeIds: readonly string[], settings: FaultSettings): Promise<boolean> {
+    const deadline = Date.now() + 2 * settings.deadMs + 2 * settings.heartbeatMs;
+    while (!nodeIds.every((id) => this.dead.has(id))) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, settings.heartbeatMs / 2));
+    }
+    return true;
   }
 
   /**

@@ -119,6 +119,11 @@ export class NodeTable {
     return this.#list;
   }
 
+  /** Registered, but its heartbeat lapsed: not given work until it beats again or is declared dead. */
+  isSuspect(nodeId: string): boolean {
+    return this.#suspects.has(nodeId);
+  }
+
   get(nodeId: string): NodeEntry | undefined {
     return this.#nodes.get(nodeId);
   }

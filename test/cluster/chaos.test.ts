@@ -16,8 +16,8 @@ import { runChaosWorkload } from "./chaos-workload.js";
 import { Cluster } from "./harness.js";
 
 process.env["RAYTS_HEARTBEAT_MS"] = "250";
-process.env["RAYTS_NODE_DEAD_MS"] = "2000";
-process.env["RAYTS_DRIVER_DEAD_MS"] = "2000";
+process.env["RAYTS_NODE_DEAD_MS"] = "4000";
+process.env["RAYTS_DRIVER_DEAD_MS"] = "4000";
 const SEED = Number(process.env["RAYTS_CHAOS_SEED"] ?? Date.now() % 100_000);
 process.env["RAYTS_TESTING_RPC_FAILURE"] = `drop=0.05,delay=0.05:10,seed=${SEED}`;
 

@@ -21,8 +21,8 @@ import { eventually } from "../support/shared.js";
 import { Cluster } from "./harness.js";
 
 process.env["RAYTS_HEARTBEAT_MS"] = "250";
-process.env["RAYTS_NODE_DEAD_MS"] = "2000";
-process.env["RAYTS_DRIVER_DEAD_MS"] = "2000";
+process.env["RAYTS_NODE_DEAD_MS"] = "4000";
+process.env["RAYTS_DRIVER_DEAD_MS"] = "4000";
 
 let cluster: Cluster;
 let redis: Redis;
