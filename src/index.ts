@@ -47,6 +47,9 @@ export {
   ObjectStoreFullError,
   OutOfMemoryError,
   SerializationError,
+  NodeDiedError,
+  ObjectLostError,
+  OwnerDiedError,
 } from "./core/index.js";
 export { state, timeline } from "./dashboard/index.js";
 export { aggList, aggListDistributed, lastAggListDecision, mapPipelined, pipeline, Pipeline, MapItemError, ActorPool } from "./ops/index.js";

@@ -70,7 +70,9 @@ export interface NamedActorRecord {
 export type ClusterEvent =
   | { readonly kind: "actorNamed"; readonly actor: NamedActorRecord }
   | { readonly kind: "actorGone"; readonly name: string; readonly actorId: string }
-  | { readonly kind: "nodeChanged" };
+  | { readonly kind: "nodeChanged" }
+  /** A node was declared dead (its heartbeat lapsed); see liveness.ts. */
+  | { readonly kind: "nodeDied"; readonly nodeId: string };
 
 /** Splits "HOST:PORT", naming `what` in the error. */
 export function parseAddress(address: string, what: string): { host: string; port: number } {

@@ -2,17 +2,36 @@
  * Process entry of a node daemon, started by `rayts start` (and the test
  * harness) with its options as JSON in argv. Tells its parent over IPC when
  * it has joined, logs to stdout (redirected to the session's log file), and
- * leaves the cluster on SIGTERM/SIGINT.
+ * leaves the cluster on SIGTERM/SIGINT. A node the cluster declared dead
+ * (refused under its id) rejoins as a new node; one that lost Redis past the
+ * reconnect window exits with an error.
  */
-import { NodeDaemon, type NodeOptions } from "./node-daemon.js";
+import { NodeDaemon, type NodeEvents, type NodeOptions } from "./node-daemon.js";
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 }
 
 const options = JSON.parse(process.argv[2] ?? "{}") as NodeOptions;
+const events: NodeEvents = {
+  refused: () => {
+    void (async () => {
+      const stale = daemon;
+      await stale.stop().catch((error: unknown) => log(`stopping the refused node failed: ${String(error)}`));
+      try {
+        daemon = await NodeDaemon.start(options, log, events);
+        log(`rejoined as new node ${daemon.nodeId} (was ${stale.nodeId})`);
+      } catch (error) {
+        log(`rejoining failed: ${String(error)}`);
+        process.exit(1);
+      }
+    })();
+  },
+  unreachable: () => process.exit(1),
+};
+let daemon: NodeDaemon;
 try {
-  const daemon = await NodeDaemon.start(options, log);
+  daemon = await NodeDaemon.start(options, log, events);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

@@ -3,6 +3,10 @@
  * constructor's arguments exist, then its calls go to that node in
  * submission order (a call whose arguments are not ready holds back the ones
  * behind it). Named actors are claimed in Redis and found from any driver.
+ * When an actor's node dies, the actor restarts on a live node with a fresh
+ * state (up to `maxRestarts`), and its calls sent but not answered are sent
+ * again (up to `maxTaskRetries` each); past either, `ActorDiedError` names
+ * the node.
  */
 import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
 import { nextId, state } from "../core/global-state.js";
@@ -47,6 +51,15 @@ interface ActorEntry {
   dead: string | undefined;
   /** Creation and calls in submission order. */
   readonly queue: Work[];
+  /** Restarts left after a node death, and the retries each call gets. */
+  restartsLeft: number;
+  readonly callRetries: number;
+  /** Places the actor again on a live node (set once it was first placed). */
+  respawn: (() => void) | undefined;
+  /** Calls sent but not answered, in submission order. */
+  readonly inflight: Map<string, { readonly object: OwnedObject; readonly message: ToNode; retriesLeft: number }>;
+  /** Times it restarted after a node death. */
+  restarts: number;
 }
 
 export class DriverActors {
@@ -59,8 +72,11 @@ export class DriverActors {
   }
 
 
-  #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined): ActorEntry {
-    const actor: ActorEntry = { num, gid, name, methods, owned, node, dead: undefined, queue: [] };
+  #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined, options?: ResolvedActorOptions): ActorEntry {
+    const actor: ActorEntry = {
+      num, gid, name, methods, owned, node, dead: undefined, queue: [],
+      restartsLeft: options?.maxRestarts ?? 0, callRetries: options?.maxTaskRetries ?? 0, respawn: undefined, inflight: new Map(), restarts: 0,
+    };
     this.#actors.set(num, actor);
     this.#actorByGid.set(gid, actor);
     return actor;
@@ -87,7 +103,7 @@ export class DriverActors {
       throw new RayError(`an actor named "${options.name}" already exists in the cluster`);
     }
     const num = nextId();
-    const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined);
+    const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options);
     if (options.name !== undefined) {
       const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
       this.#host.names.set(options.name, record);
@@ -102,10 +118,14 @@ export class DriverActors {
       },
       send: () => {
         const { wires, locality } = this.#host.wires(args, []);
-        const node = this.#host.place(1, options, locality);
-        node.inFlight += 1;
-        actor.node = node.nodeId;
-        this.#host.send(node.nodeId, { k: "actor", id: actor.gid, owner: this.#host.driverId, cls: key, name: className, args: wires, options: { ...options, name: undefined, getIfExists: false }, methods });
+        actor.respawn = () => {
+          const node = this.#host.place(1, options, locality);
+          node.inFlight += 1;
+          actor.node = node.nodeId;
+          this.#host.send(node.nodeId, { k: "actor", id: actor.gid, owner: this.#host.driverId, cls: key, name: className, args: wires, options: { ...options, name: undefined, getIfExists: false }, methods });
+        };
+        actor.respawn();
+        const node = { nodeId: actor.node as string };
         for (const dep of deps) this.#host.objects.unpin(dep);
         if (options.name !== undefined) {
           const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods] };
@@ -141,7 +161,12 @@ export class DriverActors {
         }
         const { wires } = this.#host.wires(args, object.deps);
         object.sent = true;
-        this.#host.send(actor.node, { k: "call", id: object.gid, owner: this.#host.driverId, actor: actor.gid, method, args: wires });
+        const message: ToNode = { k: "call", id: object.gid, owner: this.#host.driverId, actor: actor.gid, method, args: wires };
+        if (actor.owned) {
+          actor.inflight.set(object.gid, { object, message, retriesLeft: actor.callRetries });
+          object.waiters.push(() => actor.inflight.delete(object.gid));
+        }
+        this.#host.send(actor.node, message);
       },
     });
     this.#pump(actor);
@@ -176,9 +201,45 @@ export class DriverActors {
     }
   }
 
-  /** Actors on a node that left are dead. */
+  /**
+   * Actors on a node that died restart elsewhere while `maxRestarts` lasts,
+   * their unanswered calls sent again while `maxTaskRetries` lasts; the
+   * others are dead.
+   */
   nodeGone(nodeId: string): void {
-    for (const actor of this.#actors.values()) if (actor.node === nodeId) actor.dead ??= `its node ${nodeId} left the cluster`;
+    for (const actor of this.#actors.values()) {
+      if (actor.node !== nodeId || actor.dead !== undefined) continue;
+      actor.node = undefined;
+      const why = `its node ${nodeId} died`;
+      if (actor.owned && actor.respawn !== undefined && actor.restartsLeft > 0) {
+        try {
+          actor.respawn();
+          actor.restartsLeft--;
+          actor.restarts++;
+        } catch (error) {
+          actor.dead = `${why} and it could not be restarted: ${(error as Error).message}`;
+        }
+      } else {
+        actor.dead = actor.owned ? `${why} and it was restarted ${actor.restarts} times (maxRestarts)` : why;
+      }
+      for (const [gid, call] of actor.inflight) {
+        if (actor.dead === undefined && call.retriesLeft > 0) {
+          call.retriesLeft--;
+          this.#host.send(actor.node as unknown as string, call.message);
+          continue;
+        }
+        actor.inflight.delete(gid);
+        const reason = actor.dead ?? `${why} while running this call, and the call ran out of retries (maxTaskRetries ${actor.callRetries})`;
+        this.#host.objects.settle(call.object, { ok: false, error: errorToData(new ActorDiedError(`actor ${actor.name} (${actor.gid}) is dead: ${reason}`)) });
+      }
+    }
+  }
+
+  /** How many times actors restarted after node deaths (for tests and the bench). */
+  get restarts(): number {
+    let total = 0;
+    for (const actor of this.#actors.values()) total += actor.restarts;
+    return total;
   }
 
   /** Kills the actors this driver created (on shutdown, as a Ray job's end does). */

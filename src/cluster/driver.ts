@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { serialize, deserialize } from "node:v8";
 import type { Redis } from "ioredis";
 import type { Backend, WaitResult } from "../core/backend.js";
-import { errorFromData, errorToData, GetTimeoutError, RayError, TaskCancelledError } from "../core/errors.js";
+import { errorFromData, errorToData, GetTimeoutError, NodeDiedError, ObjectLostError, RayError, TaskCancelledError } from "../core/errors.js";
 import { nextId, state } from "../core/global-state.js";
 import { isObjectRef, ObjectRef } from "../core/object-ref.js";
 import type { ResolvedActorOptions, ResolvedInitOptions } from "../core/options.js";
@@ -20,7 +20,11 @@ import { NO_SPILLS } from "../core/spill.js";
 import { ControlPlane, PREFIX } from "./control-plane.js";
 import { ClusterState } from "../dashboard/cluster-state.js";
 import { DriverActors, type Work } from "./driver-actors.js";
+import { FaultInjector, FaultySender } from "./fault-injection.js";
+import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
+import { Liveness } from "./liveness.js";
+import { Lineage } from "./lineage.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
 import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
@@ -95,6 +99,10 @@ export class ClusterBackend implements Backend {
   #waiting = 0;
   #keepAlive: NodeJS.Timeout | undefined;
   #state: ClusterState | undefined;
+  /** Fault tolerance: this driver's heartbeat and watch, and the lineage of its task outputs. */
+  #liveness: Liveness | undefined;
+  readonly #lineage: Lineage;
+  readonly #sender: FaultySender | undefined;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -115,6 +123,9 @@ export class ClusterBackend implements Backend {
       send: (nodeId, message) => this.#send(nodeId, message),
       start: (work) => this.#start(work),
     });
+    this.#lineage = new Lineage(this.#objects, (work) => this.#whenReady(work));
+    const injector = FaultInjector.fromEnv();
+    this.#sender = injector === undefined ? undefined : new FaultySender(injector);
   }
 
   get #results(): string {
@@ -130,6 +141,11 @@ export class ClusterBackend implements Backend {
     await this.#nodes.start();
     if (this.#nodes.list().length === 0) throw new RayError(`no node has joined the cluster at ${this.#plane.address}; start one with \`rayts start\``);
     this.#local = (this.#nodes.byAddress(this.#address) ?? this.#nodes.byAddress(this.#plane.host))?.nodeId;
+    this.#liveness = new Liveness(this.#plane, { kind: "driver", id: this.driverId }, faultSettings(), {
+      log: () => undefined,
+      unreachable: (error) => this.#unreachable(error),
+    });
+    await this.#liveness.start();
     this.#reader = await this.#plane.connection(`rayts-driver-${this.driverId}-results`);
     this.#loop = this.#readResults();
     this.#plane.unref();
@@ -287,16 +303,24 @@ export class ClusterBackend implements Backend {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#closed) return;
-    const pipeline = this.#plane.redis.pipeline();
-    for (const [nodeId, messages] of this.#outbox) {
-      for (let start = 0; start < messages.length; start += BATCH) {
-        pipeline.xadd(`${PREFIX}tasks:${nodeId}`, "*", "m", serialize(messages.slice(start, start + BATCH)));
-      }
-    }
-    if (this.#dropLocations.length > 0) pipeline.del(...this.#dropLocations.map((gid) => `${PREFIX}loc:${gid}`));
+    const outbox = this.#outbox;
+    const dropLocations = this.#dropLocations;
     this.#outbox = new Map();
     this.#dropLocations = [];
-    void pipeline.exec().catch((error: unknown) => process.stderr.write(`rayts driver: sending work failed: ${String(error)}\n`));
+    const write = (): Promise<unknown> => {
+      const pipeline = this.#plane.redis.pipeline();
+      for (const [nodeId, messages] of outbox) {
+        for (let start = 0; start < messages.length; start += BATCH) {
+          pipeline.xadd(`${PREFIX}tasks:${nodeId}`, "*", "m", serialize(messages.slice(start, start + BATCH)));
+        }
+      }
+      if (dropLocations.length > 0) pipeline.del(...dropLocations.map((gid) => `${PREFIX}loc:${gid}`));
+      return pipeline.exec();
+    };
+    const failed = (error: unknown): void => void process.stderr.write(`rayts driver: sending work failed: ${String(error)}\n`);
+    // Fault injection: batches go one after another, a dropped one again after a backoff.
+    if (this.#sender !== undefined) this.#sender.send("a task batch", write, failed);
+    else void write().catch(failed);
   }
 
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
@@ -315,6 +339,11 @@ export class ClusterBackend implements Backend {
         const node = this.#choose(demand);
         const go = (): boolean => {
           if (object.state !== undefined) return true;
+          if (this.#lineage.dead.has(node.nodeId)) {
+            // The node died while the task waited for its resources there: place it again.
+            this.#start(work);
+            return true;
+          }
           if (!available(node, demand)) return false;
           this.#hold(node, demand);
           object.node = node;
@@ -338,6 +367,7 @@ export class ClusterBackend implements Backend {
     };
     object.retry = () => this.#start(work);
     object.retriesLeft = options.maxRetries;
+    this.#lineage.record(object, work);
     this.#whenReady(work);
     return this.#firstRef(object);
   }
@@ -363,6 +393,9 @@ export class ClusterBackend implements Backend {
           last = entryId.toString();
           read.push(last);
           const batch = deserialize(fields[1] as Buffer) as ResultBatch;
+          if (batch.died !== undefined) this.#nodes.drop(batch.died.nodeId);
+          // Results of a node declared dead are fenced off: its work was placed again.
+          if (this.#lineage.dead.has(batch.node)) continue;
           for (const result of batch.results) this.#onResult(result);
         }
       }
@@ -383,13 +416,16 @@ export class ClusterBackend implements Backend {
         this.#objects.settle(object, { ok: true, inline: false, size: result.size, holders: [result.holder] });
         return;
       case "err":
+        // An argument lost with a dead node: rebuild it from its lineage and run the task again.
+        if (result.e.code === "OBJECT_LOST" && this.#lineage.retryAfterLoss(object)) return;
         this.#objects.settle(object, { ok: false, error: result.e });
         return;
     }
   }
 
   #nodeGone(node: NodeEntry): void {
-    const error = errorToData(new RayError(`node ${node.nodeId} (${node.address}) left the cluster while running this task, and the task ran out of retries`));
+    this.#lineage.dead.add(node.nodeId);
+    const error = errorToData(new NodeDiedError(`node ${node.nodeId} (${node.address}) died while running this task, and the task ran out of retries (maxRetries)`));
     for (const object of [...this.#objects.all()]) {
       if (object.node === node) {
         object.node = undefined;
@@ -404,7 +440,20 @@ export class ClusterBackend implements Backend {
       }
     }
     this.#actors.nodeGone(node.nodeId);
+    for (const go of node.waiting.splice(0)) go();
     if (this.#local === node.nodeId) this.#local = undefined;
+  }
+
+  /** Redis stayed out of reach past the reconnect window: everything pending fails with that error. */
+  #unreachable(error: RayError): void {
+    process.stderr.write(`rayts driver: ${error.message}\n`);
+    const data = errorToData(error);
+    for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error: data });
+  }
+
+  /** Fault-tolerance counters: nodes this driver declared dead, actor restarts, lineage re-runs. */
+  faultStats(): { declared: readonly { nodeId: string; at: number; claimed: number }[]; actorRestarts: number; reconstructions: number; deadNodes: number } {
+    return { declared: this.#liveness?.declared ?? [], actorRestarts: this.#actors.restarts, reconstructions: this.#lineage.reruns, deadNodes: this.#lineage.dead.size };
   }
 
   // ---- objects ----
@@ -439,12 +488,31 @@ export class ClusterBackend implements Backend {
     if (!settled.ok) throw errorFromData(settled.error);
     if (settled.inline) return settled.value;
     if (object.local !== undefined) return object.local;
-    object.pulled ??= this.#pull(object.gid, settled.holders);
+    object.pulled ??= this.#pull(object.gid, settled.holders).catch(async (error: unknown) => {
+      if (!(error instanceof ObjectLostError)) throw error;
+      // Every copy died with its nodes: rebuild it from its lineage (or fail with ObjectLostError).
+      object.pulled = undefined;
+      await this.#lineage.recover(object);
+      return this.#value(object);
+    });
     return object.pulled;
   }
 
   async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
-    return (await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId)).value;
+    const lost = (): ObjectLostError => new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${holders.join(", ") || "none"})`);
+    try {
+      return (await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId, lost)).value;
+    } catch (error) {
+      if (error instanceof ObjectLostError) throw error;
+      // Every holder refused the connection: when they are nodes about to be declared dead, the object is lost.
+      const all = [...new Set([...holders, ...(await this.#plane.locations(gid))])];
+      const nodes = all.filter((holder) => holder !== this.driverId);
+      const doubtful = nodes.length > 0 && nodes.every((id) => this.#lineage.dead.has(id) || this.#nodes.get(id) === undefined || this.#nodes.isSuspect(id));
+      if (doubtful && (await this.#lineage.awaitDeath(nodes, faultSettings()))) {
+        throw new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${all.join(", ")})`);
+      }
+      throw error;
+    }
   }
 
   #freed(object: OwnedObject): void {
@@ -452,7 +520,7 @@ export class ClusterBackend implements Backend {
     object.local = undefined;
     object.pulled = undefined;
     if (settled?.ok !== true || settled.inline) return;
-    for (const holder of settled.holders) if (holder !== this.driverId) this.#send(holder, { k: "free", ids: [object.gid] });
+    for (const holder of settled.holders) if (holder !== this.driverId && !this.#lineage.dead.has(holder)) this.#send(holder, { k: "free", ids: [object.gid] });
     this.#dropLocations.push(object.gid);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -565,6 +633,7 @@ export class ClusterBackend implements Backend {
     for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error });
     this.#flush();
     this.#closed = true;
+    await this.#liveness?.stop();
     await this.#nodes.stop();
     this.#reader.disconnect();
     await this.#loop?.catch(() => undefined);

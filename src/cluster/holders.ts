@@ -42,6 +42,8 @@ export async function candidates(redis: Redis, objectId: string, hinted: readonl
 /**
  * Pulls `objectId` from the least-loaded holder that answers, trying the
  * others when one fails; resolves to the value and the holder it came from.
+ * With no live holder at all, throws what `lost` makes of that (by default
+ * a RayError).
  */
 export async function pullFromHolders(
   redis: Redis,
@@ -49,9 +51,11 @@ export async function pullFromHolders(
   hinted: readonly string[],
   token: string,
   self: string,
+  lost: () => Error = () => new RayError(`object ${objectId} has no live holder`),
 ): Promise<{ value: unknown; holder: string }> {
   const found = await candidates(redis, objectId, hinted, self);
-  let lastError: unknown = new RayError(`object ${objectId} has no live holder`);
+  if (found.length === 0) throw lost();
+  let lastError: unknown = new RayError(`object ${objectId} could not be pulled from any holder`);
   for (const candidate of found) {
     await redis.hincrby(SERVING, candidate.holder, 1);
     try {

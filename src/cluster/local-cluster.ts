@@ -67,13 +67,15 @@ async function killGroup(pid: number): Promise<void> {
 /** Redis and node daemons on loopback addresses of this machine. */
 export class LocalCluster {
   readonly dir: string;
-  readonly redis: RedisServerProcess;
+  redis: RedisServerProcess;
+  readonly #dataDir: string | undefined;
   readonly nodes: (LaunchedNode & { address: string })[] = [];
   #nextHost = 2;
 
-  private constructor(dir: string, redis: RedisServerProcess) {
+  private constructor(dir: string, redis: RedisServerProcess, dataDir: string | undefined) {
     this.dir = dir;
     this.redis = redis;
+    this.#dataDir = dataDir;
   }
 
   /** "HOST:PORT" of the Redis, for `init({ address })`. */
@@ -86,12 +88,13 @@ export class LocalCluster {
   }
 
   /** Starts Redis on 127.0.0.2 and one node per spec (the first one is the head, on 127.0.0.2). */
-  static async start(specs: readonly NodeSpec[]): Promise<LocalCluster> {
+  static async start(specs: readonly NodeSpec[], options: { persistence?: boolean } = {}): Promise<LocalCluster> {
     const dir = mkdtempSync(join(tmpdir(), "rayts-cluster-"));
     const host = "127.0.0.2";
-    const redis = await startRedisServer({ host, port: await freePort(host), password: newPassword(), logFile: join(dir, "redis.log"), detached: true });
+    const dataDir = options.persistence === true ? dir : undefined;
+    const redis = await startRedisServer({ host, port: await freePort(host), password: newPassword(), logFile: join(dir, "redis.log"), detached: true, ...(dataDir === undefined ? {} : { dataDir }) });
     live.add(redis.pid);
-    const cluster = new LocalCluster(dir, redis);
+    const cluster = new LocalCluster(dir, redis, dataDir);
     try {
       for (const spec of specs) await cluster.addNode(spec);
     } catch (error) {
@@ -123,6 +126,37 @@ export class LocalCluster {
     const entry = { ...node, address };
     this.nodes.push(entry);
     return entry;
+  }
+
+  /** Kills a node at once (SIGKILL), as a machine that dies; the cluster only learns it from its lapsed heartbeat. */
+  kill(node: LaunchedNode): void {
+    try {
+      process.kill(-node.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    live.delete(node.pid);
+    const index = this.nodes.findIndex((entry) => entry.pid === node.pid);
+    if (index >= 0) this.nodes.splice(index, 1);
+  }
+
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) a node's processes, as a machine cut off from the network for a while. */
+  pause(node: LaunchedNode, paused: boolean): void {
+    process.kill(-node.pid, paused ? "SIGSTOP" : "SIGCONT");
+  }
+
+  /**
+   * Stops Redis (SIGTERM: it writes its append-only file) and starts it again
+   * on the same address and password; `whileDown` runs in between. Needs
+   * `persistence` at start for the state to survive.
+   */
+  async restartRedis(whileDown?: () => Promise<void>): Promise<void> {
+    const { host, port, password } = this.redis;
+    await killGroup(this.redis.pid);
+    await whileDown?.();
+    const dataDir = this.#dataDir;
+    this.redis = await startRedisServer({ host, port, password, logFile: join(this.dir, "redis.log"), detached: true, ...(dataDir === undefined ? {} : { dataDir }) });
+    live.add(this.redis.pid);
   }
 
   /** Stops every node, then Redis, and removes the folder. Safe to call twice. */

@@ -15,7 +15,7 @@ import type { Redis } from "ioredis";
 import * as api from "../core/api.js";
 import "../core/runtime.js";
 import { ActorClass } from "../core/actor.js";
-import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
+import { ActorDiedError, errorToData, ObjectLostError, OwnerDiedError, RayError, type ErrorData } from "../core/errors.js";
 import { state } from "../core/global-state.js";
 import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
 import { defineFunction } from "../core/remote-function.js";
@@ -26,6 +26,10 @@ import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { observeNode, type NodeObservation } from "./node-observation.js";
 import type { HeadDashboardOptions } from "../dashboard/head-dashboard.js";
+import { FaultInjector, FaultySender } from "./fault-injection.js";
+import { faultSettings } from "./fault-settings.js";
+import { Liveness } from "./liveness.js";
+import { OwnerWatch, type OwnerWork } from "./owner-watch.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type Payload, type ToNode } from "./wire.js";
 
 /** Options of a node daemon. */
@@ -47,7 +51,14 @@ export interface NodeOptions {
 
 /** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
 const READ_COUNT = 512;
-const HEARTBEAT_MS = 1000;
+
+/** What a node daemon tells the process that runs it. */
+export interface NodeEvents {
+  /** The cluster declared this node dead: it stopped taking work and must rejoin as a new node. */
+  refused?(): void;
+  /** Redis stayed out of reach past the reconnect window. */
+  unreachable?(error: Error): void;
+}
 
 interface Held {
   readonly ref: ObjectRef<unknown>;
@@ -83,14 +94,21 @@ export class NodeDaemon {
   #acks: { entry: string; pending: number }[] = [];
   #flushScheduled = false;
   #stopped = false;
-  #heartbeat: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #observation: NodeObservation | undefined;
+  #stopping: Promise<void> | undefined;
+  #liveness: Liveness | undefined;
+  #owners!: OwnerWatch;
+  readonly #events: NodeEvents;
+  readonly #sender: FaultySender | undefined;
 
-  private constructor(options: NodeOptions, log: (line: string) => void) {
+  private constructor(options: NodeOptions, log: (line: string) => void, events: NodeEvents) {
     this.nodeId = `${randomBytes(8).toString("hex")}`;
     this.#options = options;
     this.#log = log;
+    this.#events = events;
+    const injector = FaultInjector.fromEnv();
+    this.#sender = injector === undefined ? undefined : new FaultySender(injector);
   }
 
   /** The cluster dashboard's address, when this head serves it. */
@@ -103,8 +121,8 @@ export class NodeDaemon {
   }
 
   /** Starts a node and joins the cluster; resolves once it takes tasks. */
-  static async start(options: NodeOptions, log: (line: string) => void): Promise<NodeDaemon> {
-    const daemon = new NodeDaemon(options, log);
+  static async start(options: NodeOptions, log: (line: string) => void, events: NodeEvents = {}): Promise<NodeDaemon> {
+    const daemon = new NodeDaemon(options, log, events);
     await daemon.#start();
     return daemon;
   }
@@ -146,9 +164,20 @@ export class NodeDaemon {
       logDir: options.logDir,
     };
     await this.#plane.registerNode(record, this.#load());
-    this.#heartbeat = setInterval(() => {
-      this.#plane.heartbeat(this.nodeId, this.#load()).catch((error: unknown) => this.#log(`heartbeat failed: ${String(error)}`));
-    }, HEARTBEAT_MS);
+    this.#owners = new OwnerWatch(this.#plane, (owner, work) => this.#ownerDied(owner, work));
+    this.#liveness = new Liveness(this.#plane, { kind: "node", id: this.nodeId, load: () => this.#load() }, faultSettings(), {
+      log: this.#log,
+      refused: () => {
+        this.#stopped = true;
+        this.#events.refused?.();
+      },
+      unreachable: (error) => {
+        this.#log(error.message);
+        this.#events.unreachable?.(error);
+      },
+      watch: () => this.#owners.check(),
+    });
+    await this.#liveness.start();
     this.#loop = this.#consume();
     this.#log(`node ${this.nodeId} joined the cluster at ${options.redisAddress} as ${options.nodeIpAddress} (${hostname()}), ${options.numCpus} CPUs, object port ${objectPort}`);
   }
@@ -185,17 +214,21 @@ export class NodeDaemon {
   }
 
   #handle(message: ToNode, ack: { pending: number }): void {
+    if ("owner" in message && this.#owners.dead.has(message.owner)) return; // its owner exited: nothing to run for
     switch (message.k) {
       case "task":
         ack.pending++;
         this.#busyCpus += message.numCpus;
+        this.#owners.task(message.owner, message.id);
         this.#runTask(message).finally(() => {
           this.#busyCpus -= message.numCpus;
+          this.#owners.taskDone(message.owner, message.id);
           this.#settled(ack);
         });
         return;
       case "actor": {
         ack.pending++;
+        this.#owners.actor(message.owner, message.id, message.options.detached);
         // Calls to the actor queue behind its creation.
         const started = this.#startActor(message).finally(() => this.#settled(ack));
         this.#actorChains.set(message.id, started);
@@ -222,6 +255,37 @@ export class NodeDaemon {
         for (const id of message.ids) this.#held.delete(id);
         return;
     }
+  }
+
+  /** The owner exited: its tasks are cancelled, its non-detached actors killed, its objects dropped here. */
+  #ownerDied(owner: string, work: OwnerWork): void {
+    let cancelled = 0;
+    let killed = 0;
+    for (const id of work.tasks) {
+      const ref = this.#running.get(id);
+      if (ref === undefined) continue;
+      api.cancel(ref, { force: true });
+      cancelled++;
+    }
+    for (const [id, detached] of work.actors) {
+      if (detached) continue;
+      const handle = this.#actors.get(id);
+      this.#actors.delete(id);
+      this.#actorChains.delete(id);
+      if (handle !== undefined) {
+        api.kill(handle as never);
+        killed++;
+      }
+    }
+    let dropped = 0;
+    for (const id of [...this.#held.keys()]) {
+      if (id.startsWith(`${owner}.`)) {
+        this.#held.delete(id);
+        dropped++;
+      }
+    }
+    this.#outbox.delete(owner);
+    this.#log(`owner ${owner} is gone: cancelled ${cancelled} task(s), killed ${killed} actor(s), dropped ${dropped} object(s)`);
   }
 
   /** One message of a stream entry is done; the entry is acknowledged once all are (after their results are written). */
@@ -308,9 +372,17 @@ export class NodeDaemon {
   }
 
   async #pull(objectId: string, hinted: readonly string[]): Promise<ObjectRef<unknown>> {
-    const { value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.nodeId);
+    const owner = objectId.slice(0, objectId.indexOf("."));
+    const lost = (): Error => {
+      const others = hinted.filter((id) => id !== this.nodeId);
+      return others.length === 1 && others[0] === owner
+        ? new OwnerDiedError(`object ${objectId} cannot be reached: its owner ${owner} died, and it held the only copy`)
+        : new ObjectLostError(`object ${objectId} was lost: every copy was on a node that died (holders ${others.join(", ") || "none"})`);
+    };
+    const { value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.nodeId, lost);
     const ref = api.put(value);
     this.#held.set(objectId, { ref, payload: undefined });
+    this.#owners.seen(owner);
     // A holder from now on: later pullers may take it from here.
     await this.#plane.addLocation(objectId, this.nodeId);
     return ref;
@@ -389,6 +461,7 @@ export class NodeDaemon {
       } else {
         const held: Held = { ref, payload: toPayload(value) };
         this.#held.set(id, held);
+        this.#owners.seen(owner);
         this.#locations.push(id);
         this.#result(owner, { k: "big", id, size: held.payload?.bytes.byteLength ?? 0, holder: this.nodeId });
       }
@@ -412,6 +485,7 @@ export class NodeDaemon {
   }
 
   #result(owner: string, result: FromNode): void {
+    if (this.#owners.dead.has(owner)) return;
     let list = this.#outbox.get(owner);
     if (list === undefined) this.#outbox.set(owner, (list = []));
     list.push(result);
@@ -434,19 +508,26 @@ export class NodeDaemon {
     const done: string[] = [];
     while (this.#acks.length > 0 && (this.#acks[0] as { pending: number }).pending === 0) done.push((this.#acks.shift() as { entry: string }).entry);
     if (outbox.size === 0 && locations.length === 0 && done.length === 0) return;
-    const pipeline = this.#plane.redis.pipeline();
-    for (const id of locations) pipeline.sadd(`${PREFIX}loc:${id}`, this.nodeId);
-    for (const [owner, results] of outbox) {
-      pipeline.xadd(`${PREFIX}results:${owner}`, "*", "m", serialize({ node: this.nodeId, results }));
-    }
-    if (done.length > 0) {
-      pipeline.xack(this.#stream, "node", ...done);
-      pipeline.xdel(this.#stream, ...done);
-    }
-    try {
-      await pipeline.exec();
-    } catch (error) {
-      this.#log(`writing results failed: ${String(error)}`);
+    const results = [...outbox].map(([owner, list]) => [owner, serialize({ node: this.nodeId, results: list })] as const);
+    const write = (): Promise<unknown> => {
+      const pipeline = this.#plane.redis.pipeline();
+      for (const id of locations) pipeline.sadd(`${PREFIX}loc:${id}`, this.nodeId);
+      for (const [owner, bytes] of results) pipeline.xadd(`${PREFIX}results:${owner}`, "*", "m", bytes);
+      if (done.length > 0) {
+        pipeline.xack(this.#stream, "node", ...done);
+        pipeline.xdel(this.#stream, ...done);
+      }
+      return pipeline.exec();
+    };
+    if (this.#sender !== undefined) {
+      // Fault injection: batches go one after another, a dropped one again after a backoff.
+      this.#sender.send("a result batch", write, (error) => this.#log(`writing results failed: ${String(error)}`));
+    } else {
+      try {
+        await write();
+      } catch (error) {
+        this.#log(`writing results failed: ${String(error)}`);
+      }
     }
     if (this.#acks.length > 0 && (this.#acks[0] as { pending: number }).pending === 0) this.#scheduleFlush();
   }
@@ -459,10 +540,14 @@ export class NodeDaemon {
   }
 
   /** Leaves the cluster and stops the local runtime. */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#heartbeat);
+    await this.#liveness?.stop();
     try {
       await this.#plane.removeNode(this.nodeId);
     } catch (error) {

@@ -5,7 +5,7 @@
  * the scheduler answer synchronously.
  */
 import type { Redis } from "ioredis";
-import { EVENTS, type ClusterEvent, type ControlPlane, type LiveNode, type NamedActorRecord } from "./control-plane.js";
+import { EVENTS, PREFIX, type ClusterEvent, type ControlPlane, type LiveNode, type NamedActorRecord } from "./control-plane.js";
 import type { NodeView } from "./scheduling.js";
 
 const REFRESH_MS = 1000;
@@ -26,6 +26,7 @@ export class NodeTable {
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #list: NodeEntry[] | undefined;
+  readonly #suspects = new Set<string>();
 
   constructor(plane: ControlPlane, onGone: (node: NodeEntry) => void) {
     this.#plane = plane;
@@ -54,6 +55,9 @@ export class NodeTable {
       case "nodeChanged":
         void this.refresh();
         return;
+      case "nodeDied":
+        this.drop(event.nodeId);
+        return;
     }
   }
 
@@ -80,23 +84,44 @@ export class NodeTable {
             });
           }
         }
-        for (const [id, node] of this.#nodes) {
-          if (!seen.has(id)) {
-            this.#nodes.delete(id);
-            this.#list = undefined;
-            this.#onGone(node);
-          }
-        }
+        const vanished = [...this.#nodes.keys()].filter((id) => !seen.has(id));
+        if (this.#suspects.size > 0 && vanished.length < this.#suspects.size) this.#list = undefined;
+        this.#suspects.clear();
+        if (vanished.length === 0) return;
+        // A node whose key lapsed but that is still registered is suspect (not given work) until
+        // it beats again or is declared dead (after a Redis restart, every key may have lapsed).
+        return this.#plane.redis.hmget(`${PREFIX}nodes`, ...vanished).then((records) => {
+          vanished.forEach((id, index) => {
+            if (records[index] !== null) this.#suspects.add(id);
+            else this.drop(id);
+          });
+          this.#list = undefined;
+        });
       })
       .catch(() => undefined)
       .finally(() => (this.#refreshing = undefined));
     return this.#refreshing;
   }
 
+  /** A node that left or was declared dead: reported to `onGone` once. */
+  drop(nodeId: string): void {
+    const node = this.#nodes.get(nodeId);
+    if (node === undefined) return;
+    this.#nodes.delete(nodeId);
+    this.#suspects.delete(nodeId);
+    this.#list = undefined;
+    this.#onGone(node);
+  }
+
   /** The live nodes; the same array until the set of nodes changes (the scheduler reads it per task). */
   list(): readonly NodeEntry[] {
-    this.#list ??= [...this.#nodes.values()];
+    this.#list ??= [...this.#nodes.values()].filter((node) => !this.#suspects.has(node.nodeId));
     return this.#list;
+  }
+
+  /** Registered, but its heartbeat lapsed: not given work until it beats again or is declared dead. */
+  isSuspect(nodeId: string): boolean {
+    return this.#suspects.has(nodeId);
   }
 
   get(nodeId: string): NodeEntry | undefined {

@@ -68,6 +68,8 @@ export interface RedisServerOptions {
   readonly logFile: string;
   /** Start it in its own process group, surviving the caller (the CLI's head). */
   readonly detached: boolean;
+  /** Folder of an append-only file: state survives a restart of Redis (none by default). */
+  readonly dataDir?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     "--requirepass", options.password,
     "--protected-mode", "yes",
     "--save", "",
-    "--appendonly", "no",
+    ...(options.dataDir === undefined ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", options.dataDir]),
     "--daemonize", "no",
     "--loglevel", "notice",
     "--logfile", options.logFile,

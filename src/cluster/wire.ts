@@ -52,6 +52,8 @@ export type FromNode =
 export interface ResultBatch {
   readonly node: string;
   readonly results: readonly FromNode[];
+  /** Sent by whoever declared `node` dead: the owner's work that was there (see liveness.ts). */
+  readonly died?: { readonly nodeId: string; readonly lost: readonly string[] };
 }
 
 /** A copy of `value` with every shared-memory view copied into private memory (v8.serialize refuses shared buffers). */

@@ -14,7 +14,10 @@ export type RayErrorCode =
   | "ACTOR_DIED"
   | "OBJECT_STORE_FULL"
   | "OUT_OF_MEMORY"
-  | "SERIALIZATION_ERROR";
+  | "SERIALIZATION_ERROR"
+  | "NODE_DIED"
+  | "OBJECT_LOST"
+  | "OWNER_DIED";
 
 const FOOTPRINT = Symbol.for("rayts.error");
 
@@ -106,6 +109,24 @@ export class OutOfMemoryError extends RayError {
 export class SerializationError extends RayError {
   override readonly code = "SERIALIZATION_ERROR";
   override name = "SerializationError";
+}
+
+/** A cluster node died while running the work, and the work cannot be retried (out of `maxRetries`). */
+export class NodeDiedError extends RayError {
+  override readonly code = "NODE_DIED";
+  override name = "NodeDiedError";
+}
+
+/** Every copy of an object was lost (its holders died) and it cannot be rebuilt from its lineage. */
+export class ObjectLostError extends RayError {
+  override readonly code = "OBJECT_LOST";
+  override name = "ObjectLostError";
+}
+
+/** The owner of an object (the driver that made it) died, so the object can no longer be reached. */
+export class OwnerDiedError extends RayError {
+  override readonly code = "OWNER_DIED";
+  override name = "OwnerDiedError";
 }
 
 /** An error as plain data, safe to post between threads. */
@@ -256,6 +277,9 @@ export const ERROR_KINDS: { readonly [C in RayErrorCode]: ErrorKind } = {
   OBJECT_STORE_FULL: plain("OBJECT_STORE_FULL", "ObjectStoreFullError", ObjectStoreFullError),
   OUT_OF_MEMORY: plain("OUT_OF_MEMORY", "OutOfMemoryError", OutOfMemoryError),
   SERIALIZATION_ERROR: plain("SERIALIZATION_ERROR", "SerializationError", SerializationError),
+  NODE_DIED: plain("NODE_DIED", "NodeDiedError", NodeDiedError),
+  OBJECT_LOST: plain("OBJECT_LOST", "ObjectLostError", ObjectLostError),
+  OWNER_DIED: plain("OWNER_DIED", "OwnerDiedError", OwnerDiedError),
 };
 
 /**

@@ -32,6 +32,9 @@ export {
   ObjectStoreFullError,
   OutOfMemoryError,
   SerializationError,
+  NodeDiedError,
+  ObjectLostError,
+  OwnerDiedError,
 } from "./errors.js";
 export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
 export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, UntypedActor } from "./actor.js";

@@ -15,11 +15,18 @@ export function ensureRedisServer(): void {
   findRedisServer();
 }
 
+/**
+ * Node death is judged after 10 s in tests unless a test file sets its own
+ * time: on a busy 2-core machine a node moving a 200 MB object can miss a
+ * few beats.
+ */
+process.env["RAYTS_NODE_DEAD_MS"] ??= "10000";
+
 /** A local cluster for a test file; `shutdown()` in an `after` hook. */
 export const Cluster = {
-  async start(specs: readonly NodeSpec[]): Promise<LocalCluster> {
+  async start(specs: readonly NodeSpec[], options: { persistence?: boolean } = {}): Promise<LocalCluster> {
     ensureRedisServer();
-    return LocalCluster.start(specs);
+    return LocalCluster.start(specs, options);
   },
 };
 export type Cluster = LocalCluster;
