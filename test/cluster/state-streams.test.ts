@@ -5,6 +5,8 @@
  * comes back later reads only what is new; a node that left keeps its
  * history, shown not alive.
  */
+import { formatId } from "../../src/core/ids.js";
+import { state as threadState } from "../../src/core/global-state.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,7 +74,7 @@ test("a capped event stream drops whole batches, and the reader counts them", as
   assert.ok(listed.dropped > 0, "trimmed events are reported");
   // Each batch held one task's three events: what is kept plus what was dropped is everything.
   assert.equal(listed.total + listed.dropped / 3, TASKS);
-  assert.equal(listed.items[0]?.taskId, TASKS, "newest first");
+  assert.equal(listed.items[0]?.taskId, formatId(threadState.tag, TASKS), "newest first");
   assert.equal(listed.items[0]?.state, "finished");
   const summary = await state.summarizeTasks();
   assert.equal(summary.byFunction[0]?.states.finished, listed.total);
