@@ -21,8 +21,8 @@ export interface RuntimeContext {
   readonly workerId: string;
   /**
    * Id of the running task or actor call, as `ray.state.listTasks()` shows
-   * it (`taskId`; in cluster mode ids are per node: with `nodeId` they name
-   * one task). Undefined outside a task (in the driver).
+   * it (`taskId`; in cluster mode it carries the prefix of the node's runtime,
+   * so it is unique in the cluster). Undefined outside a task (in the driver).
    */
   readonly taskId: TaskId | undefined;
   /** Id of the actor whose method runs (`actorId` of `ray.state.listActors()`); undefined outside an actor. */
