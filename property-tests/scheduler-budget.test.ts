@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { newTask } from "../src/core/dependencies.js";
-import { Scheduler, TaskWorker, isSideTask, type Task } from "../src/core/scheduler.js";
-import type { WorkerLink } from "../src/core/worker-pool.js";
+import { newTask } from "../src/core/scheduling/dependencies.js";
+import { Scheduler, TaskWorker, isSideTask, type Task } from "../src/core/scheduling/scheduler.js";
+import type { WorkerLink } from "../src/core/transport/worker-pool.js";
 import { params } from "./fc-config.js";
 
 const CPUS = [0, 0.25, 0.5, 0.3333, 1, 2] as const;

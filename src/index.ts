@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 // Loads the local driver runtime, which registers itself for init() (see core/driver-factory.ts).
-import "./core/runtime.js";
+import "./core/runtime/runtime.js";
 
 export {
   init,
@@ -97,7 +97,7 @@ export type {
   TraceEvent,
   WorkerInfo,
 } from "./dashboard/index.js";
-export type { TaskState, ActorLifecycle } from "./core/events.js";
+export type { TaskState, ActorLifecycle } from "./core/runtime/events.js";
 export type {
   AggListDecision,
   AggListDistributedOptions,

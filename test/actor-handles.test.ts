@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { functionFields } from "../src/core/class-fields.js";
+import { functionFields } from "../src/core/codec/class-fields.js";
 
 before(async () => {
   await ray.init({ numCpus: 2 });

@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { state } from "../src/core/global-state.js";
-import type { RuntimeEvent } from "../src/core/events.js";
-import type { DriverRuntime } from "../src/core/runtime.js";
+import { state } from "../src/core/runtime/global-state.js";
+import type { RuntimeEvent } from "../src/core/runtime/events.js";
+import type { DriverRuntime } from "../src/core/runtime/runtime.js";
 import { assertPoolWhole, eventually, release, sharedInts, until } from "./support/shared.js";
 
 before(async () => {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../src/index.js";
-import { collectNow } from "../src/core/collector.js";
+import { collectNow } from "../src/core/store/collector.js";
 import { eventually } from "./support/shared.js";
 
 before(async () => {

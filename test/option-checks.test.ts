@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
 import * as ray from "../src/index.js";
-import { checkNodeVersion, MIN_NODE } from "../src/core/options.js";
+import { checkNodeVersion, MIN_NODE } from "../src/core/api/options.js";
 import { release, sharedInts } from "./support/shared.js";
 
 after(async () => {

@@ -6,15 +6,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as ray from "../src/index.js";
-import { resolveInitOptions } from "../src/core/options.js";
-import { DriverRuntime } from "../src/core/runtime.js";
-import { microBatching, type Task, type TaskWorker } from "../src/core/scheduler.js";
-import type { SchedulingPolicyFactory } from "../src/core/scheduling-policy.js";
-import { ThreadPool } from "../src/core/worker-pool.js";
-import type { Transport } from "../src/core/transport.js";
-import { LocalObjectDirectory, type AsyncObjectDirectory } from "../src/core/object-directory.js";
-import { LocalOwnershipTable } from "../src/core/ownership.js";
-import type { Holder } from "../src/core/lending.js";
+import { resolveInitOptions } from "../src/core/api/options.js";
+import { DriverRuntime } from "../src/core/runtime/runtime.js";
+import { microBatching, type Task, type TaskWorker } from "../src/core/scheduling/scheduler.js";
+import type { SchedulingPolicyFactory } from "../src/core/scheduling/scheduling-policy.js";
+import { ThreadPool } from "../src/core/transport/worker-pool.js";
+import type { Transport } from "../src/core/transport/transport.js";
+import { LocalObjectDirectory, type AsyncObjectDirectory } from "../src/core/store/object-directory.js";
+import { LocalOwnershipTable } from "../src/core/store/ownership.js";
+import type { Holder } from "../src/core/store/lending.js";
 import type { ControlPlane as RedisControlPlane } from "../src/cluster/control-plane.js";
 
 // The cluster's Redis control plane answers the directory's questions, asynchronously (checked by the compiler).

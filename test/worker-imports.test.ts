@@ -15,25 +15,25 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Modules of the driver: the runtime's parts, its thread pool, the store, the cluster and dashboard drivers. */
 const DRIVER_ONLY = [
-  "src/core/runtime.ts",
-  "src/core/actor-manager.ts",
-  "src/core/actor-threads.ts",
-  "src/core/scheduler.ts",
-  "src/core/scheduling-policy.ts",
-  "src/core/task-queue.ts",
-  "src/core/dependencies.ts",
-  "src/core/lending.ts",
-  "src/core/object-store.ts",
-  "src/core/ownership.ts",
-  "src/core/object-directory.ts",
-  "src/core/control-plane.ts",
-  "src/core/driver-loop.ts",
-  "src/core/driver-objects.ts",
-  "src/core/driver-parts.ts",
-  "src/core/driver-tasks.ts",
-  "src/core/worker-messages.ts",
-  "src/core/worker-failures.ts",
-  "src/core/worker-pool.ts",
+  "src/core/runtime/runtime.ts",
+  "src/core/actors/actor-manager.ts",
+  "src/core/actors/actor-threads.ts",
+  "src/core/scheduling/scheduler.ts",
+  "src/core/scheduling/scheduling-policy.ts",
+  "src/core/scheduling/task-queue.ts",
+  "src/core/scheduling/dependencies.ts",
+  "src/core/store/lending.ts",
+  "src/core/store/object-store.ts",
+  "src/core/store/ownership.ts",
+  "src/core/store/object-directory.ts",
+  "src/core/runtime/control-plane.ts",
+  "src/core/runtime/driver-loop.ts",
+  "src/core/runtime/driver-objects.ts",
+  "src/core/runtime/driver-parts.ts",
+  "src/core/runtime/driver-tasks.ts",
+  "src/core/runtime/worker-messages.ts",
+  "src/core/runtime/worker-failures.ts",
+  "src/core/transport/worker-pool.ts",
   "src/cluster/driver.ts",
   "src/dashboard/index.ts",
 ];
@@ -73,9 +73,9 @@ function reachable(entry: string): Set<string> {
 }
 
 test("the worker entry's static imports reach no driver-only module", () => {
-  const graph = reachable("src/core/worker.ts");
+  const graph = reachable("src/core/worker/worker.ts");
   // The walk itself works: the entry reaches the modules it runs tasks with.
-  for (const needed of ["src/core/worker-backend.ts", "src/core/actor-host.ts", "src/core/serialization.ts", "src/core/api.ts"]) {
+  for (const needed of ["src/core/worker/worker-backend.ts", "src/core/worker/actor-host.ts", "src/core/codec/serialization.ts", "src/core/api/api.ts"]) {
     assert.ok(graph.has(needed), `expected the worker entry to reach ${needed}`);
   }
   const leaked = DRIVER_ONLY.filter((file) => graph.has(file));
@@ -83,5 +83,5 @@ test("the worker entry's static imports reach no driver-only module", () => {
 });
 
 test("the package entry, which drivers import, does load the driver runtime", () => {
-  assert.ok(reachable("src/index.ts").has("src/core/runtime.ts"));
+  assert.ok(reachable("src/index.ts").has("src/core/runtime/runtime.ts"));
 });

@@ -5,8 +5,8 @@
  */
 import { Worker } from "node:worker_threads";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime.js";
+import { state as threadState } from "../../src/core/runtime/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime/runtime.js";
 import { LocalObservation } from "../../src/dashboard/observation.js";
 import { interleaved, micro, perRound, repeat } from "../lib/harness.js";
 import { startPiscina, startRayts, startWorkerpool } from "../lib/peers.js";
@@ -71,7 +71,7 @@ const suite: Suite = async (budget, progress) => {
 
   // Large results dropped in a loop that allocates nothing else: what the
   // store and the process hold while it runs (no gc() here: rayts asks for
-  // collections itself, see src/core/collector.ts), and the per-call cost
+  // collections itself, see src/core/store/collector.ts), and the per-call cost
   // beside workerpool returning the same array by structured clone.
   {
     const calls = budget.quick ? 500 : 2000;

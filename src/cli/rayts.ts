@@ -3,7 +3,7 @@
  * The `rayts` command: a dispatcher over subcommand modules in
  * `./commands/`, each exporting `run(argv)` and a one-line `summary`.
  */
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 
 /** A subcommand module. */
 export interface Command {

@@ -17,7 +17,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 
 /** Prefix of every rayts key. */
 export const PREFIX = "rayts:";

@@ -8,11 +8,11 @@
  * again (up to `maxTaskRetries` each); past either, `ActorDiedError` names
  * the node.
  */
-import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/errors.js";
-import { nextId, state } from "../core/global-state.js";
-import type { ObjectRef } from "../core/object-ref.js";
+import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/api/errors.js";
+import { nextId, state } from "../core/runtime/global-state.js";
+import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
-import type { ResolvedActorOptions } from "../core/options.js";
+import type { ResolvedActorOptions } from "../core/api/options.js";
 import type { ControlPlane, NamedActorRecord } from "./control-plane.js";
 import type { NodeEntry } from "./node-table.js";
 import type { OwnedObject, OwnershipTable } from "./objects.js";

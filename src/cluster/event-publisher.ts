@@ -18,9 +18,9 @@
  */
 import { serialize } from "node:v8";
 import type { Redis } from "ioredis";
-import type { EventSink, ObjectProbe, RuntimeEvent, RuntimeProbe, TaskView } from "../core/events.js";
+import type { EventSink, ObjectProbe, RuntimeEvent, RuntimeProbe, TaskView } from "../core/runtime/events.js";
 import { PREFIX } from "./control-plane.js";
-import { state as threadState } from "../core/global-state.js";
+import { state as threadState } from "../core/runtime/global-state.js";
 
 /** Stream of every node's event batches. */
 export const EVENT_STREAM = `${PREFIX}state:events`;

@@ -7,7 +7,7 @@
  * stay in order. Syntax: comma-separated `drop=P`, `delay=P:MS`, `seed=N`,
  * e.g. `drop=0.2,delay=0.3:40,seed=7`.
  */
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 
 /** Failure thrown for a dropped batch; senders retry on it. */
 export class InjectedFailure extends RayError {}

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { serialize } from "node:v8";
-import { RayError } from "../core/errors.js";
-import type { FunctionDefinition } from "../core/protocol.js";
+import { RayError } from "../core/api/errors.js";
+import type { FunctionDefinition } from "../core/protocol/protocol.js";
 import type { ArgWire } from "./wire.js";
 
 /** A definition as it is published in Redis (v8-serialized). */

@@ -7,7 +7,7 @@
  * holder first, so a broadcast spreads over the holders as they appear.
  */
 import type { Redis } from "ioredis";
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 import { PREFIX } from "./control-plane.js";
 import { pullObject } from "./object-pull.js";
 

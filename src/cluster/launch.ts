@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 import type { NodeOptions } from "./node-daemon.js";
 
 /** A node daemon process that has joined. */

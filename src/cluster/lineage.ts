@@ -7,7 +7,7 @@
  * An object with no lineage (a `put`), or out of retries, fails with
  * `ObjectLostError`.
  */
-import { errorToData, ObjectLostError } from "../core/errors.js";
+import { errorToData, ObjectLostError } from "../core/api/errors.js";
 import type { Work } from "./driver-actors.js";
 import type { FaultSettings } from "./fault-settings.js";
 import type { OwnedObject, OwnershipTable } from "./objects.js";

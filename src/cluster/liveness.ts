@@ -16,7 +16,7 @@
  * key first.
  */
 import { deserialize, serialize } from "node:v8";
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 import { EVENTS, PREFIX, type ClusterEvent, type ControlPlane, type NodeLoad } from "./control-plane.js";
 import type { FaultSettings } from "./fault-settings.js";
 import type { ResultBatch, ToNode } from "./wire.js";

@@ -6,7 +6,7 @@
  * gets refs it can `get`, as in local mode. The driver pins the nested
  * objects until the task settles, so they outlive the driver's own refs.
  */
-import { isObjectRef, type ObjectRef } from "../core/object-ref.js";
+import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
 import type { ArgWire } from "./wire.js";
 
 /** Key of a marker that stands for a nested ref on the wire. */

@@ -3,9 +3,9 @@
  * its local runtime (every node), and the cluster's dashboard (the head,
  * unless started with `--include-dashboard false`).
  */
-import { RayError } from "../core/errors.js";
-import { state } from "../core/global-state.js";
-import { DriverRuntime } from "../core/runtime.js";
+import { RayError } from "../core/api/errors.js";
+import { state } from "../core/runtime/global-state.js";
+import { DriverRuntime } from "../core/runtime/runtime.js";
 import { HeadDashboard, type HeadDashboardOptions } from "../dashboard/head-dashboard.js";
 import type { ControlPlane } from "./control-plane.js";
 import { EventPublisher } from "./event-publisher.js";

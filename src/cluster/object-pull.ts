@@ -8,7 +8,7 @@
  * again. Connections are kept alive per holder and reused.
  */
 import { connect, type Socket } from "node:net";
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 import { fromPayload } from "./wire.js";
 
 /** Header carrying the cluster token. */

@@ -5,7 +5,7 @@
  * Owner-based reference counting, as in Ray: once no ref and no pending
  * task needs an object, the owner frees it everywhere.
  */
-import type { ErrorData } from "../core/errors.js";
+import type { ErrorData } from "../core/api/errors.js";
 import type { Demand, NodeView } from "./scheduling.js";
 
 /** Where an object stands. */

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { connect, createServer } from "node:net";
-import { RayError } from "../core/errors.js";
+import { RayError } from "../core/api/errors.js";
 
 /** A running `redis-server`. */
 export interface RedisServerProcess {

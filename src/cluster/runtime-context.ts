@@ -7,9 +7,9 @@
  * `get`).
  */
 import { threadId } from "node:worker_threads";
-import { state } from "../core/global-state.js";
-import { isDriverBackend } from "../core/backend.js";
-import { formatId, type ActorId, type TaskId } from "../core/ids.js";
+import { state } from "../core/runtime/global-state.js";
+import { isDriverBackend } from "../core/runtime/backend.js";
+import { formatId, type ActorId, type TaskId } from "../core/api/ids.js";
 
 /** What `getRuntimeContext()` returns. */
 export interface RuntimeContext {

@@ -9,7 +9,7 @@
  *   arguments while it is not overloaded; else the submitter's node while it
  *   is under {@link HYBRID_THRESHOLD} busy; else the least-loaded node.
  */
-import type { SchedulingStrategy } from "../core/options.js";
+import type { SchedulingStrategy } from "../core/api/options.js";
 
 /** Load fraction under which the submitter's node keeps its work (Ray's `scheduler_spread_threshold`). */
 export const HYBRID_THRESHOLD = 0.5;

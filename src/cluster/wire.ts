@@ -5,8 +5,8 @@
  * plain copies (shared memory never leaves a process).
  */
 import { deserialize, serialize } from "node:v8";
-import type { ErrorData } from "../core/errors.js";
-import type { ResolvedActorOptions } from "../core/options.js";
+import type { ErrorData } from "../core/api/errors.js";
+import type { ResolvedActorOptions } from "../core/api/options.js";
 
 /** Largest value that travels inline in a message (Ray's 100 KiB); larger ones stay with their maker. */
 export const INLINE_LIMIT = 100 * 1024;

@@ -23,7 +23,7 @@ import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import { isConstDeclaration, isModuleLevelVariable, isRaytsRuntimeFile, resolveAlias, type RemoteCall, type RemoteKind } from "./find-remote-calls.js";
 import { freeReferences } from "./free-identifiers.js";
 import { locationOf, unwrapExpression } from "./syntax.js";
-import { TASK_SCOPE_NAMES } from "../core/api-names.js";
+import { TASK_SCOPE_NAMES } from "../core/api/api-names.js";
 
 /** Names under which an uncompiled task sees the rayts API (see the runtime's worker). */
 export const RUNTIME_SCOPE_NAMES: readonly string[] = TASK_SCOPE_NAMES;

@@ -16,12 +16,12 @@ export {
   clusterResources,
   nodes,
   objectStoreStats,
-} from "./api.js";
+} from "./api/api.js";
 export { getRuntimeContext } from "../cluster/runtime-context.js";
-export { ObjectRef, isObjectRef } from "./object-ref.js";
-export { RemoteFunction } from "./remote-function.js";
-export { ObjectRefGenerator, isObjectRefGenerator } from "./object-ref-generator.js";
-export { ActorClass } from "./actor.js";
+export { ObjectRef, isObjectRef } from "./api/object-ref.js";
+export { RemoteFunction } from "./api/remote-function.js";
+export { ObjectRefGenerator, isObjectRefGenerator } from "./api/object-ref-generator.js";
+export { ActorClass } from "./api/actor.js";
 export {
   RayError,
   RayTaskError,
@@ -35,15 +35,15 @@ export {
   NodeDiedError,
   ObjectLostError,
   OwnerDiedError,
-} from "./errors.js";
-export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api.js";
-export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, UntypedActor } from "./actor.js";
-export type { WaitResult } from "./backend.js";
-export type { RayErrorCode } from "./errors.js";
-export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./options.js";
-export type { MemoryReading } from "./memory-options.js";
+} from "./api/errors.js";
+export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api/api.js";
+export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, UntypedActor } from "./api/actor.js";
+export type { WaitResult } from "./runtime/backend.js";
+export type { RayErrorCode } from "./api/errors.js";
+export type { InitOptions, TaskOptions, ActorOptions, SchedulingStrategy } from "./api/options.js";
+export type { MemoryReading } from "./api/memory-options.js";
 export type { RuntimeContext } from "../cluster/runtime-context.js";
-export type { RemoteArgs, RemoteGeneratorFunction, RemoteTupleFunction, SingleReturn } from "./remote-function.js";
-export type { ObjectRefTuple } from "./multiple-returns.js";
-export type { IsSendable, NotSendable, Sendable } from "./sendable.js";
-export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime.js";
+export type { RemoteArgs, RemoteGeneratorFunction, RemoteTupleFunction, SingleReturn } from "./api/remote-function.js";
+export type { ObjectRefTuple } from "./api/multiple-returns.js";
+export type { IsSendable, NotSendable, Sendable } from "./api/sendable.js";
+export type { ClusterResources, NodeInfo, ObjectStoreStats } from "./runtime/runtime.js";

@@ -18,6 +18,6 @@ export {
   describe,
   isRemoteFunction,
   show,
-} from "./options.js";
-export { shippableSource } from "./remote-function.js";
-export { runtimeScoped } from "./global-state.js";
+} from "./api/options.js";
+export { shippableSource } from "./api/remote-function.js";
+export { runtimeScoped } from "./runtime/global-state.js";

@@ -8,7 +8,7 @@ import type { ControlPlane } from "../cluster/control-plane.js";
 import type { LogBatch } from "../cluster/event-publisher.js";
 import type { ClusterState } from "./cluster-state.js";
 import type { LogLine } from "./state-source.js";
-import { formatId, type TaskId } from "../core/ids.js";
+import { formatId, type TaskId } from "../core/api/ids.js";
 
 /** A line stream started by {@link Target.follow}. */
 export interface Following {

@@ -8,7 +8,7 @@
  */
 import { deserialize } from "node:v8";
 import type { Redis } from "ioredis";
-import type { ActorLifecycle, TaskState } from "../core/events.js";
+import type { ActorLifecycle, TaskState } from "../core/runtime/events.js";
 import type { NodeRecord } from "../cluster/control-plane.js";
 import { EVENT_STREAM, LOG_STREAM, snapshotKey, type EventBatch, type LogBatch, type NodeSnapshot } from "../cluster/event-publisher.js";
 import { NodeReplay } from "./node-replay.js";
@@ -33,7 +33,7 @@ import {
   type WorkerInfo,
 } from "./state-source.js";
 import { traceEvents } from "./timeline.js";
-import { compareIds, type TaskId } from "../core/ids.js";
+import { compareIds, type TaskId } from "../core/api/ids.js";
 
 const ALL = { limit: Number.MAX_SAFE_INTEGER };
 const READ_COUNT = 500;

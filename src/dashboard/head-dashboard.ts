@@ -12,7 +12,7 @@ import { LOG_STREAM, type LogBatch } from "../cluster/event-publisher.js";
 import { ClusterState } from "./cluster-state.js";
 import { DashboardServer, type LiveFeed } from "./server.js";
 import type { LogLine } from "./state-source.js";
-import { formatId, type TaskId } from "../core/ids.js";
+import { formatId, type TaskId } from "../core/api/ids.js";
 
 const SAMPLE_MS = 1000;
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;

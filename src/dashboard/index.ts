@@ -2,7 +2,7 @@
  * Observability of the driver: the state API, the timeline and the
  * dashboard. Importing it registers the observer that `init()` starts.
  */
-import { state as threadState } from "../core/global-state.js";
+import { state as threadState } from "../core/runtime/global-state.js";
 import { LocalObservation } from "./observation.js";
 
 threadState.observe ??= (runtime, options) => new LocalObservation(runtime, options);

@@ -3,8 +3,8 @@
  * recorder (history) and the runtime's probe (live facts: what each worker
  * runs now, the objects in the store, CPU slots in use).
  */
-import type { ActorLifecycle, RuntimeProbe, TaskState } from "../core/events.js";
-import type { ErrorData } from "../core/errors.js";
+import type { ActorLifecycle, RuntimeProbe, TaskState } from "../core/runtime/events.js";
+import type { ErrorData } from "../core/api/errors.js";
 import { Recorder, type TaskRecord } from "./recorder.js";
 import { Ring } from "./ring.js";
 import {
@@ -28,8 +28,8 @@ import {
   type WorkerInfo,
 } from "./state-source.js";
 import { traceEvents } from "./timeline.js";
-import { state as threadState } from "../core/global-state.js";
-import { formatId, type ActorId, type ObjectId, type TaskId } from "../core/ids.js";
+import { state as threadState } from "../core/runtime/global-state.js";
+import { formatId, type ActorId, type ObjectId, type TaskId } from "../core/api/ids.js";
 
 
 /** Samples kept for the overview's charts: ten minutes at one a second. */

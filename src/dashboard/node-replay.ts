@@ -5,7 +5,7 @@
  * it does for a local driver. Sequence gaps count what the capped streams
  * trimmed before this reader saw it.
  */
-import { isTerminal, type ObjectProbe, type RuntimeEvent, type RuntimeProbe, type TaskView, type WorkerName } from "../core/events.js";
+import { isTerminal, type ObjectProbe, type RuntimeEvent, type RuntimeProbe, type TaskView, type WorkerName } from "../core/runtime/events.js";
 import type { EventBatch, LogBatch, NodeSnapshot, WireEvent } from "../cluster/event-publisher.js";
 import { Recorder } from "./recorder.js";
 import { LocalState } from "./local-state.js";

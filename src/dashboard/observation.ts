@@ -5,7 +5,7 @@
  * dashboard never fails `init`: a taken port moves to the next free one, and
  * any other failure is reported on stderr and leaves the state API working.
  */
-import type { ObservableRuntime, Observation, ObservationOptions } from "../core/events.js";
+import type { ObservableRuntime, Observation, ObservationOptions } from "../core/runtime/events.js";
 import { LocalState } from "./local-state.js";
 import { Recorder } from "./recorder.js";
 import { DashboardServer, type LiveFeed } from "./server.js";

@@ -12,8 +12,8 @@
  * events in one turn of the event loop shares a reading per STAMP_EVERY
  * events; the next turn reads it afresh. Times are `performance.now()` ms.
  */
-import { canActorTransition, canTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskState, type TaskView } from "../core/events.js";
-import type { ErrorData } from "../core/errors.js";
+import { canActorTransition, canTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskState, type TaskView } from "../core/runtime/events.js";
+import type { ErrorData } from "../core/api/errors.js";
 import { Ring } from "./ring.js";
 
 /** One task or actor call as recorded. */

@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { metricsText } from "./metrics.js";
 import type { ListOptions, StateSource } from "./state-source.js";
-import type { TaskId } from "../core/ids.js";
+import type { TaskId } from "../core/api/ids.js";
 
 /** Ports tried after the asked one when it is taken. */
 const PORT_TRIES = 20;

@@ -7,11 +7,11 @@
  * await ray.timeline("trace.json"); // open in https://ui.perfetto.dev
  */
 import { writeFile } from "node:fs/promises";
-import { RayError } from "../core/errors.js";
-import { state as threadState } from "../core/global-state.js";
-import { show } from "../core/options.js";
-import type { TaskId } from "../core/ids.js";
-import { DriverRuntime } from "../core/runtime.js";
+import { RayError } from "../core/api/errors.js";
+import { state as threadState } from "../core/runtime/global-state.js";
+import { show } from "../core/api/options.js";
+import type { TaskId } from "../core/api/ids.js";
+import { DriverRuntime } from "../core/runtime/runtime.js";
 import { LocalObservation } from "./observation.js";
 import type {
   ActorInfo,

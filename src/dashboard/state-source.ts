@@ -3,8 +3,8 @@
  * CLI read. `LocalState` answers it in local mode from the driver's
  * recorder; a cluster head answers the same interface for its nodes.
  */
-import type { ActorLifecycle, TaskState } from "../core/events.js";
-import type { ActorId, ObjectId, TaskId } from "../core/ids.js";
+import type { ActorLifecycle, TaskState } from "../core/runtime/events.js";
+import type { ActorId, ObjectId, TaskId } from "../core/api/ids.js";
 
 /** An error as the state API shows it. */
 export interface ErrorInfo {

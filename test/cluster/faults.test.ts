@@ -15,7 +15,7 @@ import * as ray from "../../src/index.js";
 import type { ClusterBackend } from "../../src/cluster/driver.js";
 import { PREFIX } from "../../src/cluster/control-plane.js";
 import { tombstoneKey } from "../../src/cluster/liveness.js";
-import { state } from "../../src/core/global-state.js";
+import { state } from "../../src/core/runtime/global-state.js";
 import { runScript } from "../support/child.js";
 import { eventually } from "../support/shared.js";
 import { Cluster } from "./harness.js";

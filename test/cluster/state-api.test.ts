@@ -5,7 +5,7 @@
  * cancel and an actor, every answer checked against what the tasks
  * themselves reported through `getRuntimeContext()`.
  */
-import type { TaskId } from "../../src/core/ids.js";
+import type { TaskId } from "../../src/core/api/ids.js";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -5,8 +5,8 @@
  * comes back later reads only what is new; a node that left keeps its
  * history, shown not alive.
  */
-import { formatId } from "../../src/core/ids.js";
-import { state as threadState } from "../../src/core/global-state.js";
+import { formatId } from "../../src/core/api/ids.js";
+import { state as threadState } from "../../src/core/runtime/global-state.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { after, before, test } from "node:test";
 import { ControlPlane } from "../../src/cluster/control-plane.js";
 import { EventPublisher } from "../../src/cluster/event-publisher.js";
 import { freePort, newPassword, startRedisServer, type RedisServerProcess } from "../../src/cluster/redis-server.js";
-import type { RuntimeProbe, TaskView } from "../../src/core/events.js";
+import type { RuntimeProbe, TaskView } from "../../src/core/runtime/events.js";
 import { ClusterState } from "../../src/dashboard/cluster-state.js";
 import { ensureRedisServer } from "./harness.js";
 

@@ -13,8 +13,8 @@ import { after, before, test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { ensureDebianPackage } from "../support/system-package.js";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime.js";
+import { state as threadState } from "../../src/core/runtime/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime/runtime.js";
 import { release, sharedInts, until } from "../support/shared.js";
 import { double, fails } from "./workload.js";
 

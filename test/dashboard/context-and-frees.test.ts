@@ -8,9 +8,9 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime.js";
-import type { RuntimeEvent } from "../../src/core/events.js";
+import { state as threadState } from "../../src/core/runtime/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime/runtime.js";
+import type { RuntimeEvent } from "../../src/core/runtime/events.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

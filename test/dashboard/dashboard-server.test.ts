@@ -14,8 +14,8 @@ import { test } from "node:test";
 import { DashboardServer, type LiveFeed } from "../../src/dashboard/server.js";
 import type { StateSource } from "../../src/dashboard/state-source.js";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime.js";
+import { state as threadState } from "../../src/core/runtime/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime/runtime.js";
 
 function occupy(): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {

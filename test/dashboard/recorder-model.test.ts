@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { canTransition, isTerminal, type TaskState, type TaskView } from "../../src/core/events.js";
+import { canTransition, isTerminal, type TaskState, type TaskView } from "../../src/core/runtime/events.js";
 import { Recorder } from "../../src/dashboard/recorder.js";
 import { Ring } from "../../src/dashboard/ring.js";
 import { params } from "../../property-tests/fc-config.js";

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime.js";
+import { state as threadState } from "../../src/core/runtime/global-state.js";
+import { DriverRuntime } from "../../src/core/runtime/runtime.js";
 import { LocalObservation } from "../../src/dashboard/observation.js";
 import { held, release, sharedInts, until } from "../support/shared.js";
 import { double, fails, flaky } from "./workload.js";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as ray from "../../src/index.js";
 import * as core from "../../src/core/index.js";
-import { NAMESPACE_NAME, PUBLIC_VALUE_NAMES, TASK_SCOPE_API, TASK_SCOPE_NAMES } from "../../src/core/api-names.js";
+import { NAMESPACE_NAME, PUBLIC_VALUE_NAMES, TASK_SCOPE_API, TASK_SCOPE_NAMES } from "../../src/core/api/api-names.js";
 import { RUNTIME_SCOPE_NAMES } from "../../src/compiler/classify-captures.js";
 
 test("the package entry exports exactly the listed values", () => {

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Codec } from "../../src/core/codec.js";
-import { formatId, REF_OWNER } from "../../src/core/ids.js";
-import { HANDLE_KEY, type Encoded } from "../../src/core/protocol.js";
+import { Codec } from "../../src/core/codec/codec.js";
+import { formatId, REF_OWNER } from "../../src/core/api/ids.js";
+import { HANDLE_KEY, type Encoded } from "../../src/core/protocol/protocol.js";
 
 function counter(): () => number {
   let next = 0;

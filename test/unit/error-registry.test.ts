@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as ray from "../../src/index.js";
-import { ERROR_KINDS, errorFromData, errorToData, RayError, RayTaskError, type ErrorData, type RayErrorCode } from "../../src/core/errors.js";
-import { batchFromBytes, batchToBytes } from "../../src/core/protocol-bytes.js";
+import { ERROR_KINDS, errorFromData, errorToData, RayError, RayTaskError, type ErrorData, type RayErrorCode } from "../../src/core/api/errors.js";
+import { batchFromBytes, batchToBytes } from "../../src/core/protocol/protocol-bytes.js";
 
 const kinds = Object.values(ERROR_KINDS);
 

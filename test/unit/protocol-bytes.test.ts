@@ -9,10 +9,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { Codec } from "../../src/core/codec.js";
-import { errorToData, RayTaskError } from "../../src/core/errors.js";
-import { PROTOCOL_VERSION, batchFromBytes, batchToBytes, type Message } from "../../src/core/protocol-bytes.js";
-import type { Encoded, FromWorker, ToWorker } from "../../src/core/protocol.js";
+import { Codec } from "../../src/core/codec/codec.js";
+import { errorToData, RayTaskError } from "../../src/core/api/errors.js";
+import { PROTOCOL_VERSION, batchFromBytes, batchToBytes, type Message } from "../../src/core/protocol/protocol-bytes.js";
+import type { Encoded, FromWorker, ToWorker } from "../../src/core/protocol/protocol.js";
 import { params } from "../../property-tests/fc-config.js";
 
 let nextBlock = 0;

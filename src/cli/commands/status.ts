@@ -3,7 +3,7 @@
  * demand, as `ray status` shows them.
  */
 import { parseArgs } from "node:util";
-import { RayError } from "../../core/errors.js";
+import { RayError } from "../../core/api/errors.js";
 import { ControlPlane, type LiveNode } from "../../cluster/control-plane.js";
 import { Session } from "../../cluster/session.js";
 
