@@ -37,20 +37,30 @@ export interface OwnershipTable<H extends Holder = Holder> extends RefCounts {
   borrowers(name: (holder: H) => string): Map<number, Record<string, number>>;
 }
 
+/** What the table asks of a FinalizationRegistry: to call back with an id once its ref is collected. */
+export interface RefRegistry {
+  register(ref: ObjectRef<unknown>, id: number): void;
+}
+
+/** Makes the registry that calls `release` with the id of each collected ref (a test passes one it triggers itself). */
+export type RefRegistryFactory = (release: (id: number) => void) => RefRegistry;
+
+const collectorRegistry: RefRegistryFactory = (release) => new FinalizationRegistry<number>(release);
+
 /** The in-process ownership table. */
 export class LocalOwnershipTable<H extends Holder> implements OwnershipTable<H> {
   readonly #counts: RefCounts;
   readonly #holders: () => Iterable<H>;
-  readonly #registry: FinalizationRegistry<number>;
+  readonly #registry: RefRegistry;
   /** Pending tasks submitted from inside a task or call, by the thread that submitted them. */
   readonly #submitted = new Map<H, Set<number>>();
   readonly #submitter = new Map<number, H>();
 
-  /** `holders` lists the live threads, for the state API. */
-  constructor(counts: RefCounts, holders: () => Iterable<H>) {
+  /** `holders` lists the live threads, for the state API; `registry` hears of collected refs (the garbage collector's by default). */
+  constructor(counts: RefCounts, holders: () => Iterable<H>, registry: RefRegistryFactory = collectorRegistry) {
     this.#counts = counts;
     this.#holders = holders;
-    this.#registry = new FinalizationRegistry<number>((id) => counts.addRef(id, -1));
+    this.#registry = registry((id) => counts.addRef(id, -1));
   }
 
   addRef(id: number, delta: number): void {
