@@ -235,3 +235,18 @@ test("a worker reset after its thread died forgets every task", () => {
   assert.deepEqual([worker.assigned.size, worker.extra, worker.side, worker.sideUnits, worker.blocked], [0, 0, 0, 0, 0]);
   assert.equal(scheduler.usedSlots(), 0);
 });
+
+test("a multi-CPU task at the head is never sent behind a busy worker's batch of short tasks", () => {
+  const { scheduler, submit, onWorker } = setup(2);
+  scheduler.record(1, 10);
+  submit(2);
+  scheduler.dispatch();
+  assert.deepEqual([onWorker(0), onWorker(1)], [[1], [2]]);
+  // A queue long enough for second batches, headed by a task that needs both CPUs.
+  const [wide] = submit(1, 2);
+  submit(4);
+  scheduler.dispatch();
+  assert.equal(wide?.worker, undefined, "it waits for both CPUs");
+  assert.equal(scheduler.usedSlots(), 2);
+  for (const worker of scheduler.workers) assert.equal(worker.extra, 0);
+});

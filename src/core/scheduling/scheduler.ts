@@ -231,6 +231,8 @@ export class Scheduler implements SchedulingPolicy {
     let count = 0;
     for (let task = this.#nextRunnable(); task !== undefined; task = this.#nextRunnable()) {
       if (isSideTask(task)) break; // placed by dispatch on the worker with room for it
+      // A multi-CPU task's CPUs are budgeted by dispatch for an idle worker only, never behind a busy worker's batch.
+      if (task.options.numCpus > 1 && worker.load > 0) break;
       const estimate = this.#estimates.get(task.fn);
       const short = estimate !== undefined && estimate < SHORT_US && task.options.numCpus === 1;
       if (count > 0 && (!short || budget <= 0 || count >= share || count >= MAX_BATCH)) break;
