@@ -5,49 +5,30 @@
  * Screenshots go to artifacts/dashboard/cluster-*.png.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import * as ray from "../../src/index.js";
-import { ensureDebianPackage } from "../support/system-package.js";
+import { openBrowser, screenshot, showsText, type Browser } from "../support/browser.js";
 import { Cluster } from "./harness.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = path.resolve("artifacts/dashboard");
-
-let cluster: Cluster;
-let context: BrowserContext;
+let cluster: Cluster | undefined;
+let browser: Browser | undefined;
 let page: Page;
 let dashboard: string;
-let profile: string;
 
 const where = ray.remote(() => ray.getRuntimeContext().nodeAddress, { name: "where" });
 
 before(async () => {
-  ensureDebianPackage("chromium", CHROMIUM, "the dashboard's browser tests");
+  browser = await openBrowser();
+  page = browser.page;
   cluster = await Cluster.start([{ numCpus: 1, dashboardPort: 0 }, { numCpus: 1 }]);
   dashboard = cluster.nodes[0]?.dashboardUrl as string;
   assert.ok(dashboard !== undefined, "the head serves a dashboard");
   await ray.init({ address: cluster.address, redisPassword: cluster.password });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  profile = mkdtempSync(path.join(tmpdir(), "rayts-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("pageerror", (error) => {
-    throw error;
-  });
 });
 
 after(async () => {
-  await context?.close();
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await ray.shutdown();
   await cluster?.shutdown();
 });
@@ -58,9 +39,9 @@ test("the head's dashboard shows both nodes, their workers and where tasks ran",
   const status = await ray.state.status();
 
   await page.goto(`${dashboard}/#/overview`);
-  await page.getByTestId("nodes-count").filter({ hasText: /^2$/ }).waitFor();
-  await page.getByTestId("finished-total").filter({ hasText: new RegExp(`^${status.finishedTotal}$`) }).waitFor();
-  await page.screenshot({ path: path.join(ARTIFACTS, "cluster-overview.png"), fullPage: true });
+  await showsText(page, "nodes-count", "2");
+  await showsText(page, "finished-total", String(status.finishedTotal));
+  await screenshot(page, "cluster-overview");
 
   await page.getByTestId("nav-nodes").click();
   await page.getByTestId("workers-table").waitFor();
@@ -68,7 +49,7 @@ test("the head's dashboard shows both nodes, their workers and where tasks ran",
   for (const node of ray.nodes()) assert.match(nodes, new RegExp(`${node.nodeId}\\s+${node.address.replace(/\./g, "\\.")}\\s+yes`));
   const workers = await page.getByTestId("workers-table").innerText();
   for (const node of ray.nodes()) assert.match(workers, new RegExp(`${node.nodeId}\\s+task-0`));
-  await page.screenshot({ path: path.join(ARTIFACTS, "cluster-nodes.png"), fullPage: true });
+  await screenshot(page, "cluster-nodes");
 
   await page.getByTestId("nav-tasks").click();
   await page.getByTestId("tasks-table").waitFor();

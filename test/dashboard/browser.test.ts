@@ -5,26 +5,19 @@
  * (server-sent events) arrive. Screenshots go to artifacts/dashboard/.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { ensureDebianPackage } from "../support/system-package.js";
+import type { Page } from "playwright-core";
+import { openBrowser, screenshot, showsText as pageShowsText, type Browser } from "../support/browser.js";
 import * as ray from "../../src/index.js";
 import { state as threadState } from "../../src/core/runtime/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime/runtime.js";
 import { release, sharedInts, until } from "../support/shared.js";
 import { double, fails } from "./workload.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = path.resolve("artifacts/dashboard");
-
-let context: BrowserContext;
+let browser: Browser | undefined;
 let page: Page;
 let base: string;
-let profile: string;
 
 /** Marks flags[1] and waits (at most a minute) until flags[0] is set: holds a CPU slot while pages load. */
 const held = ray.remote(
@@ -45,7 +38,8 @@ const talks = ray.remote(
 );
 
 before(async () => {
-  ensureDebianPackage("chromium", CHROMIUM, "the dashboard's browser tests");
+  browser = await openBrowser();
+  page = browser.page;
   await ray.init({ numCpus: 2, dashboardPort: 0 });
   const backend = threadState.backend;
   assert.ok(backend instanceof DriverRuntime);
@@ -53,32 +47,16 @@ before(async () => {
   const url = backend.observation?.dashboardUrl;
   assert.ok(url !== undefined, "the dashboard listens");
   base = url;
-  mkdirSync(ARTIFACTS, { recursive: true });
-  profile = mkdtempSync(path.join(tmpdir(), "rayts-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("pageerror", (error) => {
-    throw error;
-  });
 });
 
 after(async () => {
-  await context?.close();
-  if (profile !== undefined) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await ray.shutdown();
 });
 
 const text = (testid: string): Promise<string> => page.getByTestId(testid).innerText();
 
-async function shot(name: string): Promise<void> {
-  process.stderr.write(`${new Date().toISOString()} ${name}\n`);
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => screenshot(page, name);
 
 /** Waits until the live-update counter passes its current value. */
 async function nextLiveUpdate(): Promise<void> {
@@ -87,10 +65,7 @@ async function nextLiveUpdate(): Promise<void> {
 }
 
 /** Waits until an element's whole text is `expected`. */
-async function showsText(testid: string, expected: string | RegExp): Promise<void> {
-  const pattern = typeof expected === "string" ? new RegExp(`^${expected.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`) : expected;
-  await page.getByTestId(testid).filter({ hasText: pattern }).waitFor();
-}
+const showsText = (testid: string, expected: string | RegExp): Promise<void> => pageShowsText(page, testid, expected);
 
 test("each page shows the workload as the state API sees it, and updates live", { timeout: 120_000 }, async () => {
   assert.deepEqual(await ray.get(Array.from({ length: 30 }, (_, i) => double.remote(i))), Array.from({ length: 30 }, (_, i) => i * 2));

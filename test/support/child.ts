@@ -2,6 +2,7 @@
  * Runs a small rayts script in a child `node --import tsx` process, so tests
  * can watch what only a whole process shows: its exit, its stdout, `gc()`.
  */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -62,4 +63,15 @@ export async function runScript(
   } finally {
     rmSync(file, { force: true });
   }
+}
+
+/**
+ * The JSON a child printed on its line starting with `prefix`, after
+ * checking that it exited cleanly; a failure shows the child's output.
+ */
+export function resultOf<T>(run: ChildResult, prefix = "RESULT "): T {
+  assert.equal(run.code, 0, run.stderr);
+  const line = run.stdout.split("\n").find((l) => l.startsWith(prefix));
+  assert.ok(line !== undefined, run.stdout + run.stderr);
+  return JSON.parse(line.slice(prefix.length)) as T;
 }
