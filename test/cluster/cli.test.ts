@@ -4,40 +4,20 @@
  * `address: "auto"`, and nothing left running after `rayts stop`.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freePort } from "../../src/cluster/redis-server.js";
-import { REPO, runScript } from "../support/child.js";
+import { runScript } from "../support/child.js";
+import { runCli, type CliRun } from "../support/cli.js";
 import { ensureRedisServer } from "./harness.js";
 import { alive } from "../../src/cli/commands/stop.js";
 
-const CLI = join(REPO, "src/cli/rayts.ts");
 let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rayts(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: REPO,
-      env: { ...process.env, RAYTS_TMPDIR: dir, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs the CLI with its session folder in this test's folder. */
+const rayts = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { RAYTS_TMPDIR: dir, ...env });
 
 /** Every pid `rayts start` recorded under the sessions folder. */
 function recordedPids(): number[] {

@@ -7,13 +7,12 @@
  */
 import type { TaskId } from "../../src/core/api/ids.js";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
-import { REPO } from "../support/child.js";
+import { CliProcess, runCli, type CliRun } from "../support/cli.js";
 import { GUARD_MS } from "../support/shared.js";
 import { Cluster } from "./harness.js";
 
@@ -22,7 +21,6 @@ let dashboard: string;
 let scratch: string;
 const HEAD = "127.0.0.2";
 const SECOND = "127.0.0.3";
-const CLI = join(REPO, "src/cli/rayts.ts");
 
 /** Polls an async condition between turns until it holds (guarded, never a window to wait out). */
 async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
@@ -257,19 +255,8 @@ describe("the head's dashboard", () => {
   });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO, env: { ...process.env, RAYTS_TMPDIR: scratch } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
-    });
-  });
-}
+/** Runs the CLI with its session folder in this test's scratch folder. */
+const cli = (...args: string[]): Promise<CliRun> => runCli(args, { RAYTS_TMPDIR: scratch });
 
 describe("the CLI against a cluster", () => {
   const hostPort = (): string => dashboard.replace(/^http:\/\//, "");
@@ -318,32 +305,17 @@ describe("the CLI against a cluster", () => {
   for (const via of ["dashboard", "redis"] as const) {
     test(`logs --follow (${via}) prints a line printed after it started, and stops on SIGINT`, { timeout: 120_000 }, async () => {
       const address = via === "dashboard" ? ["--address", hostPort()] : ["--address", cluster.address, "--redis-password", cluster.password];
-      const child = spawn(process.execPath, ["--import", "tsx", CLI, "logs", "--follow", ...address], { cwd: REPO, env: { ...process.env, RAYTS_TMPDIR: scratch } });
-      let stdout = "";
-      let stderr = "";
-      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-      const output = (pattern: RegExp, stream: "stdout" | "stderr"): Promise<void> =>
-        new Promise((resolve, reject) => {
-          const check = (): void => {
-            if (pattern.test(stream === "stdout" ? stdout : stderr)) resolve();
-          };
-          child[stream].on("data", check);
-          void exited.then(() => reject(new Error(`rayts logs --follow exited: ${stderr}`)));
-          check();
-        });
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      const child = new CliProcess(["logs", "--follow", ...address], { RAYTS_TMPDIR: scratch });
       try {
-        await output(/following new lines/, "stderr");
+        await child.shows(/following new lines/, "stderr");
         const marker = `followed-${via}-${process.pid}`;
         const said = ray.remote((text: string) => console.log(text), { name: "said" });
         await ray.get(said.remote(marker));
-        await output(new RegExp(`${marker}$`, "m"), "stdout");
-        child.kill("SIGINT");
-        assert.equal(await exited, 0, stderr);
-        assert.equal(stdout.split("\n").filter((line) => line.endsWith(marker)).length, 1, "printed once");
+        await child.shows(new RegExp(`${marker}$`, "m"), "stdout");
+        assert.equal(await child.interrupt(), 0, child.stderr);
+        assert.equal(child.stdout.split("\n").filter((line) => line.endsWith(marker)).length, 1, "printed once");
       } finally {
-        if (child.exitCode === null) child.kill("SIGKILL");
+        child.kill();
       }
     });
   }

@@ -5,7 +5,6 @@
  * Also `ray.timeline(path)`.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,28 +12,15 @@ import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { state as threadState } from "../../src/core/runtime/global-state.js";
 import { DriverRuntime } from "../../src/core/runtime/runtime.js";
+import { CliProcess, runCli, type CliRun } from "../support/cli.js";
 import { held, release, sharedInts, until } from "../support/shared.js";
 import { double, fails, flaky } from "./workload.js";
 
-const CLI = path.resolve("src/cli/rayts.ts");
 let address: string;
 let scratch: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in a child process; the driver keeps serving meanwhile. */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, RAYTS_ADDRESS: address } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs the CLI against this driver's dashboard (RAYTS_ADDRESS). */
+const cli = (...args: string[]): Promise<CliRun> => runCli(args, { RAYTS_ADDRESS: address });
 
 const talks = ray.remote(
   (text: string) => {
@@ -167,30 +153,15 @@ test("bad usage exits 2 with a message; no dashboard exits 1", { timeout: 60_000
 });
 
 test("logs --follow prints the recent lines, then a line printed after it started, and stops on SIGINT", { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "logs", "--follow"], { env: { ...process.env, RAYTS_ADDRESS: address } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  const shows = (pattern: RegExp, stream: "stdout" | "stderr"): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (pattern.test(stream === "stdout" ? stdout : stderr)) resolve();
-      };
-      child[stream].on("data", check);
-      void exited.then(() => reject(new Error(`rayts logs --follow exited early: ${stderr}`)));
-      check();
-    });
+  const child = new CliProcess(["logs", "--follow"], { RAYTS_ADDRESS: address });
   try {
-    await shows(/following new lines/, "stderr");
-    assert.match(stdout, /hello from a task$/m, "the recent lines first");
+    await child.shows(/following new lines/, "stderr");
+    assert.match(child.stdout, /hello from a task$/m, "the recent lines first");
     const marker = `followed-${process.pid}`;
     await ray.get(talks.remote(marker));
-    await shows(new RegExp(`\\[task-\\d\\] \\(talks pid=\\d+ worker=\\d\\) ${marker}$`, "m"), "stdout");
-    child.kill("SIGINT");
-    assert.equal(await exited, 0, stderr);
+    await child.shows(new RegExp(`\\[task-\\d\\] \\(talks pid=\\d+ worker=\\d\\) ${marker}$`, "m"), "stdout");
+    assert.equal(await child.interrupt(), 0, child.stderr);
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    child.kill();
   }
 });
