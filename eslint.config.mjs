@@ -35,6 +35,8 @@ export default tseslint.config(
       "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],
       // `ObjectRef<unknown>` spells out an untyped payload on purpose; the default argument is the same type.
       "@typescript-eslint/no-unnecessary-type-arguments": "off",
+      // Async methods that implement a promise-returning interface (iterator `return()`, state sources) are async on purpose.
+      "@typescript-eslint/require-await": "off",
       // Unused names are already a compile error (noUnusedLocals/noUnusedParameters) with the `_` escape.
       "@typescript-eslint/no-unused-vars": "off",
     },
