@@ -48,7 +48,7 @@ function resolveMethodOptions(input: unknown, base: CallOptions, method: string)
   }
   const backpressure = options["generatorBackpressureNumObjects"];
   return {
-    numReturns: (numReturns as number | "streaming" | undefined) ?? base.numReturns,
+    numReturns: numReturns ?? base.numReturns,
     backpressure: backpressure === undefined ? base.backpressure : checkInteger(backpressure, "generatorBackpressureNumObjects", 1),
   };
 }

@@ -105,12 +105,13 @@ export const DEFAULT_ACTOR_OPTIONS: ResolvedActorOptions = {
 };
 
 /** Public method names of a class, along its prototype chain, then its instance fields that hold functions. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any class: the value passed a `typeof === "function"` check
 export function methodNames(cls: Function): string[] {
   const names = new Set<string>();
   for (let current: unknown = cls; typeof current === "function" && current !== Function.prototype; current = Object.getPrototypeOf(current)) {
     for (const field of functionFields(Function.prototype.toString.call(current))) names.add(field);
   }
-  for (let proto = cls.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (let proto = cls.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (key === "constructor" || key.startsWith("#")) continue;
       const descriptor = Object.getOwnPropertyDescriptor(proto, key);
@@ -150,7 +151,7 @@ export function actorInfo(handle: unknown): { readonly id: number; readonly name
   if (typeof handle !== "object" || handle === null) return undefined;
   const record = handle as Record<string, unknown>;
   if (!Object.hasOwn(record, HANDLE_KEY) || record[HANDLE_KEY] !== "actor") return undefined;
-  const data = record[ACTOR_KEY] as { id?: unknown; name?: unknown; methods?: unknown } | undefined;
+  const data = record[ACTOR_KEY] as { id?: unknown; name?: unknown; methods?: unknown } | null | undefined;
   if (typeof data !== "object" || data === null || typeof data.id !== "number" || typeof data.name !== "string" || !Array.isArray(data.methods)) {
     return undefined;
   }

@@ -199,7 +199,8 @@ export interface CompiledRemoteSpec {
 }
 
 function compiledDefinition(spec: CompiledRemoteSpec): number {
-  if (typeof spec !== "object" || spec === null) throw new TypeError(`Expected a compiled remote spec object, got ${show(spec)}`);
+  const input: unknown = spec; // callers may be untyped JavaScript
+  if (typeof input !== "object" || input === null) throw new TypeError(`Expected a compiled remote spec object, got ${show(input)}`);
   for (const key of ["name", "moduleUrl", "exportName"] as const) {
     if (typeof spec[key] !== "string") throw new TypeError(`Expected \`${key}\` of the compiled remote spec to be a string, got ${show(spec[key])}`);
   }

@@ -215,7 +215,7 @@ function readCause(error: Error): unknown {
 function describeThrown(value: unknown): string {
   if (typeof value === "string") return value;
   try {
-    return `non-error value thrown: ${JSON.stringify(value) ?? safeString(value)}`;
+    return `non-error value thrown: ${(JSON.stringify(value) as string | undefined) ?? safeString(value)}`;
   } catch {
     return `non-error value thrown: ${safeString(value)}`;
   }

@@ -23,6 +23,7 @@ export type ActorId = string & { readonly __brand: "ActorId" };
 export type TaskId = ObjectId;
 
 /** The public id of number `num` in the runtime tagged `tag`. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names which branded id the string is
 export function formatId<I extends ObjectId | ActorId>(tag: string, num: number): I {
   return `${tag}:${num}` as I;
 }

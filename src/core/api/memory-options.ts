@@ -81,7 +81,7 @@ export function resolveMemoryOptions(options: Record<string, unknown>): Resolved
   return {
     objectSpilling: options["objectSpilling"] === undefined ? true : checkBoolean(options["objectSpilling"], "objectSpilling"),
     objectSpillingThreshold: options["objectSpillingThreshold"] === undefined ? 0.8 : checkFraction(options["objectSpillingThreshold"], "objectSpillingThreshold"),
-    objectSpillingDirectory: directory as string | undefined,
+    objectSpillingDirectory: directory,
     objectSpillingLimit: limit === undefined ? Infinity : (limit as number),
     memoryMonitorRefreshMs: options["memoryMonitorRefreshMs"] === undefined ? 250 : checkInteger(options["memoryMonitorRefreshMs"], "memoryMonitorRefreshMs", 0),
     memoryUsageThreshold: options["memoryUsageThreshold"] === undefined ? 0.95 : checkFraction(options["memoryUsageThreshold"], "memoryUsageThreshold"),

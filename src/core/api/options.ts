@@ -182,8 +182,8 @@ export function show(value: unknown): string {
   if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
   if (value === null || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if ((value as { __rayts$?: unknown }).__rayts$ === "ref") return String(value);
-  const name = (value as object).constructor?.name;
+  if ((value as { __rayts$?: unknown }).__rayts$ === "ref") return (value as ObjectRef<unknown>).toString();
+  const name = (value as { constructor?: { readonly name: string } }).constructor?.name; // undefined for Object.create(null)
   return name && name !== "Object" ? `a ${name}` : "an object";
 }
 
@@ -310,7 +310,7 @@ export function resolveInitOptions(input: unknown): ResolvedInitOptions {
     throw new TypeError(`Expected \`redisPassword\` to be a non-empty string, got ${show(password)}`);
   }
   return {
-    ...(cluster ? { address: address as string, redisPassword: password as string | undefined } : {}),
+    ...(cluster ? { address, redisPassword: password } : {}),
     numCpus: options["numCpus"] === undefined ? availableParallelism() : checkThreadCount(checkInteger(options["numCpus"], "numCpus", 1)),
     objectStoreMemory:
       options["objectStoreMemory"] === undefined
@@ -434,13 +434,15 @@ export function isRemoteFunction(value: unknown): value is RemoteFunction<unknow
 }
 
 /** A plain function, checked. */
-export function checkFunction<F extends Function>(value: unknown, name: string): F {
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the function type it checked for
+export function checkFunction<F extends (...args: never[]) => unknown>(value: unknown, name: string): F {
   if (typeof value !== "function") throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
   return value as F;
 }
 
 /** A plain function or a RemoteFunction, checked. */
-export function checkFunctionOrRemote<F extends Function, R>(value: unknown, name: string): F | R {
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the function types it checked for
+export function checkFunctionOrRemote<F extends (...args: never[]) => unknown, R>(value: unknown, name: string): F | R {
   if (typeof value === "function" || isRemoteFunction(value)) return value as F | R;
   throw new TypeError(`Expected \`${name}\` to be a function or a RemoteFunction, got ${describe(value)}`);
 }

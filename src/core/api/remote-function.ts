@@ -91,6 +91,7 @@ export function defineFunction(def: FunctionDefinition): number {
 }
 
 /** Source text of a function that can be rebuilt in a worker, or a TypeError saying why not. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any function or class: the value passed a `typeof === "function"` check
 export function shippableSource(fn: Function, what: string): string {
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {

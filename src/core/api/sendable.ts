@@ -21,6 +21,7 @@ type Cloneable =
   | bigint
   | null
   | undefined
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a function that returns nothing returns `void`, which must count as sendable
   | void
   | Date
   | RegExp

@@ -62,7 +62,7 @@ let arrowLoading: Promise<void> | undefined;
 export function preloadArrow(): Promise<void> {
   arrowLoading ??= import("apache-arrow").then(
     (module) => {
-      arrow = module as unknown as ArrowModule;
+      arrow = module;
     },
     () => undefined, // not installed: Arrow values cannot exist either
   );
@@ -93,7 +93,7 @@ export function loadArrow(): ArrowModule {
 export type ArrowKind = "table" | "batch" | "vector";
 /** Recognises Arrow values by shape, without loading apache-arrow. */
 export function arrowKind(value: object): ArrowKind | undefined {
-  const name = value.constructor?.name;
+  const name = (value as { constructor?: { readonly name: string } }).constructor?.name; // undefined for Object.create(null)
   if (name === "Table" && "schema" in value && "batches" in value) return "table";
   if (name === "RecordBatch" && "schema" in value && "data" in value) return "batch";
   if (name === "Vector" && "data" in value && "type" in value) return "vector";
@@ -117,7 +117,7 @@ export function decodeArrow(kind: ArrowKind, bytes: Uint8Array): unknown {
 }
 
 /** Prototypes structured clone keeps (or that need none): values with them travel as they are. */
-const CLONEABLE: readonly Function[] = [
+const CLONEABLE: readonly { readonly prototype: unknown }[] = [
   Object, Array, Map, Set, Date, RegExp, Error, Boolean, Number, String, BigInt, ArrayBuffer, SharedArrayBuffer, DataView,
 ];
 

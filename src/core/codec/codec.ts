@@ -149,7 +149,7 @@ export class Codec {
       if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
         const view = value as TypedArray;
         const name = view.constructor.name as TypedArrayName;
-        if (TYPED_ARRAYS[name] !== undefined) {
+        if (Object.hasOwn(TYPED_ARRAYS, name)) { // the name of a subclass such as Buffer is not in the table
           if (view.buffer instanceof SharedArrayBuffer) {
             // Shared memory stays shared (that is what a SharedArrayBuffer is for): no snapshot.
             return { t: "ta", c: name, b: view.buffer, k: this.#sharedBlock(view.buffer), o: view.byteOffset, n: view.length };

@@ -42,7 +42,7 @@ function detach(value: unknown, where: string): unknown {
   if (value instanceof SharedArrayBuffer) return { [SHARED]: new Uint8Array(value).slice() } satisfies SharedStandIn;
   if (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer) {
     const name = value.constructor.name as TypedArrayName;
-    if (TYPED_ARRAYS[name] === undefined) throw new Error(`${where} is a ${name} on shared memory, which the wire form does not carry`);
+    if (!Object.hasOwn(TYPED_ARRAYS, name)) throw new Error(`${where} is a ${name} on shared memory, which the wire form does not carry`);
     return { [SHARED]: new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice(), [VIEW]: name } satisfies SharedStandIn;
   }
   // Private memory: v8's serializer copies it.
