@@ -24,7 +24,7 @@ import { FaultInjector, FaultySender } from "./fault-injection.js";
 import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { Liveness } from "./liveness.js";
-import { Lineage } from "./lineage.js";
+import { Lineage, taskSpecBytes } from "./lineage.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
 import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
@@ -367,7 +367,7 @@ export class ClusterBackend implements Backend {
     };
     object.retry = () => this.#start(work);
     object.retriesLeft = options.maxRetries;
-    this.#lineage.record(object, work);
+    this.#lineage.record(object, work, () => taskSpecBytes(key, options.name, args));
     this.#whenReady(work);
     return this.#firstRef(object);
   }
@@ -452,8 +452,15 @@ export class ClusterBackend implements Backend {
   }
 
   /** Fault-tolerance counters: nodes this driver declared dead, actor restarts, lineage re-runs. */
-  faultStats(): { declared: readonly { nodeId: string; at: number; claimed: number }[]; actorRestarts: number; reconstructions: number; deadNodes: number } {
-    return { declared: this.#liveness?.declared ?? [], actorRestarts: this.#actors.restarts, reconstructions: this.#lineage.reruns, deadNodes: this.#lineage.dead.size };
+  faultStats(): {
+    declared: readonly { nodeId: string; at: number; claimed: number }[];
+    actorRestarts: number;
+    reconstructions: number;
+    deadNodes: number;
+    lineage: { bytes: number; maxBytes: number; evictions: number };
+  } {
+    const lineage = { bytes: this.#lineage.bytes, maxBytes: this.#lineage.maxBytes, evictions: this.#lineage.evictions };
+    return { declared: this.#liveness?.declared ?? [], actorRestarts: this.#actors.restarts, reconstructions: this.#lineage.reruns, deadNodes: this.#lineage.dead.size, lineage };
   }
 
   // ---- objects ----
@@ -516,6 +523,7 @@ export class ClusterBackend implements Backend {
   }
 
   #freed(object: OwnedObject): void {
+    this.#lineage.release(object);
     const settled = object.state;
     object.local = undefined;
     object.pulled = undefined;
