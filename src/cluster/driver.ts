@@ -123,6 +123,7 @@ export class ClusterBackend implements Backend {
       send: (nodeId, message) => this.#send(nodeId, message),
       start: (work) => this.#start(work),
     });
+    this.#nodes.onActor = (event) => this.#actors.announced(event);
     this.#lineage = new Lineage(this.#objects, (work) => this.#whenReady(work));
     const injector = FaultInjector.fromEnv();
     this.#sender = injector === undefined ? undefined : new FaultySender(injector);
