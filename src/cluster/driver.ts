@@ -103,6 +103,8 @@ export class ClusterBackend implements Backend {
   #liveness: Liveness | undefined;
   readonly #lineage: Lineage;
   readonly #sender: FaultySender | undefined;
+  /** Redis stayed out of reach past the reconnect window: every later submission fails with this. */
+  #gaveUp: ReturnType<typeof errorToData> | undefined;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -261,6 +263,7 @@ export class ClusterBackend implements Backend {
   }
 
   #start(work: Work): void {
+    if (this.#gaveUp !== undefined) return work.fail(this.#gaveUp);
     const failed = work.deps.find((dep) => dep.state?.ok === false);
     if (failed !== undefined && failed.state?.ok === false) return work.fail(failed.state.error);
     try {
@@ -449,6 +452,7 @@ export class ClusterBackend implements Backend {
   #unreachable(error: RayError): void {
     process.stderr.write(`rayts driver: ${error.message}\n`);
     const data = errorToData(error);
+    this.#gaveUp = data;
     for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error: data });
   }
 

@@ -323,7 +323,8 @@ describe("cluster faults: split brain and drivers", () => {
       const block = ray.remote(() => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); return 0; });
       const Holder = ray.remote(class { ping() { return "pong"; } });
       const actor = Holder.remote();
-      console.log(await ray.get(actor.ping.remote()));
+      const named = Holder.options({ name: "orphan-holder" }).remote();
+      console.log(await ray.get(actor.ping.remote()), await ray.get(named.ping.remote()));
       const refs = [block.remote(), block.remote()];
       void refs;
       // Waits until the nodes report both tasks running, then dies without shutdown, as a killed driver.
@@ -335,6 +336,7 @@ describe("cluster faults: split brain and drivers", () => {
         if (loads.reduce((sum, l) => sum + l.busyCpus, 0) >= 2) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      console.log("NAMED", await redis.hexists("rayts:actors", "orphan-holder"));
       console.log("RUNNING");
       process.kill(process.pid, "SIGKILL");
     `;
@@ -342,7 +344,8 @@ describe("cluster faults: split brain and drivers", () => {
     const actorsBefore = (await loadsNow()).reduce((sum, l) => sum + l.actors, 0);
     const child = await runScript("cluster-dying-driver", script, { timeoutMs: 60_000 });
     assert.equal(child.signal, "SIGKILL", child.stderr);
-    assert.match(child.stdout, /pong/);
+    assert.match(child.stdout, /pong pong/);
+    assert.match(child.stdout, /NAMED 1/);
     // This driver's own actors hold CPUs too: the child's share must come back.
     await eventually(() => ray.availableResources().CPU === before, "available CPU to return to what it was before the driver ran");
     const loads = loadsNow;
@@ -353,5 +356,19 @@ describe("cluster faults: split brain and drivers", () => {
     }, "every node to report no busy CPU and no actor of the dead driver");
     const logs = readdirSync(cluster.dir).filter((f) => f.startsWith("node-")).map((f) => readFileSync(join(cluster.dir, f), "utf8")).join("\n");
     assert.match(logs, /owner d[0-9a-f]+ is gone: cancelled \d+ task\(s\), killed \d+ actor\(s\)/);
+    // The name of its killed actor is released: no driver finds it any more.
+    let named = 1;
+    await eventually(() => {
+      void redis.hexists(`${PREFIX}actors`, "orphan-holder").then((n) => (named = n));
+      return named === 0;
+    }, "the dead driver's actor name to be released");
+    await eventually(() => {
+      try {
+        ray.getActor("orphan-holder");
+        return false;
+      } catch (error) {
+        return error instanceof ray.RayError && /no live actor is named "orphan-holder"/.test(error.message);
+      }
+    }, "getActor to stop finding the dead driver's actor");
   });
 });
