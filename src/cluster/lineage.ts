@@ -193,7 +193,8 @@ export class Lineage {
       this.reruns++;
       object.state = undefined;
       object.pulled = undefined;
-      this.#pending.set(object, { work, bytes: () => 0 });
+      const size = this.#kept.get(object)?.bytes ?? 0;
+      this.#pending.set(object, { work, bytes: () => size });
       object.waiters.push(() => this.#settled(object));
       this.#whenReady(work);
       await this.#objects.whenSettled([object], 1, undefined);
