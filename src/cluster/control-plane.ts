@@ -64,6 +64,8 @@ export interface NamedActorRecord {
   readonly nodeId: string;
   readonly className: string;
   readonly methods: readonly string[];
+  /** Retries of a call sent but not answered when the actor's node died (its `maxTaskRetries`). */
+  readonly maxTaskRetries?: number;
 }
 
 /** Published on {@link EVENTS}. */

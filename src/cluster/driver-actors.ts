@@ -6,14 +6,19 @@
  * When an actor's node dies, the actor restarts on a live node with a fresh
  * state (up to `maxRestarts`), and its calls sent but not answered are sent
  * again (up to `maxTaskRetries` each); past either, `ActorDiedError` names
- * the node.
+ * the node. A restarted named actor is announced again (actor-registry.ts):
+ * handles other drivers found with `getActor(name)` wait through the
+ * restart, then send their calls (and the ones left unanswered, while
+ * `maxTaskRetries` lasts) to the new node.
  */
 import { ActorDiedError, errorToData, RayError, type ErrorData } from "../core/api/errors.js";
 import { nextId, state } from "../core/runtime/global-state.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
-import type { ControlPlane, NamedActorRecord } from "./control-plane.js";
+import { actorOwner, moveNamedActor } from "./actor-registry.js";
+import type { ClusterEvent, ControlPlane, NamedActorRecord } from "./control-plane.js";
+import { driverKey } from "./liveness.js";
 import type { NodeEntry } from "./node-table.js";
 import type { OwnedObject, OwnershipTable } from "./objects.js";
 import type { ArgWire, ToNode } from "./wire.js";
@@ -47,7 +52,10 @@ interface ActorEntry {
   readonly name: string;
   readonly methods: readonly string[];
   readonly owned: boolean;
+  /** The node it lives on; undefined for a handle of another driver's actor while it restarts. */
   node: string | undefined;
+  /** The record it is registered under in the cluster, when named. */
+  record: NamedActorRecord | undefined;
   dead: string | undefined;
   /** Creation and calls in submission order. */
   readonly queue: Work[];
@@ -72,10 +80,10 @@ export class DriverActors {
   }
 
 
-  #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined, options?: ResolvedActorOptions): ActorEntry {
+  #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined, restarts: number, callRetries: number): ActorEntry {
     const actor: ActorEntry = {
-      num, gid, name, methods, owned, node, dead: undefined, queue: [],
-      restartsLeft: options?.maxRestarts ?? 0, callRetries: options?.maxTaskRetries ?? 0, respawn: undefined, inflight: new Map(), restarts: 0,
+      num, gid, name, methods, owned, node, record: undefined, dead: undefined, queue: [],
+      restartsLeft: restarts, callRetries, respawn: undefined, inflight: new Map(), restarts: 0,
     };
     this.#actors.set(num, actor);
     this.#actorByGid.set(gid, actor);
@@ -84,6 +92,8 @@ export class DriverActors {
 
   /** Sends the actor's queued work in order, stopping at the first whose arguments are not ready. */
   #pump(actor: ActorEntry): void {
+    // Another driver's actor restarting: its calls wait until it is announced again.
+    if (!actor.owned && actor.node === undefined && actor.dead === undefined) return;
     while (actor.queue.length > 0) {
       const work = actor.queue[0] as Work;
       if (work.deps.some((dep) => dep.state === undefined)) {
@@ -103,7 +113,7 @@ export class DriverActors {
       throw new RayError(`an actor named "${options.name}" already exists in the cluster`);
     }
     const num = nextId();
-    const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options);
+    const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options.maxRestarts, options.maxTaskRetries);
     if (options.name !== undefined) {
       const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
       this.#host.names.set(options.name, record);
@@ -128,7 +138,8 @@ export class DriverActors {
         const node = { nodeId: actor.node as string };
         for (const dep of deps) this.#host.objects.unpin(dep);
         if (options.name !== undefined) {
-          const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods] };
+          const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
+          actor.record = record;
           this.#host.names.set(options.name, record);
           void this.#host.plane.nameActor(record);
         }
@@ -162,10 +173,8 @@ export class DriverActors {
         const { wires } = this.#host.wires(args, object.deps);
         object.sent = true;
         const message: ToNode = { k: "call", id: object.gid, owner: this.#host.driverId, actor: actor.gid, method, args: wires };
-        if (actor.owned) {
-          actor.inflight.set(object.gid, { object, message, retriesLeft: actor.callRetries });
-          object.waiters.push(() => actor.inflight.delete(object.gid));
-        }
+        actor.inflight.set(object.gid, { object, message, retriesLeft: actor.callRetries });
+        object.waiters.push(() => actor.inflight.delete(object.gid));
         this.#host.send(actor.node, message);
       },
     });
@@ -178,7 +187,8 @@ export class DriverActors {
     if (record === undefined) return undefined;
     const known = this.#actorByGid.get(record.actorId);
     if (known !== undefined) return known.dead === undefined ? { id: known.num, name, methods: known.methods } : undefined;
-    const actor = this.#actorEntry(nextId(), record.actorId, name, record.methods, false, record.nodeId || undefined);
+    const actor = this.#actorEntry(nextId(), record.actorId, name, record.methods, false, record.nodeId || undefined, 0, record.maxTaskRetries ?? 0);
+    actor.record = record;
     return { id: actor.num, name, methods: actor.methods };
   }
 
@@ -211,17 +221,23 @@ export class DriverActors {
       if (actor.node !== nodeId || actor.dead !== undefined) continue;
       actor.node = undefined;
       const why = `its node ${nodeId} died`;
-      if (actor.owned && actor.respawn !== undefined && actor.restartsLeft > 0) {
+      if (!actor.owned) {
+        this.#awaitRestart(actor, nodeId);
+        continue;
+      }
+      if (actor.respawn !== undefined && actor.restartsLeft > 0) {
         try {
           actor.respawn();
           actor.restartsLeft--;
           actor.restarts++;
+          this.#announce(actor);
         } catch (error) {
           actor.dead = `${why} and it could not be restarted: ${(error as Error).message}`;
         }
       } else {
-        actor.dead = actor.owned ? `${why} and it was restarted ${actor.restarts} times (maxRestarts)` : why;
+        actor.dead = `${why} and it was restarted ${actor.restarts} times (maxRestarts)`;
       }
+      if (actor.dead !== undefined) this.#unname(actor);
       for (const [gid, call] of actor.inflight) {
         if (actor.dead === undefined && call.retriesLeft > 0) {
           call.retriesLeft--;
@@ -233,6 +249,74 @@ export class DriverActors {
         this.#host.objects.settle(call.object, { ok: false, error: errorToData(new ActorDiedError(`actor ${actor.name} (${actor.gid}) is dead: ${reason}`)) });
       }
     }
+  }
+
+  /** Tells every driver where a restarted named actor lives now. */
+  #announce(actor: ActorEntry): void {
+    if (actor.record === undefined || actor.node === undefined) return;
+    const record: NamedActorRecord = { ...actor.record, nodeId: actor.node };
+    actor.record = record;
+    this.#host.names.set(record.name, record);
+    // After the restart's message is written (the flush is queued first): a call sent on this news finds the actor there.
+    queueMicrotask(() => void moveNamedActor(this.#host.plane, record).catch(() => undefined));
+  }
+
+  /** A named actor of this driver died for good: its name is released everywhere. */
+  #unname(actor: ActorEntry): void {
+    const record = actor.record;
+    if (record === undefined) return;
+    if (this.#host.names.get(record.name)?.actorId === actor.gid) this.#host.names.delete(record.name);
+    void this.#host.plane.unnameActor(record.name, actor.gid).catch(() => undefined);
+  }
+
+  /**
+   * Another driver's actor lost its node: it waits for its owner to announce
+   * the restart (or release its name); one whose owner is gone never comes back.
+   */
+  #awaitRestart(actor: ActorEntry, deadNode: string): void {
+    const record = this.#host.names.get(actor.name);
+    if (record?.actorId !== actor.gid) return this.#die(actor, `its node ${deadNode} died and its owner did not restart it`);
+    if (record.nodeId !== "" && record.nodeId !== deadNode) return this.#moveTo(actor, record.nodeId);
+    const owner = actorOwner(actor.gid);
+    void this.#host.plane.redis.exists(driverKey(owner)).then(
+      (alive) => {
+        if (alive === 0 && actor.node === undefined && actor.dead === undefined) this.#die(actor, `its node ${deadNode} died and its owner ${owner} exited`);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Another driver's actor now lives on `nodeId`: calls left unanswered go there while their retries last, then the queued ones. */
+  #moveTo(actor: ActorEntry, nodeId: string): void {
+    actor.node = nodeId;
+    for (const [gid, call] of actor.inflight) {
+      if (call.retriesLeft > 0) {
+        call.retriesLeft--;
+        this.#host.send(nodeId, call.message);
+        continue;
+      }
+      actor.inflight.delete(gid);
+      const reason = `its node died while running this call, and the call ran out of retries (maxTaskRetries ${actor.callRetries})`;
+      this.#host.objects.settle(call.object, { ok: false, error: errorToData(new ActorDiedError(`actor ${actor.name} (${actor.gid}) restarted: ${reason}`)) });
+    }
+    this.#pump(actor);
+  }
+
+  #die(actor: ActorEntry, reason: string): void {
+    actor.dead = reason;
+    const error = errorToData(new ActorDiedError(`actor ${actor.name} (${actor.gid}) is dead: ${reason}`));
+    for (const call of actor.inflight.values()) this.#host.objects.settle(call.object, { ok: false, error });
+    actor.inflight.clear();
+    this.#pump(actor);
+  }
+
+  /** A named actor was announced again (restarted elsewhere) or released, as the cluster's event channel says. */
+  announced(event: Extract<ClusterEvent, { kind: "actorNamed" | "actorGone" }>): void {
+    const actor = this.#actorByGid.get(event.kind === "actorNamed" ? event.actor.actorId : event.actorId);
+    if (actor === undefined || actor.owned || actor.dead !== undefined) return;
+    if (event.kind === "actorGone") return this.#die(actor, "it was killed, or died past its restarts");
+    actor.record = event.actor;
+    if (event.actor.nodeId !== "" && event.actor.nodeId !== actor.node) this.#moveTo(actor, event.actor.nodeId);
   }
 
   /** How many times actors restarted after node deaths (for tests and the bench). */

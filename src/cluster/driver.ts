@@ -24,7 +24,7 @@ import { FaultInjector, FaultySender } from "./fault-injection.js";
 import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { Liveness } from "./liveness.js";
-import { Lineage } from "./lineage.js";
+import { Lineage, taskSpecBytes } from "./lineage.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
 import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
@@ -103,6 +103,8 @@ export class ClusterBackend implements Backend {
   #liveness: Liveness | undefined;
   readonly #lineage: Lineage;
   readonly #sender: FaultySender | undefined;
+  /** Redis stayed out of reach past the reconnect window: every later submission fails with this. */
+  #gaveUp: ReturnType<typeof errorToData> | undefined;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -123,6 +125,7 @@ export class ClusterBackend implements Backend {
       send: (nodeId, message) => this.#send(nodeId, message),
       start: (work) => this.#start(work),
     });
+    this.#nodes.onActor = (event) => this.#actors.announced(event);
     this.#lineage = new Lineage(this.#objects, (work) => this.#whenReady(work));
     const injector = FaultInjector.fromEnv();
     this.#sender = injector === undefined ? undefined : new FaultySender(injector);
@@ -260,6 +263,7 @@ export class ClusterBackend implements Backend {
   }
 
   #start(work: Work): void {
+    if (this.#gaveUp !== undefined) return work.fail(this.#gaveUp);
     const failed = work.deps.find((dep) => dep.state?.ok === false);
     if (failed !== undefined && failed.state?.ok === false) return work.fail(failed.state.error);
     try {
@@ -367,7 +371,7 @@ export class ClusterBackend implements Backend {
     };
     object.retry = () => this.#start(work);
     object.retriesLeft = options.maxRetries;
-    this.#lineage.record(object, work);
+    this.#lineage.record(object, work, () => taskSpecBytes(key, options.name, args));
     this.#whenReady(work);
     return this.#firstRef(object);
   }
@@ -448,12 +452,20 @@ export class ClusterBackend implements Backend {
   #unreachable(error: RayError): void {
     process.stderr.write(`rayts driver: ${error.message}\n`);
     const data = errorToData(error);
+    this.#gaveUp = data;
     for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error: data });
   }
 
   /** Fault-tolerance counters: nodes this driver declared dead, actor restarts, lineage re-runs. */
-  faultStats(): { declared: readonly { nodeId: string; at: number; claimed: number }[]; actorRestarts: number; reconstructions: number; deadNodes: number } {
-    return { declared: this.#liveness?.declared ?? [], actorRestarts: this.#actors.restarts, reconstructions: this.#lineage.reruns, deadNodes: this.#lineage.dead.size };
+  faultStats(): {
+    declared: readonly { nodeId: string; at: number; claimed: number }[];
+    actorRestarts: number;
+    reconstructions: number;
+    deadNodes: number;
+    lineage: { bytes: number; maxBytes: number; evictions: number };
+  } {
+    const lineage = { bytes: this.#lineage.bytes, maxBytes: this.#lineage.maxBytes, evictions: this.#lineage.evictions };
+    return { declared: this.#liveness?.declared ?? [], actorRestarts: this.#actors.restarts, reconstructions: this.#lineage.reruns, deadNodes: this.#lineage.dead.size, lineage };
   }
 
   // ---- objects ----
@@ -516,6 +528,7 @@ export class ClusterBackend implements Backend {
   }
 
   #freed(object: OwnedObject): void {
+    this.#lineage.release(object);
     const settled = object.state;
     object.local = undefined;
     object.pulled = undefined;

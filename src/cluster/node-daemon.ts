@@ -22,6 +22,7 @@ import { defineFunction } from "../core/api/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
+import { unnameActors } from "./actor-registry.js";
 import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { observeNode, type NodeObservation } from "./node-observation.js";
@@ -260,7 +261,7 @@ export class NodeDaemon {
   /** The owner exited: its tasks are cancelled, its non-detached actors killed, its objects dropped here. */
   #ownerDied(owner: string, work: OwnerWork): void {
     let cancelled = 0;
-    let killed = 0;
+    const killed = new Set<string>();
     for (const id of work.tasks) {
       const ref = this.#running.get(id);
       if (ref === undefined) continue;
@@ -274,7 +275,7 @@ export class NodeDaemon {
       this.#actorChains.delete(id);
       if (handle !== undefined) {
         api.kill(handle as never);
-        killed++;
+        killed.add(id);
       }
     }
     let dropped = 0;
@@ -285,7 +286,9 @@ export class NodeDaemon {
       }
     }
     this.#outbox.delete(owner);
-    this.#log(`owner ${owner} is gone: cancelled ${cancelled} task(s), killed ${killed} actor(s), dropped ${dropped} object(s)`);
+    // Names of the killed actors are released, so that no driver finds them any more.
+    void unnameActors(this.#plane, killed).catch((error: unknown) => this.#log(`releasing the names of ${owner}'s actors failed: ${String(error)}`));
+    this.#log(`owner ${owner} is gone: cancelled ${cancelled} task(s), killed ${killed.size} actor(s), dropped ${dropped} object(s)`);
   }
 
   /** One message of a stream entry is done; the entry is acknowledged once all are (after their results are written). */

@@ -27,6 +27,8 @@ export class NodeTable {
   #refreshing: Promise<void> | undefined;
   #list: NodeEntry[] | undefined;
   readonly #suspects = new Set<string>();
+  /** Told of every named actor announced again or released, once `names` has changed. */
+  onActor: ((event: Extract<ClusterEvent, { kind: "actorNamed" | "actorGone" }>) => void) | undefined;
 
   constructor(plane: ControlPlane, onGone: (node: NodeEntry) => void) {
     this.#plane = plane;
@@ -48,9 +50,11 @@ export class NodeTable {
     switch (event.kind) {
       case "actorNamed":
         this.names.set(event.actor.name, event.actor);
+        this.onActor?.(event);
         return;
       case "actorGone":
         if (this.names.get(event.name)?.actorId === event.actorId) this.names.delete(event.name);
+        this.onActor?.(event);
         return;
       case "nodeChanged":
         void this.refresh();

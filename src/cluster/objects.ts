@@ -107,6 +107,14 @@ export class OwnershipTable {
     this.maybeFree(object);
   }
 
+  /** Brings back an object freed here, to rebuild it from its lineage; true when it had been freed. */
+  revive(object: OwnedObject): boolean {
+    if (this.#byNum.has(object.num)) return false;
+    this.#byNum.set(object.num, object);
+    this.#byGid.set(object.gid, object);
+    return true;
+  }
+
   addRef(object: OwnedObject, delta: number): void {
     object.refs += delta;
     if (delta < 0) this.maybeFree(object);

@@ -198,6 +198,67 @@ describe("cluster faults: actors", () => {
   });
 });
 
+describe("cluster faults: named actors", () => {
+  test("a named actor restarted on another node is reached there by a driver that found it before, and found there by a new one", async () => {
+    const victim = await freshNode();
+    class Tally {
+      n = 0;
+      add(k: number): { n: number; here: string } {
+        this.n += k;
+        return { n: this.n, here: ray.getRuntimeContext().nodeId };
+      }
+    }
+    const actor = ray.remote(Tally).options({ name: "tally", maxRestarts: 1, maxTaskRetries: 1, scheduling: { nodeId: victim, soft: true } }).remote();
+    assert.deepEqual(await ray.get(actor.add.remote(1)), { n: 1, here: victim });
+    const connect = `ray.init({ address: ${JSON.stringify(cluster.address)}, redisPassword: ${JSON.stringify(cluster.password)} })`;
+    // A second driver finds the actor, calls it, then waits (on a Redis list) until the actor has moved.
+    const second = runScript(
+      "cluster-named-restart",
+      `
+      import * as ray from "RAYTS";
+      const { Redis } = await import("ioredis");
+      await ${connect};
+      const redis = new Redis({ host: ${JSON.stringify(cluster.redis.host)}, port: ${cluster.redis.port}, password: ${JSON.stringify(cluster.password)} });
+      const found = ray.getActor("tally");
+      console.log("BEFORE", JSON.stringify(await ray.get(found.add.remote(10))));
+      await redis.rpush("test:tally:ready", "1");
+      await redis.blpop("test:tally:go", 0);
+      console.log("AFTER", JSON.stringify(await ray.get(found.add.remote(100))));
+      redis.disconnect();
+      await ray.shutdown();
+    `,
+      { timeoutMs: 90_000 },
+    );
+    const signals = redis.duplicate();
+    try {
+      await signals.blpop("test:tally:ready", 0);
+      cluster.kill(launched(victim));
+      const moved = await ray.get(actor.add.remote(1));
+      assert.notEqual(moved.here, victim);
+      assert.equal(moved.n, 1, "the restarted actor starts from a fresh state");
+      await signals.rpush("test:tally:go", "1");
+      const child = await second;
+      assert.equal(child.code, 0, child.stdout + child.stderr);
+      assert.match(child.stdout, new RegExp(`BEFORE ${JSON.stringify(JSON.stringify({ n: 11, here: victim })).slice(1, -1)}`));
+      assert.match(child.stdout, new RegExp(`AFTER ${JSON.stringify(JSON.stringify({ n: 101, here: moved.here })).slice(1, -1)}`));
+      const late = await runScript(
+        "cluster-named-late",
+        `
+        import * as ray from "RAYTS";
+        await ${connect};
+        console.log("LATE", JSON.stringify(await ray.get(ray.getActor("tally").add.remote(1000))));
+        await ray.shutdown();
+      `,
+        { timeoutMs: 90_000 },
+      );
+      assert.equal(late.code, 0, late.stdout + late.stderr);
+      assert.match(late.stdout, new RegExp(`LATE ${JSON.stringify(JSON.stringify({ n: 1101, here: moved.here })).slice(1, -1)}`));
+    } finally {
+      signals.disconnect();
+    }
+  });
+});
+
 describe("cluster faults: objects", () => {
   const makeBig = ray.remote((seed: number) => new Float64Array(50_000).fill(seed));
   const double = ray.remote((input: Float64Array) => input.map((x) => x * 2));
@@ -262,7 +323,8 @@ describe("cluster faults: split brain and drivers", () => {
       const block = ray.remote(() => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); return 0; });
       const Holder = ray.remote(class { ping() { return "pong"; } });
       const actor = Holder.remote();
-      console.log(await ray.get(actor.ping.remote()));
+      const named = Holder.options({ name: "orphan-holder" }).remote();
+      console.log(await ray.get(actor.ping.remote()), await ray.get(named.ping.remote()));
       const refs = [block.remote(), block.remote()];
       void refs;
       // Waits until the nodes report both tasks running, then dies without shutdown, as a killed driver.
@@ -274,6 +336,7 @@ describe("cluster faults: split brain and drivers", () => {
         if (loads.reduce((sum, l) => sum + l.busyCpus, 0) >= 2) break;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      console.log("NAMED", await redis.hexists("rayts:actors", "orphan-holder"));
       console.log("RUNNING");
       process.kill(process.pid, "SIGKILL");
     `;
@@ -281,7 +344,8 @@ describe("cluster faults: split brain and drivers", () => {
     const actorsBefore = (await loadsNow()).reduce((sum, l) => sum + l.actors, 0);
     const child = await runScript("cluster-dying-driver", script, { timeoutMs: 60_000 });
     assert.equal(child.signal, "SIGKILL", child.stderr);
-    assert.match(child.stdout, /pong/);
+    assert.match(child.stdout, /pong pong/);
+    assert.match(child.stdout, /NAMED 1/);
     // This driver's own actors hold CPUs too: the child's share must come back.
     await eventually(() => ray.availableResources().CPU === before, "available CPU to return to what it was before the driver ran");
     const loads = loadsNow;
@@ -292,5 +356,19 @@ describe("cluster faults: split brain and drivers", () => {
     }, "every node to report no busy CPU and no actor of the dead driver");
     const logs = readdirSync(cluster.dir).filter((f) => f.startsWith("node-")).map((f) => readFileSync(join(cluster.dir, f), "utf8")).join("\n");
     assert.match(logs, /owner d[0-9a-f]+ is gone: cancelled \d+ task\(s\), killed \d+ actor\(s\)/);
+    // The name of its killed actor is released: no driver finds it any more.
+    let named = 1;
+    await eventually(() => {
+      void redis.hexists(`${PREFIX}actors`, "orphan-holder").then((n) => (named = n));
+      return named === 0;
+    }, "the dead driver's actor name to be released");
+    await eventually(() => {
+      try {
+        ray.getActor("orphan-holder");
+        return false;
+      } catch (error) {
+        return error instanceof ray.RayError && /no live actor is named "orphan-holder"/.test(error.message);
+      }
+    }, "getActor to stop finding the dead driver's actor");
   });
 });

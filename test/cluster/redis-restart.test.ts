@@ -53,6 +53,8 @@ test("a driver whose Redis stays away past the reconnect window fails its pendin
       const ref = block.remote();
       console.log("PENDING");
       try { await ray.get(ref); console.log("RESOLVED"); } catch (error) { console.log("FAILED", error.message); }
+      // Work submitted after the driver gave up fails at once with the same error.
+      try { await ray.get(ray.remote(() => 1).remote()); console.log("LATER RESOLVED"); } catch (error) { console.log("LATER FAILED", error.message); }
       process.exit(0);
     `;
     const child = runScript("cluster-redis-gone", script, { timeoutMs: 60_000, env: { RAYTS_RECONNECT_WINDOW_MS: "1500" } });
@@ -71,7 +73,8 @@ test("a driver whose Redis stays away past the reconnect window fails its pendin
     }
     process.kill(-solo.redis.pid, "SIGKILL");
     const result = await child;
-    assert.match(result.stdout, /FAILED the cluster's Redis at .* has been out of reach for more than 1500 ms \(RAYTS_RECONNECT_WINDOW_MS\)/, result.stdout + result.stderr);
+    assert.match(result.stdout, /\nFAILED the cluster's Redis at .* has been out of reach for more than 1500 ms \(RAYTS_RECONNECT_WINDOW_MS\)/, result.stdout + result.stderr);
+    assert.match(result.stdout, /LATER FAILED the cluster's Redis at .* has been out of reach for more than 1500 ms/, result.stdout + result.stderr);
   } finally {
     await solo.shutdown();
   }
