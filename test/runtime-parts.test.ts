@@ -48,7 +48,7 @@ test("the thread pool finds each thread's Worker through workerpool, and termina
         0,
         (peer: Transport, batch) => {
           for (const message of batch) {
-            if (message.kind !== "hello") continue;
+            if (Array.isArray(message) || message.kind !== "hello") continue;
             threadId = message.threadId;
             peer.attach(message.threadId);
           }

@@ -11,8 +11,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { Codec } from "../../src/core/codec/codec.js";
 import { errorToData, RayTaskError } from "../../src/core/api/errors.js";
-import { PROTOCOL_VERSION, batchFromBytes, batchToBytes, type Message } from "../../src/core/protocol/protocol-bytes.js";
-import type { Encoded, FromWorker, ToWorker } from "../../src/core/protocol/protocol.js";
+import { PROTOCOL_VERSION, batchFromBytes, batchToBytes, messageKind, type Message } from "../../src/core/protocol/protocol-bytes.js";
+import type { DoneCells, Encoded, FromWorker, RunCells, ToWorker } from "../../src/core/protocol/protocol.js";
 import { params } from "../../property-tests/fc-config.js";
 
 let nextBlock = 0;
@@ -56,10 +56,13 @@ const actorOptions = {
 };
 const taskOptions = { numCpus: 1, maxRetries: 3, retryExceptions: false, name: "square", resources: { GPU: 1 } };
 
+/** Samples of runs and results, which travel as flat cells rather than message objects. */
+const runCells: RunCells = [10, 1, 0, false, 2, ...values.slice(0, 2), 11, 1, "renamed", true, 1, values[2] as Encoded];
+const doneCells: DoneCells = [10, 12, values[6] as Encoded, 11, 30, values[7] as Encoded];
+
 /** A sample of every driver-to-worker kind (a missing kind is a compile error). */
-const toWorker: { [K in ToWorker["kind"]]: Extract<ToWorker, { kind: K }> } = {
+const toWorker: { [K in Exclude<ToWorker, RunCells>["kind"]]: Extract<ToWorker, { kind: K }> } = {
   define: { kind: "define", fn: 1, def: { kind: "module", name: "f", url: "file:///m.js", exportName: "f", captures: { A: 3 } }, captures: { A: values[9] as Encoded } },
-  run: { kind: "run", tasks: [10, 11], fns: [1, 1], names: [0, "renamed"], argc: [2, 1], args: values.slice(0, 3), side: [false, true] },
   cancel: { kind: "cancel", task: 10 },
   evict: { kind: "evict", blocks: [3, 4] },
   names: { kind: "names", set: [{ name: "c", namespace: "default", id: 5, actorName: "Counter", cls: 2, methods: ["inc"] }], removed: [{ name: "old", namespace: "x" }] },
@@ -73,8 +76,7 @@ const toWorker: { [K in ToWorker["kind"]]: Extract<ToWorker, { kind: K }> } = {
 };
 
 /** A sample of every worker-to-driver kind. */
-const fromWorker: { [K in FromWorker["kind"]]: Extract<FromWorker, { kind: K }> } = {
-  done: { kind: "done", tasks: [10, 11], values: values.slice(6, 9), us: [12, 30] },
+const fromWorker: { [K in Exclude<FromWorker, DoneCells>["kind"]]: Extract<FromWorker, { kind: K }> } = {
   fail: { kind: "fail", task: 12, error, us: 4 },
   blocked: { kind: "blocked", task: 12 },
   unblocked: { kind: "unblocked", task: 12 },
@@ -107,12 +109,12 @@ function countShared(value: unknown): number {
   return Object.values(value).reduce((sum: number, item) => sum + countShared(item), 0);
 }
 
-for (const [direction, samples] of [
-  ["driver to worker", toWorker],
-  ["worker to driver", fromWorker],
+for (const [direction, samples, cells] of [
+  ["driver to worker", toWorker, runCells],
+  ["worker to driver", fromWorker, doneCells],
 ] as const) {
-  for (const message of Object.values(samples) as Message[]) {
-    test(`${direction}: "${message.kind}" round-trips through the bytes-only form`, () => {
+  for (const message of [...Object.values(samples), cells] as Message[]) {
+    test(`${direction}: "${messageKind(message)}" round-trips through the bytes-only form`, () => {
       const bytes = batchToBytes([message]);
       assert.equal(bytes.buffer instanceof SharedArrayBuffer, false);
       assert.equal(bytes[2], PROTOCOL_VERSION);
@@ -125,7 +127,7 @@ for (const [direction, samples] of [
 }
 
 test("a batch of every kind round-trips in one byte string, in order", () => {
-  const batch = [...Object.values(toWorker), ...Object.values(fromWorker)] as Message[];
+  const batch = [...Object.values(toWorker), runCells, ...Object.values(fromWorker), doneCells] as Message[];
   assert.deepEqual(batchFromBytes(batchToBytes(batch)), batch);
 });
 
@@ -137,8 +139,8 @@ test("a shared buffer decoded from bytes is a SharedArrayBuffer with the sender'
 });
 
 test("a value that names a cached block without its bytes is refused, naming the message", () => {
-  const cached: Message = { kind: "run", tasks: [1], fns: [1], names: [0], argc: [1], args: [{ t: "ta", c: "Uint8Array", b: undefined, k: 77, o: 0, n: 4 }], side: [false] };
-  assert.throws(() => batchToBytes([cached]), /message 0 \(run\)\.args\[0\] names shared block 77 without its bytes/);
+  const cached: Message = [1, 1, 0, false, 1, { t: "ta", c: "Uint8Array", b: undefined, k: 77, o: 0, n: 4 }];
+  assert.throws(() => batchToBytes([cached]), /message 0 \(cells\)\[5\] names shared block 77 without its bytes/);
 });
 
 test("bytes of another protocol version or of no batch at all are refused", () => {

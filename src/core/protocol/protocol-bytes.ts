@@ -78,12 +78,17 @@ function attach(value: unknown): unknown {
   return record;
 }
 
+/** A message's kind, for errors; flat cells are runs (to a worker) or results (from one). */
+export function messageKind(message: Message): string {
+  return Array.isArray(message) ? "cells" : message.kind;
+}
+
 /**
  * Encodes a batch of messages as bytes that hold no shared memory.
  * Throws when a message names a cached block instead of carrying it.
  */
 export function batchToBytes(batch: readonly Message[]): Uint8Array {
-  const body = v8.serialize(batch.map((message, index) => detach(message, `message ${index} (${message.kind})`)));
+  const body = v8.serialize(batch.map((message, index) => detach(message, `message ${index} (${messageKind(message)})`)));
   const bytes = new Uint8Array(HEADER_BYTES + body.byteLength);
   bytes[0] = MAGIC_0;
   bytes[1] = MAGIC_1;

@@ -105,23 +105,26 @@ export interface NamedActor {
   readonly methods: readonly string[];
 }
 
-/** Driver to worker. */
+/**
+ * Tasks to run, flat: for each task `task, fn, name, side, argc`, then its
+ * `argc` encoded arguments. `name` is 0 for the function's own name; `side`
+ * marks a task of less than one CPU (it starts at once, beside the tasks the
+ * worker runs one at a time). One array per batch and no object per task:
+ * structured clone copies a flat array of primitives several times faster
+ * than objects with keys, and this message is on every task's path.
+ */
+export type RunCells = (number | string | boolean | Encoded)[];
+
+/** Results, flat: for each task `task, us, value` (it returned `value` after `us` microseconds). Flat for the reason {@link RunCells} is. */
+export type DoneCells = (number | Encoded)[];
+
+/** Cells per task of {@link DoneCells}. */
+export const DONE_CELLS = 3;
+
+/** Driver to worker: a message object, or the flat {@link RunCells} of a run of tasks. */
 export type ToWorker =
   | { readonly kind: "define"; readonly fn: number; readonly def: FunctionDefinition; readonly captures: Readonly<Record<string, Encoded>> }
-  | {
-      /**
-       * Tasks in columns (one object per batch, not per task): task i calls `fns[i]` with `argc[i]` arguments taken in order
-       * from `args`. `names[i]` is 0 for the function's own name. `side[i]` marks a task of less than one CPU: it starts at
-       * once, beside the tasks the worker runs one at a time.
-       */
-      readonly kind: "run";
-      readonly tasks: number[];
-      readonly fns: number[];
-      readonly names: (string | 0)[];
-      readonly argc: number[];
-      readonly args: Encoded[];
-      readonly side: boolean[];
-    }
+  | RunCells
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "evict"; readonly blocks: readonly number[] }
   | { readonly kind: "names"; readonly set: readonly NamedActor[]; readonly removed: readonly { readonly name: string; readonly namespace: string }[] }
@@ -150,15 +153,9 @@ export interface ActorConcurrency {
   readonly methods: Readonly<Record<string, string>>;
 }
 
-/** Worker to driver. */
+/** Worker to driver: a message object, or the flat {@link DoneCells} of results. */
 export type FromWorker =
-  | {
-      /** Results in columns, one object per batch: task `tasks[i]` returned `values[i]` after `us[i]` microseconds. */
-      readonly kind: "done";
-      readonly tasks: number[];
-      readonly values: Encoded[];
-      readonly us: number[];
-    }
+  | DoneCells
   | { readonly kind: "fail"; readonly task: number; readonly error: ErrorData; readonly us: number }
   | { readonly kind: "blocked"; readonly task: number }
   | { readonly kind: "unblocked"; readonly task: number }

@@ -8,19 +8,19 @@ import type { DriverParts, Owner } from "./driver-parts.js";
 import { workerName } from "./driver-parts.js";
 import { newTask } from "../scheduling/dependencies.js";
 import { ObjectRef } from "../api/object-ref.js";
-import type { Encoded, FromWorker } from "../protocol/protocol.js";
+import { DONE_CELLS, type DoneCells, type Encoded, type FromWorker } from "../protocol/protocol.js";
 import type { Transport } from "../transport/transport.js";
 import type { WorkerFailures } from "./worker-failures.js";
 
-/** Every kind of message a worker sends the driver. */
-export type WorkerMessageKind = FromWorker["kind"];
+/** A message object a worker sends the driver (results come as flat {@link DoneCells} instead). */
+export type KindedMessage = Exclude<FromWorker, DoneCells>;
+/** Every kind of message object a worker sends the driver. */
+export type WorkerMessageKind = KindedMessage["kind"];
 /** The message of one kind. */
-export type WorkerMessage<K extends WorkerMessageKind> = Extract<FromWorker, { readonly kind: K }>;
+export type WorkerMessage<K extends WorkerMessageKind> = Extract<KindedMessage, { readonly kind: K }>;
 
 /** A worker thread said it is up, with its thread id. */
 export type HelloMessage = WorkerMessage<"hello">;
-/** Results of tasks, in columns. */
-export type DoneMessage = WorkerMessage<"done">;
 /** A task threw. */
 export type FailMessage = WorkerMessage<"fail">;
 /** A task waits in a nested `get`/`wait` (it gives back its CPU slot meanwhile), or stopped waiting. */
@@ -54,14 +54,19 @@ export interface Envelope {
   readonly owner: Owner;
 }
 
-/** One handler per message kind. */
-export type MessageHandlers = { readonly [K in WorkerMessageKind]: (envelope: Envelope, message: WorkerMessage<K>) => void };
+/** One handler per message kind, and one for results. */
+export type MessageHandlers = { readonly [K in WorkerMessageKind]: (envelope: Envelope, message: WorkerMessage<K>) => void } & {
+  readonly done: (envelope: Envelope, cells: DoneCells) => void;
+};
 
-type AnyHandler = (envelope: Envelope, message: FromWorker) => void;
+type AnyHandler = (envelope: Envelope, message: KindedMessage) => void;
 
 /** Runs the handler of each message of a batch, in order. */
 export function handleBatch(handlers: MessageHandlers, envelope: Envelope, batch: readonly FromWorker[]): void {
-  for (const message of batch) (handlers[message.kind] as AnyHandler)(envelope, message);
+  for (const message of batch) {
+    if (Array.isArray(message)) handlers.done(envelope, message);
+    else (handlers[message.kind] as AnyHandler)(envelope, message);
+  }
 }
 
 /** The driver's handlers. */
@@ -71,14 +76,15 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
   };
   return {
     hello: ({ peer }, message) => peer.attach(message.threadId),
-    done: ({ owner }, message) => {
+    done: ({ owner }, cells) => {
       const { tasks, lending, events } = parts;
-      for (let index = 0; index < message.tasks.length; index++) {
-        const value = message.values[index] as Encoded;
+      for (let at = 0; at < cells.length; at += DONE_CELLS) {
+        const us = cells[at + 1] as number;
+        const value = cells[at + 2] as Encoded;
         lending.learn(owner, value);
-        const task = tasks.finished(owner, message.tasks[index] as number, message.us[index] as number);
+        const task = tasks.finished(owner, cells[at] as number, us);
         if (task === undefined) continue;
-        events?.emit({ kind: "taskFinished", task, runUs: message.us[index] as number });
+        events?.emit({ kind: "taskFinished", task, runUs: us });
         tasks.done(task, value);
       }
     },

@@ -23,7 +23,7 @@ export interface Transport {
   send(message: ToWorker): void;
   /**
    * Queues a task to run. Consecutive tasks may share one message (the
-   * thread channel packs them into columns), so it is separate from `send`.
+   * thread channel packs them into one flat array), so it is separate from `send`.
    */
   queueRun(task: number, fn: number, name: string | 0, args: readonly Encoded[], side: boolean): void;
   /** Posts what was queued as one batch. */

@@ -7,7 +7,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from "node:worker_threads";
 import workerpool from "workerpool";
-import type { Encoded, FromWorker, ToWorker } from "../protocol/protocol.js";
+import type { Encoded, FromWorker, RunCells, ToWorker } from "../protocol/protocol.js";
 import type { BatchHandler, ExitHandler, Transport, TransportHost } from "./transport.js";
 
 /** Path of the worker script: the built file, or a boot file that loads the TypeScript source. */
@@ -39,7 +39,7 @@ export class WorkerLink implements Transport {
   readonly #pool: ThreadPool;
   #thread: Worker | undefined;
   #outbox: ToWorker[] = [];
-  #runs: Extract<ToWorker, { kind: "run" }> | undefined;
+  #runs: RunCells | undefined;
   #dead = false;
   /** Called once the worker has said hello. */
   onHello: (() => void) | undefined;
@@ -61,19 +61,14 @@ export class WorkerLink implements Transport {
   }
 
   /**
-   * Queues a task. Consecutive tasks share one columnar `run` message, so a
-   * batch of small tasks costs the structured clone a handful of arrays
+   * Queues a task. Consecutive tasks share one flat {@link RunCells}
+   * message, so a batch of small tasks costs the structured clone one array
    * rather than an object per task.
    */
   queueRun(task: number, fn: number, name: string | 0, args: readonly Encoded[], side: boolean): void {
-    let runs = this.#runs;
-    if (runs === undefined) runs = this.#runs = { kind: "run", tasks: [], fns: [], names: [], argc: [], args: [], side: [] };
-    runs.tasks.push(task);
-    runs.side.push(side);
-    runs.fns.push(fn);
-    runs.names.push(name);
-    runs.argc.push(args.length);
-    for (const arg of args) runs.args.push(arg);
+    const runs = (this.#runs ??= []);
+    runs.push(task, fn, name, side, args.length);
+    for (const arg of args) runs.push(arg);
   }
 
   #closeRuns(): void {

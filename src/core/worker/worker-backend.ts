@@ -17,7 +17,7 @@ import type { Backend, WaitResult } from "../runtime/backend.js";
 import { errorFromData, RayError, type ErrorData } from "../api/errors.js";
 import { nextId, state } from "../runtime/global-state.js";
 import { isObjectRef, ObjectRef } from "../api/object-ref.js";
-import { HANDLE_KEY, type Encoded, type NamedActor, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "../protocol/protocol.js";
+import { HANDLE_KEY, type Encoded, type NamedActor, type DoneCells, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "../protocol/protocol.js";
 import { RemoteFunction } from "../api/remote-function.js";
 import { decode, encode, encodeArg } from "../codec/serialization.js";
 import type { FinalizerTurns } from "../store/collector.js";
@@ -33,8 +33,8 @@ interface Request {
 
 export class WorkerBackend implements Backend {
   readonly outbox: FromWorker[] = [];
-  /** Results since the last other message, sent as one columnar `done` message. */
-  #done: Extract<FromWorker, { kind: "done" }> | undefined;
+  /** Results since the last other message, sent as one flat {@link DoneCells} message. */
+  #done: DoneCells | undefined;
   /** Tasks of this worker waiting in `get` or `wait`. */
   blocked = 0;
   readonly #flushNow: (port: MessagePort) => void;
@@ -95,12 +95,10 @@ export class WorkerBackend implements Backend {
   done(task: number, value: Encoded, us: number): void {
     let done = this.#done;
     if (done === undefined) {
-      done = this.#done = { kind: "done", tasks: [], values: [], us: [] };
+      done = this.#done = [];
       this.outbox.push(done);
     }
-    done.tasks.push(task);
-    done.values.push(value);
-    done.us.push(us);
+    done.push(task, us, value);
   }
 
   /** Queues any other message after the results so far (order is kept). */

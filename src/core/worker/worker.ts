@@ -12,7 +12,7 @@ import * as api from "../api/api.js";
 import * as rayts from "../index.js";
 import { errorToData, RayError, SerializationError, TaskCancelledError, taskErrorData, type ErrorData } from "../api/errors.js";
 import { adoptIdCounter, state } from "../runtime/global-state.js";
-import type { Encoded, FromWorker, FunctionDefinition, ToWorker } from "../protocol/protocol.js";
+import type { Encoded, FromWorker, FunctionDefinition, RunCells, ToWorker } from "../protocol/protocol.js";
 import { collectNow, FinalizerTurns, MemoryPressure } from "../store/collector.js";
 import { explainMissing, namespaceAliases, referToFirst } from "../runtime/missing-names.js";
 import { RemoteFunction, defaultTaskOptions } from "../api/remote-function.js";
@@ -250,25 +250,14 @@ class WorkerServer {
 
   #receive(batch: ToWorker[]): void {
     for (const message of batch) {
+      if (Array.isArray(message)) {
+        this.#queueRuns(message);
+        continue;
+      }
       switch (message.kind) {
         case "define":
           this.#define(message.fn, message.def, message.captures);
           break;
-        case "run": {
-          let next = 0;
-          for (let index = 0; index < message.tasks.length; index++) {
-            const fn = message.fns[index] as number;
-            const argc = message.argc[index] as number;
-            const name = message.names[index] || (this.#defs.get(fn)?.name ?? "task");
-            const args = message.args.slice(next, next + argc);
-            const run: Run = { task: message.tasks[index] as number, fn, name, args, pinned: this.#pinBlocks(args) };
-            next += argc;
-            // A task of less than one CPU does not wait for the runner: async ones overlap on this event loop.
-            if (message.side[index] === true) void this.#run(run, true);
-            else this.#queue.push(run);
-          }
-          break;
-        }
         case "cancel":
           this.#cancelled.add(message.task);
           this.#generators.cancelled(message.task);
@@ -308,6 +297,23 @@ class WorkerServer {
     }
     this.#actors.run();
     this.#pump();
+  }
+
+  /** Unpacks a run of tasks (see {@link RunCells}) onto the queue; side tasks start at once. */
+  #queueRuns(cells: RunCells): void {
+    for (let at = 0; at < cells.length; ) {
+      const task = cells[at] as number;
+      const fn = cells[at + 1] as number;
+      const name = (cells[at + 2] as string | 0) || (this.#defs.get(fn)?.name ?? "task");
+      const side = cells[at + 3] as boolean;
+      const argc = cells[at + 4] as number;
+      const args = cells.slice(at + 5, at + 5 + argc) as Encoded[];
+      at += 5 + argc;
+      const run: Run = { task, fn, name, args, pinned: this.#pinBlocks(args) };
+      // A task of less than one CPU does not wait for the runner: async ones overlap on this event loop.
+      if (side) void this.#run(run, true);
+      else this.#queue.push(run);
+    }
   }
 
   #define(fn: number, def: FunctionDefinition, captures: Readonly<Record<string, Encoded>>): void {
