@@ -27,7 +27,8 @@ import { Liveness } from "./liveness.js";
 import { Lineage } from "./lineage.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
-import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { holdsMarkers, holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { reviveReturnedRefs } from "./returned-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { available, DefaultPolicy, type Demand } from "./scheduling.js";
@@ -410,7 +411,7 @@ export class ClusterBackend implements Backend {
     object.node = undefined;
     switch (result.k) {
       case "ok":
-        this.#objects.settle(object, { ok: true, inline: true, value: result.v });
+        this.#objects.settle(object, { ok: true, inline: true, value: holdsMarkers(result.v) ? this.#revive(result.v) : result.v });
         return;
       case "big":
         this.#objects.settle(object, { ok: true, inline: false, size: result.size, holders: [result.holder] });
@@ -498,10 +499,21 @@ export class ClusterBackend implements Backend {
     return object.pulled;
   }
 
+  /** Refs nested in a returned value (see returned-refs.ts) become objects this driver owns. */
+  #revive(value: unknown): unknown {
+    return reviveReturnedRefs(value, (wire) => {
+      if ("i" in wire) return this.#firstRef(this.#putObject(wire.i));
+      const object = this.#objects.create(nextId(), wire.r);
+      this.#objects.settle(object, { ok: true, inline: false, size: wire.size, holders: [...wire.holders] });
+      return this.#firstRef(object);
+    });
+  }
+
   async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
     const lost = (): ObjectLostError => new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${holders.join(", ") || "none"})`);
     try {
-      return (await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId, lost)).value;
+      const { value } = await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId, lost);
+      return holdsMarkers(value) ? this.#revive(value) : value;
     } catch (error) {
       if (error instanceof ObjectLostError) throw error;
       // Every holder refused the connection: when they are nodes about to be declared dead, the object is lost.

@@ -22,7 +22,9 @@ import { defineFunction } from "../core/api/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
-import { holdsMarkers, reviveRefs } from "./nested-refs.js";
+import { holdsMarkers, holdsRefs, reviveRefs } from "./nested-refs.js";
+import { NestedSpill } from "./nested-submit.js";
+import { markReturnedRefs } from "./returned-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { observeNode, type NodeObservation } from "./node-observation.js";
 import type { HeadDashboardOptions } from "../dashboard/head-dashboard.js";
@@ -99,6 +101,8 @@ export class NodeDaemon {
   #stopping: Promise<void> | undefined;
   #liveness: Liveness | undefined;
   #owners!: OwnerWatch;
+  /** Nested tasks of this node's tasks that go to other nodes (see nested-submit.ts). */
+  #spill: NestedSpill | undefined;
   readonly #events: NodeEvents;
   readonly #sender: FaultySender | undefined;
 
@@ -178,6 +182,8 @@ export class NodeDaemon {
       watch: () => this.#owners.check(),
     });
     await this.#liveness.start();
+    this.#spill = new NestedSpill(this.#plane, this.nodeId, options.numCpus, this.#token, this.#log);
+    await this.#spill.start();
     this.#loop = this.#consume();
     this.#log(`node ${this.nodeId} joined the cluster at ${options.redisAddress} as ${options.nodeIpAddress} (${hostname()}), ${options.numCpus} CPUs, object port ${objectPort}`);
   }
@@ -455,7 +461,15 @@ export class NodeDaemon {
   async #finish(id: string, owner: string, ref: ObjectRef<unknown>): Promise<void> {
     this.#running.set(id, ref);
     try {
-      const value = await api.get(ref);
+      let value = await api.get(ref);
+      if (holdsRefs(value)) {
+        // Refs inside the value: small ones inline, large ones held here for the owner (see returned-refs.ts).
+        value = await markReturnedRefs(value, id, this.nodeId, (heldId, local, payload) => {
+          this.#held.set(heldId, { ref: local, payload });
+          this.#owners.seen(owner);
+          this.#locations.push(heldId);
+        });
+      }
       if (inlineSize(value) <= INLINE_LIMIT) {
         this.#result(owner, { k: "ok", id, v: unshare(value) });
       } else {
@@ -548,6 +562,7 @@ export class NodeDaemon {
   async #stop(): Promise<void> {
     this.#stopped = true;
     await this.#liveness?.stop();
+    await this.#spill?.stop();
     try {
       await this.#plane.removeNode(this.nodeId);
     } catch (error) {
