@@ -35,7 +35,7 @@ export async function markReturnedRefs(
       wires.set(ref, { i: unshare(item) });
       return;
     }
-    const id = `${objectId}~${index.toString(36)}`;
+    const id = `${objectId}:${index.toString(36)}`;
     const payload = toPayload(item);
     hold(id, ref, payload);
     wires.set(ref, { r: id, size: payload.bytes.byteLength, holders: [nodeId] });
