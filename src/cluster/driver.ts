@@ -28,6 +28,7 @@ import { Lineage } from "./lineage.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
 import { holdsMarkers, holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { RemoteGenerators } from "./remote-generators.js";
 import { reviveReturnedRefs } from "./returned-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
@@ -104,6 +105,8 @@ export class ClusterBackend implements Backend {
   #liveness: Liveness | undefined;
   readonly #lineage: Lineage;
   readonly #sender: FaultySender | undefined;
+  /** Streaming generators this driver submitted (see remote-generators.ts). */
+  readonly #generators: RemoteGenerators;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -127,6 +130,12 @@ export class ClusterBackend implements Backend {
     this.#lineage = new Lineage(this.#objects, (work) => this.#whenReady(work));
     const injector = FaultInjector.fromEnv();
     this.#sender = injector === undefined ? undefined : new FaultySender(injector);
+    this.#generators = new RemoteGenerators({
+      objects: this.#objects,
+      firstRef: (object) => this.#firstRef(object),
+      send: (nodeId, message) => this.#send(nodeId, message),
+      revive: (value) => (holdsMarkers(value) ? this.#revive(value) : value),
+    });
   }
 
   get #results(): string {
@@ -327,6 +336,8 @@ export class ClusterBackend implements Backend {
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
     const key = this.#fnKey(fn);
     const object = this.#objects.create(nextId());
+    const streaming = options.numReturns === "streaming";
+    if (streaming) this.#generators.submitted(object, options.generatorBackpressureNumObjects);
     const deps = refsIn(args).map((ref) => this.#object(ref));
     for (const dep of deps) this.#objects.pin(dep);
     object.deps = deps;
@@ -360,6 +371,7 @@ export class ClusterBackend implements Backend {
             numCpus: options.numCpus,
             maxRetries: options.maxRetries,
             retryExceptions: options.retryExceptions,
+            ...(streaming ? { stream: this.#generators.wire(object) } : {}),
           });
           return true;
         };
@@ -405,6 +417,7 @@ export class ClusterBackend implements Backend {
   }
 
   #onResult(result: FromNode): void {
+    if (result.k === "item") return this.#generators.item(result);
     const object = this.#objects.byGid(result.id);
     if (object === undefined || object.state !== undefined) return;
     if (object.node !== undefined && object.demand !== undefined) this.#release(object.node as NodeEntry, object.demand);
@@ -581,6 +594,20 @@ export class ClusterBackend implements Backend {
       return;
     }
     this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
+  }
+
+  // ---- streaming generators (see remote-generators.ts) ----
+
+  openStream(task: number): void {
+    this.#generators.open(task);
+  }
+
+  nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {
+    return this.#generators.next(task);
+  }
+
+  closeStream(task: number): void {
+    this.#generators.close(task);
   }
 
   // ---- actors (see driver-actors.ts) ----

@@ -24,6 +24,7 @@ import type { PublishedFunction } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
 import { holdsMarkers, holdsRefs, reviveRefs } from "./nested-refs.js";
 import { NestedSpill } from "./nested-submit.js";
+import { NodeGenerators } from "./node-generators.js";
 import { markReturnedRefs } from "./returned-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { observeNode, type NodeObservation } from "./node-observation.js";
@@ -103,6 +104,13 @@ export class NodeDaemon {
   #owners!: OwnerWatch;
   /** Nested tasks of this node's tasks that go to other nodes (see nested-submit.ts). */
   #spill: NestedSpill | undefined;
+  /** Streaming generators run here for their owners (see node-generators.ts). */
+  readonly #generators: NodeGenerators = new NodeGenerators({
+    nodeId: () => this.nodeId,
+    result: (owner, result) => this.#result(owner, result),
+    hold: (owner, id, ref, payload) => this.#holdFor(owner, id, ref, payload),
+    errorData: (error) => this.#errorData(error),
+  });
   readonly #events: NodeEvents;
   readonly #sender: FaultySender | undefined;
 
@@ -252,7 +260,11 @@ export class NodeDaemon {
         if (handle !== undefined) api.kill(handle as never);
         return;
       }
+      case "ack":
+        this.#generators.ack(message.id, message.consumed);
+        return;
       case "cancel": {
+        if (this.#generators.close(message.id)) return;
         const ref = this.#running.get(message.id);
         if (ref !== undefined) api.cancel(ref, { force: message.force });
         return;
@@ -419,6 +431,11 @@ export class NodeDaemon {
     try {
       const backend = state.backend;
       if (backend === undefined) throw new RayError(`node ${this.nodeId} is shutting down`);
+      if (message.stream !== undefined) {
+        const completion = await this.#generators.run(message, message.stream, backend, fn, args);
+        await this.#finish(message.id, message.owner, completion);
+        return;
+      }
       const ref = backend.submitTask(fn, args, {
         numCpus: message.numCpus,
         maxRetries: message.maxRetries,
@@ -464,11 +481,7 @@ export class NodeDaemon {
       let value = await api.get(ref);
       if (holdsRefs(value)) {
         // Refs inside the value: small ones inline, large ones held here for the owner (see returned-refs.ts).
-        value = await markReturnedRefs(value, id, this.nodeId, (heldId, local, payload) => {
-          this.#held.set(heldId, { ref: local, payload });
-          this.#owners.seen(owner);
-          this.#locations.push(heldId);
-        });
+        value = await markReturnedRefs(value, id, this.nodeId, (heldId, local, payload) => this.#holdFor(owner, heldId, local, payload));
       }
       if (inlineSize(value) <= INLINE_LIMIT) {
         this.#result(owner, { k: "ok", id, v: unshare(value) });
@@ -484,6 +497,14 @@ export class NodeDaemon {
     } finally {
       this.#running.delete(id);
     }
+  }
+
+  /** Keeps a large value here for `owner` under `id` (served to pullers, freed by the owner). */
+  #holdFor(owner: string, id: string, ref: ObjectRef<unknown>, payload: Payload): void {
+    this.#held.set(id, { ref, payload });
+    this.#owners.seen(owner);
+    this.#locations.push(id);
+    this.#scheduleFlush();
   }
 
   /** Error data; a missing package is named with this node, where it must be installed. */
