@@ -299,6 +299,7 @@ export class NestedSpill {
         parts.tasks.settle(task, { ok: false, error: errorToData(error) });
         continue;
       }
+      spilled.retriesLeft--;
       parts.policy.queue.push(task);
       parts.loop.scheduleTick();
     }
