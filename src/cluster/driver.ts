@@ -27,7 +27,9 @@ import { Liveness } from "./liveness.js";
 import { Lineage, taskSpecBytes } from "./lineage.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { pullFromHolders } from "./holders.js";
-import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { holdsMarkers, holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { RemoteGenerators } from "./remote-generators.js";
+import { reviveReturnedRefs } from "./returned-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { available, DefaultPolicy, type Demand } from "./scheduling.js";
@@ -105,6 +107,8 @@ export class ClusterBackend implements Backend {
   readonly #sender: FaultySender | undefined;
   /** Redis stayed out of reach past the reconnect window: every later submission fails with this. */
   #gaveUp: ReturnType<typeof errorToData> | undefined;
+  /** Streaming generators this driver submitted (see remote-generators.ts). */
+  readonly #generators: RemoteGenerators;
 
   constructor(plane: ControlPlane, driverId: string) {
     this.#plane = plane;
@@ -129,6 +133,12 @@ export class ClusterBackend implements Backend {
     this.#lineage = new Lineage(this.#objects, (work) => this.#whenReady(work));
     const injector = FaultInjector.fromEnv();
     this.#sender = injector === undefined ? undefined : new FaultySender(injector);
+    this.#generators = new RemoteGenerators({
+      objects: this.#objects,
+      firstRef: (object) => this.#firstRef(object),
+      send: (nodeId, message) => this.#send(nodeId, message),
+      revive: (value) => (holdsMarkers(value) ? this.#revive(value) : value),
+    });
   }
 
   get #results(): string {
@@ -330,6 +340,8 @@ export class ClusterBackend implements Backend {
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
     const key = this.#fnKey(fn);
     const object = this.#objects.create(nextId());
+    const streaming = options.numReturns === "streaming";
+    if (streaming) this.#generators.submitted(object, options.generatorBackpressureNumObjects);
     const deps = refsIn(args).map((ref) => this.#object(ref));
     for (const dep of deps) this.#objects.pin(dep);
     object.deps = deps;
@@ -363,6 +375,7 @@ export class ClusterBackend implements Backend {
             numCpus: options.numCpus,
             maxRetries: options.maxRetries,
             retryExceptions: options.retryExceptions,
+            ...(streaming ? { stream: this.#generators.wire(object) } : {}),
           });
           return true;
         };
@@ -408,13 +421,14 @@ export class ClusterBackend implements Backend {
   }
 
   #onResult(result: FromNode): void {
+    if (result.k === "item") return this.#generators.item(result);
     const object = this.#objects.byGid(result.id);
     if (object === undefined || object.state !== undefined) return;
     if (object.node !== undefined && object.demand !== undefined) this.#release(object.node as NodeEntry, object.demand);
     object.node = undefined;
     switch (result.k) {
       case "ok":
-        this.#objects.settle(object, { ok: true, inline: true, value: result.v });
+        this.#objects.settle(object, { ok: true, inline: true, value: holdsMarkers(result.v) ? this.#revive(result.v) : result.v });
         return;
       case "big":
         this.#objects.settle(object, { ok: true, inline: false, size: result.size, holders: [result.holder] });
@@ -510,10 +524,21 @@ export class ClusterBackend implements Backend {
     return object.pulled;
   }
 
+  /** Refs nested in a returned value (see returned-refs.ts) become objects this driver owns. */
+  #revive(value: unknown): unknown {
+    return reviveReturnedRefs(value, (wire) => {
+      if ("i" in wire) return this.#firstRef(this.#putObject(wire.i));
+      const object = this.#objects.create(nextId(), wire.r);
+      this.#objects.settle(object, { ok: true, inline: false, size: wire.size, holders: [...wire.holders] });
+      return this.#firstRef(object);
+    });
+  }
+
   async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
     const lost = (): ObjectLostError => new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${holders.join(", ") || "none"})`);
     try {
-      return (await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId, lost)).value;
+      const { value } = await pullFromHolders(this.#plane.redis, gid, holders, this.#token, this.driverId, lost);
+      return holdsMarkers(value) ? this.#revive(value) : value;
     } catch (error) {
       if (error instanceof ObjectLostError) throw error;
       // Every holder refused the connection: when they are nodes about to be declared dead, the object is lost.
@@ -582,6 +607,20 @@ export class ClusterBackend implements Backend {
       return;
     }
     this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
+  }
+
+  // ---- streaming generators (see remote-generators.ts) ----
+
+  openStream(task: number): void {
+    this.#generators.open(task);
+  }
+
+  nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {
+    return this.#generators.next(task);
+  }
+
+  closeStream(task: number): void {
+    this.#generators.close(task);
   }
 
   // ---- actors (see driver-actors.ts) ----

@@ -23,7 +23,10 @@ import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-
 import type { PublishedFunction } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
 import { unnameActors } from "./actor-registry.js";
-import { holdsMarkers, reviveRefs } from "./nested-refs.js";
+import { holdsMarkers, holdsRefs, reviveRefs } from "./nested-refs.js";
+import { NestedSpill } from "./nested-submit.js";
+import { NodeGenerators } from "./node-generators.js";
+import { markReturnedRefs } from "./returned-refs.js";
 import { ObjectServer } from "./object-server.js";
 import { observeNode, type NodeObservation } from "./node-observation.js";
 import type { HeadDashboardOptions } from "../dashboard/head-dashboard.js";
@@ -100,6 +103,15 @@ export class NodeDaemon {
   #stopping: Promise<void> | undefined;
   #liveness: Liveness | undefined;
   #owners!: OwnerWatch;
+  /** Nested tasks of this node's tasks that go to other nodes (see nested-submit.ts). */
+  #spill: NestedSpill | undefined;
+  /** Streaming generators run here for their owners (see node-generators.ts). */
+  readonly #generators: NodeGenerators = new NodeGenerators({
+    nodeId: () => this.nodeId,
+    result: (owner, result) => this.#result(owner, result),
+    hold: (owner, id, ref, payload) => this.#holdFor(owner, id, ref, payload),
+    errorData: (error) => this.#errorData(error),
+  });
   readonly #events: NodeEvents;
   readonly #sender: FaultySender | undefined;
 
@@ -179,6 +191,8 @@ export class NodeDaemon {
       watch: () => this.#owners.check(),
     });
     await this.#liveness.start();
+    this.#spill = new NestedSpill(this.#plane, this.nodeId, options.numCpus, this.#token, this.#log);
+    await this.#spill.start();
     this.#loop = this.#consume();
     this.#log(`node ${this.nodeId} joined the cluster at ${options.redisAddress} as ${options.nodeIpAddress} (${hostname()}), ${options.numCpus} CPUs, object port ${objectPort}`);
   }
@@ -247,7 +261,11 @@ export class NodeDaemon {
         if (handle !== undefined) api.kill(handle as never);
         return;
       }
+      case "ack":
+        this.#generators.ack(message.id, message.consumed);
+        return;
       case "cancel": {
+        if (this.#generators.close(message.id)) return;
         const ref = this.#running.get(message.id);
         if (ref !== undefined) api.cancel(ref, { force: message.force });
         return;
@@ -416,6 +434,11 @@ export class NodeDaemon {
     try {
       const backend = state.backend;
       if (backend === undefined) throw new RayError(`node ${this.nodeId} is shutting down`);
+      if (message.stream !== undefined) {
+        const completion = await this.#generators.run(message, message.stream, backend, fn, args);
+        await this.#finish(message.id, message.owner, completion);
+        return;
+      }
       const ref = backend.submitTask(fn, args, {
         numCpus: message.numCpus,
         maxRetries: message.maxRetries,
@@ -458,7 +481,11 @@ export class NodeDaemon {
   async #finish(id: string, owner: string, ref: ObjectRef<unknown>): Promise<void> {
     this.#running.set(id, ref);
     try {
-      const value = await api.get(ref);
+      let value = await api.get(ref);
+      if (holdsRefs(value)) {
+        // Refs inside the value: small ones inline, large ones held here for the owner (see returned-refs.ts).
+        value = await markReturnedRefs(value, id, this.nodeId, (heldId, local, payload) => this.#holdFor(owner, heldId, local, payload));
+      }
       if (inlineSize(value) <= INLINE_LIMIT) {
         this.#result(owner, { k: "ok", id, v: unshare(value) });
       } else {
@@ -473,6 +500,14 @@ export class NodeDaemon {
     } finally {
       this.#running.delete(id);
     }
+  }
+
+  /** Keeps a large value here for `owner` under `id` (served to pullers, freed by the owner). */
+  #holdFor(owner: string, id: string, ref: ObjectRef<unknown>, payload: Payload): void {
+    this.#held.set(id, { ref, payload });
+    this.#owners.seen(owner);
+    this.#locations.push(id);
+    this.#scheduleFlush();
   }
 
   /** Error data; a missing package is named with this node, where it must be installed. */
@@ -551,6 +586,7 @@ export class NodeDaemon {
   async #stop(): Promise<void> {
     this.#stopped = true;
     await this.#liveness?.stop();
+    await this.#spill?.stop();
     try {
       await this.#plane.removeNode(this.nodeId);
     } catch (error) {

@@ -52,11 +52,11 @@ export class OwnershipTable {
     this.#onFree = onFree;
   }
 
-  /** A new object with one ref (the first ObjectRef the caller makes). */
-  create(num: number): OwnedObject {
+  /** A new object with one ref (the first ObjectRef the caller makes); `gid` names one a node made for this owner. */
+  create(num: number, gid = `${this.#prefix}${num.toString(36)}`): OwnedObject {
     const object: OwnedObject = {
       num,
-      gid: `${this.#prefix}${num.toString(36)}`,
+      gid,
       state: undefined,
       refs: 1,
       pins: 0,

@@ -26,6 +26,8 @@ export type ToNode =
       readonly numCpus: number;
       readonly maxRetries: number;
       readonly retryExceptions: boolean;
+      /** A streaming generator: items already delivered (skipped when run again), unconsumed items at which it pauses. */
+      readonly stream?: { readonly skip: number; readonly backpressure: number };
     }
   | {
       readonly k: "actor";
@@ -40,10 +42,20 @@ export type ToNode =
   | { readonly k: "call"; readonly id: string; readonly owner: string; readonly actor: string; readonly method: string; readonly args: readonly ArgWire[] }
   | { readonly k: "kill"; readonly actor: string }
   | { readonly k: "cancel"; readonly id: string; readonly force: boolean }
-  | { readonly k: "free"; readonly ids: readonly string[] };
+  | { readonly k: "free"; readonly ids: readonly string[] }
+  /** The owner took `consumed` items of a streaming generator (its backpressure). */
+  | { readonly k: "ack"; readonly id: string; readonly consumed: number };
 
 /** Node to owner, through the owner's result stream. */
 export type FromNode =
+  | { readonly k: "ok"; readonly id: string; readonly v: unknown }
+  | { readonly k: "big"; readonly id: string; readonly size: number; readonly holder: string }
+  | { readonly k: "err"; readonly id: string; readonly e: ErrorData }
+  /** Item `index` (from 0) of the streaming generator task `id`, as a result of its own. */
+  | { readonly k: "item"; readonly id: string; readonly index: number; readonly item: ItemResult };
+
+/** One item of a streaming generator: its value, where it is held, or the error its `get` throws. */
+export type ItemResult =
   | { readonly k: "ok"; readonly id: string; readonly v: unknown }
   | { readonly k: "big"; readonly id: string; readonly size: number; readonly holder: string }
   | { readonly k: "err"; readonly id: string; readonly e: ErrorData };

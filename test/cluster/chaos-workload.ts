@@ -1,9 +1,10 @@
 /**
  * Ray's chaos workloads on a running cluster driver: chains of dependent
- * tasks (nested tasks are not yet supported in cluster mode), actor
- * calls that must never be lost (each call's value logged by a log actor on
- * the head node, which never dies), and tasks reading a borrowed 10 MB
- * object. `onResult` is told of every value that arrives, so a killer can
+ * tasks, trees of nested tasks (spread over the nodes by the nodes that
+ * submit them), actor calls that must never be lost (each call's value
+ * logged by a log actor on the head node, which never dies), tasks reading
+ * a borrowed 10 MB object, and streaming generators whose items must
+ * arrive each exactly once, in order. `onResult` is told of every value that arrives, so a killer can
  * act on progress rather than on time. Shared by the chaos test and the
  * cluster-faults benchmark.
  */
@@ -29,6 +30,26 @@ const sumOf = ray.remote((data: Float64Array, i: number) => {
   let sum = 0;
   for (let k = 0; k < data.length; k += 4096) sum += data[k] as number;
   return sum + i;
+});
+
+/** Sums lo..hi-1 as a binary tree of nested tasks with 2 ms leaves. */
+const nestedSum = ray.remote(async function nestedSum(lo: number, hi: number): Promise<number> {
+  if (hi - lo === 1) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    return lo;
+  }
+  const self = ray.remote(nestedSum);
+  const mid = (lo + hi) >> 1;
+  const [left, right] = await ray.get([self.remote(lo, mid), self.remote(mid, hi)]);
+  return left + right;
+});
+
+/** Yields base, base+1, ... base+count-1, 3 ms apart. */
+const stream = ray.remote(function* stream(base: number, count: number) {
+  for (let i = 0; i < count; i++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3);
+    yield base + i;
+  }
 });
 
 class Worker {
@@ -86,7 +107,24 @@ export async function runChaosWorkload(size: number, headNodeId: string, onResul
       arrived();
     }),
   );
-  await Promise.all([...chains, ...calls, ...borrowed]);
+  const LEAVES = 8;
+  const trees = Array.from({ length: Math.max(1, Math.floor(size / 8)) }, (_, i) =>
+    ray.get(nestedSum.options({ maxRetries: 1000 }).remote(i * LEAVES, (i + 1) * LEAVES)).then((value) => {
+      const expected = (LEAVES * (2 * i * LEAVES + LEAVES - 1)) / 2;
+      if (value !== expected) problems.push(`tree ${i}: ${value}, expected ${expected}`);
+      arrived();
+    }),
+  );
+  const ITEMS = 6;
+  const streams = Array.from({ length: Math.max(1, Math.floor(size / 12)) }, async (_, i) => {
+    const options = i % 2 === 0 ? { maxRetries: 1000, scheduling: "SPREAD" as const } : { maxRetries: 1000, scheduling: "SPREAD" as const, generatorBackpressureNumObjects: 2 };
+    const items: number[] = [];
+    for await (const ref of stream.options(options).remote(i * 100, ITEMS)) items.push(await ray.get(ref));
+    const expected = Array.from({ length: ITEMS }, (_, k) => i * 100 + k);
+    if (items.join() !== expected.join()) problems.push(`stream ${i}: ${items.join()}`);
+    arrived();
+  });
+  await Promise.all([...chains, ...calls, ...borrowed, ...trees, ...streams]);
   const entries = await ray.get(log.entries.remote());
   const sorted = [...entries].sort((a, b) => a - b);
   if (sorted.length !== size || sorted.some((value, index) => value !== index)) {
@@ -94,5 +132,5 @@ export async function runChaosWorkload(size: number, headNodeId: string, onResul
   }
   for (const worker of workers) ray.kill(worker);
   ray.kill(log);
-  return { results, expected: chains.length + calls.length + borrowed.length, problems, ms: performance.now() - started };
+  return { results, expected: chains.length + calls.length + borrowed.length + trees.length + streams.length, problems, ms: performance.now() - started };
 }

@@ -1,7 +1,8 @@
 /**
  * The chaos test, as Ray's nightly one: a head and three nodes on loopback
- * run chains of dependent tasks, actor calls that must never be lost and tasks on a
- * borrowed 10 MB object, while a killer SIGKILLs a random non-head node
+ * run chains of dependent tasks, trees of nested tasks, actor calls that must
+ * never be lost, tasks on a borrowed 10 MB object and streaming generators,
+ * while a killer SIGKILLs a random non-head node
  * (after every few results that arrive, never on a timer) and starts a
  * replacement. Every result must be right, the actor call log must hold each
  * call exactly once, and available CPU must equal the total at the end.

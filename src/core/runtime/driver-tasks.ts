@@ -9,7 +9,7 @@ import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
 import type { Backend } from "./backend.js";
 import type { DriverParts, Owner } from "./driver-parts.js";
 import { errorToData, ObjectStoreFullError, RayError, TaskCancelledError, type ErrorData } from "../api/errors.js";
-import { nextId } from "./global-state.js";
+import { nextId, state } from "./global-state.js";
 import { currentNum, isObjectRef, type ObjectRef } from "../api/object-ref.js";
 import type { Settled } from "../store/object-store.js";
 import { isBoxed, type Encoded, type ResolvedTaskOptions } from "../protocol/protocol.js";
@@ -17,6 +17,13 @@ import { isSideTask, TaskWorker, type Task } from "../scheduling/scheduler.js";
 import { encodeArg, isLargeCopy, needsArrow, releaseArg, sizeOf } from "../codec/serialization.js";
 import type { Transport } from "../transport/transport.js";
 import { newTask } from "../scheduling/dependencies.js";
+
+/**
+ * Offered each task a worker submitted, once it can run; returns true when it
+ * took the task, which it then settles through `parts.tasks` (a cluster node
+ * runs some on other nodes).
+ */
+export type NestedPlacer = (task: Task, parts: DriverParts) => boolean;
 
 /** Tasks of one runtime from submit to settled. */
 export class TaskLifecycle {
@@ -27,6 +34,8 @@ export class TaskLifecycle {
   readonly live = new Map<number, Task>();
   /** Finished tasks whose result waits for room, with their arguments already unpinned. */
   readonly #unpinned = new WeakSet<Task>();
+  /** Tasks submitted by workers, offered to {@link NestedPlacer} when one is set. */
+  readonly #nested = new WeakSet<Task>();
   #inTick = false;
 
   constructor(parts: DriverParts, backend: Backend) {
@@ -126,6 +135,7 @@ export class TaskLifecycle {
       this.settle(task, { ok: false, error: errorToData(error) });
       return;
     }
+    if (state.placeNested !== undefined && this.#nested.has(task) && state.placeNested(task, parts)) return;
     const queue = parts.policy.queue;
     queue.push(task);
     // A long synchronous submit loop would leave the workers idle until it
@@ -161,6 +171,7 @@ export class TaskLifecycle {
 
   /** Admits a task; `owner` is the worker that submitted it and holds its ref. */
   submit(task: Task, owner?: Owner): void {
+    if (owner !== undefined && state.placeNested !== undefined && task.actor === undefined) this.#nested.add(task);
     const runnable = this.admit(task, owner);
     const numCpus = this.#parts.options.numCpus;
     if (task.options.numCpus > numCpus) {

@@ -12,6 +12,7 @@
 import type { FunctionDefinition } from "../protocol/protocol.js";
 import type { Backend } from "./backend.js";
 import type { ObserveHook } from "./events.js";
+import type { NestedPlacer } from "./driver-tasks.js";
 import { randomInt } from "node:crypto";
 import { Codec } from "../codec/codec.js";
 
@@ -42,6 +43,8 @@ interface GlobalState {
   codec: Codec;
   /** The prefix of the public ids of the current runtime (hex of its random tag); empty before any runtime. */
   tag: string;
+  /** Offered each task a worker submits once it can run (a cluster node places some on other nodes). */
+  placeNested: NestedPlacer | undefined;
 }
 
 const KEY = Symbol.for("rayts.state");
@@ -55,6 +58,7 @@ function create(): GlobalState {
     ids: new BigInt64Array(new SharedArrayBuffer(ID_BYTES)),
     codec: new Codec(false, nextId, ""),
     tag: "",
+    placeNested: undefined,
   };
 }
 

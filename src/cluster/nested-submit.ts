@@ -1,0 +1,307 @@
+/**
+ * Nested tasks across nodes. A task running on a node submits its nested
+ * tasks to that node's runtime; this placer, offered each of them once it
+ * can run, follows the driver's hybrid policy: the task stays on this node
+ * while the node is under half busy, else it goes to the least-loaded other
+ * node. This node owns what it sends away (its id is the owner on the wire):
+ * it reads the results from its own result stream, pulls large ones, and
+ * settles the nested task in its runtime, so the parent's `get` and the
+ * runtime's reference counting work as for a local task. A node it sent
+ * work to that dies has that work run again here, while `maxRetries` lasts.
+ */
+import { deserialize, serialize } from "node:v8";
+import type { Redis } from "ioredis";
+import * as api from "../core/api/api.js";
+import { errorToData, NodeDiedError, ObjectLostError } from "../core/api/errors.js";
+import type { DriverParts } from "../core/runtime/driver-parts.js";
+import type { NestedPlacer } from "../core/runtime/driver-tasks.js";
+import { state } from "../core/runtime/global-state.js";
+import { decode, encode } from "../core/codec/serialization.js";
+import { isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
+import type { Task } from "../core/scheduling/scheduler.js";
+import { PREFIX, type ControlPlane } from "./control-plane.js";
+import { faultSettings } from "./fault-settings.js";
+import { encodeFunction, moduleCode, publishable } from "./functions.js";
+import { pullFromHolders } from "./holders.js";
+import { driverKey } from "./liveness.js";
+import { holdsMarkers, reviveRefs } from "./nested-refs.js";
+import { NodeTable, type NodeEntry } from "./node-table.js";
+import { HYBRID_THRESHOLD } from "./scheduling.js";
+import { INLINE_LIMIT, inlineSize, unshare, type ArgWire, type FromNode, type ResultBatch, type ToNode } from "./wire.js";
+
+/** A nested task running on another node for this one. */
+interface Spilled {
+  readonly task: Task;
+  readonly parts: DriverParts;
+  readonly node: NodeEntry;
+  retriesLeft: number;
+}
+
+/** Stands for a function that cannot leave this node (a capture too large or not readable). */
+const LOCAL_ONLY = "";
+
+export class NestedSpill {
+  readonly #plane: ControlPlane;
+  readonly #nodeId: string;
+  readonly #numCpus: number;
+  readonly #token: string;
+  readonly #log: (line: string) => void;
+  readonly #nodes: NodeTable;
+  readonly #spilled = new Map<string, Spilled>();
+  readonly #keys = new Map<number, string>();
+  readonly #dead = new Set<string>();
+  #outbox = new Map<string, ToNode[]>();
+  #flushScheduled = false;
+  #reader: Redis | undefined;
+  #loop: Promise<void> | undefined;
+  #beat: NodeJS.Timeout | undefined;
+  #stopped = false;
+  /** Nested tasks sent to other nodes, for the logs. */
+  sent = 0;
+
+  constructor(plane: ControlPlane, nodeId: string, numCpus: number, token: string, log: (line: string) => void) {
+    this.#plane = plane;
+    this.#nodeId = nodeId;
+    this.#numCpus = numCpus;
+    this.#token = token;
+    this.#log = log;
+    this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node.nodeId));
+  }
+
+  get #results(): string {
+    return `${PREFIX}results:${this.#nodeId}`;
+  }
+
+  /** Follows the nodes, beats as an owner (so nodes running its work keep it), reads results; installs the placer. */
+  async start(): Promise<void> {
+    const settings = faultSettings();
+    const beat = (): Promise<unknown> => this.#plane.redis.set(driverKey(this.#nodeId), "1", "PX", settings.driverDeadMs).catch(() => undefined);
+    await beat();
+    this.#beat = setInterval(() => void beat(), settings.heartbeatMs);
+    await this.#nodes.start();
+    this.#reader = await this.#plane.connection(`rayts-node-${this.#nodeId}-results`);
+    this.#loop = this.#readResults(this.#reader);
+    state.placeNested = this.place;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (state.placeNested === this.place) state.placeNested = undefined;
+    clearInterval(this.#beat);
+    await this.#nodes.stop();
+    this.#reader?.disconnect();
+    await this.#loop?.catch(() => undefined);
+    await this.#plane.redis.multi().del(driverKey(this.#nodeId)).del(this.#results).exec().catch(() => undefined);
+  }
+
+  /** The hybrid policy for a nested task; true when it was sent to another node. */
+  readonly place: NestedPlacer = (task, parts) => {
+    if (this.#stopped || task.options.numReturns !== undefined || task.options.scheduling !== undefined || task.options.resources !== undefined) return false;
+    const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
+    if (localLoad < HYBRID_THRESHOLD) return false;
+    const node = this.#leastLoaded(task.options.numCpus);
+    if (node === undefined || this.#load(node) >= localLoad) return false;
+    const key = this.#fnKey(task.fn, parts);
+    if (key === LOCAL_ONLY) return false;
+    const args = this.#args(task.args, parts);
+    if (args === undefined) return false;
+    const id = `${this.#nodeId}.s${task.id.toString(36)}`;
+    this.#spilled.set(id, { task, parts, node, retriesLeft: task.options.maxRetries });
+    node.inFlight += task.options.numCpus;
+    this.sent++;
+    this.#send(node.nodeId, {
+      k: "task",
+      id,
+      owner: this.#nodeId,
+      fn: key,
+      name: task.name,
+      args,
+      numCpus: task.options.numCpus,
+      maxRetries: task.options.maxRetries,
+      retryExceptions: task.options.retryExceptions,
+    });
+    return true;
+  };
+
+  #load(node: NodeEntry): number {
+    return (Math.max(node.live.load.busyCpus, 0) + node.inFlight) / Math.max(1, node.resources["CPU"] ?? 1);
+  }
+
+  #leastLoaded(numCpus: number): NodeEntry | undefined {
+    let best: NodeEntry | undefined;
+    for (const node of this.#nodes.list()) {
+      if (node.nodeId === this.#nodeId || this.#dead.has(node.nodeId) || (node.resources["CPU"] ?? 0) < numCpus) continue;
+      if (best === undefined || this.#load(node) < this.#load(best)) best = node;
+    }
+    return best;
+  }
+
+  /** The published key of a function of this runtime (published once), or LOCAL_ONLY. */
+  #fnKey(fn: number, parts: DriverParts): string {
+    let key = this.#keys.get(fn);
+    if (key !== undefined) return key;
+    const def = parts.control.fetchFunction(fn);
+    key = LOCAL_ONLY;
+    if (def !== undefined) {
+      try {
+        const published = publishable(
+          def,
+          (id) => {
+            const settled = parts.store.read(id);
+            const wire = this.#wire(settled?.ok === true ? settled.value : undefined);
+            if (wire === undefined) throw new RangeError(`capture ${id} cannot leave this node`);
+            return wire;
+          },
+          (url, name) => {
+            const code = moduleCode(url, name);
+            void this.#plane.publishCode(code.hash, code.text);
+            return code;
+          },
+        );
+        const encoded = encodeFunction(published);
+        key = encoded.key;
+        // Same connection as the task streams: published before any task naming it is read.
+        void this.#plane.publishFunction(key, encoded.bytes);
+      } catch (error) {
+        this.#log(`nested tasks of function ${def.name} stay on this node: ${String(error)}`);
+      }
+    }
+    this.#keys.set(fn, key);
+    return key;
+  }
+
+  /** Argument wires, or undefined when one cannot leave this node (large, or holding refs or handles). */
+  #args(args: readonly Encoded[], parts: DriverParts): ArgWire[] | undefined {
+    const wires: ArgWire[] = [];
+    for (const arg of args) {
+      let value: Encoded | undefined = arg;
+      const ref = refId(arg);
+      if (ref !== undefined) {
+        const settled = parts.store.read(ref);
+        value = settled?.ok === true ? settled.value : undefined;
+      }
+      const wire = this.#wire(value);
+      if (wire === undefined) return undefined;
+      wires.push(wire);
+    }
+    return wires;
+  }
+
+  #wire(value: Encoded | undefined): ArgWire | undefined {
+    if (value === undefined) return undefined;
+    if (!isBoxed(value)) return { i: value };
+    if (nestedIds(value) !== undefined || value.t === "r") return undefined;
+    let handles = false;
+    const plain = decode(value, () => (handles = true));
+    if (handles || inlineSize(plain) > INLINE_LIMIT) return undefined;
+    return { i: unshare(plain) };
+  }
+
+  #send(nodeId: string, message: ToNode): void {
+    let list = this.#outbox.get(nodeId);
+    if (list === undefined) this.#outbox.set(nodeId, (list = []));
+    list.push(message);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      const outbox = this.#outbox;
+      this.#outbox = new Map();
+      const pipeline = this.#plane.redis.pipeline();
+      for (const [target, messages] of outbox) pipeline.xadd(`${PREFIX}tasks:${target}`, "*", "m", serialize(messages));
+      pipeline.exec().catch((error: unknown) => this.#log(`sending nested tasks failed: ${String(error)}`));
+    });
+  }
+
+  async #readResults(reader: Redis): Promise<void> {
+    let last = "0-0";
+    while (!this.#stopped) {
+      let reply: unknown;
+      try {
+        reply = await reader.callBuffer("XREAD", "COUNT", 512, "BLOCK", 1000, "STREAMS", this.#results, last);
+      } catch (error) {
+        if (this.#stopped) return;
+        this.#log(`reading nested results failed: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      if (reply === null) continue;
+      const read: string[] = [];
+      for (const [, entries] of reply as [Buffer, [Buffer, Buffer[]][]][]) {
+        for (const [entryId, fields] of entries) {
+          last = entryId.toString();
+          read.push(last);
+          const batch = deserialize(fields[1] as Buffer) as ResultBatch;
+          if (batch.died !== undefined) this.#nodeGone(batch.died.nodeId);
+          // Results of a node declared dead are fenced off: its work runs again here.
+          if (this.#dead.has(batch.node)) continue;
+          for (const result of batch.results) this.#onResult(result);
+        }
+      }
+      if (read.length > 0) void this.#plane.redis.xdel(this.#results, ...read).catch(() => undefined);
+    }
+  }
+
+  #onResult(result: FromNode): void {
+    const spilled = this.#spilled.get(result.id);
+    if (spilled === undefined) return;
+    this.#spilled.delete(result.id);
+    spilled.node.inFlight -= spilled.task.options.numCpus;
+    const { task, parts } = spilled;
+    const fail = (error: unknown): void => parts.tasks.settle(task, { ok: false, error: errorToData(error) });
+    switch (result.k) {
+      case "ok":
+        if (!holdsMarkers(result.v)) {
+          this.#done(spilled, result.v);
+          return;
+        }
+        reviveRefs(result.v, (wire) => ("i" in wire ? api.put(wire.i) : this.#fetch(wire.r, wire.holders).then((value) => api.put(value)))).then(
+          (value) => this.#done(spilled, value),
+          fail,
+        );
+        return;
+      case "big":
+        this.#fetch(result.id, [result.holder]).then((value) => this.#done(spilled, value), fail);
+        return;
+      case "err":
+        parts.tasks.settle(task, { ok: false, error: result.e });
+        return;
+    }
+  }
+
+  #done({ task, parts }: Spilled, value: unknown): void {
+    try {
+      parts.tasks.done(task, encode(value, `the result of ${task.name}`));
+    } catch (error) {
+      parts.tasks.settle(task, { ok: false, error: errorToData(error) });
+    }
+  }
+
+  /** A large value made elsewhere for this node: pulled once, then freed at its holder (this node's store keeps it). */
+  async #fetch(objectId: string, holders: readonly string[]): Promise<unknown> {
+    const lost = (): Error => new ObjectLostError(`object ${objectId} was lost: every copy was on a node that died (holders ${holders.join(", ")})`);
+    const { value } = await pullFromHolders(this.#plane.redis, objectId, holders, this.#token, this.#nodeId, lost);
+    for (const holder of holders) if (!this.#dead.has(holder)) this.#send(holder, { k: "free", ids: [objectId] });
+    void this.#plane.dropLocations([objectId]).catch(() => undefined);
+    return value;
+  }
+
+  /** A node that died: the nested tasks it ran for this node run again here while their retries last. */
+  #nodeGone(nodeId: string): void {
+    if (this.#dead.has(nodeId)) return;
+    this.#dead.add(nodeId);
+    for (const [id, spilled] of [...this.#spilled]) {
+      if (spilled.node.nodeId !== nodeId) continue;
+      this.#spilled.delete(id);
+      const { task, parts } = spilled;
+      if (spilled.retriesLeft <= 0) {
+        const error = new NodeDiedError(`node ${nodeId} died while running nested task ${task.name}, and the task ran out of retries (maxRetries)`);
+        parts.tasks.settle(task, { ok: false, error: errorToData(error) });
+        continue;
+      }
+      spilled.retriesLeft--;
+      parts.policy.queue.push(task);
+      parts.loop.scheduleTick();
+    }
+  }
+}
