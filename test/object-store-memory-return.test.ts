@@ -60,7 +60,6 @@ await ray.shutdown();
 test("RSS comes back once 2,000 dropped 1 MB results are freed", { timeout: 150_000 }, async () => {
   const run = await runScript("memory-return", SCRIPT, {
     nodeArgs: ["--expose-gc"],
-    env: { MALLOC_MMAP_THRESHOLD_: "131072" },
     timeoutMs: 140_000,
   });
   assert.equal(run.code, 0, run.stderr);
