@@ -9,6 +9,7 @@
  */
 import { connect, type Socket } from "node:net";
 import { RayError } from "../core/api/errors.js";
+import { allocateSharedBlock } from "../core/store/shared-blocks.js";
 import { fromPayload } from "./wire.js";
 
 /** Header carrying the cluster token. */
@@ -273,7 +274,7 @@ export async function pullObject(address: string, objectId: string, token: strin
   const firstDone = fetchRange(address, objectId, token, 0, CHUNK_BYTES, (head) => {
     form = described(head);
     // Typed arrays land in shared memory (the store keeps that block as it is); an ArrayBuffer stays one.
-    bytes = new Uint8Array(form.kind === "ta" ? new SharedArrayBuffer(form.size) : new ArrayBuffer(form.size));
+    bytes = new Uint8Array(form.kind === "ta" ? allocateSharedBlock(form.size) : new ArrayBuffer(form.size));
     headSeen();
     return { into: bytes, at: 0 };
   });

@@ -21,3 +21,4 @@ export {
 } from "./api/options.js";
 export { shippableSource } from "./api/remote-function.js";
 export { runtimeScoped } from "./runtime/global-state.js";
+export { allocateSharedBlock } from "./store/shared-blocks.js";

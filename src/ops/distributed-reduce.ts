@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from "node:os";
 import { availableResources, cancel, get, isInitialized, put, isObjectRef, type ObjectRef, type RemoteFunction } from "../core/index.js";
-import { shippableSource, checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, checkSequenceOrRef, describe, isRemoteFunction, runtimeScoped } from "../core/internal.js";
+import { allocateSharedBlock, shippableSource, checkFunctionOrRemote, checkInteger, checkNotEmpty, checkOptions, checkSequenceOrRef, describe, isRemoteFunction, runtimeScoped } from "../core/internal.js";
 import { distributedLowerBoundMs, localMs, planChunks, SAFETY_MARGIN, type ChunkPlan } from "./chunk-plan.js";
 import { foldChunkTask, probeTask, type ChunkMode } from "./fold-task.js";
 import { foldRange, type Combiner } from "./tree-reduce.js";
@@ -248,14 +248,14 @@ function transferMsPerItem<T>(source: Source<T>, from: number): number {
   const items = source.items;
   if (isTypedArray(items)) {
     if (source.shared) return 0;
-    // What `put` does: copy into a fresh SharedArrayBuffer. The sample is taken from the end of
+    // What `put` does: copy into a fresh store block. The sample is taken from the end of
     // the array, away from the prefix just folded, so that it is not served from the cache.
     const view = items as unknown as { buffer: ArrayBufferLike; byteOffset: number; byteLength: number };
     const count = Math.min(items.length - from, 131_072);
     if (count <= 0) return 0;
     const bytes = Math.floor((view.byteLength / items.length) * count);
     const t0 = performance.now();
-    new Uint8Array(new SharedArrayBuffer(bytes)).set(new Uint8Array(view.buffer, view.byteOffset + view.byteLength - bytes, bytes));
+    new Uint8Array(allocateSharedBlock(bytes)).set(new Uint8Array(view.buffer, view.byteOffset + view.byteLength - bytes, bytes));
     const measured = (performance.now() - t0) / count;
     // A small sample may land in memory already mapped; a large put also pays for fresh pages.
     // Floor: 2 GB/s, what a large put into new shared memory was measured at.

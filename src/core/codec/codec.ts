@@ -16,6 +16,7 @@ import { SerializationError } from "../api/errors.js";
 import { show } from "../api/options.js";
 import { refNum } from "../api/ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "../protocol/protocol.js";
+import { allocateSharedBlock } from "../store/shared-blocks.js";
 import {
   INLINE_LIMIT,
   TYPED_ARRAYS,
@@ -102,7 +103,7 @@ export class Codec {
 
   /** Copies bytes into a fresh store-owned SharedArrayBuffer. */
   #toShared(bytes: Uint8Array): SharedArrayBuffer {
-    const shared = new SharedArrayBuffer(bytes.byteLength);
+    const shared = allocateSharedBlock(bytes.byteLength);
     new Uint8Array(shared).set(bytes);
     this.#adopt(shared, this.#newId());
     return shared;

@@ -14,6 +14,7 @@
  */
 import v8 from "node:v8";
 import { TYPED_ARRAYS } from "../codec/codec-values.js";
+import { allocateSharedBlock } from "../store/shared-blocks.js";
 import type { FromWorker, ToWorker, TypedArrayName } from "./protocol.js";
 
 /** Version of the message protocol; a receiver refuses batches of another version. */
@@ -67,7 +68,7 @@ function attach(value: unknown): unknown {
   const record = value as Record<string, unknown>;
   const bytes = record[SHARED];
   if (bytes instanceof Uint8Array) {
-    const shared = new SharedArrayBuffer(bytes.byteLength);
+    const shared = allocateSharedBlock(bytes.byteLength);
     new Uint8Array(shared).set(bytes);
     const view = record[VIEW] as TypedArrayName | undefined;
     if (view === undefined) return shared;

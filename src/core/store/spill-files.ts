@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TypedArrayName } from "../protocol/protocol.js";
+import { allocateSharedBlock } from "./shared-blocks.js";
 
 /** How to rebuild a value from its bytes on disk. */
 export type SpillShape =
@@ -102,7 +103,7 @@ export class SpillFiles {
 
   /** Reads a file back into fresh shared memory. */
   async read(file: SpillFile): Promise<SharedArrayBuffer> {
-    const shared = new SharedArrayBuffer(file.bytes);
+    const shared = allocateSharedBlock(file.bytes);
     const view = new Uint8Array(shared);
     const handle = await open(file.path, "r");
     try {
@@ -119,7 +120,7 @@ export class SpillFiles {
 
   /** Reads a file back at once, blocking the thread (for a value needed synchronously). */
   readNow(file: SpillFile): SharedArrayBuffer {
-    const shared = new SharedArrayBuffer(file.bytes);
+    const shared = allocateSharedBlock(file.bytes);
     const view = new Uint8Array(shared);
     const fd = openSync(file.path, "r");
     try {
