@@ -5,20 +5,17 @@
  * be shipped as source, and memory kept for the life of a runtime. Nothing
  * here is exported from the package.
  */
+export { checkBoolean, checkInteger, checkOptions, show } from "./api/checks.js";
 export {
-  checkBoolean,
   checkFunction,
   checkFunctionOrRemote,
   checkInputs,
-  checkInteger,
   checkNotEmpty,
-  checkOptions,
   checkSequence,
   checkSequenceOrRef,
   describe,
   isRemoteFunction,
-  show,
-} from "./api/options.js";
+} from "./api/operator-checks.js";
 export { shippableSource } from "./api/remote-function.js";
 export { runtimeScoped } from "./runtime/global-state.js";
 export { allocateSharedBlock } from "./store/shared-blocks.js";

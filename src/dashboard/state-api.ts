@@ -9,7 +9,7 @@
 import { writeFile } from "node:fs/promises";
 import { RayError } from "../core/api/errors.js";
 import { state as threadState } from "../core/runtime/global-state.js";
-import { show } from "../core/api/options.js";
+import { show } from "../core/api/checks.js";
 import type { TaskId } from "../core/api/ids.js";
 import { DriverRuntime } from "../core/runtime/runtime.js";
 import { LocalObservation } from "./observation.js";

@@ -7,7 +7,7 @@ import { currentBackend } from "../runtime/global-state.js";
 import type { ObjectRef } from "./object-ref.js";
 import { checkStreaming, NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
 import { splitReturns, type ObjectRefTuple } from "./multiple-returns.js";
-import { checkInteger, checkKeys, checkObject, show } from "./options.js";
+import { checkInteger, checkKeys, checkObject, show } from "./checks.js";
 import type { RemoteArgs, TupleOf } from "./remote-function.js";
 
 /** Options of one actor method's calls, `handle.method.options({...})`. */

@@ -3,16 +3,8 @@
  * Checks that need the class's method names (per-method concurrency groups)
  * run in {@link checkMethodGroups} once the methods are known.
  */
-import {
-  checkBoolean,
-  checkInteger,
-  checkKeys,
-  checkName,
-  checkObject,
-  placement,
-  show,
-  type ResolvedActorOptions,
-} from "./options.js";
+import { checkBoolean, checkInteger, checkKeys, checkName, checkObject, show } from "./checks.js";
+import { placement, type ResolvedActorOptions } from "./options.js";
 
 /** The namespace of actor names when none is given. */
 export const DEFAULT_NAMESPACE = "default";

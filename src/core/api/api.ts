@@ -28,12 +28,12 @@ import {
   resolveWaitOptions,
   resolveInitOptions,
   resolveTaskOptions,
-  show,
   type ResolvedInitOptions,
   type ActorOptions,
   type InitOptions,
   type TaskOptions,
 } from "./options.js";
+import { show } from "./checks.js";
 import {
   RemoteFunction,
   defaultTaskOptions,

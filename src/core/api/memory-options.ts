@@ -3,7 +3,7 @@
  * at the boundary and resolved into one object the runtime trusts.
  */
 import { isAbsolute } from "node:path";
-import { checkBoolean, checkInteger, show } from "./options.js";
+import { checkBoolean, checkInteger, show } from "./checks.js";
 
 /** A reading of the memory the monitor guards: bytes in use and bytes available in all. */
 export interface MemoryReading {

@@ -5,9 +5,8 @@
  */
 import { availableParallelism, totalmem } from "node:os";
 import { RayError } from "./errors.js";
-import type { ObjectRef } from "./object-ref.js";
 import type { ResolvedTaskOptions } from "../protocol/protocol.js";
-import type { RemoteFunction } from "./remote-function.js";
+import { checkBoolean, checkCpus, checkInteger, checkName, checkOptions, checkTimeout, show } from "./checks.js";
 import { MEMORY_OPTION_KEYS, resolveMemoryOptions, type MemoryInitOptions, type ResolvedMemoryOptions } from "./memory-options.js";
 
 /** Options of `init` (spilling and memory protection: see {@link MemoryInitOptions}). */
@@ -173,91 +172,6 @@ export interface ResolvedActorOptions {
   readonly dedicatedThread: boolean;
 }
 
-/** Renders a received value for an error message. */
-export function show(value: unknown): string {
-  if (typeof value === "string") return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return `a function`;
-  if (typeof value === "symbol") return value.toString();
-  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
-  if (value === null || typeof value !== "object") return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if ((value as { __rayts$?: unknown }).__rayts$ === "ref") return (value as ObjectRef<unknown>).toString();
-  const name = (value as { constructor?: { readonly name: string } }).constructor?.name; // undefined for Object.create(null)
-  return name && name !== "Object" ? `a ${name}` : "an object";
-}
-
-/** An options object, or `{}` for undefined; `what` names the call, e.g. "get()" or "task options". */
-export function checkObject(value: unknown, what: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected the options of ${what} to be an object, got ${show(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-/** Refuses keys outside `allowed`, naming the key and the keys that exist. */
-export function checkKeys(options: Record<string, unknown>, allowed: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw new TypeError(`Unknown option \`${key}\` of ${what}; expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}`);
-    }
-  }
-}
-
-/** An options object (or undefined) holding only the allowed keys. */
-export function checkOptions(value: unknown, allowed: readonly string[], what: string): Record<string, unknown> {
-  const options = checkObject(value, what);
-  checkKeys(options, allowed, what);
-  return options;
-}
-
-/** Checks an integer option; `min` is inclusive. */
-export function checkInteger(value: unknown, name: string, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`Expected \`${name}\` to be an integer from ${min} and up, got ${show(value)}`);
-  }
-  return value;
-}
-
-/** Checks a boolean option. */
-export function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== "boolean") throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
-  return value;
-}
-
-export function checkName(value: unknown, name: string): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new TypeError(`Expected \`${name}\` to be a non-empty string, got ${show(value)}`);
-  }
-  return value;
-}
-
-/**
- * Checks a task's `numCpus`: 0, a fraction of one CPU (to 4 decimals), or a
- * whole number of CPUs, as Ray accepts them (`1.5` is refused, as in Ray).
- */
-export function checkCpus(value: unknown, name: string): number {
-  const ok =
-    typeof value === "number" &&
-    Number.isFinite(value) &&
-    value >= 0 &&
-    (Number.isInteger(value) || (value < 1 && Math.abs(value * 10_000 - Math.round(value * 10_000)) < 1e-6));
-  if (!ok) {
-    throw new RangeError(`Expected \`${name}\` to be 0, a fraction of one CPU (such as 0.25) or a whole number of CPUs, got ${show(value)}`);
-  }
-  return value;
-}
-
-/** Checks a timeout in milliseconds; `undefined` means wait forever. */
-export function checkTimeout(value: unknown, name: string): number | undefined {
-  if (value === undefined || value === null || value === Infinity) return undefined;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`Expected \`${name}\` to be a number of milliseconds from 0 and up, got ${show(value)}`);
-  }
-  return value;
-}
-
 /** Most task threads `init` starts: each costs memory and start-up time, and past the cores they only contend. */
 export function maxNumCpus(): number {
   return Math.max(64, 8 * availableParallelism());
@@ -410,91 +324,5 @@ export function checkNodeVersion(version: string = process.versions.node): void 
   throw new RayError(
     `rayts needs Node.js >= ${MIN_NODE.join(".")} (the engines field of its package.json), got Node.js ${version}; ` +
       "upgrade to Node.js 20.19 or later (22 and 24 are supported)",
-  );
-}
-
-// ---- Operators' arguments (functions and sequences) ----
-
-/** True for an ObjectRef from any copy of rayts (its marker survives a clone). */
-function isRefLike(value: object): boolean {
-  return (value as { __rayts$?: unknown }).__rayts$ === "ref";
-}
-
-/** Renders a received value for an error message (the core's renderer: one validation place). */
-export const describe = show;
-
-/** True for a RemoteFunction from this or another copy of rayts (the handle marker survives). */
-export function isRemoteFunction(value: unknown): value is RemoteFunction<unknown[], unknown> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as { __rayts$?: unknown }).__rayts$ === "fn" &&
-    typeof (value as { remote?: unknown }).remote === "function"
-  );
-}
-
-/** A plain function, checked. */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the function type it checked for
-export function checkFunction<F extends (...args: never[]) => unknown>(value: unknown, name: string): F {
-  if (typeof value !== "function") throw new TypeError(`Expected \`${name}\` to be a function, got ${describe(value)}`);
-  return value as F;
-}
-
-/** A plain function or a RemoteFunction, checked. */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the function types it checked for
-export function checkFunctionOrRemote<F extends (...args: never[]) => unknown, R>(value: unknown, name: string): F | R {
-  if (typeof value === "function" || isRemoteFunction(value)) return value as F | R;
-  throw new TypeError(`Expected \`${name}\` to be a function or a RemoteFunction, got ${describe(value)}`);
-}
-
-function isIterable(value: object): value is Iterable<unknown> {
-  return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
-}
-
-function isAsyncIterable(value: object): value is AsyncIterable<unknown> {
-  return typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function";
-}
-
-function isArrayLike(value: object): value is ArrayLike<unknown> {
-  const length = (value as { length?: unknown }).length;
-  return typeof length === "number" && Number.isInteger(length) && length >= 0;
-}
-
-/**
- * A sequence to fold, as something indexable. Arrays and typed arrays are
- * used as they are (no copy); other iterables are read once into an array.
- * Empty input is a RangeError, as in the classic `agg_list`.
- */
-export function checkSequence<T>(value: unknown, name: string, what: string): ArrayLike<T> {
-  let items: ArrayLike<T>;
-  if (typeof value === "object" && value !== null && isRefLike(value)) {
-    throw new TypeError(`Expected \`${name}\` of ${what} to be an array or an iterable, got ${describe(value)}; get() it first, or use aggListDistributed, which takes refs`);
-  }
-  if (typeof value === "object" && value !== null && isArrayLike(value)) items = value as ArrayLike<T>;
-  else if (typeof value === "object" && value !== null && isIterable(value)) items = Array.from(value as Iterable<T>);
-  else throw new TypeError(`Expected \`${name}\` of ${what} to be an array, a typed array or an iterable, got ${describe(value)}`);
-  checkNotEmpty(items, name, what);
-  return items;
-}
-
-/** Refuses an empty sequence, naming it. */
-export function checkNotEmpty(items: ArrayLike<unknown>, name: string, what: string): void {
-  if (items.length === 0) throw new RangeError(`Expected \`${name}\` of ${what} to hold at least one item, got an empty sequence`);
-}
-
-/** Inputs of a pipelined map: any sync or async iterable (arrays included). */
-export function checkInputs<T>(value: unknown, name: string, what: string): Iterable<T> | AsyncIterable<T> {
-  if (typeof value === "object" && value !== null && !isRefLike(value) && (isIterable(value) || isAsyncIterable(value))) {
-    return value as Iterable<T> | AsyncIterable<T>;
-  }
-  throw new TypeError(`Expected \`${name}\` of ${what} to be an array, an iterable or an async iterable, got ${describe(value)}`);
-}
-
-/** A sequence or a ref to one, for the distributed fold. */
-export function checkSequenceOrRef<T>(value: unknown, name: string, what: string): ArrayLike<T> | ObjectRef<ArrayLike<T>> {
-  if (typeof value === "object" && value !== null && isRefLike(value)) return value as ObjectRef<ArrayLike<T>>;
-  if (typeof value === "object" && value !== null && (isArrayLike(value) || isIterable(value))) return checkSequence<T>(value, name, what);
-  throw new TypeError(
-    `Expected \`${name}\` of ${what} to be an array, a typed array, an iterable or an ObjectRef to an array, got ${describe(value)}`,
   );
 }

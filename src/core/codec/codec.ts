@@ -13,7 +13,7 @@
  */
 import v8 from "node:v8";
 import { SerializationError } from "../api/errors.js";
-import { show } from "../api/options.js";
+import { show } from "../api/checks.js";
 import { refNum } from "../api/ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "../protocol/protocol.js";
 import { allocateSharedBlock } from "../store/shared-blocks.js";
