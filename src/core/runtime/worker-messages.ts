@@ -74,7 +74,7 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
     done: ({ owner }, message) => {
       const { tasks, lending, events } = parts;
       for (let index = 0; index < message.tasks.length; index++) {
-        const value = message.values[index] as Encoded;
+        const value = message.values[index];
         lending.learn(owner, value);
         const task = tasks.finished(owner, message.tasks[index] as number, message.us[index] as number);
         if (task === undefined) continue;
