@@ -37,6 +37,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unnecessary-type-arguments": "off",
       // Async methods that implement a promise-returning interface (iterator `return()`, state sources) are async on purpose.
       "@typescript-eslint/require-await": "off",
+      // Passing on a caught `unknown` is propagation, not a new rejection of a non-Error.
+      "@typescript-eslint/prefer-promise-reject-errors": ["error", { allowThrowingUnknown: true }],
       // Unused names are already a compile error (noUnusedLocals/noUnusedParameters) with the `_` escape.
       "@typescript-eslint/no-unused-vars": "off",
     },

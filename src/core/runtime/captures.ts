@@ -44,6 +44,7 @@ function sourceOf(def: ModuleDefinition): CaptureSource | undefined {
 
 function refCache(backend: Backend): WeakMap<object, ObjectRef<unknown>> {
   const holder = state as unknown as { [REFS]?: WeakMap<Backend, WeakMap<object, ObjectRef<unknown>>> };
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- false positive: an optional symbol-keyed property reads as never undefined
   const byBackend = (holder[REFS] ??= new WeakMap());
   let cache = byBackend.get(backend);
   if (cache === undefined) byBackend.set(backend, (cache = new WeakMap()));

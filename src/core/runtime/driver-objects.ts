@@ -136,12 +136,16 @@ export class DriverObjects {
         try {
           for (const ref of refs) {
             const settled = store.read(ref.num) as Settled;
-            if (!settled.ok) return reject(errorFromData(settled.error));
+            if (!settled.ok) {
+              reject(errorFromData(settled.error));
+              return;
+            }
             values.push(decode(settled.value, this.#revive));
           }
         } catch (error) {
           // A value that cannot be decoded fails this get, not the runtime.
-          return reject(error);
+          reject(error);
+          return;
         }
         resolve(values);
       };

@@ -49,7 +49,7 @@ export class TaskLifecycle {
     let primitive = true;
     for (const arg of args) {
       if (typeof arg === "object" || typeof arg === "function" || typeof arg === "symbol" || (typeof arg === "string" && arg.length > 1024)) {
-        primitive = primitive && arg === null;
+        primitive = arg === null;
         if (!primitive) break;
       }
     }

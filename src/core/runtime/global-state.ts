@@ -122,10 +122,11 @@ const NO_RUNTIME = {};
  */
 export function runtimeScoped<T>(key: symbol, make: () => T): T {
   const holder = state as unknown as { [SCOPED]?: WeakMap<object, Map<symbol, unknown>> };
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- false positive: an optional symbol-keyed property reads as never undefined
   const byRuntime = (holder[SCOPED] ??= new WeakMap());
   const runtime: object = state.backend ?? NO_RUNTIME;
   let values = byRuntime.get(runtime);
-  if (values === undefined) byRuntime.set(runtime, (values = new Map()));
+  if (values === undefined) byRuntime.set(runtime, (values = new Map<symbol, unknown>()));
   if (!values.has(key)) values.set(key, make());
   return values.get(key) as T;
 }

@@ -52,8 +52,8 @@ export function missingNames(source: string, scope: readonly string[], known: st
   const found = new Set<string>([known]);
   for (const match of code.matchAll(/[A-Za-z_$][\w$]*/g)) {
     const name = match[0];
-    const before = code.slice(Math.max(0, (match.index ?? 0) - 3), match.index).trimEnd();
-    const after = code.slice((match.index ?? 0) + name.length).trimStart();
+    const before = code.slice(Math.max(0, match.index - 3), match.index).trimEnd();
+    const after = code.slice(match.index + name.length).trimStart();
     if (before.endsWith(".") || /^\d/.test(name)) continue; // a property access, or part of a number
     if (after.startsWith(":") && /[{,]$/.test(before)) continue; // an object literal key
     if (KEYWORDS.has(name) || declared.has(name) || scope.includes(name) || name in globalThis) continue;

@@ -57,7 +57,7 @@ export class Dependencies {
   /** Swaps settled dependencies in `args` for their values; counts and subscribes to the rest. */
   resolve(task: Task, args: Encoded[]): void {
     for (let index = 0; index < args.length; index++) {
-      const id = refId(args[index] as Encoded);
+      const id = refId(args[index]);
       if (id === undefined) continue;
       const settled = this.#store.peek(id);
       if (settled !== undefined) {
@@ -86,7 +86,7 @@ export class Dependencies {
       // (An actor constructor's pseudo-task shares its args array with the actor.)
       const args = task.args;
       for (let index = 0; index < args.length; index++) {
-        if (refId(args[index] as Encoded) === id) {
+        if (refId(args[index]) === id) {
           if (settled.ok) args[index] = settled.value;
           else task.depError ??= settled.error;
         }

@@ -162,7 +162,8 @@ export class Scheduler implements SchedulingPolicy {
         free -= need;
         continue;
       }
-      while (next < this.workers.length && (this.workers[next]!.load > 0 || this.workers[next]!.link.dead)) next++;
+      let candidate = this.workers[next];
+      while (candidate !== undefined && (candidate.load > 0 || candidate.link.dead)) candidate = this.workers[++next];
       const worker = this.workers[next++];
       if (worker === undefined) break;
       free -= need;

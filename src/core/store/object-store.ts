@@ -93,6 +93,7 @@ export class ObjectStore {
     this.#onDrop = onDrop;
     this.#pressure = pressure;
     if (spilling === undefined) return;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below runs with the object literal as `this`
     const store = this;
     const entries = this.#entries;
     const resident = this.#resident;
@@ -403,7 +404,10 @@ export class ObjectStore {
       if (values && timeout !== 0 ? this.peek(id) !== undefined : this.isReady(id)) count++;
       else pending.push(id);
     }
-    if (count >= needed || timeout === 0) return done(count);
+    if (count >= needed || timeout === 0) {
+      done(count);
+      return;
+    }
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
     const onSettled = (): void => {

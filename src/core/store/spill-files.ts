@@ -93,6 +93,7 @@ export class SpillFiles {
     const path = join(await this.#made(), `${id}.bin`);
     if (this.#closed) throw new Error("the runtime was shut down");
     await writeFile(path, bytes);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the await
     if (this.#closed) {
       rmSync(path, { force: true });
       throw new Error("the runtime was shut down");

@@ -332,6 +332,7 @@ export class Spiller {
       do {
         this.#pumpAgain = false;
         this.#pumpOnce();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by callbacks that #pumpOnce() runs
       } while (this.#pumpAgain);
     } finally {
       this.#pumping = false;

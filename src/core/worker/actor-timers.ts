@@ -46,6 +46,7 @@ export class ActorTimers {
         const owner = this.#current;
         if (owner === undefined || typeof callback !== "function") return original(callback as () => void, ...rest);
         let handle: unknown;
+        // eslint-disable-next-line prefer-const -- declared before the call so the callback can name the handle it returns
         handle = original(function (this: unknown, ...args: unknown[]) {
           if (once) owner.timers.delete(handle);
           timers.run(owner, () => (callback as (...a: unknown[]) => void).apply(this, args));
@@ -60,6 +61,7 @@ export class ActorTimers {
       }
       scope[name] = wrapped;
     };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the scheduled callbacks keep their own `this` for the user's callback
     const timers = this;
     // An owner forgets a timer its own code clears, so the map does not grow.
     const forget = (name: "clearTimeout" | "clearInterval" | "clearImmediate"): Clear => {

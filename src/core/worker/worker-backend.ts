@@ -257,7 +257,7 @@ export class WorkerBackend implements Backend {
     this.#send(message(req));
     const task = this.#onBlocked();
     return new Promise<T>((resolve, reject) => {
-      this.#requests.set(req, { task, refs, resolve: resolve as (value: never) => void, reject });
+      this.#requests.set(req, { task, refs, resolve, reject });
     });
   }
 

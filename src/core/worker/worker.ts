@@ -66,6 +66,7 @@ function fromSource(source: string): unknown {
   const aliases = namespaceAliases(source, SCOPE_NAMES, Object.keys(rayts));
   const names = [...SCOPE_NAMES, ...aliases];
   const values = [...SCOPE_VALUES, ...aliases.map(() => rayts)];
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- rebuilding shipped source is what a worker does
   const build = (body: string): unknown => new Function(...names, `"use strict";\nreturn (${body}\n);`)(...values);
   try {
     return build(source);
