@@ -15,6 +15,7 @@
 import { canActorTransition, canTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskState, type TaskView } from "../core/runtime/events.js";
 import type { ErrorData } from "../core/api/errors.js";
 import { Ring } from "./ring.js";
+import { microtask } from "../core/runtime/microtask.js";
 
 /** One task or actor call as recorded. */
 export interface TaskRecord {
@@ -135,7 +136,7 @@ export class Recorder implements EventSink {
     this.#stamps = STAMP_EVERY - 1;
     if (!this.#expiring) {
       this.#expiring = true;
-      queueMicrotask(this.#expire);
+      microtask(this.#expire);
     }
     return (this.#now = performance.now());
   }

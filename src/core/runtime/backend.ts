@@ -19,6 +19,8 @@ export interface Backend {
   getActor(name: string, namespace?: string): { id: number; name: string; /** The class id, where the backend knows it (local mode). */ cls?: number; methods: readonly string[] } | undefined;
   kill(actor: number): void;
   get(ids: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]>;
+  /** One ref's value, as `get([ref])` gives it but without the arrays (the common `get(ref)`); absent where `get` is as fast. */
+  getOne?(ref: ObjectRef<unknown>, timeout: number | undefined): Promise<unknown>;
   put(value: unknown): ObjectRef<unknown>;
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>>;
   cancel(ref: ObjectRef<unknown>, force: boolean): void;

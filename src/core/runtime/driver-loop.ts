@@ -9,6 +9,7 @@
 import { MessageChannel } from "node:worker_threads";
 import type { ToWorker } from "../protocol/protocol.js";
 import type { Transport } from "../transport/transport.js";
+import { microtask } from "./microtask.js";
 
 /** Batches messages per tick and keeps the process alive while the driver waits. */
 export class DriverLoop {
@@ -47,7 +48,7 @@ export class DriverLoop {
   scheduleTick(): void {
     if (this.#tickScheduled) return;
     this.#tickScheduled = true;
-    queueMicrotask(this.tick);
+    microtask(this.tick);
   }
 
   /** Places ready tasks, then posts each worker's messages as one batch. */

@@ -163,6 +163,35 @@ export class DriverObjects {
     });
   }
 
+  /**
+   * `get` of one ref: the same outcome as `get([ref])`, with no arrays and,
+   * without a timeout, the store's own waiter rather than a count of many.
+   */
+  getOne(ref: ObjectRef<unknown>, timeout: number | undefined): Promise<unknown> {
+    const { store, loop, turns } = this.#parts;
+    const id = ref.num;
+    if (timeout !== undefined) return this.get([ref], timeout).then((values) => values[0]);
+    store.checkKnown([id]);
+    loop.waitStarted();
+    return new Promise((resolve, reject) => {
+      const finish = (): void => {
+        const settled = store.read(id) as Settled;
+        if (!settled.ok) return reject(errorFromData(settled.error));
+        try {
+          resolve(decode(settled.value, this.#revive));
+        } catch (error) {
+          // A value that cannot be decoded fails this get, not the runtime.
+          reject(error as Error);
+        }
+      };
+      store.onSettled(id, (settled) => {
+        loop.waitEnded();
+        if (settled.ok && needsArrow(settled.value)) void preloadArrow().then(finish);
+        else turns.run(finish);
+      });
+    });
+  }
+
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
     const { store, loop, turns } = this.#parts;
     const ids = refs.map((ref) => ref.num);

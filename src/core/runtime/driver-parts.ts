@@ -62,5 +62,13 @@ export interface DriverParts {
 
 /** The name the state API shows for a thread. */
 export function workerName(peer: Transport, owner: Owner): WorkerName {
-  return owner instanceof TaskWorker ? `task-${peer.index}` : `actor-${peer.index}`;
+  return owner instanceof TaskWorker ? taskWorkerName(peer.index) : `actor-${peer.index}`;
+}
+
+/** Names of task worker slots, made once: every task's assignment carries one. */
+const taskWorkerNames: WorkerName[] = [];
+
+/** The name of task worker slot `index`. */
+export function taskWorkerName(index: number): WorkerName {
+  return (taskWorkerNames[index] ??= `task-${index}`);
 }

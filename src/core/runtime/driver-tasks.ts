@@ -7,7 +7,7 @@
  */
 import { captureFailure, NO_CAPTURE, prepareCaptures } from "./captures.js";
 import type { Backend } from "./backend.js";
-import type { DriverParts, Owner } from "./driver-parts.js";
+import { taskWorkerName, type DriverParts, type Owner } from "./driver-parts.js";
 import { errorToData, ObjectStoreFullError, RayError, TaskCancelledError, type ErrorData } from "../api/errors.js";
 import { nextId, state } from "./global-state.js";
 import { currentNum, isObjectRef, type ObjectRef } from "../api/object-ref.js";
@@ -190,7 +190,7 @@ export class TaskLifecycle {
     }
     // Primitive arguments go as they are; only boxed ones may need lending or trimming.
     const args = task.args.some(isBoxed) ? task.args.map((arg) => parts.lending.lend(worker, arg)) : task.args;
-    parts.events?.emit({ kind: "taskAssigned", task, worker: `task-${worker.link.index}` });
+    parts.events?.emit({ kind: "taskAssigned", task, worker: taskWorkerName(worker.link.index) });
     worker.link.queueRun(task.id, task.fn, task.name === parts.control.fetchFunction(task.fn)?.name ? 0 : task.name, args, isSideTask(task));
     parts.loop.touch(worker.link);
   };

@@ -267,6 +267,10 @@ export class DriverRuntime implements DriverBackend {
     return this.#objects.get(refs, timeout);
   }
 
+  getOne(ref: ObjectRef<unknown>, timeout: number | undefined): Promise<unknown> {
+    return this.#objects.getOne(ref, timeout);
+  }
+
   wait(refs: readonly ObjectRef<unknown>[], numReturns: number, timeout: number | undefined): Promise<WaitResult<unknown>> {
     return this.#objects.wait(refs, numReturns, timeout);
   }

@@ -16,6 +16,7 @@ import type { ResolvedActorOptions } from "../api/options.js";
 import type { Backend, WaitResult } from "../runtime/backend.js";
 import { errorFromData, RayError, type ErrorData } from "../api/errors.js";
 import { nextId, state } from "../runtime/global-state.js";
+import { microtask } from "../runtime/microtask.js";
 import { isObjectRef, ObjectRef } from "../api/object-ref.js";
 import { HANDLE_KEY, type Encoded, type NamedActor, type DoneCells, type FromWorker, type HandleData, type ResolvedTaskOptions, type ToWorker } from "../protocol/protocol.js";
 import { RemoteFunction } from "../api/remote-function.js";
@@ -112,7 +113,7 @@ export class WorkerBackend implements Backend {
     this.#port = port;
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => this.#flushNow(port));
+    microtask(() => this.#flushNow(port));
   }
 
   /** Posts what is queued now, without waiting for the end of the tick. */

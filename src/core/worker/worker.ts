@@ -439,8 +439,10 @@ class WorkerServer {
     try {
       for (let task = this.#queue.shift(); task !== undefined; task = this.#queue.shift()) {
         const started = performance.now();
-        const pending = this.#run(task);
+        const pending = this.#run(task, false, started);
         if (pending !== undefined) await pending;
+        // The last queued task's result goes out before the bookkeeping below: the driver may be waiting for it.
+        if (this.#queue.length === 0) this.#backend.flushNow();
         this.#catchUp(started);
         this.#collectDue();
         if (this.#runners - this.#backend.blocked > 1) break; // a blocked runner woke up: let it finish alone
@@ -465,8 +467,7 @@ class WorkerServer {
   }
 
   /** Runs one task; returns a promise only when the task is asynchronous. A side task does not take the running slot. */
-  #run(task: Run, side = false): Promise<void> | undefined {
-    const start = performance.now();
+  #run(task: Run, side = false, start = performance.now()): Promise<void> | undefined {
     if (this.#cancelled.delete(task.task)) {
       this.#unpinBlocks(task);
       this.#fail(task.task, task.name, new TaskCancelledError(`task ${task.name} was cancelled before it started`), start);
