@@ -114,11 +114,12 @@ describe("cluster faults: nested tasks and generators", () => {
   test("a streaming generator whose node dies runs again elsewhere; each item arrives once, in order", LIMIT, async () => {
     const victim = await victimNode();
     const marker = join(dir, "generator-on-victim");
-    const numbers = ray.remote(async function* numbers(victimId: string, file: string) {
+    const numbers = ray.remote(function* numbers(victimId: string, file: string) {
       for (let i = 0; i < 6; i++) {
+        // 1 ms between items: each item leaves the worker before the next is made (a worker
+        // sends items made in quick succession together, and this one blocks for good after item 2).
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
         if (i === 3 && ray.getRuntimeContext().nodeId === victimId) {
-          // One turn of the worker's event loop first, so that the items before go out.
-          await new Promise((resolve) => setImmediate(resolve));
           const fs = (process as unknown as { getBuiltinModule(name: string): typeof import("node:fs") }).getBuiltinModule("node:fs");
           fs.writeFileSync(file, "");
           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
