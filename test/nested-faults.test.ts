@@ -80,6 +80,38 @@ test("results computed before a worker dies are kept: tasks that did not fault r
   await assertPoolWhole1();
 });
 
+/** Counts runs per argument in flags[n]; returns n * 10. */
+const child10 = ray.remote((flags: Int32Array, n: number) => {
+  Atomics.add(flags, n, 1);
+  return n * 10;
+});
+
+/**
+ * Counts its runs in flags[0]; gets children 1 and 2 and, on its first run,
+ * kills its worker. From its second run on it asks for child `second` instead of 2.
+ */
+const crashAfterChildren = ray.remote(async (flags: Int32Array, child: typeof child10, second: number) => {
+  const run = Atomics.add(flags, 0, 1);
+  const values = await ray.get([child.remote(flags, 1), child.remote(flags, run === 0 ? 2 : second)]);
+  if (run === 0) process.exit(1);
+  return values;
+});
+
+test("a retried task reuses the children its first attempt submitted: they do not run again", { timeout: 60_000 }, async () => {
+  const flags = await sharedInts(8);
+  assert.deepEqual(await ray.get(crashAfterChildren.remote(flags, child10, 2), { timeout: 30_000 }), [10, 20]);
+  assert.equal(Atomics.load(flags, 0), 2, "the parent ran twice");
+  assert.deepEqual([Atomics.load(flags, 1), Atomics.load(flags, 2)], [1, 1], "each child ran once");
+  await assertPoolWhole1();
+});
+
+test("a retried task that submits other children than before runs them; the same ones are still reused", { timeout: 60_000 }, async () => {
+  const flags = await sharedInts(8);
+  assert.deepEqual(await ray.get(crashAfterChildren.remote(flags, child10, 5), { timeout: 30_000 }), [10, 50]);
+  assert.deepEqual([Atomics.load(flags, 0), Atomics.load(flags, 1), Atomics.load(flags, 2), Atomics.load(flags, 5)], [2, 1, 1, 1]);
+  await assertPoolWhole1();
+});
+
 /** With one worker the pool is whole when a task runs. */
 async function assertPoolWhole1(): Promise<void> {
   assert.equal(await ray.get(leaf.remote(21), { timeout: 20_000 }), 42);

@@ -160,7 +160,7 @@ export type FromWorker =
   | { readonly kind: "blocked"; readonly task: number }
   | { readonly kind: "unblocked"; readonly task: number }
   | { readonly kind: "hello"; readonly threadId: number }
-  | { readonly kind: "submit"; readonly task: number; readonly fn: number; readonly args: readonly Encoded[]; readonly options: ResolvedTaskOptions }
+  | { readonly kind: "submit"; readonly task: number; readonly fn: number; readonly args: readonly Encoded[]; readonly options: ResolvedTaskOptions; readonly parent?: number }
   | { readonly kind: "submitCall"; readonly task: number; readonly actor: number; readonly method: string; readonly args: readonly Encoded[] }
   | {
       readonly kind: "createActor";

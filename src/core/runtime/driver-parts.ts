@@ -8,6 +8,7 @@ import type { ActorManager } from "../actors/actor-manager.js";
 import type { ActorThread } from "../actors/actor-threads.js";
 import type { FinalizerTurns } from "../store/collector.js";
 import type { MemoryMonitor } from "./memory-monitor.js";
+import type { ChildReuse } from "./child-reuse.js";
 import type { GeneratorStreams } from "./generator-task.js";
 import type { ControlPlane } from "./control-plane.js";
 import type { Dependencies } from "../scheduling/dependencies.js";
@@ -39,6 +40,8 @@ export interface DriverParts {
   readonly actors: ActorManager;
   readonly loop: DriverLoop;
   readonly tasks: TaskLifecycle;
+  /** Children of retried tasks, reused by their next attempt (see child-reuse.ts). */
+  readonly reuse: ChildReuse;
   readonly objects: DriverObjects;
   readonly turns: FinalizerTurns;
   /** The memory monitor, unless turned off (see memory-monitor.ts). */

@@ -221,6 +221,7 @@ export class TaskLifecycle {
     const parts = this.#parts;
     if (!settled.ok) parts.events?.emit({ kind: "taskFailed", task, error: settled.error, runUs: undefined });
     parts.ownership.settled(task.id);
+    parts.reuse.settled(task.id);
     parts.policy.release(task);
     parts.store.settle(task.id, settled);
     if (!this.#unpinned.delete(task)) parts.store.pin(task.pins, -1);

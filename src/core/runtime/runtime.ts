@@ -46,6 +46,7 @@ import type { SchedulingPolicy, SchedulingPolicyFactory } from "../scheduling/sc
 import type { Transport, TransportHost } from "../transport/transport.js";
 import { driverHandlers, handleBatch, type MessageHandlers } from "./worker-messages.js";
 import { WorkerFailures } from "./worker-failures.js";
+import { ChildReuse } from "./child-reuse.js";
 import { ThreadPool } from "../transport/worker-pool.js";
 import { registerLocalDriver } from "./driver-factory.js";
 import { GeneratorStreams } from "./generator-task.js";
@@ -120,6 +121,7 @@ export class DriverRuntime implements DriverBackend {
     const directory: ObjectDirectory<number, Owner> = new LocalObjectDirectory();
     parts.lending = new Lending(store, (peer, message) => parts.loop.send(peer, message), directory);
     this.#tasks = parts.tasks = new TaskLifecycle(parts, this);
+    parts.reuse = new ChildReuse(parts);
     this.#objects = parts.objects = new DriverObjects(parts);
     parts.dependencies = new Dependencies(store, (task) => {
       parts.events?.emit({ kind: "taskQueued", task });

@@ -52,11 +52,14 @@ export class WorkerFailures {
     parts.owners.delete(peer);
     parts.loop.forget(peer);
     if (owner === undefined || parts.loop.closed) return;
+    const started = owner instanceof TaskWorker ? this.#started(owner) : undefined;
+    // Before the thread's borrows end: the children of tasks that run again are kept for them.
+    if (started !== undefined) for (const id of started) parts.reuse.retrying(id);
     parts.lending.dropBorrows(owner);
     parts.streams.ownerDied(owner);
     const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
     parts.events?.emit({ kind: "workerExited", worker: workerName(peer, owner), reason });
-    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, reason, isHeapOutOfMemory(error));
+    if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, started ?? new Set(), reason, isHeapOutOfMemory(error));
     else parts.actors.threadDied(owner, reason);
     this.#orphaned(owner, reason);
     parts.loop.scheduleTick();
@@ -93,13 +96,11 @@ export class WorkerFailures {
    * nested `get`/`wait` (their state died with the thread). Tasks queued
    * behind them had not started and are retried for free.
    */
-  #taskWorkerDied(worker: TaskWorker, reason: string, heapOutOfMemory: boolean): void {
+  #taskWorkerDied(worker: TaskWorker, started: ReadonlySet<number>, reason: string, heapOutOfMemory: boolean): void {
     const parts = this.#parts;
     // Stopped by the memory monitor (retried once memory is back), or dead of its heap limit.
     const stopped = parts.memory?.takeStopped(worker);
     const oom = stopped ?? (heapOutOfMemory ? `its worker passed its heap limit (workerMaxHeapMB: ${parts.options.workerMaxHeapMB ?? "Node's default"})` : undefined);
-    const started = new Set(this.#parked.get(worker)?.keys());
-    started.add(parts.running[worker.link.index] as number);
     this.#parked.delete(worker);
     const tasks = [...worker.assigned.values()];
     worker.reset();
@@ -130,6 +131,13 @@ export class WorkerFailures {
         } else parts.policy.queue.unshift(task);
       }
     }
+  }
+
+  /** The tasks that had started on a task worker: the one running and those parked in a nested `get`/`wait`. */
+  #started(worker: TaskWorker): Set<number> {
+    const started = new Set(this.#parked.get(worker)?.keys());
+    started.add(this.#parts.running[worker.link.index] as number);
+    return started;
   }
 
   /** Tasks running on task workers now, for the memory monitor. */

@@ -97,6 +97,7 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
     defineFn: (_, message) => parts.control.publishFunction(message.fn, message.def),
     submit: ({ owner }, message) => {
       learnArgs(owner, message.args);
+      if (parts.reuse.submitted(owner, message.parent ?? 0, message.task, message.fn, message.args, message.options)) return;
       parts.tasks.submit(newTask(message.task, message.fn, [...message.args], message.options), owner);
     },
     submitCall: ({ owner }, message) => {

@@ -22,6 +22,7 @@ import { HANDLE_KEY, type Encoded, type NamedActor, type DoneCells, type FromWor
 import { RemoteFunction } from "../api/remote-function.js";
 import { decode, encode, encodeArg } from "../codec/serialization.js";
 import type { FinalizerTurns } from "../store/collector.js";
+import { runningNow } from "../../cluster/runtime-context.js";
 
 type Reply = Extract<ToWorker, { kind: "values" | "waited" | "timeout" }>;
 interface Request {
@@ -198,7 +199,8 @@ export class WorkerBackend implements Backend {
     if (!this.#known.has(fn) && !state.functions.has(fn)) throw new RayError(`remote function ${options.name} is unknown in this worker`);
     const encoded = this.#encodeArgs(args, options.name);
     const task = nextId();
-    this.#send({ kind: "submit", task, fn, args: encoded, options });
+    // The submitting task (its retry reuses this child, see child-reuse.ts).
+    this.#send({ kind: "submit", task, fn, args: encoded, options, parent: runningNow.task });
     return this.#adopt(new ObjectRef(task));
   }
 
