@@ -20,13 +20,14 @@
  *   runs there.
  *
  * Code is generated as TypeScript by splicing the original source text, then
- * transpiled file by file with TypeScript (types erased, ESM output).
+ * transpiled file by file with TypeScript (types erased, ESM output; see
+ * transpile.ts).
  */
 import path from "node:path";
 import ts from "typescript";
 import { CAPTURE_CHECK_EXPORT, CAPTURE_CHECK_MODULE } from "./capture-size.js";
 import type { Capture, RemoteAnalysis } from "./classify-captures.js";
-import { composeSourceMap } from "./source-map.js";
+import { emitted, noMemo, transpile, transpileOptions, type TranspileMemo } from "./transpile.js";
 
 /** A file to write, by absolute path: generated text, or bytes copied from srcDir. */
 export interface OutputFile {
@@ -326,90 +327,6 @@ function callerText(plan: FilePlan, renderer: Renderer, options: ts.CompilerOpti
   const imports = runtimeImports(needs, plan.raytsSpecifier, renderer.captureCheckSpecifier);
   // At the end, so that every line keeps its number (imports are hoisted wherever they are written).
   return imports.length === 0 ? body : `${body}${body.endsWith("\n") ? "" : "\n"}${imports.join(" ")}\n`;
-}
-
-/** Compiler options for transpiling one file to JavaScript, from the project's. */
-export function transpileOptions(project: ts.CompilerOptions, file: string): ts.CompilerOptions {
-  const kept: ts.CompilerOptions = {};
-  const keys = [
-    "jsx",
-    "jsxFactory",
-    "jsxFragmentFactory",
-    "jsxImportSource",
-    "experimentalDecorators",
-    "useDefineForClassFields",
-    "preserveConstEnums",
-    "verbatimModuleSyntax",
-    "removeComments",
-    "importHelpers",
-    "downlevelIteration",
-    "alwaysStrict",
-  ] as const;
-  for (const key of keys) if (project[key] !== undefined) Object.assign(kept, { [key]: project[key] });
-  return {
-    ...kept,
-    target: project.target ?? ts.ScriptTarget.ES2022,
-    module: path.extname(file) === ".cts" ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    rewriteRelativeImportExtensions: true,
-    sourceMap: project.sourceMap === true || project.inlineSourceMap === true,
-    inlineSourceMap: false,
-    declaration: false,
-  };
-}
-
-/** Transpiled JavaScript and TypeScript's source map of it. */
-export interface Transpiled {
-  readonly code: string;
-  readonly map: string | undefined;
-}
-
-/** Remembers transpiled texts between compiles (watch mode): `make` runs only for a new key. */
-export type TranspileMemo = (key: string, make: () => Transpiled) => Transpiled;
-
-const noMemo: TranspileMemo = (_key, make) => make();
-
-/** Transpiles TypeScript text; generated code that does not parse is a compiler bug. */
-export function transpile(text: string, fileName: string, options: ts.CompilerOptions, memo: TranspileMemo = noMemo): Transpiled {
-  return memo(`${fileName}\0${JSON.stringify(options)}\0${text}`, () => transpileNow(text, fileName, options));
-}
-
-function transpileNow(text: string, fileName: string, options: ts.CompilerOptions): Transpiled {
-  const result = ts.transpileModule(text, { compilerOptions: options, fileName, reportDiagnostics: true });
-  const errors = (result.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
-  const first = errors[0];
-  if (first !== undefined) {
-    const message = ts.flattenDiagnosticMessageText(first.messageText, " ");
-    throw new Error(`raycompile generated code that does not parse (${fileName}): ${message}\n${text}`);
-  }
-  // TypeScript's own sourceMappingURL names the transpiler's file name: replaced by the real one.
-  const code = result.outputText.replace(/\n?\/\/# sourceMappingURL=[^\n]*\s*$/, "\n");
-  return { code, map: result.sourceMapText };
-}
-
-/**
- * One emitted JavaScript file, with its source map when the project asks
- * for one (`sourceMap`: a `.js.map` file beside it; `inlineSourceMap`: a
- * data URL), mapping back to the user's source lines.
- */
-function emitted(
-  outPath: string,
-  generated: { code: string; map: string | undefined },
-  origins: readonly (number | undefined)[] | "identity",
-  sourceFile: ts.SourceFile,
-  project: ts.CompilerOptions,
-): OutputFile[] {
-  if (generated.map === undefined) return [{ path: outPath, contents: generated.code }];
-  const sourceText = project.inlineSources === true ? sourceFile.text : undefined;
-  const map = composeSourceMap(generated.map, origins, outPath, sourceFile.fileName, sourceText);
-  if (project.inlineSourceMap === true) {
-    const url = `data:application/json;base64,${Buffer.from(map).toString("base64")}`;
-    return [{ path: outPath, contents: `${generated.code}//# sourceMappingURL=${url}\n` }];
-  }
-  return [
-    { path: outPath, contents: `${generated.code}//# sourceMappingURL=${path.basename(outPath)}.map\n` },
-    { path: `${outPath}.map`, contents: map },
-  ];
 }
 
 /**

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
-import type { Transpiled, TranspileMemo } from "./emit.js";
+import type { Transpiled, TranspileMemo } from "./transpile.js";
 
 /** Extensions compiled to JavaScript. Declaration files are read for types but never emitted. */
 const SOURCE_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts"];
