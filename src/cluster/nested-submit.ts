@@ -294,6 +294,7 @@ export class NestedSpill {
       if (spilled.node.nodeId !== nodeId) continue;
       this.#spilled.delete(id);
       const { task, parts } = spilled;
+      if (!parts.tasks.live.has(task.id)) continue; // settled meanwhile (cancelled)
       if (spilled.retriesLeft <= 0) {
         const error = new NodeDiedError(`node ${nodeId} died while running nested task ${task.name}, and the task ran out of retries (maxRetries)`);
         parts.tasks.settle(task, { ok: false, error: errorToData(error) });
