@@ -35,6 +35,7 @@ import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { available, DefaultPolicy, type Demand } from "./scheduling.js";
 import { Session } from "./session.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type FromNode, type ResultBatch, type ToNode } from "./wire.js";
+import { readAfterDeleting } from "./result-reader.js";
 
 const NO_RESOURCES: Readonly<Record<string, number>> = Object.freeze({});
 /** Tasks without large arguments share this empty locality map. */
@@ -393,10 +394,12 @@ export class ClusterBackend implements Backend {
 
   async #readResults(): Promise<void> {
     let last = "0-0";
+    let read: string[] = [];
     while (!this.#closed) {
       let reply: unknown;
       try {
-        reply = await this.#reader.callBuffer("XREAD", "COUNT", 512, "BLOCK", 1000, "STREAMS", this.#results, last);
+        reply = await readAfterDeleting(this.#reader, this.#results, last, read);
+        read = [];
       } catch (error) {
         if (this.#closed) return;
         process.stderr.write(`rayts driver: reading results failed: ${String(error)}\n`);
@@ -404,7 +407,6 @@ export class ClusterBackend implements Backend {
         continue;
       }
       if (reply === null) continue;
-      const read: string[] = [];
       for (const [, entries] of reply as [Buffer, [Buffer, Buffer[]][]][]) {
         for (const [entryId, fields] of entries) {
           last = entryId.toString();
@@ -416,7 +418,6 @@ export class ClusterBackend implements Backend {
           for (const result of batch.results) this.#onResult(result);
         }
       }
-      if (read.length > 0) void this.#plane.redis.xdel(this.#results, ...read).catch(() => undefined);
     }
   }
 

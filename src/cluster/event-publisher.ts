@@ -5,7 +5,8 @@
  * or the CLI reads them (see dashboard/cluster-state.ts).
  *
  * Everything stays bounded: events go in batches (one per turn of the event
- * loop, at most BATCH_EVENTS each) to one capped stream shared by every node
+ * loop, at most every EVENT_LINGER_MS while they flow, at most BATCH_EVENTS
+ * each) to one capped stream shared by every node
  * (`XADD MAXLEN ~`), lines to another; each batch carries the sequence
  * number of its first event, so a reader counts what the caps trimmed (and
  * what this publisher dropped when Redis could not keep up) from the gaps.
@@ -13,8 +14,9 @@
  * in a snapshot key, rewritten at most every SNAPSHOT_MS while events flow.
  *
  * Events are written on the connection that carries the node's results, and
- * queued before them: a driver that has a task's result can already read
- * the events of its run.
+ * queued before them (the node calls {@link EventPublisher.flush} before it
+ * writes results): a driver that has a task's result can already read the
+ * events of its run.
  */
 import { serialize } from "node:v8";
 import type { Redis } from "ioredis";
@@ -43,6 +45,8 @@ export const DEFAULT_PUBLISHER_LIMITS: PublisherLimits = { eventEntries: 2000, l
 
 const BATCH_EVENTS = 256;
 const SNAPSHOT_MS = 200;
+/** Least time between two event writes while events flow. */
+const EVENT_LINGER_MS = 20;
 /** Objects a snapshot lists (the largest). */
 const SNAPSHOT_OBJECTS = 500;
 
@@ -113,6 +117,7 @@ export class EventPublisher implements EventSink {
   #logSeq = 0;
   #scheduled = false;
   #lastSnapshot = 0;
+  #lastFlush = 0;
   #snapshotTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Events and lines dropped here because Redis could not keep up. */
@@ -143,7 +148,10 @@ export class EventPublisher implements EventSink {
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.flush());
+      // While events flow, they go at most every EVENT_LINGER_MS (the node flushes them before any result).
+      const wait = this.#lastFlush + EVENT_LINGER_MS - performance.now();
+      if (wait > 0) setTimeout(() => this.flush(), wait).unref();
+      else setImmediate(() => this.flush());
     }
   }
 
@@ -155,6 +163,7 @@ export class EventPublisher implements EventSink {
     const times = this.#times;
     const lines = this.#lines;
     if (events.length === 0 && lines.length === 0) return;
+    this.#lastFlush = performance.now();
     this.#events = [];
     this.#times = [];
     this.#lines = [];

@@ -53,6 +53,9 @@ export interface NodeOptions {
   readonly dashboard?: HeadDashboardOptions;
 }
 
+/** Longest wait of a result for others to go with it while tasks still run on this node. */
+const RESULT_LINGER_MS = 2;
+
 /** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
 const READ_COUNT = 512;
 
@@ -97,6 +100,7 @@ export class NodeDaemon {
   #locations: string[] = [];
   #acks: { entry: string; pending: number }[] = [];
   #flushScheduled = false;
+  #writing = false;
   #stopped = false;
   #loop: Promise<void> | undefined;
   #observation: NodeObservation | undefined;
@@ -527,13 +531,22 @@ export class NodeDaemon {
     let list = this.#outbox.get(owner);
     if (list === undefined) this.#outbox.set(owner, (list = []));
     list.push(result);
-    this.#scheduleFlush();
+    // The task that made this result is still counted as running.
+    this.#scheduleFlush(this.#running.size > 1);
   }
 
-  #scheduleFlush(): void {
+  /**
+   * Flushes on the next turn; with `linger` (more results are due soon, as
+   * other tasks run here), up to {@link RESULT_LINGER_MS} later, so that a
+   * stream of short tasks sends its results in batches rather than one by one.
+   */
+  #scheduleFlush(linger = false): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => void this.#flush());
+    // One result write in flight at a time: results finished meanwhile go together in the next one.
+    if (this.#writing) return;
+    if (linger) setTimeout(() => void this.#flush(), RESULT_LINGER_MS);
+    else setImmediate(() => void this.#flush());
   }
 
   /** One pipeline per turn: object locations, then each owner's results, then acks of finished entries. */
@@ -548,6 +561,7 @@ export class NodeDaemon {
     if (outbox.size === 0 && locations.length === 0 && done.length === 0) return;
     const results = [...outbox].map(([owner, list]) => [owner, serialize({ node: this.nodeId, results: list })] as const);
     const write = (): Promise<unknown> => {
+      this.#observation?.flushEvents(); // the events of these results' runs go first
       const pipeline = this.#plane.redis.pipeline();
       for (const id of locations) pipeline.sadd(`${PREFIX}loc:${id}`, this.nodeId);
       for (const [owner, bytes] of results) pipeline.xadd(`${PREFIX}results:${owner}`, "*", "m", bytes);
@@ -561,11 +575,15 @@ export class NodeDaemon {
       // Fault injection: batches go one after another, a dropped one again after a backoff.
       this.#sender.send("a result batch", write, (error) => this.#log(`writing results failed: ${String(error)}`));
     } else {
+      this.#writing = true;
       try {
         await write();
       } catch (error) {
         this.#log(`writing results failed: ${String(error)}`);
+      } finally {
+        this.#writing = false;
       }
+      if (this.#flushScheduled) setImmediate(() => void this.#flush());
     }
     if (this.#acks.length > 0 && (this.#acks[0] as { pending: number }).pending === 0) this.#scheduleFlush();
   }

@@ -14,6 +14,8 @@ import { EventPublisher } from "./event-publisher.js";
 export interface NodeObservation {
   /** The dashboard's address, on a head that serves one. */
   readonly dashboardUrl: string | undefined;
+  /** Queues the pending events on the control connection now (before results that follow them). */
+  flushEvents(): void;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ export async function observeNode(
   if (head !== undefined) log(`View the rayts dashboard at ${head.url}`);
   return {
     dashboardUrl: head?.url,
+    flushEvents: () => publisher.flush(),
     async close() {
       await head?.close();
       detach();

@@ -13,6 +13,13 @@
  * it behave as on any other SharedArrayBuffer (its `growable` is true).
  * Small blocks stay plain: a mapping of their own costs a system call and a
  * page fault that a reused arena slot does not, and their memory is small.
+ * Blocks of 32 MiB and more stay plain too: glibc maps every request that
+ * large by itself (its mmap threshold never rises past 32 MiB on 64-bit) and
+ * unmaps it on free, and such a mapping gets transparent huge pages when the
+ * process runs with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (node daemons do),
+ * 512 times fewer page faults than V8's 4 KiB pages: on a 2-core virtual
+ * machine, first writing a received 200 MB block took 0.15 to 0.25 s that way
+ * against 3.5 to 4.8 s in a mapping of its own.
  */
 
 /**
@@ -20,6 +27,9 @@
  * the system when freed); smaller ones come from the C allocator.
  */
 export const OWN_PAGES_MIN_BYTES = 64 * 1024;
+
+/** Blocks of at least this many bytes are mapped (and unmapped) by the C allocator itself. */
+export const ALLOCATOR_MAPS_MIN_BYTES = 32 * 1024 * 1024;
 
 /** The SharedArrayBuffer constructor with the (ES2024) options argument. */
 const Shared = SharedArrayBuffer as unknown as new (bytes: number, options?: { maxByteLength: number }) => SharedArrayBuffer;
@@ -31,7 +41,7 @@ const Shared = SharedArrayBuffer as unknown as new (bytes: number, options?: { m
  * length or the memory cannot be had.
  */
 export function allocateSharedBlock(bytes: number): SharedArrayBuffer {
-  if (bytes < OWN_PAGES_MIN_BYTES) return new SharedArrayBuffer(bytes);
+  if (bytes < OWN_PAGES_MIN_BYTES || bytes >= ALLOCATOR_MAPS_MIN_BYTES) return new SharedArrayBuffer(bytes);
   try {
     return new Shared(bytes, { maxByteLength: bytes });
   } catch {
