@@ -2,8 +2,9 @@
  * Memory given back to the system: what a process's RSS is after blocks of
  * shared memory went through it and were dropped, and what each block cost
  * to allocate and fill, for plain SharedArrayBuffers (memory from the C
- * allocator) and for rayts's store blocks (`allocateSharedBlock`: own pages
- * from 64 KB on), plus the object store end to end.
+ * allocator), for rayts's store blocks (`allocateSharedBlock`: own pages
+ * from 64 KB on) and for own pages at every size (to place that threshold),
+ * plus the object store end to end.
  *
  *   node --import tsx --expose-gc bench/memory-return.ts           writes bench/results/memory-return.json
  *   node --import tsx --expose-gc bench/memory-return.ts --quick   fewer MB, writes bench/results/memory-return.quick.json
@@ -34,7 +35,7 @@ const LIVE_BYTES = 64 * MB;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 interface AllocationRow {
-  readonly kind: "plain" | "rayts";
+  readonly kind: "plain" | "rayts" | "own-pages";
   readonly blockBytes: number;
   readonly usPerBlock: number;
   readonly baselineMB: number;
@@ -54,8 +55,8 @@ async function settledRss(): Promise<number> {
   return process.memoryUsage().rss;
 }
 
-async function allocationChild(kind: "plain" | "rayts", bytes: number): Promise<AllocationRow> {
-  const allocate = kind === "plain" ? (n: number) => new SharedArrayBuffer(n) : allocateSharedBlock;
+async function allocationChild(kind: AllocationRow["kind"], bytes: number): Promise<AllocationRow> {
+  const allocate = kind === "plain" ? (n: number) => new SharedArrayBuffer(n) : kind === "own-pages" ? ownPages : allocateSharedBlock;
   const source = new Uint8Array(bytes).fill(7);
   const count = Math.max(64, Math.floor((TOTAL_MB * MB) / bytes));
   const live = Math.max(1, Math.floor(LIVE_BYTES / bytes));
@@ -131,6 +132,12 @@ async function storeChild(): Promise<StoreRow> {
   return row;
 }
 
+/** A block with pages of its own whatever its size (what the store does from OWN_PAGES_MIN_BYTES on). */
+function ownPages(bytes: number): SharedArrayBuffer {
+  const Shared = SharedArrayBuffer as unknown as new (n: number, options: { maxByteLength: number }) => SharedArrayBuffer;
+  return new Shared(bytes, { maxByteLength: bytes });
+}
+
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -151,13 +158,14 @@ const child = process.argv.indexOf("--child");
 if (child >= 0) {
   if (gc === undefined) throw new Error("run with --expose-gc");
   const what = process.argv[child + 1];
-  const row = what === "store" ? await storeChild() : await allocationChild(what === "plain" ? "plain" : "rayts", Number(process.argv[child + 2]));
+  const kind = what === "plain" || what === "own-pages" ? what : "rayts";
+  const row = what === "store" ? await storeChild() : await allocationChild(kind, Number(process.argv[child + 2]));
   console.log(`ROW ${JSON.stringify(row)}`);
 } else {
   const started = machine();
   const allocation: AllocationRow[] = [];
   for (const bytes of SIZES) {
-    for (const kind of ["plain", "rayts"] as const) {
+    for (const kind of ["plain", "rayts", "own-pages"] as const) {
       const row = inChild<AllocationRow>([kind, String(bytes)]);
       allocation.push(row);
       process.stderr.write(`${kind} ${bytes} B: ${row.usPerBlock} us/block, RSS ${row.baselineMB} -> ${row.rssAfterMB} MB\n`);
