@@ -269,14 +269,20 @@ export class ClusterBackend implements Backend {
   /** Runs `work` once every dependency has settled (in order for an actor's queue). */
   #whenReady(work: Work): void {
     const pending = work.deps.filter((dep) => dep.state === undefined);
-    if (pending.length === 0) return this.#start(work);
+    if (pending.length === 0) {
+      this.#start(work);
+      return;
+    }
     void this.#objects.whenSettled(pending, pending.length, undefined).then(() => this.#start(work));
   }
 
   #start(work: Work): void {
     if (this.#gaveUp !== undefined) return work.fail(this.#gaveUp);
     const failed = work.deps.find((dep) => dep.state?.ok === false);
-    if (failed !== undefined && failed.state?.ok === false) return work.fail(failed.state.error);
+    if (failed !== undefined && failed.state?.ok === false) {
+      work.fail(failed.state.error);
+      return;
+    }
     try {
       work.send();
     } catch (error) {
@@ -401,6 +407,7 @@ export class ClusterBackend implements Backend {
         reply = await readAfterDeleting(this.#reader, this.#results, last, read);
         read = [];
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the await
         if (this.#closed) return;
         process.stderr.write(`rayts driver: reading results failed: ${String(error)}\n`);
         await new Promise((resolve) => setTimeout(resolve, 500));

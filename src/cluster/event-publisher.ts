@@ -98,7 +98,7 @@ export interface NodeSnapshot {
 }
 
 function wire(event: RuntimeEvent): WireEvent {
-  if (!("task" in event) || typeof event.task !== "object") return event as WireEvent;
+  if (!("task" in event) || typeof event.task !== "object") return event;
   const task = event.task;
   return { ...event, task: { id: task.id, name: task.name, attempts: task.attempts, actor: task.actor, deps: task.deps } } as WireEvent;
 }

@@ -109,7 +109,10 @@ export class FaultySender {
           await write();
           return;
         } catch (error) {
-          if (!(error instanceof InjectedFailure)) return onError(error);
+          if (!(error instanceof InjectedFailure)) {
+            onError(error);
+            return;
+          }
           await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
         }
       }

@@ -120,7 +120,7 @@ export class NodeDaemon {
   readonly #sender: FaultySender | undefined;
 
   private constructor(options: NodeOptions, log: (line: string) => void, events: NodeEvents) {
-    this.nodeId = `${randomBytes(8).toString("hex")}`;
+    this.nodeId = randomBytes(8).toString("hex");
     this.#options = options;
     this.#log = log;
     this.#events = events;
@@ -213,6 +213,7 @@ export class NodeDaemon {
       try {
         reply = await this.#reader.callBuffer("XREADGROUP", "GROUP", "node", "n", "COUNT", READ_COUNT, "BLOCK", 1000, "STREAMS", this.#stream, ">");
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may run during the await
         if (this.#stopped) return;
         this.#log(`reading the task stream failed: ${String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -239,7 +240,8 @@ export class NodeDaemon {
         ack.pending++;
         this.#busyCpus += message.numCpus;
         this.#owners.task(message.owner, message.id);
-        this.#runTask(message).finally(() => {
+        // #runTask reports every failure as the task's result: it does not reject.
+        void this.#runTask(message).finally(() => {
           this.#busyCpus -= message.numCpus;
           this.#owners.taskDone(message.owner, message.id);
           this.#settled(ack);
@@ -380,6 +382,7 @@ export class NodeDaemon {
       async = true;
       return this.#local(arg.r, arg.holders);
     });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the map callback above
     return async ? Promise.all(values) : values;
   }
 
@@ -460,6 +463,7 @@ export class NodeDaemon {
       const cls = await this.#fn(message.cls);
       const args = await this.#args(message.args);
       const actorClass = new ActorClass(cls, message.name, message.methods, { ...message.options, name: undefined });
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- false positive: the spread does not type-check without it
       this.#actors.set(message.id, actorClass.remote(...(args as never[])) as never);
     } catch (error) {
       this.#log(`actor ${message.name} (${message.id}) could not start: ${String(error)}`);

@@ -65,7 +65,7 @@ export class ObjectServer {
     try {
       payload = await this.#lookup(objectId);
     } catch (error) {
-      reply(res, 500, `${String((error as Error).message)}\n`);
+      reply(res, 500, `${error instanceof Error ? error.message : String(error)}\n`);
       return;
     }
     if (payload === undefined) {

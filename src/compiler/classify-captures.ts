@@ -212,7 +212,7 @@ export function analyzeRemote(
     if (ts.isImportSpecifier(decl) || ts.isImportClause(decl) || ts.isNamespaceImport(decl)) {
       const importDecl = ts.isImportSpecifier(decl) ? decl.parent.parent.parent : ts.isImportClause(decl) ? decl.parent : decl.parent.parent;
       if (!ts.isImportDeclaration(importDecl)) return; // JSDoc `@import`: types only
-      if (importDecl.importClause?.isTypeOnly === true || (ts.isImportSpecifier(decl) && decl.isTypeOnly)) return;
+      if (importDecl.importClause?.phaseModifier === ts.SyntaxKind.TypeKeyword || (ts.isImportSpecifier(decl) && decl.isTypeOnly)) return;
       const target = resolveAlias(checker, symbol);
       // A remote function's handle survives a structured clone; an imported actor class is re-imported instead.
       if (target.flags & ts.SymbolFlags.Value && handleType(checker, symbol, at) === "RemoteFunction") {

@@ -302,7 +302,7 @@ function taskModuleText(plan: FilePlan, remote: PlannedRemote, renderer: Rendere
  */
 function keptImportEdits(sourceFile: ts.SourceFile, options: ts.CompilerOptions, memo: TranspileMemo): Edit[] {
   const imports = sourceFile.statements.filter(
-    (s): s is ts.ImportDeclaration => ts.isImportDeclaration(s) && s.importClause !== undefined && s.importClause.isTypeOnly !== true && ts.isStringLiteral(s.moduleSpecifier),
+    (s): s is ts.ImportDeclaration => ts.isImportDeclaration(s) && s.importClause !== undefined && s.importClause.phaseModifier !== ts.SyntaxKind.TypeKeyword && ts.isStringLiteral(s.moduleSpecifier),
   );
   if (imports.length === 0) return [];
   const uncompiled = memo(`uncompiled\0${sourceFile.fileName}\0${JSON.stringify(options)}\0${sourceFile.text}`, () => ({

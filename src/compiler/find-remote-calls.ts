@@ -170,7 +170,7 @@ function targetOf(
       name: runtimeNameOf(resolveAlias(checker, symbol)) ?? imported,
     };
   }
-  const moduleLevel = decl.parent !== undefined && (ts.isSourceFile(decl.parent) || isModuleLevelVariable(decl));
+  const moduleLevel = (decl.parent as ts.Node | undefined) !== undefined && (ts.isSourceFile(decl.parent) || isModuleLevelVariable(decl));
   if (!moduleLevel) return { error: `remote() receives \`${name}\`, which is declared inside a function or block` };
   if (ts.isFunctionDeclaration(decl)) return { target: { kind: "declaration", name, symbol }, kind: "task", name };
   if (ts.isClassDeclaration(decl)) return { target: { kind: "declaration", name, symbol }, kind: "actor", name };
@@ -224,7 +224,7 @@ export function isModuleLevelVariable(decl: ts.Node): decl is ts.VariableDeclara
 /** True for a `const` declaration (not `let`, `var`, `using`). */
 export function isConstDeclaration(decl: ts.VariableDeclaration): boolean {
   const flags = ts.getCombinedNodeFlags(decl);
-  return (flags & ts.NodeFlags.BlockScoped) === ts.NodeFlags.Const;
+  return (flags & ts.NodeFlags.BlockScoped) === (ts.NodeFlags.Const as number);
 }
 
 /**
@@ -286,7 +286,7 @@ export function raytsImports(checker: ts.TypeChecker, sourceFile: ts.SourceFile)
     if (moduleFile !== undefined && isRaytsRuntimeFile(realPath(moduleFile))) {
       specifiers.push(text);
       const clause = ts.isImportDeclaration(statement) ? statement.importClause : undefined;
-      if (clause?.name !== undefined && !clause.isTypeOnly) {
+      if (clause?.name !== undefined && clause.phaseModifier !== ts.SyntaxKind.TypeKeyword) {
         diagnostics.push(diagnostic("RC1013", `\`import ${clause.name.text} from "${text}"\`: rayts has no default export, so \`${clause.name.text}\` would be undefined at run time`, locationOf(clause.name)));
       }
     }

@@ -46,7 +46,7 @@ function bindsArguments(node: ts.Node): boolean {
 
 /** True when some node from `node` up to `root` (inclusive) satisfies `test`. */
 function enclosedWithin(node: ts.Node, root: ts.Node, test: (n: ts.Node) => boolean): boolean {
-  for (let current: ts.Node | undefined = node.parent; current !== undefined; current = current.parent) {
+  for (let current: ts.Node | undefined = node.parent; current !== undefined; current = current.parent as ts.Node | undefined) { // a SourceFile has no parent
     if (test(current)) return true;
     if (current === root) return false;
   }

@@ -86,7 +86,7 @@ function importedFile(checker: ts.TypeChecker, specifier: ts.Expression, files: 
 function importsOf(checker: ts.TypeChecker, file: ts.SourceFile, files: ReadonlySet<ts.SourceFile>): ts.SourceFile[] {
   const found: ts.SourceFile[] = [];
   for (const statement of file.statements) {
-    if ((ts.isImportDeclaration(statement) && statement.importClause?.isTypeOnly !== true) || (ts.isExportDeclaration(statement) && !statement.isTypeOnly)) {
+    if ((ts.isImportDeclaration(statement) && statement.importClause?.phaseModifier !== ts.SyntaxKind.TypeKeyword) || (ts.isExportDeclaration(statement) && !statement.isTypeOnly)) {
       const spec = statement.moduleSpecifier;
       const target = spec === undefined ? undefined : importedFile(checker, spec, files);
       if (target !== undefined) found.push(target);

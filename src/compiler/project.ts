@@ -106,12 +106,13 @@ function syntaxDiagnostics(program: ts.Program, files: readonly ts.SourceFile[])
   const found: Diagnostic[] = [];
   for (const file of files) {
     for (const d of program.getSyntacticDiagnostics(file)) {
-      const where = d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+      const where = d.file.getLineAndCharacterOfPosition(d.start);
       const message = `syntax error: ${ts.flattenDiagnosticMessageText(d.messageText, " ")} (TS${d.code})`;
       found.push(
         diagnostic("RC1010", message, {
           file: file.fileName,
-          ...(where === undefined ? {} : { line: where.line + 1, column: where.character + 1 }),
+          line: where.line + 1,
+          column: where.character + 1,
         }),
       );
     }
@@ -207,7 +208,7 @@ export function loadProject(
   projectFile: string | undefined,
   cache?: ProjectCache,
 ): { project: LoadedProject } | { diagnostics: Diagnostic[] } {
-  const configFile = projectFile ?? ts.findConfigFile(srcDir, ts.sys.fileExists);
+  const configFile = projectFile ?? ts.findConfigFile(srcDir, (file) => ts.sys.fileExists(file));
   let options = DEFAULT_OPTIONS;
   if (configFile !== undefined) {
     const config = readConfig(path.resolve(configFile));

@@ -8,7 +8,7 @@
 import path from "node:path";
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const DIGIT = new Map([...BASE64].map((c, i) => [c, i]));
+const DIGIT = new Map(Array.from(BASE64, (c, i) => [c, i]));
 
 /** Decodes one segment's base64 VLQ fields. */
 function decodeSegment(text: string): number[] {
@@ -36,7 +36,7 @@ function encodeValue(n: number): string {
     let digit = vlq & 31;
     vlq >>>= 5;
     if (vlq > 0) digit |= 32;
-    out += BASE64[digit];
+    out += BASE64.charAt(digit);
   } while (vlq > 0);
   return out;
 }

@@ -135,6 +135,7 @@ class RedisTarget implements Target {
     let last = (await redis.xrevrange(LOG_STREAM, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
     let stopped = false;
     const ended = (async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the returned stop()
       while (!stopped) {
         let reply: [Buffer, [Buffer, Buffer[]][]][] | null;
         try {

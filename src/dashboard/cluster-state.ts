@@ -230,7 +230,7 @@ export class ClusterState implements StateSource {
     const byFunction: FunctionSummary[] = [...byName].map(([name, entry]) => ({
       name,
       type: entry.type,
-      total: Object.values(entry.states).reduce((sum, count) => sum + (count ?? 0), 0),
+      total: Object.values(entry.states).reduce((sum, count) => sum + count, 0),
       states: entry.states,
       retries: entry.retries,
       meanRunMs: entry.finished > 0 ? entry.runMs / entry.finished : undefined,

@@ -89,6 +89,7 @@ export class HeadDashboard implements LiveFeed {
       try {
         reply = (await this.#follower.callBuffer("XREAD", "BLOCK", 1000, "STREAMS", LOG_STREAM, last)) as typeof reply;
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the await
         if (this.#closed) return;
         this.#log(`following the log stream failed: ${String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 500));

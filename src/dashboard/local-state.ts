@@ -69,6 +69,7 @@ export class LocalState implements StateSource {
   }
 
   /** The public id of number `num` in the runtime this state belongs to. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names which branded id the string is
   #publicId<I extends ObjectId | ActorId>(num: number): I {
     return formatId<I>(this.#tag(), num);
   }

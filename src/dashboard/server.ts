@@ -122,17 +122,20 @@ export class DashboardServer {
       return;
     }
     const route = url.pathname;
-    if (route === "/events") return this.#events(response);
+    if (route === "/events") {
+      this.#events(response);
+      return;
+    }
     if (route === "/metrics") {
       response.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metricsText(await this.#source.status()));
       return;
     }
     if (route.startsWith("/api/")) return this.#api(route.slice(5), url, response);
-    if (route.startsWith("/vendor/")) return this.#file(response, this.#vendor(route.slice(8)));
-    if (route === "/" || route === "/index.html") return this.#file(response, path.join(this.#pages, "index.html"));
     const name = route.slice(1);
-    if (/^[\w-]+\.(js|css)$/.test(name)) return this.#file(response, path.join(this.#pages, name));
-    response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    if (route.startsWith("/vendor/")) this.#file(response, this.#vendor(route.slice(8)));
+    else if (route === "/" || route === "/index.html") this.#file(response, path.join(this.#pages, "index.html"));
+    else if (/^[\w-]+\.(js|css)$/.test(name)) this.#file(response, path.join(this.#pages, name));
+    else response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   }
 
   #vendor(name: string): string | undefined {

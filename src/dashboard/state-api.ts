@@ -60,7 +60,7 @@ function checkList(options: unknown, what: string): ListOptions | undefined {
       if (!["string", "number", "boolean"].includes(typeof value)) throw new TypeError(`Expected \`filter.${key}\` to be a string, number or boolean, got ${show(value)}`);
     }
   }
-  return options as ListOptions;
+  return options;
 }
 
 /** The state API: what ran, what runs, what the store holds. Newest first; bounded, with `dropped` counts. */

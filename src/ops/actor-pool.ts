@@ -38,8 +38,9 @@ export class ActorPool<A> {
   #nextReturn = 0;
 
   constructor(actors: Iterable<A>) {
-    if (actors === null || typeof actors !== "object" || typeof (actors as Iterable<A>)[Symbol.iterator] !== "function") {
-      throw new TypeError(`Expected \`actors\` to be an iterable of actor handles, got ${show(actors)}`);
+    const input: unknown = actors; // callers may be untyped JavaScript
+    if (input === null || typeof input !== "object" || typeof (input as Partial<Iterable<A>>)[Symbol.iterator] !== "function") {
+      throw new TypeError(`Expected \`actors\` to be an iterable of actor handles, got ${show(input)}`);
     }
     this.#idle = [...actors];
   }
@@ -71,6 +72,7 @@ export class ActorPool<A> {
       }
     };
     feed();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by feed()
     if (!done && this.#idle.length === 0 && this.#byIndex.size === 0) throw new RangeError("ActorPool.map: the pool has no actors");
     while (this.hasNext()) {
       const value = await next();

@@ -90,7 +90,7 @@ function isTypedArray(value: unknown): value is ArrayLike<unknown> & { subarray(
 function freeWorkers(): number {
   if (!isInitialized()) return availableParallelism();
   try {
-    return Math.max(1, Math.floor(availableResources()["CPU"] ?? 1));
+    return Math.max(1, Math.floor(availableResources()["CPU"]));
   } catch {
     return 1;
   }
@@ -129,7 +129,7 @@ interface Source<T> {
 
 async function openSource<T>(seq: ArrayLike<T> | ObjectRef<ArrayLike<T>>): Promise<Source<T>> {
   if (isObjectRef(seq)) {
-    const items = await get(seq);
+    const items = (await get(seq)) as ArrayLike<T> | null; // the ref's type is only a claim
     if (typeof items !== "object" || items === null || typeof (items as { length?: unknown }).length !== "number") {
       throw new TypeError(`Expected \`seq\` of aggListDistributed to refer to an array or a typed array, got ${describe(items)}`);
     }
@@ -283,7 +283,7 @@ function submitChunks<T>(source: string, src: Source<T>, from: number, chunkSize
 
 async function gatherAll<T>(refs: ObjectRef<T>[]): Promise<T[]> {
   try {
-    return (await get(refs)) as T[];
+    return await get(refs);
   } catch (error) {
     for (const ref of refs) {
       try {
@@ -355,7 +355,7 @@ export async function aggListDistributed<T>(
     checkNotEmpty(items, "seq", "aggListDistributed");
     const size = chunkSize === "auto" ? Math.ceil(items.length / freeWorkers()) : chunkSize;
     const root = remoteTree(combine as RemoteCombiner<T>, items, size);
-    return isObjectRef(root) ? ((await get(root)) as T) : root;
+    return isObjectRef(root) ? await get(root) : root;
   }
   const local = combine as Combiner<T>;
   const source = shippableSource(local, "fn");

@@ -48,12 +48,14 @@ async function raytsFoldChunk(source: string, data: unknown, start: number, end:
     // `__name` is given as the identity: tsx-compiled sources call it.
     let made: unknown;
     try {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- rebuilding shipped source is what this task does
       made = new Function("__name", `"use strict";\nreturn (${source}\n);`)(function (f: unknown) {
         return f;
       });
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
       // A method written in shorthand (`add(a, b) { ... }`) is not an expression on its own.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- rebuilding shipped source is what this task does
       const methods = new Function("__name", `"use strict";\nreturn ({${source}\n});`)(function (f: unknown) {
         return f;
       }) as Record<string, unknown>;
@@ -84,7 +86,7 @@ async function raytsFoldChunk(source: string, data: unknown, start: number, end:
       state.seq = undefined;
       state.seqId = "";
     }, 2000);
-    state.timer.unref?.();
+    state.timer.unref();
   }
   // The same blocked pairwise fold as aggList (foldRange in tree-reduce.ts), inlined.
   try {

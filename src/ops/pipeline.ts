@@ -58,6 +58,7 @@ export class Pipeline<T> implements AsyncIterable<T> {
 
   /** Adds a stage that maps `fn` (self-contained or remote) over the items. */
   map<R>(fn: RemoteFunction<[T], R>, options?: StageOptions): Pipeline<Awaited<R>>;
+  // eslint-disable-next-line @typescript-eslint/unified-signatures -- one overload per kind of mapper reads better in editor hints
   map<R>(fn: (item: T) => R, options?: StageOptions): Pipeline<Awaited<R>>;
   map<R>(fn: Mapper<T, R>, options?: StageOptions): Pipeline<Awaited<R>> {
     checkFunctionOrRemote(fn, "fn");

@@ -22,7 +22,7 @@ export type Mapper<T, R> = ((item: T) => R) | RemoteFunction<[T], R>;
 /** Inputs of a pipelined map: values or refs to them, from any sync or async iterable. */
 export type MapInputs<T> = Iterable<T | ObjectRef<T>> | AsyncIterable<T | ObjectRef<T>>;
 
-const remoteOf = new WeakMap<Function, RemoteFunction<[unknown], unknown>>();
+const remoteOf = new WeakMap<object, RemoteFunction<[unknown], unknown>>();
 
 /**
  * The remote function for a mapper; plain functions are made remote once and
@@ -43,7 +43,7 @@ export function asRemote<T, R>(fn: Mapper<T, R>, fallbackName: string): RemoteFu
 export function defaultConcurrency(): number {
   if (!isInitialized()) return availableParallelism();
   try {
-    return Math.max(1, Math.floor(clusterResources()["CPU"] ?? 1));
+    return Math.max(1, Math.floor(clusterResources()["CPU"]));
   } catch {
     // inside a task the driver's resources are not visible
     return availableParallelism();
@@ -81,6 +81,7 @@ export function checkConcurrency(value: unknown): number | undefined {
  * for await (const y of ray.mapPipelined(square, naturals(), { ordered: true })) if (++n === 10) break;
  */
 export function mapPipelined<T, R>(fn: RemoteFunction<[T], R>, inputs: MapInputs<T>, options?: MapPipelinedOptions): AsyncIterable<Awaited<R>>;
+// eslint-disable-next-line @typescript-eslint/unified-signatures -- one overload per kind of mapper reads better in editor hints
 export function mapPipelined<T, R>(fn: (item: T) => R, inputs: MapInputs<T>, options?: MapPipelinedOptions): AsyncIterable<Awaited<R>>;
 export function mapPipelined<T, R>(fn: Mapper<T, R>, inputs: MapInputs<T>, options?: MapPipelinedOptions): AsyncIterable<Awaited<R>> {
   checkFunctionOrRemote(fn, "fn");
