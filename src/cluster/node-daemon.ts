@@ -587,6 +587,7 @@ export class NodeDaemon {
       } finally {
         this.#writing = false;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- results may come during the await
       if (this.#flushScheduled) setImmediate(() => void this.#flush());
     }
     if (this.#acks.length > 0 && (this.#acks[0] as { pending: number }).pending === 0) this.#scheduleFlush();
