@@ -53,8 +53,10 @@ export interface NodeOptions {
   readonly dashboard?: HeadDashboardOptions;
 }
 
-/** Longest wait of a result for others to go with it while tasks still run on this node. */
+/** Longest wait of a result for others to go with it while other tasks run on this node. */
 const RESULT_LINGER_MS = 2;
+/** The same while tasks wait for a free CPU here (throughput matters more than each result's latency then). */
+const QUEUED_LINGER_MS = 10;
 
 /** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
 const READ_COUNT = 512;
@@ -535,21 +537,22 @@ export class NodeDaemon {
     let list = this.#outbox.get(owner);
     if (list === undefined) this.#outbox.set(owner, (list = []));
     list.push(result);
-    // The task that made this result is still counted as running.
-    this.#scheduleFlush(this.#running.size > 1);
+    // The task that made this result is still counted as running (or queued) here.
+    const others = this.#running.size - 1;
+    this.#scheduleFlush(others >= this.#options.numCpus ? QUEUED_LINGER_MS : others > 0 ? RESULT_LINGER_MS : 0);
   }
 
   /**
-   * Flushes on the next turn; with `linger` (more results are due soon, as
-   * other tasks run here), up to {@link RESULT_LINGER_MS} later, so that a
-   * stream of short tasks sends its results in batches rather than one by one.
+   * Flushes on the next turn, or `linger` ms later when more results are due
+   * soon (other tasks run or wait here), so that a stream of short tasks
+   * sends its results in batches rather than one by one.
    */
-  #scheduleFlush(linger = false): void {
+  #scheduleFlush(linger = 0): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // One result write in flight at a time: results finished meanwhile go together in the next one.
     if (this.#writing) return;
-    if (linger) setTimeout(() => void this.#flush(), RESULT_LINGER_MS);
+    if (linger > 0) setTimeout(() => void this.#flush(), linger);
     else setImmediate(() => void this.#flush());
   }
 
