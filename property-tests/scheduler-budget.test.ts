@@ -34,6 +34,7 @@ test("the budget holds with 0, fractional and multi-CPU tasks, and nothing place
     fc.property(fc.integer({ min: 1, max: 4 }), steps, (numCpus, script: Step[]) => {
       const running = new Map<number, Task>();
       const scheduler = new Scheduler(numCpus, (_worker, placed) => running.set(placed.id, placed));
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- a stand-in link: the scheduler reads only `dead`
       for (let i = 0; i < numCpus; i++) scheduler.workers.push(new TaskWorker({ dead: false } as WorkerLink));
       let next = 1;
       for (const step of script) {

@@ -115,6 +115,7 @@ test("kill refuses what is not a handle, and handles no actor of this runtime ev
 });
 
 test("getActor is typed by the class it is given, and checks it", async () => {
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- an actor class with no methods on purpose
   const Other = ray.remote(class Other {});
   const original = TallyActor.options({ name: "typed-tally" }).remote();
   const typed = ray.getActor("typed-tally", TallyActor);

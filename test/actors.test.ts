@@ -126,7 +126,7 @@ test("a handle can be passed to another actor, in its constructor or a method", 
       }
     },
   );
-  const viaCtor = Forwarder.remote(c as unknown as CounterHandle);
+  const viaCtor = Forwarder.remote(c);
   assert.equal(await ray.get(viaCtor.forward.remote(5)), 5);
   const viaMethod = Forwarder.remote();
   await ray.get(viaMethod.setTarget.remote(c as unknown as CounterHandle));
@@ -246,6 +246,7 @@ test("actor options are validated", () => {
   assert.throws(() => Counter.options({ maxRestarts: -1 }), /maxRestarts/);
   assert.throws(() => Counter.options({ maxTaskRetries: 0.5 }), /maxTaskRetries/);
   assert.throws(() => Counter.options({ name: "" }), /name/);
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- an actor class with no methods on purpose
   assert.throws(() => ray.remote(class {}, { numCpus: 1 } as unknown as ray.ActorOptions), /numCpus/);
 });
 

@@ -45,7 +45,8 @@ test("every error class is exported, extends RayError and has a stable code", ()
 
 test("remote() of a non-function is a TypeError", async () => {
   for (const value of [42, "fn", null, undefined, {}, [], Symbol("s")]) {
-    assert.throws(() => ray.remote(value as unknown as () => void), TypeError, `remote(${String(value)})`);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a label for the odd value under test
+    assert.throws(() => ray.remote(value as () => void), TypeError, `remote(${String(value)})`);
   }
   assert.throws(() => ray.remote(42 as unknown as () => void), /function or a class/);
   await nextTaskSucceeds();

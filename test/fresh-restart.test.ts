@@ -59,7 +59,7 @@ test("a runtime started after shutdown() owes nothing to the one before", async 
     const stale = /was made by a runtime that was shut down/;
     await assert.rejects(ray.get(first.firstRef), (error: unknown) => error instanceof ray.RayError && stale.test(error.message));
     await assert.rejects(ray.wait([first.firstRef]), stale);
-    assert.throws(() => square.remote(first.firstRef as unknown as number), stale);
+    assert.throws(() => square.remote(first.firstRef), stale);
     assert.throws(() => ray.put({ nested: first.firstRef }), stale);
     assert.throws(() => ray.cancel(first.firstRef), stale);
     assert.equal(await ray.get(second.firstRef), 1);

@@ -55,7 +55,7 @@ test("10,000 items stream to the caller while the generator still runs", async (
   const gen = numbers.remote(flags, 10_000);
   const first = await gen.next();
   assert.equal(first.done, false);
-  assert.equal(await ray.get(first.value as ray.ObjectRef<number>), 0);
+  assert.equal(await ray.get(first.value), 0);
   const [ready] = await ray.wait([gen.completed()], { timeout: 0 });
   assert.equal(ready.length, 0, "the generator task is still running after its first item arrived");
   release(flags);
@@ -99,7 +99,7 @@ test("backpressure: the worker never has more than N yielded items unconsumed", 
       Atomics.store(flags, 1, consumed + 1);
       const next = await gen.next();
       assert.equal(next.done, false);
-      seen.push(await ray.get(next.value as ray.ObjectRef<number>));
+      seen.push(await ray.get(next.value));
       assert.ok(items.count() <= consumed + 1 + N, `${items.count()} items stored after ${consumed + 1} consumed`);
       assert.ok(Atomics.load(flags, 0) <= consumed + 1 + N, `${Atomics.load(flags, 0)} produced after ${consumed + 1} consumed`);
     }
@@ -337,7 +337,7 @@ test("numReturns: \"streaming\" streams a function that returns a generator obje
     },
     { numReturns: "streaming" },
   );
-  const gen = wrapped.remote(3) as unknown as ray.ObjectRefGenerator<number>;
+  const gen = wrapped.remote(3);
   assert.deepEqual(await collect(gen), [0, 1, 2]);
 });
 

@@ -101,7 +101,7 @@ test("a task past its worker's heap limit fails with OutOfMemoryError (retried p
   const runaway = ray.remote((flags: Int32Array) => {
     Atomics.add(flags, 2, 1);
     const hoard: number[][] = [];
-    for (;;) hoard.push(new Array(100_000).fill(1.5));
+    for (;;) hoard.push(new Array<number>(100_000).fill(1.5));
   });
   await assert.rejects(ray.get(runaway.options({ maxRetries: 1, name: "runaway" }).remote(flags)), (error: unknown) => {
     assert.ok(error instanceof ray.OutOfMemoryError, String(error));

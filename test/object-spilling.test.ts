@@ -45,7 +45,7 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-let held: ray.ObjectRef<Uint8Array>[] = [];
+const held: ray.ObjectRef<Uint8Array>[] = [];
 
 test("200 held 1 MB objects in a 64 MB store: the cold ones are spilled, every one reads back exactly", async () => {
   for (let i = 0; i < 200; i++) held.push(ray.put(block(i)));
@@ -100,6 +100,7 @@ test("typed arrays of every width and Arrow tables round-trip exactly through di
     // Structured values above 64 KiB live in shared memory too.
     record: ray.put({ name: "x".repeat(100_000), list: Array.from({ length: 5000 }, (_, i) => i) }),
   };
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- false positive: wait() infers its element type from the first ref without it
   await ray.wait(Object.values(refs) as ray.ObjectRef<unknown>[], { numReturns: 6 });
   const spilledBefore = ray.objectStoreStats().spilledCount;
   // Push them out: 80 MB more through a 64 MB store.
@@ -114,7 +115,7 @@ test("typed arrays of every width and Arrow tables round-trip exactly through di
   assert.deepEqual(new Uint8Array(await ray.get(refs.buffer)), new Uint8Array(buffer));
   const back = (await ray.get(refs.table)) as Table;
   assert.equal(back.numRows, n);
-  assert.deepEqual(back.schema.fields.map((f) => `${f.name}:${f.type}`), table.schema.fields.map((f) => `${f.name}:${f.type}`));
+  assert.deepEqual(back.schema.fields.map((f) => `${f.name}:${String(f.type)}`), table.schema.fields.map((f) => `${f.name}:${String(f.type)}`));
   assert.deepEqual(back.getChild("id")?.toArray(), table.getChild("id")?.toArray());
   assert.deepEqual(back.getChild("score")?.toArray(), table.getChild("score")?.toArray());
   const record = await ray.get(refs.record);

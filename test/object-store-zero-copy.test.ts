@@ -109,7 +109,7 @@ test("Arrow Tables round-trip through put/get and as task arguments", async () =
   const fromPut = await ray.get(ray.put(table));
   assert.ok(fromPut instanceof Table);
   assert.equal(fromPut.numRows, 3);
-  assert.deepEqual(fromPut.toArray().map((row) => row.toJSON()), table.toArray().map((row) => row.toJSON()));
+  assert.deepEqual(fromPut.toArray().map((row: { toJSON(): unknown }) => row.toJSON()), table.toArray().map((row: { toJSON(): unknown }) => row.toJSON()));
   const sumScores = ray.remote((t: Table) => {
     const column = t.getChild("score");
     let sum = 0;
@@ -120,7 +120,7 @@ test("Arrow Tables round-trip through put/get and as task arguments", async () =
   assert.deepEqual(await ray.get(sumScores.remote(ray.put(table))), { rows: 3, sum: 4.5, isTable: true });
   const returned = await ray.get(echo.remote(table));
   assert.ok(returned instanceof Table);
-  assert.equal((returned as Table).numRows, 3);
+  assert.equal(returned.numRows, 3);
 });
 
 test("Arrow RecordBatches and Vectors round-trip", async () => {
@@ -128,7 +128,7 @@ test("Arrow RecordBatches and Vectors round-trip", async () => {
   const batch = table.batches[0] as RecordBatch;
   const batchBack = await ray.get(ray.put(batch));
   assert.ok(batchBack instanceof RecordBatch);
-  assert.deepEqual(Array.from(batchBack.getChild("a")?.toArray() ?? []), [7, 8, 9]);
+  assert.deepEqual(Array.from((batchBack.getChild("a")?.toArray() ?? []) as ArrayLike<number>), [7, 8, 9]);
   const batchFromTask = (await ray.get(echo.remote(batch))) as RecordBatch;
   assert.ok(batchFromTask instanceof RecordBatch);
   assert.equal(batchFromTask.numRows, 3);
@@ -136,7 +136,7 @@ test("Arrow RecordBatches and Vectors round-trip", async () => {
   const vector = vectorFromArray([1.25, 2.5, 3.75]);
   const vectorBack = await ray.get(ray.put(vector));
   assert.equal(vectorBack.constructor.name, "Vector");
-  assert.deepEqual(Array.from(vectorBack.toArray() as Float64Array), [1.25, 2.5, 3.75]);
+  assert.deepEqual(Array.from(vectorBack.toArray()), [1.25, 2.5, 3.75]);
   const total = ray.remote((v: Vector) => {
     let s = 0;
     for (const x of v) s += x as number;

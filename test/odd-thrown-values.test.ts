@@ -20,6 +20,7 @@ const throwsOdd = ray.remote(async (flags: Int32Array, kind: string) => {
   Atomics.add(flags, 0, 1);
   switch (kind) {
     case "toString throws":
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the test throws a non-Error on purpose
       throw {
         toString() {
           throw new Error("no");
@@ -48,9 +49,11 @@ const throwsOdd = ray.remote(async (flags: Int32Array, kind: string) => {
       const trap = (): never => {
         throw new Error("trap");
       };
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the test throws a non-Error on purpose
       throw new Proxy({}, { get: trap, getPrototypeOf: trap, ownKeys: trap, getOwnPropertyDescriptor: trap, has: trap });
     }
     case "null prototype":
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the test throws a non-Error on purpose
       throw Object.create(null) as object;
     default: {
       // A promise-like result whose `then` getter throws.

@@ -68,6 +68,7 @@ test("fn may be written as a method", async () => {
       return a * b;
     },
   };
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the built-in combiners are plain functions, passed as they are
   assert.equal(await aggListDistributed(ops.mul, [1, 2, 3, 4, 5], { chunkSize: 2 }), 120);
 });
 

@@ -186,7 +186,7 @@ test("next() called again before the last one settled gets the next result", asy
   const iterator = mapPipelined(square, [1, 2, 3], { ordered: true })[Symbol.asyncIterator]();
   const results = await Promise.all([iterator.next(), iterator.next(), iterator.next(), iterator.next()]);
   assert.deepEqual(
-    results.map((r) => r.value),
+    results.map((r): unknown => r.value),
     [1, 4, 9, undefined],
   );
   assert.equal(results[3]?.done, true);

@@ -49,6 +49,7 @@ test("a class instance argument is refused at submit, naming the argument and th
 });
 
 test("plain data, built-ins, typed arrays and handles still travel", async () => {
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- sends the plain fields of an instance on purpose
   assert.equal(await ray.get(norm.remote({ ...new Point(3, 4) })), 5);
   const echo = ray.remote((v: unknown) => v);
   const value = { d: new Date(0), m: new Map([["k", new Set([1])]]), r: /x/g, a: new Float64Array([1]), e: new RangeError("r"), ref: ray.put(1) };

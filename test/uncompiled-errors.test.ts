@@ -48,7 +48,7 @@ test("30 failing calls: explained in full once per worker, the rest refer to the
   const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => ray.get(fails.remote(i))));
   const messages = results.map((r) => {
     assert.equal(r.status, "rejected");
-    return String((r as PromiseRejectedResult).reason.message);
+    return r.status === "rejected" ? (r.reason as Error).message : "";
   });
   const full = messages.filter((m) => m.includes("missing there"));
   const short = messages.filter((m) => m.includes("the first failure of fails explained the fix"));

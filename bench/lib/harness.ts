@@ -62,7 +62,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * one settles.
  */
 export async function micro(label: string, progress: Progress, budget: Budget, fn: () => unknown): Promise<number[]> {
-  progress.step(`${label}`);
+  progress.step(label);
   const probe = fn();
   const deferred = isThenable(probe);
   if (deferred) await probe;
@@ -79,8 +79,9 @@ export async function micro(label: string, progress: Progress, budget: Budget, f
         failed ??= (bench as unknown as { error?: unknown }).error;
       },
       onComplete() {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passes on whatever the benchmark threw
         if (failed !== undefined || bench.aborted) reject(failed ?? new Error(`${label}: benchmark aborted`));
-        else resolve([...bench.stats.sample]);
+        else resolve([...(bench.stats.sample as number[])]);
       },
     };
     if (deferred) {

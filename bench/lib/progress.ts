@@ -4,7 +4,7 @@
  */
 export class Progress {
   readonly #suite: string;
-  readonly #tty = process.stderr.isTTY === true;
+  readonly #tty = (process.stderr.isTTY as boolean | undefined) === true; // undefined when not a terminal
   readonly #start = performance.now();
   #lastTopic = "";
   #lastPrinted = 0;
@@ -17,7 +17,7 @@ export class Progress {
     const seconds = ((performance.now() - this.#start) / 1000).toFixed(1);
     const line = `[${this.#suite} ${seconds}s] ${message}`;
     if (this.#tty) {
-      process.stderr.write(`\r\x1b[2K${line.slice(0, (process.stderr.columns ?? 120) - 1)}`);
+      process.stderr.write(`\r\x1b[2K${line.slice(0, ((process.stderr.columns as number | undefined) ?? 120) - 1)}`);
     } else {
       // Without a terminal: a line when the topic changes, else every 2 s.
       const topic = message.split(":")[0] ?? message;

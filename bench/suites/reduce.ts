@@ -37,6 +37,7 @@ async function measureAll(result: SuiteResult, progress: Progress, group: string
 
 /** A self-contained combine that burns ~`us` microseconds, built with the calibrated constant inlined (it is shipped as source). */
 function expensiveCombine(iterations: number): (a: number, b: number) => number {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the cost is inlined as a constant so the function ships as plain source
   return new Function("a", "b", `let x = 0; for (let i = 0; i < ${iterations}; i++) x = (x + i * 7) % 1000003; return a + b + (x < 0 ? 1 : 0);`) as (a: number, b: number) => number;
 }
 

@@ -89,11 +89,11 @@ const suite: Suite = async (budget, progress) => {
       [
         ["serial", async () => checkImages(files.map((file, i) => augmentImage(file, i + 1)))],
         ["rayts", async () => checkImages(await ray.get(files.map((file, i) => imageTask.remote(file, i + 1))))],
-        ["workerpool", async () => checkImages(await Promise.all(files.map((file, i) => pool.exec("augmentImage", [file, i + 1]))))],
-        ["piscina", async () => checkImages(await Promise.all(files.map((file, i) => piscina.run({ image: file, seed: i + 1 }, { name: "augmentImageTask" }))))],
+        ["workerpool", async () => checkImages(await Promise.all(files.map((file, i) => pool.exec("augmentImage", [file, i + 1]) as Promise<Float32Array>)))],
+        ["piscina", async () => checkImages(await Promise.all(files.map((file, i) => piscina.run({ image: file, seed: i + 1 }, { name: "augmentImageTask" }) as Promise<Float32Array>)))],
         ["rayts (images by value)", async () => checkImages(await ray.get(encoded.map((bytes, i) => imageTask.remote(bytes, i + 1))))],
         ["rayts (images put once)", async () => checkImages(await ray.get(encodedRefs.map((ref, i) => imageTask.remote(ref, i + 1))))],
-        ["workerpool (images by value)", async () => checkImages(await Promise.all(encoded.map((bytes, i) => pool.exec("augmentImage", [bytes, i + 1]))))],
+        ["workerpool (images by value)", async () => checkImages(await Promise.all(encoded.map((bytes, i) => pool.exec("augmentImage", [bytes, i + 1]) as Promise<Float32Array>)))],
       ],
     ],
   ];

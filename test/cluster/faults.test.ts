@@ -143,7 +143,7 @@ describe("cluster faults: node death", () => {
     cluster.kill(launched(victim));
     await assert.rejects(ray.get(ref), (error: Error) => {
       assert.ok(error instanceof ray.NodeDiedError, String(error));
-      assert.equal((error as ray.NodeDiedError).code, "NODE_DIED");
+      assert.equal(error.code, "NODE_DIED");
       assert.match(error.message, new RegExp(victim));
       return true;
     });
@@ -287,7 +287,7 @@ describe("cluster faults: objects", () => {
     await gone(victim);
     await assert.rejects(ray.get(ref), (error: Error) => {
       assert.ok(error instanceof ray.ObjectLostError, String(error));
-      assert.equal((error as ray.ObjectLostError).code, "OBJECT_LOST");
+      assert.equal(error.code, "OBJECT_LOST");
       assert.match(error.message, new RegExp(victim));
       return true;
     });

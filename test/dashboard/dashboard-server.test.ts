@@ -23,7 +23,10 @@ function occupy(): Promise<{ server: Server; port: number }> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no port"));
+      if (address === null || typeof address === "string") {
+        reject(new Error("no port"));
+        return;
+      }
       resolve({ server, port: address.port });
     });
   });
@@ -76,6 +79,7 @@ test("init() prints the dashboard's address on stderr", { timeout: 60_000 }, asy
   writeFileSync(script, `import * as ray from ${JSON.stringify(path.resolve("src/index.ts"))};\nawait ray.init({ numCpus: 1, dashboardPort: 0 });\nawait ray.shutdown();\n`);
   try {
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- execFile's error is an Error, typed as an Omit of one
       execFile(process.execPath, ["--import", "tsx", script], (error, out, err) => (error ? reject(error) : resolve({ stdout: out, stderr: err })));
     });
     assert.match(stderr, /^View the rayts dashboard at http:\/\/127\.0\.0\.1:\d+$/m);
