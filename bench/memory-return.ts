@@ -143,6 +143,7 @@ function round2(x: number): number {
 }
 
 /** Runs this file again in a fresh process for one measurement; returns its JSON line. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON it expects
 function inChild<T>(args: string[]): T {
   const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", ...args, ...(quick ? ["--quick"] : [])], {
     encoding: "utf8",

@@ -275,8 +275,8 @@ export class DriverActors {
    */
   #awaitRestart(actor: ActorEntry, deadNode: string): void {
     const record = this.#host.names.get(actor.name);
-    if (record?.actorId !== actor.gid) return this.#die(actor, `its node ${deadNode} died and its owner did not restart it`);
-    if (record.nodeId !== "" && record.nodeId !== deadNode) return this.#moveTo(actor, record.nodeId);
+    if (record?.actorId !== actor.gid) { this.#die(actor, `its node ${deadNode} died and its owner did not restart it`); return; }
+    if (record.nodeId !== "" && record.nodeId !== deadNode) { this.#moveTo(actor, record.nodeId); return; }
     const owner = actorOwner(actor.gid);
     void this.#host.plane.redis.exists(driverKey(owner)).then(
       (alive) => {
@@ -314,7 +314,7 @@ export class DriverActors {
   announced(event: Extract<ClusterEvent, { kind: "actorNamed" | "actorGone" }>): void {
     const actor = this.#actorByGid.get(event.kind === "actorNamed" ? event.actor.actorId : event.actorId);
     if (actor === undefined || actor.owned || actor.dead !== undefined) return;
-    if (event.kind === "actorGone") return this.#die(actor, "it was killed, or died past its restarts");
+    if (event.kind === "actorGone") { this.#die(actor, "it was killed, or died past its restarts"); return; }
     actor.record = event.actor;
     if (event.actor.nodeId !== "" && event.actor.nodeId !== actor.node) this.#moveTo(actor, event.actor.nodeId);
   }

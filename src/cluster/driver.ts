@@ -277,7 +277,7 @@ export class ClusterBackend implements Backend {
   }
 
   #start(work: Work): void {
-    if (this.#gaveUp !== undefined) return work.fail(this.#gaveUp);
+    if (this.#gaveUp !== undefined) { work.fail(this.#gaveUp); return; }
     const failed = work.deps.find((dep) => dep.state?.ok === false);
     if (failed !== undefined && failed.state?.ok === false) {
       work.fail(failed.state.error);
@@ -429,7 +429,7 @@ export class ClusterBackend implements Backend {
   }
 
   #onResult(result: FromNode): void {
-    if (result.k === "item") return this.#generators.item(result);
+    if (result.k === "item") { this.#generators.item(result); return; }
     const object = this.#objects.byGid(result.id);
     if (object === undefined || object.state !== undefined) return;
     if (object.node !== undefined && object.demand !== undefined) this.#release(object.node as NodeEntry, object.demand);

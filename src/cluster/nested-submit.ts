@@ -193,6 +193,7 @@ export class NestedSpill {
     if (nestedIds(value) !== undefined || value.t === "r") return undefined;
     let handles = false;
     const plain = decode(value, () => (handles = true));
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by decode's callback
     if (handles || inlineSize(plain) > INLINE_LIMIT) return undefined;
     return { i: unshare(plain) };
   }
@@ -220,6 +221,7 @@ export class NestedSpill {
       try {
         reply = await reader.callBuffer("XREAD", "COUNT", 512, "BLOCK", 1000, "STREAMS", this.#results, last);
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the read
         if (this.#stopped) return;
         this.#log(`reading nested results failed: ${String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 500));

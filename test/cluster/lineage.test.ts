@@ -16,12 +16,11 @@ import { OwnershipTable, type OwnedObject } from "../../src/cluster/objects.js";
 function setup(cap: number): { objects: OwnershipTable; lineage: Lineage; reran: Work[]; freed: OwnedObject[] } {
   const reran: Work[] = [];
   const freed: OwnedObject[] = [];
-  let lineage: Lineage | undefined;
   const objects = new OwnershipTable("d.", (object) => {
     freed.push(object);
-    lineage?.release(object);
+    lineage.release(object); // called only after lineage is set below
   });
-  lineage = new Lineage(objects, (work) => {
+  const lineage = new Lineage(objects, (work) => {
     reran.push(work);
     work.send();
   }, cap);

@@ -95,7 +95,7 @@ describe("cluster: nested tasks", () => {
       for (const out of outs) {
         const [data, small] = await ray.get([out.data, out.small[0] as ray.ObjectRef<number>]);
         total += (data as Float64Array)[19_999] as number;
-        total += small as number;
+        total += small;
       }
       return { total, nodes: [...new Set(outs.map((out) => out.node))] };
     });

@@ -69,6 +69,7 @@ export async function runScript(
  * The JSON a child printed on its line starting with `prefix`, after
  * checking that it exited cleanly; a failure shows the child's output.
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON it expects
 export function resultOf<T>(run: ChildResult, prefix = "RESULT "): T {
   assert.equal(run.code, 0, run.stderr);
   const line = run.stdout.split("\n").find((l) => l.startsWith(prefix));

@@ -52,7 +52,8 @@ test("a dedicated actor gets a thread of its own, which no shared actor joins an
   assert.equal(threads.place(3, false), shared);
   assert.deepEqual(started, [4, 5]);
   threads.leave(own, 1);
-  assert.equal((own.link as FakeLink).terminated, 1);
+  assert.ok(own.link instanceof FakeLink);
+  assert.equal(own.link.terminated, 1);
   assert.equal(own.actors.size, 0);
 });
 

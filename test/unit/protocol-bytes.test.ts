@@ -57,12 +57,12 @@ const actorOptions = {
 const taskOptions = { numCpus: 1, maxRetries: 3, retryExceptions: false, name: "square", resources: { GPU: 1 } };
 
 /** Samples of runs and results, which travel as flat cells rather than message objects. */
-const runCells: RunCells = [10, 1, 0, false, 2, ...values.slice(0, 2), 11, 1, "renamed", true, 1, values[2] as Encoded];
-const doneCells: DoneCells = [10, 12, values[6] as Encoded, 11, 30, values[7] as Encoded];
+const runCells: RunCells = [10, 1, 0, false, 2, ...values.slice(0, 2), 11, 1, "renamed", true, 1, values[2]];
+const doneCells: DoneCells = [10, 12, values[6], 11, 30, values[7]];
 
 /** A sample of every driver-to-worker kind (a missing kind is a compile error). */
 const toWorker: { [K in Exclude<ToWorker, RunCells>["kind"]]: Extract<ToWorker, { kind: K }> } = {
-  define: { kind: "define", fn: 1, def: { kind: "module", name: "f", url: "file:///m.js", exportName: "f", captures: { A: 3 } }, captures: { A: values[9] as Encoded } },
+  define: { kind: "define", fn: 1, def: { kind: "module", name: "f", url: "file:///m.js", exportName: "f", captures: { A: 3 } }, captures: { A: values[9] } },
   cancel: { kind: "cancel", task: 10 },
   evict: { kind: "evict", blocks: [3, 4] },
   names: { kind: "names", set: [{ name: "c", namespace: "default", id: 5, actorName: "Counter", cls: 2, methods: ["inc"] }], removed: [{ name: "old", namespace: "x" }] },
@@ -113,7 +113,7 @@ for (const [direction, samples, cells] of [
   ["driver to worker", toWorker, runCells],
   ["worker to driver", fromWorker, doneCells],
 ] as const) {
-  for (const message of [...Object.values(samples), cells] as Message[]) {
+  for (const message of [...(Object.values(samples) as Message[]), cells]) {
     test(`${direction}: "${messageKind(message)}" round-trips through the bytes-only form`, () => {
       const bytes = batchToBytes([message]);
       assert.equal(bytes.buffer instanceof SharedArrayBuffer, false);

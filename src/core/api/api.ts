@@ -274,7 +274,7 @@ export function get(refs: unknown, options?: GetOptions): Promise<unknown> {
     if (backend.getOne !== undefined) return backend.getOne(refs, timeout);
     return backend.get([refs], timeout).then((values) => values[0]);
   } catch (error) {
-    return Promise.reject(error as Error);
+    return Promise.reject(error);
   }
 }
 

@@ -113,10 +113,10 @@ export interface NamedActor {
  * structured clone copies a flat array of primitives several times faster
  * than objects with keys, and this message is on every task's path.
  */
-export type RunCells = (number | string | boolean | Encoded)[];
+export type RunCells = Encoded[]; // ids, counts and flags are primitives, which Encoded includes
 
 /** Results, flat: for each task `task, us, value` (it returned `value` after `us` microseconds). Flat for the reason {@link RunCells} is. */
-export type DoneCells = (number | Encoded)[];
+export type DoneCells = Encoded[];
 
 /** Cells per task of {@link DoneCells}. */
 export const DONE_CELLS = 3;

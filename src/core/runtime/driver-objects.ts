@@ -176,12 +176,12 @@ export class DriverObjects {
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         const settled = store.read(id) as Settled;
-        if (!settled.ok) return reject(errorFromData(settled.error));
+        if (!settled.ok) { reject(errorFromData(settled.error)); return; }
         try {
           resolve(decode(settled.value, this.#revive));
         } catch (error) {
           // A value that cannot be decoded fails this get, not the runtime.
-          reject(error as Error);
+          reject(error);
         }
       };
       store.onSettled(id, (settled) => {

@@ -80,7 +80,7 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
       const { tasks, lending, events } = parts;
       for (let at = 0; at < cells.length; at += DONE_CELLS) {
         const us = cells[at + 1] as number;
-        const value = cells[at + 2] as Encoded;
+        const value = cells[at + 2];
         lending.learn(owner, value);
         const task = tasks.finished(owner, cells[at] as number, us);
         if (task === undefined) continue;

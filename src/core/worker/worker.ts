@@ -308,7 +308,7 @@ class WorkerServer {
       const name = (cells[at + 2] as string | 0) || (this.#defs.get(fn)?.name ?? "task");
       const side = cells[at + 3] as boolean;
       const argc = cells[at + 4] as number;
-      const args = cells.slice(at + 5, at + 5 + argc) as Encoded[];
+      const args = cells.slice(at + 5, at + 5 + argc);
       at += 5 + argc;
       const run: Run = { task, fn, name, args, pinned: this.#pinBlocks(args) };
       // A task of less than one CPU does not wait for the runner: async ones overlap on this event loop.
