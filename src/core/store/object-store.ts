@@ -212,6 +212,8 @@ export class ObjectStore {
     }
     entry.settled = settled;
     this.#wake(entry, settled);
+    // A waiter may have let go of the last reference, and the entry is gone already.
+    if (this.#entries.get(id) !== entry) return;
     if (entry.count <= 0) this.#drop(id, entry);
     else if (spillable) {
       this.#resident.set(id, entry);
