@@ -63,7 +63,8 @@ test("a capped event stream drops whole batches, and the reader counts them", as
     publisher.emit({ kind: "taskSubmitted", task: view, parent: undefined });
     publisher.emit({ kind: "taskAssigned", task: view, worker: "task-0" });
     publisher.emit({ kind: "taskFinished", task: view, runUs: 5 });
-    await turn(); // one batch per turn
+    publisher.flush(); // one batch per task (left alone, the publisher gathers events for a while)
+    await turn();
   }
   await publisher.close();
   assert.equal(errors.length, 0, String(errors[0]));

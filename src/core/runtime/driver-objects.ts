@@ -169,13 +169,13 @@ export class DriverObjects {
    */
   getOne(ref: ObjectRef<unknown>, timeout: number | undefined): Promise<unknown> {
     const { store, loop, turns } = this.#parts;
-    const id = ref.num;
     if (timeout !== undefined) return this.get([ref], timeout).then((values) => values[0]);
-    store.checkKnown([id]);
+    store.checkKnown([ref.num]);
     loop.waitStarted();
     return new Promise((resolve, reject) => {
       const finish = (): void => {
-        const settled = store.read(id) as Settled;
+        // Read through `ref`, not its number: the waiter holding this closure keeps the ref, and so its object, alive until then.
+        const settled = store.read(ref.num) as Settled;
         if (!settled.ok) { reject(errorFromData(settled.error)); return; }
         try {
           resolve(decode(settled.value, this.#revive));
@@ -184,7 +184,7 @@ export class DriverObjects {
           reject(error);
         }
       };
-      store.onSettled(id, (settled) => {
+      store.onSettled(ref.num, (settled) => {
         loop.waitEnded();
         if (settled.ok && needsArrow(settled.value)) void preloadArrow().then(finish);
         else turns.run(finish);
