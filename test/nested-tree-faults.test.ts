@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runScript } from "./support/child.js";
+import { resultOf, runScript } from "./support/child.js";
 
 const SCRIPT = String.raw`
 import * as ray from "RAYTS";
@@ -63,10 +63,7 @@ await ray.shutdown();
 
 test("a tree whose leaves crash once repeats only the lost work and leaves nothing behind", { timeout: 300_000 }, async () => {
   const run = await runScript("tree-faults", SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 290_000 });
-  assert.equal(run.code, 0, run.stderr);
-  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line !== undefined, run.stdout + run.stderr);
-  const out = JSON.parse(line.slice(7)) as { value: number; crashed: number; leafRuns: number; leavesNotOnce: number[][]; innerRuns: number; innerNeverRun: number; left: number };
+  const out = resultOf<{ value: number; crashed: number; leafRuns: number; leavesNotOnce: number[][]; innerRuns: number; innerNeverRun: number; left: number }>(run);
   // The sum of the leaf indices 63..126.
   assert.equal(out.value, ((63 + 126) * 64) / 2);
   assert.equal(out.crashed, 8);

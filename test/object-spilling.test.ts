@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { tableFromArrays, type Table } from "apache-arrow";
 import * as ray from "../src/index.js";
-import { runScript } from "./support/child.js";
+import { resultOf, runScript } from "./support/child.js";
 
 const MB = 1024 * 1024;
 const CAP = 64 * MB;
@@ -159,10 +159,7 @@ async function child(name: string, body: string): Promise<{ result: Record<strin
   const childRoot = mkdtempSync(join(tmpdir(), "rayts-spill-child-"));
   try {
     const run = await runScript(name, CHILD_PRELUDE + body, { nodeArgs: ["--expose-gc"], timeoutMs: 110_000, env: { SPILL_ROOT: childRoot } });
-    assert.equal(run.code, 0, run.stderr);
-    const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-    assert.ok(line !== undefined, run.stdout + run.stderr);
-    return { result: JSON.parse(line.slice(7)) as Record<string, unknown>, root: childRoot };
+    return { result: resultOf<Record<string, unknown>>(run), root: childRoot };
   } finally {
     rmSync(childRoot, { recursive: true, force: true });
   }

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runScript } from "./support/child.js";
+import { resultOf, runScript } from "./support/child.js";
 
 const SCRIPT = String.raw`
 import * as ray from "RAYTS";
@@ -62,10 +62,7 @@ test("RSS comes back once 2,000 dropped 1 MB results are freed", { timeout: 150_
     nodeArgs: ["--expose-gc"],
     timeoutMs: 140_000,
   });
-  assert.equal(run.code, 0, run.stderr);
-  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line !== undefined, run.stdout);
-  const out = JSON.parse(line.slice(7)) as { checked: number; objects: number; baselineMb: number; peakMb: number; rssMb: number };
+  const out = resultOf<{ checked: number; objects: number; baselineMb: number; peakMb: number; rssMb: number }>(run);
   assert.equal(out.checked, 500);
   assert.equal(out.objects, 0);
   assert.ok(out.rssMb < out.baselineMb + 300, `RSS ${Math.round(out.rssMb)} MB after the run, ${Math.round(out.baselineMb)} MB before (peak ${Math.round(out.peakMb)} MB)`);

@@ -8,16 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runScript } from "./support/child.js";
+import { resultOf, runScript } from "./support/child.js";
 
 const MB = 1024 * 1024;
 
 async function run(name: string, body: string): Promise<Record<string, number>> {
   const result = await runScript(name, `import * as ray from "RAYTS";\n${body}\nawait ray.shutdown();\n`, { timeoutMs: 170_000 });
-  assert.equal(result.code, 0, result.stderr);
-  const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line !== undefined, result.stdout + result.stderr);
-  return JSON.parse(line.slice(7)) as Record<string, number>;
+  return resultOf<Record<string, number>>(result);
 }
 
 test("a 64 MB store runs 300 dropped 1 MB results and 300 dropped 1 MB puts", { timeout: 180_000 }, async () => {

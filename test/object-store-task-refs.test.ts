@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runScript } from "./support/child.js";
+import { resultOf, runScript } from "./support/child.js";
 
 const SCRIPT = String.raw`
 import * as ray from "RAYTS";
@@ -49,10 +49,7 @@ await ray.shutdown();
 
 test("refs dropped inside tasks are given back: the store returns to its baseline", { timeout: 180_000 }, async () => {
   const run = await runScript("task-refs", SCRIPT, { nodeArgs: ["--expose-gc"], timeoutMs: 170_000 });
-  assert.equal(run.code, 0, run.stderr);
-  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line !== undefined, run.stdout + run.stderr);
-  const out = JSON.parse(line.slice(7)) as Record<string, number>;
+  const out = resultOf<Record<string, number>>(run);
   assert.equal(out["sum"], 300);
   assert.equal(out["afterMany"], out["baseline"], "objects left after the task that dropped 300 nested results");
   assert.equal(out["nodes"], 127);

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runScript } from "./support/child.js";
+import { resultOf, runScript } from "./support/child.js";
 
 const SEED = Number(process.env["RAYTS_SOAK_SEED"] ?? Date.now() % 1_000_000);
 
@@ -102,10 +102,7 @@ await ray.shutdown();
 test(`soak: crashes, nested tasks, drops and puts in a 96 MB store (seed ${SEED})`, { timeout: 120_000 }, async () => {
   const source = SCRIPT.replaceAll("SEED_VALUE", String(SEED)).replaceAll("MB_VALUE", String(1024 * 1024));
   const run = await runScript("soak", source, { nodeArgs: ["--expose-gc"], timeoutMs: 110_000 });
-  assert.equal(run.code, 0, `seed ${SEED}: ${run.stderr}`);
-  const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line !== undefined, `seed ${SEED}: ${run.stdout}`);
-  const out = JSON.parse(line.slice(7)) as { rounds: number; checks: number; wrong: string[]; left: number; bytes: number };
+  const out = resultOf<{ rounds: number; checks: number; wrong: string[]; left: number; bytes: number }>(run);
   assert.equal(out.rounds, 16, `seed ${SEED}`);
   assert.equal(out.checks, 16 * 5, `seed ${SEED}`);
   assert.deepEqual(out.wrong, [], `seed ${SEED}`);
