@@ -96,7 +96,7 @@ export async function init(options?: InitOptions): Promise<void> {
   }
   if (resolved.address !== undefined) {
     // Loaded only in cluster mode: local drivers and workers never load the Redis client.
-    const { connectCluster } = await import("../../cluster/driver.js");
+    const { connectCluster } = await import("../../cluster/driver-connect.js");
     beginRuntime();
     state.backend = await connectCluster(resolved);
     return;

@@ -1,0 +1,143 @@
+/**
+ * The objects a cluster driver owns: refs and their reference counts,
+ * `put` (small values inline, large ones held here and announced in the
+ * object directory), reading a value (inline, held here, or pulled once
+ * from a holder, rebuilt from its lineage when every copy died), refs
+ * nested in returned values, and freeing an object on its holders once no
+ * ref to it is alive.
+ */
+import { errorFromData, ObjectLostError, RayError } from "../core/api/errors.js";
+import { nextId } from "../core/runtime/global-state.js";
+import { ObjectRef } from "../core/api/object-ref.js";
+import type { ControlPlane } from "./control-plane.js";
+import type { DriverOutbox } from "./driver-outbox.js";
+import { faultSettings } from "./fault-settings.js";
+import { pullFromHolders } from "./holders.js";
+import type { Lineage } from "./lineage.js";
+import { holdsMarkers } from "./nested-refs.js";
+import type { NodeTable } from "./node-table.js";
+import { OwnershipTable, type OwnedObject } from "./objects.js";
+import { reviveReturnedRefs } from "./returned-refs.js";
+import { INLINE_LIMIT, inlineSize, toPayload, unshare } from "./wire.js";
+
+export class DriverObjects {
+  readonly table: OwnershipTable;
+  readonly #driverId: string;
+  readonly #plane: ControlPlane;
+  readonly #nodes: NodeTable;
+  readonly #outbox: DriverOutbox;
+  readonly #registry = new FinalizationRegistry<number>((num) => {
+    const object = this.table.byNum(num);
+    if (object !== undefined) this.table.addRef(object, -1);
+  });
+  /** Set once the driver made it (it needs this table). */
+  lineage!: Lineage;
+  /** The cluster's object-server token, set when the driver starts. */
+  token = "";
+
+  constructor(driverId: string, plane: ControlPlane, nodes: NodeTable, outbox: DriverOutbox) {
+    this.#driverId = driverId;
+    this.#plane = plane;
+    this.#nodes = nodes;
+    this.#outbox = outbox;
+    this.table = new OwnershipTable(`${driverId}.`, (object) => this.#freed(object));
+  }
+
+  /** The first ref of an object: the object's count drops when the collector takes it. */
+  firstRef(object: OwnedObject): ObjectRef<unknown> {
+    const ref = new ObjectRef(object.num);
+    this.#registry.register(ref, object.num);
+    return ref;
+  }
+
+  /** Another ref to a known object was made (deserialized, copied). */
+  track(ref: ObjectRef<unknown>): void {
+    const object = this.table.byNum(ref.num);
+    if (object === undefined) return;
+    this.table.addRef(object, 1);
+    this.#registry.register(ref, ref.num);
+  }
+
+  /** The object behind `ref`; throws when this driver does not know it. */
+  object(ref: ObjectRef<unknown>): OwnedObject {
+    const object = this.table.byNum(ref.num);
+    if (object === undefined) throw new RayError(`${String(ref)} is not known to this driver (it was freed, or made by another runtime)`);
+    return object;
+  }
+
+  /** A new object holding `value` (its count is 1, for the ref the caller makes). */
+  putObject(value: unknown): OwnedObject {
+    const object = this.table.create(nextId());
+    this.table.puts++;
+    if (inlineSize(value) <= INLINE_LIMIT) {
+      this.table.settle(object, { ok: true, inline: true, value: unshare(value) });
+    } else {
+      object.local = value;
+      const size = toPayload(value).bytes.byteLength;
+      this.table.settle(object, { ok: true, inline: false, size, holders: [this.#driverId] });
+      void this.#plane.addLocation(object.gid, this.#driverId);
+    }
+    return object;
+  }
+
+  /** What the object server sends for `gid`: a large object held here. */
+  payload(gid: string): ReturnType<typeof toPayload> | undefined {
+    const object = this.table.byGid(gid);
+    return object?.local === undefined ? undefined : toPayload(object.local);
+  }
+
+  /** An object's value: inline, held here, or pulled once from a holder. */
+  value(object: OwnedObject): unknown {
+    const settled = object.state;
+    if (settled === undefined) throw new RayError(`object ${object.gid} is not ready`);
+    if (!settled.ok) throw errorFromData(settled.error);
+    if (settled.inline) return settled.value;
+    if (object.local !== undefined) return object.local;
+    object.pulled ??= this.#pull(object.gid, settled.holders).catch(async (error: unknown) => {
+      if (!(error instanceof ObjectLostError)) throw error;
+      // Every copy died with its nodes: rebuild it from its lineage (or fail with ObjectLostError).
+      object.pulled = undefined;
+      await this.lineage.recover(object);
+      return this.value(object);
+    });
+    return object.pulled;
+  }
+
+  /** Refs nested in a returned value (see returned-refs.ts) become objects this driver owns. */
+  revive(value: unknown): unknown {
+    return reviveReturnedRefs(value, (wire) => {
+      if ("i" in wire) return this.firstRef(this.putObject(wire.i));
+      const object = this.table.create(nextId(), wire.r);
+      this.table.settle(object, { ok: true, inline: false, size: wire.size, holders: [...wire.holders] });
+      return this.firstRef(object);
+    });
+  }
+
+  async #pull(gid: string, holders: readonly string[]): Promise<unknown> {
+    const lost = (): ObjectLostError => new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${holders.join(", ") || "none"})`);
+    try {
+      const { value } = await pullFromHolders(this.#plane.redis, gid, holders, this.token, this.#driverId, lost);
+      return holdsMarkers(value) ? this.revive(value) : value;
+    } catch (error) {
+      if (error instanceof ObjectLostError) throw error;
+      // Every holder refused the connection: when they are nodes about to be declared dead, the object is lost.
+      const all = [...new Set([...holders, ...(await this.#plane.locations(gid))])];
+      const nodes = all.filter((holder) => holder !== this.#driverId);
+      const doubtful = nodes.length > 0 && nodes.every((id) => this.lineage.dead.has(id) || this.#nodes.get(id) === undefined || this.#nodes.isSuspect(id));
+      if (doubtful && (await this.lineage.awaitDeath(nodes, faultSettings()))) {
+        throw new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${all.join(", ")})`);
+      }
+      throw error;
+    }
+  }
+
+  #freed(object: OwnedObject): void {
+    this.lineage.release(object);
+    const settled = object.state;
+    object.local = undefined;
+    object.pulled = undefined;
+    if (settled?.ok !== true || settled.inline) return;
+    for (const holder of settled.holders) if (holder !== this.#driverId && !this.lineage.dead.has(holder)) this.#outbox.send(holder, { k: "free", ids: [object.gid] });
+    this.#outbox.dropLocation(object.gid);
+  }
+}
