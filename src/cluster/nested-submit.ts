@@ -1,9 +1,11 @@
 /**
  * Nested tasks across nodes. A task running on a node submits its nested
  * tasks to that node's runtime; this placer, offered each of them once it
- * can run, follows the driver's hybrid policy: the task stays on this node
- * while the node is under half busy, else it goes to the least-loaded other
- * node. This node owns what it sends away (its id is the owner on the wire):
+ * can run, follows the driver's policies: by default the task stays on this
+ * node while the node is under half busy, else it goes to the least-loaded
+ * other node; `scheduling` (SPREAD, node affinity) and custom `resources`
+ * choose the node as for a driver's task. Large arguments stay here and are
+ * pulled by the node that runs the task (see nested-args.ts). This node owns what it sends away (its id is the owner on the wire):
  * it reads the results from its own result stream, pulls large ones, and
  * settles the nested task in its runtime, so the parent's `get` and the
  * runtime's reference counting work as for a local task. A node it sent
@@ -12,12 +14,11 @@
 import { deserialize, serialize } from "node:v8";
 import type { Redis } from "ioredis";
 import * as api from "../core/api/api.js";
-import { errorToData, NodeDiedError, ObjectLostError } from "../core/api/errors.js";
+import { errorToData, NodeDiedError, ObjectLostError, RayError } from "../core/api/errors.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import type { NestedPlacer } from "../core/runtime/driver-tasks.js";
 import { state } from "../core/runtime/global-state.js";
-import { decode, encode } from "../core/codec/serialization.js";
-import { isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
+import { encode } from "../core/codec/serialization.js";
 import type { Task } from "../core/scheduling/scheduler.js";
 import { PREFIX, type ControlPlane } from "./control-plane.js";
 import { faultSettings } from "./fault-settings.js";
@@ -26,16 +27,22 @@ import { pullFromHolders } from "./holders.js";
 import { driverKey } from "./liveness.js";
 import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
-import { HYBRID_THRESHOLD } from "./scheduling.js";
-import { INLINE_LIMIT, inlineSize, unshare, type ArgWire, type FromNode, type ResultBatch, type ToNode } from "./wire.js";
+import { NestedArgs } from "./nested-args.js";
+import { DefaultPolicy, HYBRID_THRESHOLD, type Demand } from "./scheduling.js";
+import type { FromNode, ResultBatch, ToNode } from "./wire.js";
 
 /** A nested task running on another node for this one. */
 interface Spilled {
   readonly task: Task;
   readonly parts: DriverParts;
   readonly node: NodeEntry;
+  /** Ids of the large arguments lent to it, freed once it settled. */
+  readonly lent: readonly string[];
   retriesLeft: number;
 }
+
+const NO_RESOURCES: Readonly<Record<string, number>> = Object.freeze({});
+const NO_LOCALITY: ReadonlyMap<string, number> = new Map();
 
 /** Stands for a function that cannot leave this node (a capture too large or not readable). */
 const LOCAL_ONLY = "";
@@ -50,6 +57,8 @@ export class NestedSpill {
   readonly #spilled = new Map<string, Spilled>();
   readonly #keys = new Map<number, string>();
   readonly #dead = new Set<string>();
+  readonly #policy = new DefaultPolicy();
+  readonly #lending: NestedArgs;
   #outbox = new Map<string, ToNode[]>();
   #flushScheduled = false;
   #reader: Redis | undefined;
@@ -59,13 +68,15 @@ export class NestedSpill {
   /** Nested tasks sent to other nodes, for the logs. */
   sent = 0;
 
-  constructor(plane: ControlPlane, nodeId: string, numCpus: number, token: string, log: (line: string) => void) {
+  /** `hold` keeps a lent value on this node under an id, served to pullers; it returns the value's size in bytes. */
+  constructor(plane: ControlPlane, nodeId: string, numCpus: number, token: string, log: (line: string) => void, hold: (id: string, value: unknown) => number) {
     this.#plane = plane;
     this.#nodeId = nodeId;
     this.#numCpus = numCpus;
     this.#token = token;
     this.#log = log;
     this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node.nodeId));
+    this.#lending = new NestedArgs({ nodeId, hold });
   }
 
   get #results(): string {
@@ -94,20 +105,48 @@ export class NestedSpill {
     await this.#plane.redis.multi().del(driverKey(this.#nodeId)).del(this.#results).exec().catch(() => undefined);
   }
 
-  /** The hybrid policy for a nested task; true when it was sent to another node. */
+  /** The driver's policies for a nested task; true when it was sent to another node (or failed for want of one). */
   readonly place: NestedPlacer = (task, parts) => {
-    if (this.#stopped || task.options.numReturns !== undefined || task.options.scheduling !== undefined || task.options.resources !== undefined) return false;
+    const options = task.options;
+    if (this.#stopped || options.numReturns === "streaming") return false;
+    const pinned = options.scheduling !== undefined || options.resources !== undefined;
     const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
-    if (localLoad < HYBRID_THRESHOLD) return false;
-    const node = this.#leastLoaded(task.options.numCpus);
-    if (node === undefined || this.#load(node) >= localLoad) return false;
+    // The common case stays here without looking further.
+    if (!pinned && localLoad < HYBRID_THRESHOLD) return false;
+    const fail = (why: string): true => {
+      parts.tasks.settle(task, { ok: false, error: errorToData(new RayError(`cannot place nested task ${task.name}: ${why}`)) });
+      return true;
+    };
+    let node: NodeEntry | undefined;
+    if (pinned) {
+      const demand: Demand = { numCpus: options.numCpus, resources: options.resources ?? NO_RESOURCES, scheduling: options.scheduling ?? "DEFAULT", locality: NO_LOCALITY };
+      const choice = this.#policy.choose(this.#views(localLoad), demand, this.#nodeId);
+      if ("error" in choice) return fail(choice.error);
+      if (choice.node.nodeId === this.#nodeId) return false;
+      node = this.#nodes.get(choice.node.nodeId);
+    } else {
+      node = this.#leastLoaded(options.numCpus);
+      if (node !== undefined && this.#load(node) >= localLoad) node = undefined;
+    }
+    if (node === undefined) return false;
+    // A node affinity or resources this node lacks leave no choice: the task runs there or fails.
+    const mustLeave = pinned && !this.#fitsHere(options);
     const key = this.#fnKey(task.fn, parts);
-    if (key === LOCAL_ONLY) return false;
-    const args = this.#args(task.args, parts);
-    if (args === undefined) return false;
+    if (key === LOCAL_ONLY) return mustLeave ? fail("its function has a capture that cannot leave this node") : false;
+    const lent: string[] = [];
+    const args = this.#lending.wires(task.args, parts, lent);
+    if ("stays" in args) {
+      this.#free(lent, undefined);
+      return mustLeave ? fail(`${args.stays}, which cannot leave this node`) : false;
+    }
+    // Locality, as for a driver's task: large arguments keep an unpinned task here while this node is not overloaded.
+    if (!pinned && args.bytes > 0 && localLoad < 2) {
+      this.#free(lent, undefined);
+      return false;
+    }
     const id = `${this.#nodeId}.s${task.id.toString(36)}`;
-    this.#spilled.set(id, { task, parts, node, retriesLeft: task.options.maxRetries });
-    node.inFlight += task.options.numCpus;
+    this.#spilled.set(id, { task, parts, node, lent, retriesLeft: options.maxRetries });
+    node.inFlight += options.numCpus;
     this.sent++;
     this.#send(node.nodeId, {
       k: "task",
@@ -115,13 +154,42 @@ export class NestedSpill {
       owner: this.#nodeId,
       fn: key,
       name: task.name,
-      args,
-      numCpus: task.options.numCpus,
-      maxRetries: task.options.maxRetries,
-      retryExceptions: task.options.retryExceptions,
+      args: args.wires,
+      numCpus: options.numCpus,
+      maxRetries: options.maxRetries,
+      retryExceptions: options.retryExceptions,
     });
     return true;
   };
+
+  /** The nodes as the policy sees them, this one with its own runtime's load. */
+  #views(localLoad: number): NodeEntry[] {
+    const views: NodeEntry[] = [];
+    for (const node of this.#nodes.list()) {
+      if (this.#dead.has(node.nodeId)) continue;
+      views.push(node.nodeId === this.#nodeId ? { ...node, inFlight: localLoad * Math.max(1, node.resources["CPU"] ?? 1) } : node);
+    }
+    return views;
+  }
+
+  /** True when this node's declared resources hold the task's and no hard affinity sends it elsewhere. */
+  #fitsHere(options: { readonly scheduling?: Demand["scheduling"]; readonly resources?: Readonly<Record<string, number>> }): boolean {
+    const strategy = options.scheduling;
+    if (typeof strategy === "object" && strategy.soft !== true && strategy.nodeId !== this.#nodeId) return false;
+    const here = this.#nodes.get(this.#nodeId);
+    if (here === undefined) return true;
+    for (const [name, amount] of Object.entries(options.resources ?? NO_RESOURCES)) if ((here.resources[name] ?? 0) < amount) return false;
+    return true;
+  }
+
+  /** Frees lent arguments here and at `node`, which pulled them. */
+  #free(lent: readonly string[], node: string | undefined): void {
+    if (lent.length === 0) return;
+    const ids = [...lent];
+    this.#send(this.#nodeId, { k: "free", ids });
+    if (node !== undefined && !this.#dead.has(node)) this.#send(node, { k: "free", ids });
+    void this.#plane.dropLocations(ids).catch(() => undefined);
+  }
 
   #load(node: NodeEntry): number {
     return (Math.max(node.live.load.busyCpus, 0) + node.inFlight) / Math.max(1, node.resources["CPU"] ?? 1);
@@ -148,9 +216,11 @@ export class NestedSpill {
           def,
           (id) => {
             const settled = parts.store.read(id);
-            const wire = this.#wire(settled?.ok === true ? settled.value : undefined);
-            if (wire === undefined) throw new RangeError(`capture ${id} cannot leave this node`);
-            return wire;
+            if (settled?.ok !== true) throw new RangeError(`capture ${id} is not readable here`);
+            // Lent for as long as this node lives, as the definition is.
+            const result = this.#lending.wire(settled.value, undefined);
+            if ("stays" in result) throw new RangeError(`capture ${id} cannot leave this node: ${result.stays}`);
+            return result.wire;
           },
           (url, name) => {
             const code = moduleCode(url, name);
@@ -168,34 +238,6 @@ export class NestedSpill {
     }
     this.#keys.set(fn, key);
     return key;
-  }
-
-  /** Argument wires, or undefined when one cannot leave this node (large, or holding refs or handles). */
-  #args(args: readonly Encoded[], parts: DriverParts): ArgWire[] | undefined {
-    const wires: ArgWire[] = [];
-    for (const arg of args) {
-      let value: Encoded | undefined = arg;
-      const ref = refId(arg);
-      if (ref !== undefined) {
-        const settled = parts.store.read(ref);
-        value = settled?.ok === true ? settled.value : undefined;
-      }
-      const wire = this.#wire(value);
-      if (wire === undefined) return undefined;
-      wires.push(wire);
-    }
-    return wires;
-  }
-
-  #wire(value: Encoded | undefined): ArgWire | undefined {
-    if (value === undefined) return undefined;
-    if (!isBoxed(value)) return { i: value };
-    if (nestedIds(value) !== undefined || value.t === "r") return undefined;
-    let handles = false;
-    const plain = decode(value, () => (handles = true));
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by decode's callback
-    if (handles || inlineSize(plain) > INLINE_LIMIT) return undefined;
-    return { i: unshare(plain) };
   }
 
   #send(nodeId: string, message: ToNode): void {
@@ -249,6 +291,7 @@ export class NestedSpill {
     if (spilled === undefined) return;
     this.#spilled.delete(result.id);
     spilled.node.inFlight -= spilled.task.options.numCpus;
+    this.#free(spilled.lent, spilled.node.nodeId);
     const { task, parts } = spilled;
     const fail = (error: unknown): void => parts.tasks.settle(task, { ok: false, error: errorToData(error) });
     switch (result.k) {
@@ -295,6 +338,7 @@ export class NestedSpill {
     for (const [id, spilled] of [...this.#spilled]) {
       if (spilled.node.nodeId !== nodeId) continue;
       this.#spilled.delete(id);
+      this.#free(spilled.lent, undefined);
       const { task, parts } = spilled;
       if (!parts.tasks.live.has(task.id)) continue; // settled meanwhile (cancelled)
       if (spilled.retriesLeft <= 0) {

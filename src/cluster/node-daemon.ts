@@ -197,7 +197,12 @@ export class NodeDaemon {
       watch: () => this.#owners.check(),
     });
     await this.#liveness.start();
-    this.#spill = new NestedSpill(this.#plane, this.nodeId, options.numCpus, this.#token, this.#log);
+    const lend = (id: string, value: unknown): number => {
+      const payload = toPayload(value);
+      this.#holdFor(this.nodeId, id, api.put(value), payload);
+      return payload.bytes.byteLength;
+    };
+    this.#spill = new NestedSpill(this.#plane, this.nodeId, options.numCpus, this.#token, this.#log, lend);
     await this.#spill.start();
     this.#loop = this.#consume();
     this.#log(`node ${this.nodeId} joined the cluster at ${options.redisAddress} as ${options.nodeIpAddress} (${hostname()}), ${options.numCpus} CPUs, object port ${objectPort}`);

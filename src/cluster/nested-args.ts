@@ -1,0 +1,70 @@
+/**
+ * The arguments of a nested task that leaves its node: small values travel
+ * inline; large values, by value or behind a ref, stay on this node, lent
+ * under an id of their own that this node serves and names in the object
+ * directory, so the receiving node pulls them as it pulls a driver's large
+ * arguments. A lent copy is freed (here and where it was pulled) once the
+ * task settled; a copy lent for a function's capture lives as long as the
+ * node.
+ */
+import { decode } from "../core/codec/serialization.js";
+import type { DriverParts } from "../core/runtime/driver-parts.js";
+import { isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
+import { INLINE_LIMIT, inlineSize, unshare, type ArgWire } from "./wire.js";
+
+/** What lending needs from the node. */
+export interface Lender {
+  readonly nodeId: string;
+  /** Keeps `value` on this node under `id`, served to pullers and named in the object directory; returns its size in bytes. */
+  hold(id: string, value: unknown): number;
+}
+
+/** Why an argument cannot leave this node, or its wire. */
+export type WireResult = { readonly wire: ArgWire } | { readonly stays: string };
+
+export class NestedArgs {
+  readonly #lender: Lender;
+  #lent = 0;
+
+  constructor(lender: Lender) {
+    this.#lender = lender;
+  }
+
+  /**
+   * The wires of a task's arguments; the ids lent for them go to `lent`.
+   * A ref at the top level travels as its value (as a local task receives it).
+   */
+  wires(args: readonly Encoded[], parts: DriverParts, lent: string[]): { readonly wires: ArgWire[]; readonly bytes: number } | { readonly stays: string } {
+    const wires: ArgWire[] = [];
+    let bytes = 0;
+    for (const arg of args) {
+      let value: Encoded | undefined = arg;
+      const ref = refId(arg);
+      if (ref !== undefined) {
+        const settled = parts.store.read(ref);
+        if (settled?.ok !== true) return { stays: `its argument ${ref} is not ready here` };
+        value = settled.value;
+      }
+      const result = this.wire(value, lent);
+      if ("stays" in result) return result;
+      if ("r" in result.wire) bytes += result.wire.size;
+      wires.push(result.wire);
+    }
+    return { wires, bytes };
+  }
+
+  /** One value's wire; with `lent` undefined a large value is lent for good (a capture). */
+  wire(value: Encoded, lent: string[] | undefined): WireResult {
+    if (!isBoxed(value)) return { wire: { i: value } };
+    if (nestedIds(value) !== undefined || value.t === "r") return { stays: "an argument holds refs" };
+    let handles = false;
+    const plain = decode(value, () => (handles = true));
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by decode's callback
+    if (handles) return { stays: "an argument holds an actor handle" };
+    if (inlineSize(plain) <= INLINE_LIMIT) return { wire: { i: unshare(plain) } };
+    const id = `${this.#lender.nodeId}.n${(this.#lent++).toString(36)}`;
+    const size = this.#lender.hold(id, plain);
+    lent?.push(id);
+    return { wire: { r: id, size, holders: [this.#lender.nodeId] } };
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Nested tasks placed by a driver's rules: a nested task asking for a
+ * custom resource runs on the node that has it, node affinity and SPREAD
+ * choose its node, `numReturns` works across nodes, and large arguments
+ * (by value or behind a ref) travel to the node that runs it, which pulls
+ * them from the submitting node; the lent copies are freed afterwards.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import * as ray from "../../src/index.js";
+import { ControlPlane, PREFIX } from "../../src/cluster/control-plane.js";
+import { Cluster } from "./harness.js";
+
+let cluster: Cluster;
+let plane: ControlPlane;
+const LIMIT = { timeout: 180_000 };
+
+before(async () => {
+  cluster = await Cluster.start([{ numCpus: 2 }, { numCpus: 2, resources: { "my-label": 1 } }, { numCpus: 2 }]);
+  await ray.init({ address: cluster.address, redisPassword: cluster.password });
+  plane = await ControlPlane.connect(cluster.address, cluster.password, "test-nested-placement-observer");
+});
+
+after(async () => {
+  await plane?.close();
+  await ray.shutdown();
+  await cluster?.shutdown();
+});
+
+function nodeId(index: number): string {
+  const node = cluster.nodes[index];
+  assert.ok(node);
+  return node.nodeId;
+}
+
+async function locationKeys(): Promise<Set<string>> {
+  return new Set(await plane.redis.keys(`${PREFIX}loc:*`));
+}
+
+/** Polls Redis until `check` holds (frees travel as messages between nodes). */
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `${what} never happened`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("cluster: nested tasks placed as a driver's", () => {
+  test("a nested task asking for a custom resource only another node has runs on that node", LIMIT, async () => {
+    const parent = ray.remote(async function parent() {
+      const child = ray.remote(() => ray.getRuntimeContext().nodeId);
+      const labelled = await ray.get(child.options({ resources: { "my-label": 1 } }).remote());
+      return { here: ray.getRuntimeContext().nodeId, labelled };
+    });
+    const result = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote());
+    assert.equal(result.here, nodeId(0));
+    assert.equal(result.labelled, nodeId(1));
+  });
+
+  test("a nested task asking for a resource no node has fails with an error naming it", LIMIT, async () => {
+    const parent = ray.remote(async function parent() {
+      const child = ray.remote(() => 1);
+      return ray.get(child.options({ resources: { "no-such-thing": 1 } }).remote());
+    });
+    await assert.rejects(ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote()), /no-such-thing/);
+  });
+
+  test("node affinity sends a nested task to its node with large arguments by value and by ref; the lent copies are freed", LIMIT, async () => {
+    const before = await locationKeys();
+    const parent = ray.remote(async function parent(target: string) {
+      const sum = ray.remote((values: Float64Array, fromRef: Float64Array, small: number) => {
+        let total = small;
+        for (const value of values) total += value;
+        for (const value of fromRef) total += value;
+        return { total, node: ray.getRuntimeContext().nodeId };
+      });
+      const byValue = new Float64Array(100_000).fill(1);
+      const byRef = ray.put(new Float64Array(50_000).fill(2));
+      return ray.get(sum.options({ scheduling: { nodeId: target } }).remote(byValue, byRef, 5));
+    });
+    const result = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote(nodeId(2)));
+    assert.equal(result.node, nodeId(2));
+    assert.equal(result.total, 100_000 + 100_000 + 5);
+    await until(async () => [...(await locationKeys())].every((key) => before.has(key)), "freeing the lent arguments");
+  });
+
+  test("SPREAD nested tasks run on every node", LIMIT, async () => {
+    const parent = ray.remote(async function parent(count: number) {
+      const child = ray.remote(() => ray.getRuntimeContext().nodeId);
+      const refs = Array.from({ length: count }, () => child.options({ scheduling: "SPREAD" }).remote());
+      return [...new Set(await ray.get(refs))].sort();
+    });
+    const nodes = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote(9));
+    assert.deepEqual(nodes, [nodeId(0), nodeId(1), nodeId(2)].sort());
+  });
+
+  test("numReturns works for a nested task on another node", LIMIT, async () => {
+    const parent = ray.remote(async function parent(target: string) {
+      const pair = ray.remote((n: number): [number, string] => [n * 2, ray.getRuntimeContext().nodeId]);
+      const [doubled, where] = pair.options({ numReturns: 2, scheduling: { nodeId: target } }).remote(21);
+      return ray.get([doubled, where]);
+    });
+    const [doubled, where] = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote(nodeId(1)));
+    assert.equal(doubled, 42);
+    assert.equal(where, nodeId(1));
+  });
+});
