@@ -304,8 +304,10 @@ export class ClusterBackend implements Backend {
     const object = this.#objects.byNum(ref.num);
     if (object === undefined || object.state !== undefined) return;
     if (object.sent && object.node !== undefined) {
+      // Settled here at once, as a local cancel is: the node stops it (force) or drops its result.
       this.#outbox.send(object.node.nodeId, { k: "cancel", id: object.gid, force });
-      return;
+      if (object.demand !== undefined) this.#placement.release(object.node as NodeEntry, object.demand);
+      object.node = undefined;
     }
     this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
   }

@@ -93,11 +93,13 @@ export class NestedSpill {
     this.#reader = await this.#plane.connection(`rayts-node-${this.#nodeId}-results`);
     this.#loop = this.#readResults(this.#reader);
     state.placeNested = this.place;
+    state.cancelNested = this.cancel;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (state.placeNested === this.place) state.placeNested = undefined;
+    if (state.cancelNested === this.cancel) state.cancelNested = undefined;
     clearInterval(this.#beat);
     await this.#nodes.stop();
     this.#reader?.disconnect();
@@ -144,7 +146,7 @@ export class NestedSpill {
       this.#free(lent, undefined);
       return false;
     }
-    const id = `${this.#nodeId}.s${task.id.toString(36)}`;
+    const id = this.#spilledId(task);
     this.#spilled.set(id, { task, parts, node, lent, retriesLeft: options.maxRetries });
     node.inFlight += options.numCpus;
     this.sent++;
@@ -161,6 +163,21 @@ export class NestedSpill {
     });
     return true;
   };
+
+  /** A nested task cancelled here: cancelled (with `force`, its worker stopped) on the node running it, its tasks with it. */
+  readonly cancel = (task: Task, force: boolean): void => {
+    const id = this.#spilledId(task);
+    const spilled = this.#spilled.get(id);
+    if (spilled === undefined) return;
+    this.#spilled.delete(id);
+    spilled.node.inFlight -= task.options.numCpus;
+    if (!this.#dead.has(spilled.node.nodeId)) this.#send(spilled.node.nodeId, { k: "cancel", id, force });
+    this.#free(spilled.lent, spilled.node.nodeId);
+  };
+
+  #spilledId(task: Task): string {
+    return `${this.#nodeId}.s${task.id.toString(36)}`;
+  }
 
   /** The nodes as the policy sees them, this one with its own runtime's load. */
   #views(localLoad: number): NodeEntry[] {

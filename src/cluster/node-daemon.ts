@@ -15,7 +15,7 @@ import type { Redis } from "ioredis";
 import * as api from "../core/api/api.js";
 import "../core/runtime/runtime.js";
 import { ActorClass } from "../core/api/actor.js";
-import { ActorDiedError, errorToData, ObjectLostError, OwnerDiedError, RayError, type ErrorData } from "../core/api/errors.js";
+import { ActorDiedError, errorToData, ObjectLostError, OwnerDiedError, RayError, TaskCancelledError, type ErrorData } from "../core/api/errors.js";
 import { state } from "../core/runtime/global-state.js";
 import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
 import { defineFunction } from "../core/api/remote-function.js";
@@ -95,6 +95,9 @@ export class NodeDaemon {
   readonly #held = new Map<string, Held>();
   readonly #pulls = new Map<string, Promise<ObjectRef<unknown>>>();
   readonly #running = new Map<string, ObjectRef<unknown>>();
+  /** Tasks received and not submitted yet (their function or arguments on the way), and those of them cancelled meanwhile. */
+  readonly #arriving = new Set<string>();
+  readonly #cancelledEarly = new Set<string>();
   readonly #actors = new Map<string, Record<string, { remote(...args: unknown[]): ObjectRef<unknown> }>>();
   readonly #actorChains = new Map<string, Promise<void>>();
   #busyCpus = 0;
@@ -247,10 +250,13 @@ export class NodeDaemon {
         ack.pending++;
         this.#busyCpus += message.numCpus;
         this.#owners.task(message.owner, message.id);
+        this.#arriving.add(message.id);
         // #runTask reports every failure as the task's result: it does not reject.
         void this.#runTask(message).finally(() => {
           this.#busyCpus -= message.numCpus;
           this.#owners.taskDone(message.owner, message.id);
+          this.#arriving.delete(message.id);
+          this.#cancelledEarly.delete(message.id);
           this.#settled(ack);
         });
         return;
@@ -281,6 +287,7 @@ export class NodeDaemon {
         if (this.#generators.close(message.id)) return;
         const ref = this.#running.get(message.id);
         if (ref !== undefined) api.cancel(ref, { force: message.force });
+        else if (this.#arriving.has(message.id)) this.#cancelledEarly.add(message.id);
         return;
       }
       case "free":
@@ -448,6 +455,8 @@ export class NodeDaemon {
     try {
       const backend = state.backend;
       if (backend === undefined) throw new RayError(`node ${this.nodeId} is shutting down`);
+      this.#arriving.delete(message.id);
+      if (this.#cancelledEarly.has(message.id)) throw new TaskCancelledError(`task ${message.name} (${message.id}) was cancelled`);
       if (message.stream !== undefined) {
         const completion = await this.#generators.run(message, message.stream, backend, fn, args);
         await this.#finish(message.id, message.owner, completion);

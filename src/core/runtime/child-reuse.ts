@@ -122,6 +122,11 @@ export class ChildReuse {
     this.#lineages.set(parent, { earlier: next, current: [], diverged: false, aliases: lineage.aliases });
   }
 
+  /** The tasks the current attempt of `parent` submitted. */
+  children(parent: number): number[] {
+    return this.#lineages.get(parent)?.current.map((child) => child.id) ?? [];
+  }
+
   /** `parent` settled: the earlier children it did not claim are let go. */
   settled(parent: number): void {
     const lineage = this.#lineages.get(parent);

@@ -286,10 +286,16 @@ export class TaskLifecycle {
   }
 
   cancel(ref: ObjectRef<unknown>, force: boolean): void {
+    this.#cancel(ref.num, force);
+  }
+
+  #cancel(id: number, force: boolean): void {
     const parts = this.#parts;
-    const task = this.live.get(ref.num);
+    const task = this.live.get(id);
     if (task === undefined || task.cancelled !== "no") return;
     parts.events?.emit({ kind: "taskCancelled", task, force });
+    // Recursive, as Ray's: the tasks it submitted are cancelled too.
+    for (const child of parts.reuse.children(task.id)) this.#cancel(child, force);
     const error = errorToData(new TaskCancelledError(`task ${task.name} (${task.id}) was cancelled`));
     if (task.actor !== undefined) {
       task.cancelled = "soft";
@@ -299,8 +305,9 @@ export class TaskLifecycle {
     }
     const worker = task.worker;
     if (worker === undefined) {
-      // Not placed yet: it never runs.
+      // Not placed yet: it never runs (or it went to another node, which is told).
       task.cancelled = "soft";
+      state.cancelNested?.(task, force);
       this.settle(task, { ok: false, error });
       return;
     }

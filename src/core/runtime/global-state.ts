@@ -13,6 +13,7 @@ import type { FunctionDefinition } from "../protocol/protocol.js";
 import type { Backend } from "./backend.js";
 import type { ObserveHook } from "./events.js";
 import type { NestedPlacer } from "./driver-tasks.js";
+import type { Task } from "../scheduling/scheduler.js";
 import { randomInt } from "node:crypto";
 import { Codec } from "../codec/codec.js";
 
@@ -45,6 +46,8 @@ interface GlobalState {
   tag: string;
   /** Offered each task a worker submits once it can run (a cluster node places some on other nodes). */
   placeNested: NestedPlacer | undefined;
+  /** Told of a cancelled task that runs on no worker here (a cluster node cancels it where it went). */
+  cancelNested: ((task: Task, force: boolean) => void) | undefined;
 }
 
 const KEY = Symbol.for("rayts.state");
@@ -59,6 +62,7 @@ function create(): GlobalState {
     codec: new Codec(false, nextId, ""),
     tag: "",
     placeNested: undefined,
+    cancelNested: undefined,
   };
 }
 
