@@ -434,6 +434,11 @@ export class ClusterBackend implements Backend {
     if (object === undefined || object.state !== undefined) return;
     if (object.node !== undefined && object.demand !== undefined) this.#release(object.node as NodeEntry, object.demand);
     object.node = undefined;
+    if (object.cancelled && !(result.k === "err" && result.e.code === "TASK_CANCELLED")) {
+      if (result.k === "big") this.#send(result.holder, { k: "free", ids: [object.gid] });
+      this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
+      return;
+    }
     switch (result.k) {
       case "ok":
         this.#objects.settle(object, { ok: true, inline: true, value: holdsMarkers(result.v) ? this.#revive(result.v) : result.v });
@@ -611,6 +616,8 @@ export class ClusterBackend implements Backend {
     const object = this.#objects.byNum(ref.num);
     if (object === undefined || object.state !== undefined) return;
     if (object.sent && object.node !== undefined) {
+      // The cancel may reach the node before the task does; the result is then dropped here.
+      object.cancelled = true;
       this.#send(object.node.nodeId, { k: "cancel", id: object.gid, force });
       return;
     }
