@@ -31,6 +31,14 @@ test("reduce tree-folds the results in input order", async () => {
   await assert.rejects(pipeline([] as number[]).map(inc).reduce((a, b) => a + b), RangeError);
 });
 
+test("reduce with an initial value folds it first, as Array.prototype.reduce does, and returns it for no items", async () => {
+  const words = ["a", "b", "c", "d", "e"];
+  const upper = (s: string): string => s.toUpperCase();
+  assert.equal(await pipeline(words).map(upper).reduce((a, b) => a + b, ">"), ">ABCDE");
+  assert.equal(await pipeline([1, 2, 3]).map(inc).reduce((a, b) => a + b, 100), 109);
+  assert.equal(await pipeline([] as number[]).map(inc).reduce((a, b) => a + b, 7), 7);
+});
+
 test("iterating yields every result; ordered: true keeps input order through the stages", async () => {
   const xs = Array.from({ length: 30 }, (_, i) => i);
   const jitter = async (x: number): Promise<number> => {

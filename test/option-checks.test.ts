@@ -67,6 +67,24 @@ test('cancel() refuses { force: "yes" } instead of treating it as a soft cancel'
   assert.equal(await ray.get(ref), "done", "the refused cancel left the task alone");
 });
 
+test("getActor() refuses unknown and mistyped options instead of looking in the default namespace", async () => {
+  await ray.init({ numCpus: 2, ignoreReinitError: true });
+  const Named = ray.remote(class Named {
+    id() {
+      return "named";
+    }
+  });
+  const actor = Named.options({ name: "option-checks", namespace: "team" }).remote();
+  assert.throws(() => ray.getActor("option-checks", { namespce: "team" } as never), {
+    name: "TypeError",
+    message: "Unknown option `namespce` of getActor(); expected one of `namespace`",
+  });
+  assert.throws(() => ray.getActor("option-checks", Named, { namespce: "team" } as never), /Unknown option `namespce` of getActor\(\)/);
+  assert.throws(() => ray.getActor("option-checks", null as never), { name: "TypeError", message: "Expected the options of getActor() to be an object, got null" });
+  assert.equal(await ray.get(ray.getActor("option-checks", Named, { namespace: "team" }).id.remote()), "named");
+  ray.kill(actor);
+});
+
 test("shutdown() and init() inside a task are refused with a RayError saying why", async () => {
   const stop = ray.remote(async () => {
     await ray.shutdown();

@@ -117,3 +117,24 @@ test("resource calls inside a task are refused with a clear error", async () => 
   });
   assert.match(await ray.get(inside.remote()), /driver/);
 });
+
+test("getRuntimeContext() gives the same node in the driver, in a task and in an actor", async () => {
+  const driverContext = ray.getRuntimeContext();
+  const [node] = ray.nodes();
+  assert.ok(node !== undefined);
+  assert.deepEqual([driverContext.nodeId, driverContext.nodeAddress], [node.nodeId, node.address]);
+  const where = ray.remote(() => {
+    const context = ray.getRuntimeContext();
+    return [context.nodeId, context.nodeAddress];
+  });
+  const Where = ray.remote(class Where {
+    at() {
+      const context = ray.getRuntimeContext();
+      return [context.nodeId, context.nodeAddress];
+    }
+  });
+  const actor = Where.remote();
+  assert.deepEqual(await ray.get(where.remote()), [node.nodeId, node.address]);
+  assert.deepEqual(await ray.get(actor.at.remote()), [node.nodeId, node.address]);
+  ray.kill(actor);
+});

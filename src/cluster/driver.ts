@@ -202,7 +202,12 @@ export class ClusterBackend implements Backend {
   #onResult(result: FromNode): void {
     if (result.k === "item") { this.#generators.item(result); return; }
     const object = this.#objects.byGid(result.id);
-    if (object === undefined || object.state !== undefined) return;
+    if (object === undefined) return;
+    if (object.state !== undefined) {
+      // A task cancelled after it left may still finish on its node: a large result is freed there.
+      if (object.cancelled && result.k === "big") this.#outbox.send(result.holder, { k: "free", ids: [object.gid] });
+      return;
+    }
     if (object.node !== undefined && object.demand !== undefined) this.#placement.release(object.node as NodeEntry, object.demand);
     object.node = undefined;
     switch (result.k) {
@@ -308,6 +313,7 @@ export class ClusterBackend implements Backend {
       this.#outbox.send(object.node.nodeId, { k: "cancel", id: object.gid, force });
       if (object.demand !== undefined) this.#placement.release(object.node as NodeEntry, object.demand);
       object.node = undefined;
+      object.cancelled = true;
     }
     this.#objects.settle(object, { ok: false, error: errorToData(new TaskCancelledError(`task ${object.gid} was cancelled`)) });
   }

@@ -34,6 +34,8 @@ export interface OwnedObject {
   pulled: Promise<unknown> | undefined;
   /** Set once the task message left; cancel then goes to the node. */
   sent: boolean;
+  /** Cancelled after it was sent: a large result its node still returns is freed there. */
+  cancelled: boolean;
   /** Places the task again (after its node died), while `retriesLeft` lasts. */
   retry: (() => void) | undefined;
   retriesLeft: number;
@@ -67,6 +69,7 @@ export class OwnershipTable {
       local: undefined,
       pulled: undefined,
       sent: false,
+      cancelled: false,
       retry: undefined,
       retriesLeft: 0,
     };

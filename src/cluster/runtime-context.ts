@@ -9,6 +9,7 @@
 import { threadId } from "node:worker_threads";
 import { state } from "../core/runtime/global-state.js";
 import { isDriverBackend } from "../core/runtime/backend.js";
+import { nodeAddress } from "../core/runtime/control-plane.js";
 import { formatId, type ActorId, type TaskId } from "../core/api/ids.js";
 
 /** What `getRuntimeContext()` returns. */
@@ -45,9 +46,9 @@ export function getRuntimeContext(): RuntimeContext {
     actorId: runningNow.actor === undefined ? undefined : formatId<ActorId>(state.tag, runningNow.actor),
   };
   const nodeId = process.env["RAYTS_NODE_ID"];
-  const nodeAddress = process.env["RAYTS_NODE_ADDRESS"];
+  const envAddress = process.env["RAYTS_NODE_ADDRESS"];
   const workerId = `${process.pid}:${threadId}`;
-  if (nodeId !== undefined && nodeAddress !== undefined) return { nodeId, nodeAddress, workerId: `${nodeId}:${workerId}`, ...running };
+  if (nodeId !== undefined && envAddress !== undefined) return { nodeId, nodeAddress: envAddress, workerId: `${nodeId}:${workerId}`, ...running };
   const backend = state.backend;
   const withContext = backend as { context?: () => Omit<RuntimeContext, "taskId" | "actorId"> } | undefined;
   if (withContext?.context !== undefined) return { ...withContext.context(), ...running };
@@ -55,5 +56,5 @@ export function getRuntimeContext(): RuntimeContext {
     const node = backend.nodes()[0];
     if (node !== undefined) return { nodeId: node.nodeId, nodeAddress: node.address, workerId, ...running };
   }
-  return { nodeId: `local-${process.pid}`, nodeAddress: "127.0.0.1", workerId, ...running };
+  return { nodeId: `local-${process.pid}`, nodeAddress: nodeAddress(), workerId, ...running };
 }

@@ -139,21 +139,39 @@ const ms = (from: number | undefined, to: number | undefined): string => (from =
 
 type Lister = (result: ListResult<never>) => string;
 
+/**
+ * A table whose rows come from several nodes (cluster mode) gets a `node`
+ * column before `worker`: worker names such as `task-0` repeat on every node.
+ */
+function withNodes<T extends { readonly nodeId?: string | undefined }>(columns: readonly string[], items: readonly T[], row: (item: T) => unknown[]): string {
+  const at = columns.indexOf("worker");
+  if (new Set(items.map((item) => item.nodeId)).size <= 1 || at < 0) return table(columns, items.map(row));
+  return table(
+    [...columns.slice(0, at), "node", ...columns.slice(at)],
+    items.map((item) => {
+      const cells = row(item);
+      return [...cells.slice(0, at), item.nodeId, ...cells.slice(at)];
+    }),
+  );
+}
+
 const LISTS: Record<string, { path: string; render: Lister }> = {
   tasks: {
     path: "tasks",
     render: (result) =>
-      table(
+      withNodes(
         ["task", "name", "state", "worker", "attempts", "parent", "run ms", "error"],
-        (result.items as TaskInfo[]).map((t) => [t.taskId, t.name, t.state, t.worker, t.attempts, t.parentTaskId, ms(t.startedAt, t.endedAt), t.error?.message.split("\n")[0]]),
+        result.items as TaskInfo[],
+        (t) => [t.taskId, t.name, t.state, t.worker, t.attempts, t.parentTaskId, ms(t.startedAt, t.endedAt), t.error?.message.split("\n")[0]],
       ),
   },
   actors: {
     path: "actors",
     render: (result) =>
-      table(
+      withNodes(
         ["actor", "name", "class", "state", "worker", "restarts", "death cause"],
-        (result.items as ActorInfo[]).map((a) => [a.actorId, a.name, a.className, a.state, a.worker, a.restarts, a.deathCause]),
+        result.items as ActorInfo[],
+        (a) => [a.actorId, a.name, a.className, a.state, a.worker, a.restarts, a.deathCause],
       ),
   },
   objects: {
@@ -175,9 +193,10 @@ const LISTS: Record<string, { path: string; render: Lister }> = {
   workers: {
     path: "workers",
     render: (result) =>
-      table(
+      withNodes(
         ["worker", "type", "alive", "running task", "exit reason"],
-        (result.items as WorkerInfo[]).map((w) => [w.worker, w.type, w.alive, w.runningTask, w.exitReason]),
+        result.items as WorkerInfo[],
+        (w) => [w.worker, w.type, w.alive, w.runningTask, w.exitReason],
       ),
   },
 };

@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { metricsText } from "./metrics.js";
-import type { ListOptions, StateSource } from "./state-source.js";
+import { FILTER_FIELDS, filterProblem, type ListKind, type ListOptions, type StateSource } from "./state-source.js";
 import type { TaskId } from "../core/api/ids.js";
 
 /** Ports tried after the asked one when it is taken. */
@@ -213,6 +213,8 @@ export async function apiAnswer(source: StateSource, route: string, params: URLS
   }
   const options = listOptions(params);
   if ("error" in options) return { status: 400, body: options };
+  const problem = route in FILTER_FIELDS && options.filter !== undefined ? filterProblem(route as ListKind, options.filter) : undefined;
+  if (problem !== undefined) return { status: 400, body: { error: problem } };
   const handlers: Record<string, () => Promise<unknown>> = {
     status: () => source.status(),
     tasks: () => source.listTasks(options),

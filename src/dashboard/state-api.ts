@@ -28,6 +28,7 @@ import type {
   TraceEvent,
   WorkerInfo,
 } from "./state-source.js";
+import { filterProblem, type ListKind } from "./state-source.js";
 
 function source(what: string): StateSource {
   const backend = threadState.backend;
@@ -42,7 +43,7 @@ function source(what: string): StateSource {
   return observation.state;
 }
 
-function checkList(options: unknown, what: string): ListOptions | undefined {
+function checkList(options: unknown, what: string, kind: ListKind): ListOptions | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== "object" || options === null) throw new TypeError(`Expected the options of ${what} to be an object, got ${show(options)}`);
   const { filter, limit, offset, ...rest } = options as Record<string, unknown>;
@@ -57,8 +58,12 @@ function checkList(options: unknown, what: string): ListOptions | undefined {
   if (filter !== undefined) {
     if (typeof filter !== "object" || filter === null || Array.isArray(filter)) throw new TypeError(`Expected \`filter\` to be an object of field values, got ${show(filter)}`);
     for (const [key, value] of Object.entries(filter)) {
-      if (!["string", "number", "boolean"].includes(typeof value)) throw new TypeError(`Expected \`filter.${key}\` to be a string, number or boolean, got ${show(value)}`);
+      if (!["string", "number", "boolean"].includes(typeof value) || (typeof value === "number" && !Number.isFinite(value))) {
+        throw new TypeError(`Expected \`filter.${key}\` to be a string, a finite number or a boolean, got ${show(value)}`);
+      }
     }
+    const problem = filterProblem(kind, filter as Record<string, unknown>);
+    if (problem !== undefined) throw new TypeError(problem);
   }
   return options;
 }
@@ -66,16 +71,16 @@ function checkList(options: unknown, what: string): ListOptions | undefined {
 /** The state API: what ran, what runs, what the store holds. Newest first; bounded, with `dropped` counts. */
 export const state = {
   /** Tasks and actor calls, newest submitted first. */
-  listTasks: (options?: ListOptions): Promise<ListResult<TaskInfo>> => source("state.listTasks").listTasks(checkList(options, "listTasks")),
+  listTasks: (options?: ListOptions): Promise<ListResult<TaskInfo>> => source("state.listTasks").listTasks(checkList(options, "listTasks", "tasks")),
   /** One task with its children and log lines. */
   getTask: (taskId: TaskId, nodeId?: string) => source("state.getTask").getTask(taskId, nodeId),
-  listActors: (options?: ListOptions): Promise<ListResult<ActorInfo>> => source("state.listActors").listActors(checkList(options, "listActors")),
+  listActors: (options?: ListOptions): Promise<ListResult<ActorInfo>> => source("state.listActors").listActors(checkList(options, "listActors", "actors")),
   /** Objects in the store, largest first. */
-  listObjects: (options?: ListOptions): Promise<ListResult<ObjectInfo>> => source("state.listObjects").listObjects(checkList(options, "listObjects")),
-  listNodes: (options?: ListOptions): Promise<ListResult<NodeState>> => source("state.listNodes").listNodes(checkList(options, "listNodes")),
-  listWorkers: (options?: ListOptions): Promise<ListResult<WorkerInfo>> => source("state.listWorkers").listWorkers(checkList(options, "listWorkers")),
+  listObjects: (options?: ListOptions): Promise<ListResult<ObjectInfo>> => source("state.listObjects").listObjects(checkList(options, "listObjects", "objects")),
+  listNodes: (options?: ListOptions): Promise<ListResult<NodeState>> => source("state.listNodes").listNodes(checkList(options, "listNodes", "nodes")),
+  listWorkers: (options?: ListOptions): Promise<ListResult<WorkerInfo>> => source("state.listWorkers").listWorkers(checkList(options, "listWorkers", "workers")),
   /** Lines tasks printed, newest first. */
-  listLogs: (options?: ListOptions): Promise<ListResult<LogLine>> => source("state.listLogs").listLogs(checkList(options, "listLogs")),
+  listLogs: (options?: ListOptions): Promise<ListResult<LogLine>> => source("state.listLogs").listLogs(checkList(options, "listLogs", "logs")),
   /** Tasks by function name and state. */
   summarizeTasks: (): Promise<TaskSummary> => source("state.summarizeTasks").summarizeTasks(),
   /** The `ray memory` view: objects by size, owner, reference type and who pins them. */

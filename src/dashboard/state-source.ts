@@ -199,6 +199,28 @@ export interface TraceEvent {
 
 const DEFAULT_LIMIT = 100;
 
+/** The fields each list can be filtered on: a filter naming another field is refused rather than matching nothing. */
+export const FILTER_FIELDS = {
+  tasks: ["taskId", "name", "type", "state", "actorId", "attempts", "nodeId", "worker", "parentTaskId", "submittedAt", "queuedAt", "assignedAt", "startedAt", "endedAt"] satisfies (keyof TaskInfo)[],
+  actors: ["actorId", "name", "className", "state", "worker", "nodeId", "restarts", "startedAt", "endedAt", "deathCause"] satisfies (keyof ActorInfo)[],
+  objects: ["objectId", "bytes", "status", "owner", "referenceType", "refCount", "nodeId"] satisfies (keyof ObjectInfo)[],
+  nodes: ["nodeId", "address", "alive", "cpus", "cpusUsed", "objectStoreBytes", "objectStoreCapacity"] satisfies (keyof NodeState)[],
+  workers: ["worker", "type", "nodeId", "alive", "runningTask", "startedAt", "exitReason"] satisfies (keyof WorkerInfo)[],
+  logs: ["time", "worker", "stream", "text", "taskId", "nodeId"] satisfies (keyof LogLine)[],
+} as const;
+
+/** The lists of the state API. */
+export type ListKind = keyof typeof FILTER_FIELDS;
+
+/** Why `filter` cannot be applied to the `kind` list, or undefined when it can. */
+export function filterProblem(kind: ListKind, filter: Readonly<Record<string, unknown>>): string | undefined {
+  const fields: readonly string[] = FILTER_FIELDS[kind];
+  for (const key of Object.keys(filter)) {
+    if (!fields.includes(key)) return `Unknown filter field \`${key}\` of ${kind}; expected one of ${fields.map((field) => `\`${field}\``).join(", ")}`;
+  }
+  return undefined;
+}
+
 /** Applies filter, offset and limit to items already in display order. */
 export function page<T extends object>(items: readonly T[], options: ListOptions | undefined, dropped: number): ListResult<T> {
   const filter = Object.entries(options?.filter ?? {});

@@ -81,11 +81,13 @@ export class Pipeline<T> implements AsyncIterable<T> {
 
   /**
    * Runs the pipeline and tree-folds the results in input order with `fn` on
-   * the driver (as {@link aggList}). RangeError when there are no items.
+   * the driver (as {@link aggList}). As with `Array.prototype.reduce`, an
+   * `initial` value goes first in the fold and is the result when there are
+   * no items; without it, no items is a RangeError.
    */
-  async reduce(fn: Combiner<T>): Promise<T> {
+  async reduce(fn: Combiner<T>, ...initial: [] | [initial: T]): Promise<T> {
     checkFunction(fn, "fn");
-    const results = await this.collect();
+    const results = [...initial, ...(await this.collect())];
     if (results.length === 0) throw new RangeError("Expected the pipeline given to `reduce` to produce at least one item, got none");
     return foldRange(fn, results, 0, results.length);
   }

@@ -92,6 +92,20 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
     else process.env["RAYTS_TMPDIR"] = saved;
   }
 
+  // Rows from both nodes: the tables name the node of each (worker names repeat on every node).
+  const nodeIds = (JSON.parse(listed.stdout) as { items: { nodeId: string }[] }).items.map((node) => node.nodeId);
+  const workers = await rayts(["list", "workers"]);
+  assert.equal(workers.code, 0, workers.stderr);
+  assert.match(workers.stdout, /^NODE\s+WORKER\s+TYPE\s+ALIVE/m);
+  for (const nodeId of nodeIds) assert.match(workers.stdout, new RegExp(`^${nodeId}\\s+task-0\\s+task\\s+true`, "m"));
+  const tasks = await rayts(["list", "tasks", "--limit", "200"]);
+  assert.equal(tasks.code, 0, tasks.stderr);
+  assert.match(tasks.stdout, /^TASK\s+NAME\s+STATE\s+NODE\s+WORKER\s+ATTEMPTS/m);
+  for (const nodeId of nodeIds) assert.match(tasks.stdout, new RegExp(`\\sfinished\\s+${nodeId}\\s+task-`));
+  const typo = await rayts(["list", "tasks", "--filter", "nmae=f"]);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /Unknown filter field `nmae` of tasks/);
+
   const pids = recordedPids();
   assert.equal(pids.length, 3);
   const stop = await rayts(["stop"]);

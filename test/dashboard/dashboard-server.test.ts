@@ -113,6 +113,10 @@ test("the JSON API checks its query and names unknown routes", { timeout: 60_000
     const bad = await fetch(`${url}/api/tasks?limit=zero`);
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /`limit`.*"zero"/);
+    const field = await fetch(`${url}/api/actors?classname=A`);
+    assert.equal(field.status, 400);
+    assert.match(((await field.json()) as { error: string }).error, /Unknown filter field `classname` of actors; expected one of `actorId`/);
+    assert.equal((await fetch(`${url}/api/actors?className=A`)).status, 200);
     const unknown = await fetch(`${url}/api/frobs`);
     assert.equal(unknown.status, 404);
     assert.match(((await unknown.json()) as { error: string }).error, /unknown API frobs/);

@@ -187,3 +187,17 @@ test("bad options name the option", async () => {
   await assert.rejects(async () => ray.state.listTasks({ filter: { state: [] as unknown as string } }), /`filter.state`/);
   await assert.rejects(async () => ray.state.listTasks({ colour: 1 } as never), /Unknown option `colour`/);
 });
+
+test("a filter on a field the list does not have is refused instead of matching nothing", async () => {
+  await assert.rejects(async () => ray.state.listTasks({ filter: { nmae: "double" } }), {
+    name: "TypeError",
+    message: /^Unknown filter field `nmae` of tasks; expected one of `taskId`, `name`, /,
+  });
+  await assert.rejects(async () => ray.state.listActors({ filter: { classname: "A" } }), /Unknown filter field `classname` of actors/);
+  await assert.rejects(async () => ray.state.listLogs({ filter: { line: "x" } }), /Unknown filter field `line` of logs/);
+  await assert.rejects(async () => ray.state.listTasks({ filter: { taskId: Number.NaN } }), /Expected `filter.taskId` to be a string, a finite number or a boolean, got NaN/);
+  const ref = double.remote(21);
+  await ray.get(ref);
+  const listed = await ray.state.listTasks({ filter: { taskId: String(ref.id), type: "task" } });
+  assert.deepEqual(listed.items.map((task) => [task.taskId, task.state]), [[ref.id, "finished"]]);
+});

@@ -33,7 +33,7 @@ import {
   type InitOptions,
   type TaskOptions,
 } from "./options.js";
-import { show } from "./checks.js";
+import { checkOptions, show } from "./checks.js";
 import {
   RemoteFunction,
   defaultTaskOptions,
@@ -374,8 +374,8 @@ export function getActor<T = UntypedActor>(name: string, options?: GetActorOptio
 export function getActor(name: string, clsOrOptions?: unknown, maybeOptions?: GetActorOptions): unknown {
   if (typeof name !== "string") throw new TypeError(`Expected \`name\` to be a string, got ${show(name)}`);
   const cls = clsOrOptions instanceof ActorClass ? (clsOrOptions as ActorClass<ActorConstructor>) : undefined;
-  const options = (cls === undefined ? clsOrOptions : maybeOptions) as GetActorOptions | undefined;
-  const namespace = options?.namespace;
+  const options = checkOptions(cls === undefined ? clsOrOptions : maybeOptions, ["namespace"], "getActor()");
+  const namespace = options["namespace"];
   if (namespace !== undefined && (typeof namespace !== "string" || namespace.length === 0)) {
     throw new TypeError(`Expected \`namespace\` to be a non-empty string, got ${show(namespace)}`);
   }
