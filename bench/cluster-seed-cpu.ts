@@ -7,7 +7,8 @@
  * ideal (10,000 ms / total slots). Counts, not durations, are what it is
  * for: they hold on a loaded machine.
  * Run: `node bench/prepare.mjs && node .rayts-tmp/bench-build/bench/cluster-seed-cpu.js [reps]`;
- * RAYTS_NODE_CPU_PROF=<dir> also writes a CPU profile of each node daemon there.
+ * RAYTS_NODE_CPU_PROF=<dir> also writes a CPU profile of each node daemon there;
+ * MONITOR=1 also counts the commands by key (Redis MONITOR, which costs Redis CPU).
  */
 import { loadavg } from "node:os";
 import { Redis } from "ioredis";
@@ -30,6 +31,12 @@ try {
   const run = (): Promise<string[]> => ray.get(Array.from({ length: TASKS }, () => whereAmI.remote()));
   await run();
   const processes: [string, number][] = [["driver", process.pid], ...cluster.nodes.map((node, index): [string, number] => [`node ${index + 1}`, node.pid]), ["redis", cluster.redis.pid]];
+  const byKey = new Map<string, number>();
+  const monitor = process.env["MONITOR"] === "1" ? await admin.monitor() : undefined;
+  monitor?.on("monitor", (_time: string, args: string[]) => {
+    const key = `${args[0] ?? ""} ${(args[1] ?? "").replace(/[0-9a-f]{10,}/g, "<id>")}`;
+    byKey.set(key, (byKey.get(key) ?? 0) + 1);
+  });
   await admin.config("RESETSTAT");
   const before = processes.map(([, pid]) => cpuMs(pid));
   const driverBefore = process.cpuUsage();
@@ -56,6 +63,8 @@ try {
   const total = commands.reduce((n, [, calls]) => n + calls, 0);
   lines.push(`  redis commands per 1000 tasks: ${((total / tasks) * 1000).toFixed(1)}`);
   for (const [name, calls] of commands.sort((a, b) => b[1] - a[1])) lines.push(`    ${name.padEnd(14)} ${((calls / tasks) * 1000).toFixed(1)}`);
+  monitor?.disconnect();
+  for (const [key, calls] of [...byKey].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`    by key: ${key.padEnd(40)} ${((calls / tasks) * 1000).toFixed(1)}`);
   const ideal = TASKS / (2 * NODE_CPUS);
   const sorted = [...times].sort((a, b) => a - b);
   lines.push(`  run ms: ${times.map((t) => t.toFixed(0)).join(" ")}; median ${(sorted[Math.floor(sorted.length / 2)] as number).toFixed(0)} = ${((sorted[Math.floor(sorted.length / 2)] as number) / ideal).toFixed(2)}x ideal`);
