@@ -197,18 +197,13 @@ export class EventPublisher implements EventSink {
     if (this.#closed) return;
     this.#lastSnapshot = performance.now();
     const probe = this.#probe;
-    const objects = probe.objects();
-    if (objects.length > SNAPSHOT_OBJECTS) {
-      objects.sort((a, b) => b.bytes - a.bytes);
-      objects.length = SNAPSHOT_OBJECTS;
-    }
     const snapshot: NodeSnapshot = {
       time: Date.now(),
       address: this.#address,
       slots: probe.slots(),
       store: probe.store(),
       running: [...probe.runningTasks()],
-      objects,
+      objects: probe.objects(SNAPSHOT_OBJECTS),
     };
     await this.#redis.set(snapshotKey(this.#nodeId), JSON.stringify(snapshot));
   }

@@ -149,8 +149,8 @@ export interface RuntimeProbe {
   liveTasks(): Iterable<TaskView>;
   /** Id of the task each worker thread runs now (0 when idle). */
   runningTasks(): Map<WorkerName, number>;
-  /** Every object in the store, with who keeps it alive. */
-  objects(): ObjectProbe[];
+  /** Every object in the store, with who keeps it alive; only the `limit` largest (then newest) when given. */
+  objects(limit?: number): ObjectProbe[];
   /** CPU slots in use and in total. */
   slots(): { used: number; total: number };
   store(): { bytesUsed: number; capacity: number; numObjects: number };
@@ -168,6 +168,18 @@ export interface ObjectProbe {
   readonly pinnedBy: number[];
   /** Worker threads that hold a ref to it, with counts. */
   readonly borrowedBy: Record<string, number>;
+}
+
+/** An object of the store before who keeps it alive is looked up. */
+export type StoreEntryView = Pick<ObjectProbe, "id" | "bytes" | "status" | "refCount">;
+
+/** Every entry, or the `limit` largest (by bytes, then newest first) when a limit is given. */
+export function largestObjects(entries: Iterable<StoreEntryView>, limit: number | undefined): StoreEntryView[] {
+  const all = [...entries];
+  if (limit === undefined || all.length <= limit) return all;
+  all.sort((a, b) => b.bytes - a.bytes || b.id - a.id);
+  all.length = Math.max(0, limit);
+  return all;
 }
 
 /** What observes one runtime (state recorder, dashboard); closed at shutdown. */

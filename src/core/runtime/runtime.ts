@@ -31,7 +31,7 @@ import { DriverObjects } from "./driver-objects.js";
 import { workerName, type DriverParts, type Owner } from "./driver-parts.js";
 import { TaskLifecycle } from "./driver-tasks.js";
 import { errorToData, RayError } from "../api/errors.js";
-import { EventBus, type EventSink, type ObjectProbe, type Observation, type RuntimeProbe, type WorkerName } from "./events.js";
+import { EventBus, largestObjects, type EventSink, type ObjectProbe, type Observation, type RuntimeProbe, type WorkerName } from "./events.js";
 import { nextId, state } from "./global-state.js";
 import { Lending } from "../store/lending.js";
 import type { LocalObjectStore } from "../store/local-object-store.js";
@@ -338,15 +338,24 @@ export class DriverRuntime implements DriverBackend {
       for (const [peer, owner] of this.#owners) if (!peer.dead) running.set(workerName(peer, owner), this.#running[peer.index] ?? 0);
       return running;
     },
-    objects: () => {
+    objects: (limit?: number) => {
+      const entries = largestObjects(this.#store.entries(), limit);
+      // Who keeps them alive is looked up for the listed objects only (a snapshot lists a few of many).
+      const listed = limit === undefined ? undefined : new Set(entries.map((entry) => entry.id));
       const pinnedBy = new Map<number, number[]>();
-      for (const task of this.#tasks.live.values()) for (const id of task.pins) (pinnedBy.get(id) ?? pinnedBy.set(id, []).get(id))?.push(task.id);
-      const borrowedBy = this.#ownership.borrowers((owner) => workerName(owner.link, owner));
-      const objects: ObjectProbe[] = [];
-      for (const entry of this.#store.entries()) {
-        objects.push({ ...entry, pinnedBy: pinnedBy.get(entry.id) ?? [], borrowedBy: borrowedBy.get(entry.id) ?? {} });
+      for (const task of this.#tasks.live.values()) {
+        for (const id of task.pins) if (listed === undefined || listed.has(id)) (pinnedBy.get(id) ?? pinnedBy.set(id, []).get(id))?.push(task.id);
       }
-      return objects;
+      const borrowedBy = this.#ownership.borrowers((owner) => workerName(owner.link, owner));
+      // Built field by field: V8 makes `{ ...entry, more }` a slow object (about 20 µs each).
+      return entries.map((entry): ObjectProbe => ({
+        id: entry.id,
+        bytes: entry.bytes,
+        status: entry.status,
+        refCount: entry.refCount,
+        pinnedBy: pinnedBy.get(entry.id) ?? [],
+        borrowedBy: borrowedBy.get(entry.id) ?? {},
+      }));
     },
     slots: () => ({ used: this.#policy.usedSlots(), total: this.#options.numCpus }),
     store: () => ({ bytesUsed: this.#store.bytesUsed, capacity: this.#store.capacity, numObjects: this.#store.stats().numObjects }),

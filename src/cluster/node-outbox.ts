@@ -1,0 +1,141 @@
+/**
+ * What a node writes back, in one pipeline per flush: the object locations
+ * of large values it now holds, each owner's results (one result-stream
+ * entry per owner), and the acknowledgement of task-stream entries whose
+ * messages are all done. A stream of short tasks sends its results in
+ * batches: a result waits a little for others while more tasks run or wait
+ * on this node, and one write is in flight at a time.
+ */
+import { serialize } from "node:v8";
+import type { Redis } from "ioredis";
+import { PREFIX } from "./control-plane.js";
+import type { FaultySender } from "./fault-injection.js";
+import type { FromNode } from "./wire.js";
+
+/** Longest wait of a result for others to go with it while other tasks run on this node. */
+const RESULT_LINGER_MS = 2;
+/** The same while tasks wait for a free CPU here (throughput matters more than each result's latency then). */
+const QUEUED_LINGER_MS = 10;
+
+/** A task-stream entry: acknowledged once none of its messages is pending. */
+export interface StreamEntry {
+  readonly entry: string;
+  pending: number;
+}
+
+/** What the outbox needs from its node. */
+export interface OutboxOptions {
+  readonly redis: Redis;
+  readonly nodeId: string;
+  /** The node's task stream (its consumer group is "node"). */
+  readonly stream: string;
+  readonly numCpus: number;
+  /** Tasks running or waiting on this node, the one whose result is queued included. */
+  running(): number;
+  /** Owners found dead: their results are dropped. */
+  readonly dead: ReadonlySet<string>;
+  /** Called first in each write (the node's events go before the results of their runs). */
+  beforeWrite(): void;
+  /** Fault injection: batches go one after another, a dropped one again after a backoff. */
+  readonly sender: FaultySender | undefined;
+  log(line: string): void;
+}
+
+export class NodeOutbox {
+  readonly #options: OutboxOptions;
+  #results = new Map<string, FromNode[]>();
+  #locations: string[] = [];
+  readonly #entries: StreamEntry[] = [];
+  #scheduled = false;
+  #writing = false;
+
+  constructor(options: OutboxOptions) {
+    this.#options = options;
+  }
+
+  /** A task-stream entry read now, with one pending count held until {@link settled} is called for it. */
+  entry(id: string): StreamEntry {
+    const entry = { entry: id, pending: 1 };
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  /** One message of an entry is done; the entry is acknowledged once all are (after their results are written). */
+  settled(entry: StreamEntry): void {
+    if (--entry.pending === 0) this.schedule();
+  }
+
+  /** Queues a result for its owner. */
+  result(owner: string, result: FromNode): void {
+    if (this.#options.dead.has(owner)) return;
+    let list = this.#results.get(owner);
+    if (list === undefined) this.#results.set(owner, (list = []));
+    list.push(result);
+    const others = this.#options.running() - 1;
+    this.schedule(others >= this.#options.numCpus ? QUEUED_LINGER_MS : others > 0 ? RESULT_LINGER_MS : 0);
+  }
+
+  /** Lists this node as a holder of `id` in the next write. */
+  located(id: string): void {
+    this.#locations.push(id);
+  }
+
+  /** Forgets the results queued for a dead owner. */
+  drop(owner: string): void {
+    this.#results.delete(owner);
+  }
+
+  /**
+   * Flushes on the next turn, or `linger` ms later when more results are due
+   * soon (other tasks run or wait here), so that a stream of short tasks
+   * sends its results in batches rather than one by one.
+   */
+  schedule(linger = 0): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // One result write in flight at a time: results finished meanwhile go together in the next one.
+    if (this.#writing) return;
+    if (linger > 0) setTimeout(() => void this.#flush(), linger);
+    else setImmediate(() => void this.#flush());
+  }
+
+  /** One pipeline per turn: object locations, then each owner's results, then acks of finished entries. */
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    const options = this.#options;
+    const outbox = this.#results;
+    const locations = this.#locations;
+    this.#results = new Map();
+    this.#locations = [];
+    const done: string[] = [];
+    while (this.#entries.length > 0 && (this.#entries[0] as StreamEntry).pending === 0) done.push((this.#entries.shift() as StreamEntry).entry);
+    if (outbox.size === 0 && locations.length === 0 && done.length === 0) return;
+    const results = [...outbox].map(([owner, list]) => [owner, serialize({ node: options.nodeId, results: list })] as const);
+    const write = (): Promise<unknown> => {
+      options.beforeWrite();
+      const pipeline = options.redis.pipeline();
+      for (const id of locations) pipeline.sadd(`${PREFIX}loc:${id}`, options.nodeId);
+      for (const [owner, bytes] of results) pipeline.xadd(`${PREFIX}results:${owner}`, "*", "m", bytes);
+      if (done.length > 0) {
+        pipeline.xack(options.stream, "node", ...done);
+        pipeline.xdel(options.stream, ...done);
+      }
+      return pipeline.exec();
+    };
+    if (options.sender !== undefined) {
+      options.sender.send("a result batch", write, (error) => options.log(`writing results failed: ${String(error)}`));
+    } else {
+      this.#writing = true;
+      try {
+        await write();
+      } catch (error) {
+        options.log(`writing results failed: ${String(error)}`);
+      } finally {
+        this.#writing = false;
+      }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- results may come during the await
+      if (this.#scheduled) setImmediate(() => void this.#flush());
+    }
+    if (this.#entries.length > 0 && (this.#entries[0] as StreamEntry).pending === 0) this.schedule();
+  }
+}
