@@ -335,7 +335,8 @@ export async function pullObject(address: string, objectId: string, token: strin
  * Pulls an object from the first of `sources` that serves it. When a holder
  * fails part way (it died, closed the connection, or no longer holds the
  * object), the ranges already in place are kept and only the missing ones
- * are asked of the next source. Resolves to the value and the index of the
+ * are asked of the next source (typed arrays and ArrayBuffers; a serialized
+ * value starts over, as each holder serializes its own copy). Resolves to the value and the index of the
  * source that completed it; throws the last error when every source failed.
  */
 export async function pullObjectFrom(sources: readonly PullSource[], objectId: string, token: string): Promise<{ value: unknown; source: number }> {
@@ -349,6 +350,12 @@ export async function pullObjectFrom(sources: readonly PullSource[], objectId: s
       return { value: fromPayload(kind, type, state.into as Uint8Array), source: index };
     } catch (error) {
       lastError = error;
+      // Raw bytes are the same on every holder; a serialization made by another holder may differ byte for byte.
+      if (state.form?.kind === "v8") {
+        state.form = undefined;
+        state.into = undefined;
+        state.missing.length = 0;
+      }
     } finally {
       source.leave?.();
     }

@@ -148,6 +148,23 @@ describe("object transfer: a holder failing part way", () => {
     }
   });
 
+  test("a serialized value starts over on the next holder, whose serialization may differ byte for byte", async () => {
+    const mine = toPayload({ text: "x".repeat(CHUNK_BYTES * 2) });
+    const theirs = toPayload({ text: "y".repeat(CHUNK_BYTES * 2) }); // same length, other bytes
+    assert.equal(mine.bytes.byteLength, theirs.bytes.byteLength);
+    const first = await servingServer((request) => (request <= 1 ? mine : undefined));
+    const second = await servingServer(() => theirs);
+    try {
+      const { value, source } = await pullObjectFrom([{ address: first.address }, { address: second.address }], "obj", TOKEN);
+      assert.equal(source, 1);
+      assert.deepEqual(value, { text: "y".repeat(CHUNK_BYTES * 2) });
+      assert.equal(second.requests(), Math.ceil(theirs.bytes.byteLength / CHUNK_BYTES), "every range comes from the second holder");
+    } finally {
+      await first.server.close();
+      await second.server.close();
+    }
+  });
+
   test("every holder failing: the last error is thrown, naming the object", async () => {
     const gone = await servingServer(() => undefined);
     try {
