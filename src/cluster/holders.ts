@@ -9,7 +9,7 @@
 import type { Redis } from "ioredis";
 import { RayError } from "../core/api/errors.js";
 import { PREFIX } from "./control-plane.js";
-import { pullObject } from "./object-pull.js";
+import { pullObjectFrom } from "./object-pull.js";
 
 /** Hash of pulls in progress per holder. */
 export const SERVING = `${PREFIX}serving`;
@@ -40,8 +40,9 @@ export async function candidates(redis: Redis, objectId: string, hinted: readonl
 }
 
 /**
- * Pulls `objectId` from the least-loaded holder that answers, trying the
- * others when one fails; resolves to the value and the holder it came from.
+ * Pulls `objectId` from the least-loaded holder that answers; when one fails
+ * part way, the next one sends only the ranges still missing. Resolves to
+ * the value and the holder that completed it.
  * With no live holder at all, throws what `lost` makes of that (by default
  * a RayError).
  */
@@ -55,16 +56,13 @@ export async function pullFromHolders(
 ): Promise<{ value: unknown; holder: string }> {
   const found = await candidates(redis, objectId, hinted, self);
   if (found.length === 0) throw lost();
-  let lastError: unknown = new RayError(`object ${objectId} could not be pulled from any holder`);
-  for (const candidate of found) {
-    await redis.hincrby(SERVING, candidate.holder, 1);
-    try {
-      return { value: await pullObject(candidate.address, objectId, token), holder: candidate.holder };
-    } catch (error) {
-      lastError = error;
-    } finally {
-      void redis.hincrby(SERVING, candidate.holder, -1).catch(() => undefined);
-    }
-  }
-  throw lastError;
+  const sources = found.map((candidate) => ({
+    address: candidate.address,
+    enter: async (): Promise<void> => {
+      await redis.hincrby(SERVING, candidate.holder, 1);
+    },
+    leave: (): void => void redis.hincrby(SERVING, candidate.holder, -1).catch(() => undefined),
+  }));
+  const { value, source } = await pullObjectFrom(sources, objectId, token);
+  return { value, holder: (found[source] as Candidate).holder };
 }

@@ -259,6 +259,67 @@ function described(head: Head): { size: number; kind: string; type: string } {
   return { size, kind, type: head.headers.get("x-rayts-type") ?? "" };
 }
 
+/** A holder to pull from; `enter`/`leave` bracket the time this pull uses it. */
+export interface PullSource {
+  readonly address: string;
+  enter?(): Promise<void> | void;
+  leave?(): void;
+}
+
+/** Where a pull stands: the destination once the size is known, and the ranges still missing. */
+interface PullState {
+  form: { size: number; kind: string; type: string } | undefined;
+  into: Uint8Array | undefined;
+  /** Start offsets of the ranges not yet in place (after the first, which tells the size). */
+  missing: number[];
+}
+
+/**
+ * Pulls from one holder every range still missing in `state`, at most
+ * {@link CHUNKS_IN_FLIGHT} at a time, each written in place. On the first
+ * failure no new range is started; the ranges that failed go back to
+ * `state.missing` and the error is thrown once the ranges in flight settled.
+ */
+async function drain(address: string, objectId: string, token: string, state: PullState): Promise<void> {
+  let failure: Error | undefined;
+  let headSeen: () => void = () => undefined;
+  const range = async (start: number): Promise<void> => {
+    const end = state.form === undefined ? CHUNK_BYTES : Math.min(state.form.size, start + CHUNK_BYTES);
+    try {
+      await fetchRange(address, objectId, token, start, end, (head) => {
+        const form = described(head);
+        if (state.form === undefined) {
+          state.form = form;
+          // Typed arrays land in shared memory (the store keeps that block as it is); an ArrayBuffer stays one.
+          state.into = new Uint8Array(form.kind === "ta" ? allocateSharedBlock(form.size) : new ArrayBuffer(form.size));
+          for (let at = CHUNK_BYTES; at < form.size; at += CHUNK_BYTES) state.missing.push(at);
+          headSeen();
+        } else if (form.size !== state.form.size || form.kind !== state.form.kind) {
+          throw new RayError(`object ${objectId} changed size or kind while it was pulled (${state.form.size} then ${form.size} bytes)`);
+        }
+        return { into: state.into as Uint8Array, at: start };
+      });
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new RayError(String(error));
+      if (start === 0 && state.form === undefined) return;
+      state.missing.push(start);
+    }
+  };
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && state.missing.length > 0) await range(state.missing.shift() as number);
+  };
+  if (state.form === undefined) {
+    // The other ranges need the size: wait for the first head only (or its failure), not its body.
+    const sized = new Promise<void>((resolve) => (headSeen = resolve));
+    const first = range(0);
+    await Promise.race([first, sized]);
+    await Promise.all([first, ...Array.from({ length: CHUNKS_IN_FLIGHT - 1 }, worker)]);
+  } else {
+    await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, worker));
+  }
+  if (failure !== undefined) throw failure;
+}
+
 /**
  * Pulls an object from the holder at `address`. The first range request
  * tells the size and kind; the destination is allocated then (shared memory
@@ -267,33 +328,37 @@ function described(head: Head): { size: number; kind: string; type: string } {
  * {@link CHUNKS_IN_FLIGHT} at a time, each written in place.
  */
 export async function pullObject(address: string, objectId: string, token: string): Promise<unknown> {
-  let bytes: Uint8Array | undefined;
-  let form: { size: number; kind: string; type: string } | undefined;
-  let headSeen!: () => void;
-  const sized = new Promise<void>((resolve) => (headSeen = resolve));
-  const firstDone = fetchRange(address, objectId, token, 0, CHUNK_BYTES, (head) => {
-    form = described(head);
-    // Typed arrays land in shared memory (the store keeps that block as it is); an ArrayBuffer stays one.
-    bytes = new Uint8Array(form.kind === "ta" ? allocateSharedBlock(form.size) : new ArrayBuffer(form.size));
-    headSeen();
-    return { into: bytes, at: 0 };
-  });
-  // The other ranges need the size: wait for the first head only (or its failure), not its body.
-  await Promise.race([firstDone, sized]);
-  const { size, kind, type } = form as { size: number; kind: string; type: string };
-  const into = bytes as Uint8Array;
-  let next = Math.min(size, CHUNK_BYTES);
-  const worker = async (): Promise<void> => {
-    while (next < size) {
-      const start = next;
-      const end = Math.min(size, start + CHUNK_BYTES);
-      next = end;
-      await fetchRange(address, objectId, token, start, end, (head) => {
-        if (described(head).size !== size) throw new RayError(`object ${objectId} changed size while it was pulled`);
-        return { into, at: start };
-      });
+  return (await pullObjectFrom([{ address }], objectId, token)).value;
+}
+
+/**
+ * Pulls an object from the first of `sources` that serves it. When a holder
+ * fails part way (it died, closed the connection, or no longer holds the
+ * object), the ranges already in place are kept and only the missing ones
+ * are asked of the next source (typed arrays and ArrayBuffers; a serialized
+ * value starts over, as each holder serializes its own copy). Resolves to the value and the index of the
+ * source that completed it; throws the last error when every source failed.
+ */
+export async function pullObjectFrom(sources: readonly PullSource[], objectId: string, token: string): Promise<{ value: unknown; source: number }> {
+  const state: PullState = { form: undefined, into: undefined, missing: [] };
+  let lastError: unknown = new RayError(`object ${objectId} could not be pulled: no holder was given`);
+  for (const [index, source] of sources.entries()) {
+    await source.enter?.();
+    try {
+      await drain(source.address, objectId, token, state);
+      const { kind, type } = state.form as { kind: string; type: string };
+      return { value: fromPayload(kind, type, state.into as Uint8Array), source: index };
+    } catch (error) {
+      lastError = error;
+      // Raw bytes are the same on every holder; a serialization made by another holder may differ byte for byte.
+      if (state.form?.kind === "v8") {
+        state.form = undefined;
+        state.into = undefined;
+        state.missing.length = 0;
+      }
+    } finally {
+      source.leave?.();
     }
-  };
-  await Promise.all([firstDone, ...Array.from({ length: CHUNKS_IN_FLIGHT - 1 }, worker)]);
-  return fromPayload(kind, type, into);
+  }
+  throw lastError;
 }

@@ -14,8 +14,9 @@ import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { ControlPlane, PREFIX } from "../../src/cluster/control-plane.js";
-import { candidates, SERVING } from "../../src/cluster/holders.js";
+import { candidates, pullFromHolders, SERVING } from "../../src/cluster/holders.js";
 import { CHUNK_BYTES, ObjectServer, pullObject } from "../../src/cluster/object-server.js";
+import { pullObjectFrom } from "../../src/cluster/object-pull.js";
 import { toPayload, type Payload } from "../../src/cluster/wire.js";
 import { Cluster } from "./harness.js";
 
@@ -100,6 +101,107 @@ describe("object transfer: chunked pulls", () => {
     await assert.rejects(pullObject(address, "small", "not-the-token"), /refused the cluster token while pulling object small/);
     // The connections stay usable after refusals.
     assert.deepEqual(await pullObject(address, "small", TOKEN), new Float64Array(10));
+  });
+});
+
+/** An object server for `payload` whose lookups go through `decide` (called with the 1-based request number). */
+async function servingServer(decide: (request: number, server: ObjectServer) => Payload | undefined): Promise<{ server: ObjectServer; address: string; requests: () => number }> {
+  let requests = 0;
+  const server: ObjectServer = new ObjectServer(TOKEN, () => decide(++requests, server), () => undefined);
+  const address = `127.0.0.1:${await server.listen("127.0.0.1")}`;
+  return { server, address, requests: () => requests };
+}
+
+describe("object transfer: a holder failing part way", () => {
+  const values = pattern(5 * (CHUNK_BYTES / 8) + 1000, 5); // six ranges, the last one short
+  const payload = toPayload(values);
+  const ranges = Math.ceil(values.byteLength / CHUNK_BYTES);
+
+  test("a holder that stops holding the object after three ranges: the next one sends only the ranges still missing", async () => {
+    const first = await servingServer((request) => (request <= 3 ? payload : undefined));
+    const second = await servingServer(() => payload);
+    try {
+      const { value, source } = await pullObjectFrom([{ address: first.address }, { address: second.address }], "obj", TOKEN);
+      assert.equal(source, 1);
+      assert.equal(digest(value as Float64Array), digest(values));
+      // The first holder answered three ranges and refused the next ones it was asked for (at most one per range in flight).
+      assert.equal(second.requests(), ranges - 3, "the second holder sends only the missing ranges");
+    } finally {
+      await first.server.close();
+      await second.server.close();
+    }
+  });
+
+  test("a holder that dies while serving: the pull completes from the next one, byte for byte", async () => {
+    const first = await servingServer((request, server) => {
+      if (request === 3) void server.close(); // every connection of this holder is cut, ranges in flight included
+      return payload;
+    });
+    const second = await servingServer(() => payload);
+    try {
+      const { value, source } = await pullObjectFrom([{ address: first.address }, { address: second.address }], "obj", TOKEN);
+      assert.equal(source, 1);
+      assert.equal(digest(value as Float64Array), digest(values));
+      assert.ok(second.requests() >= 1 && second.requests() <= ranges, `the second holder served ${second.requests()} of ${ranges} ranges`);
+    } finally {
+      await second.server.close();
+    }
+  });
+
+  test("a serialized value starts over on the next holder, whose serialization may differ byte for byte", async () => {
+    const mine = toPayload({ text: "x".repeat(CHUNK_BYTES * 2) });
+    const theirs = toPayload({ text: "y".repeat(CHUNK_BYTES * 2) }); // same length, other bytes
+    assert.equal(mine.bytes.byteLength, theirs.bytes.byteLength);
+    const first = await servingServer((request) => (request <= 1 ? mine : undefined));
+    const second = await servingServer(() => theirs);
+    try {
+      const { value, source } = await pullObjectFrom([{ address: first.address }, { address: second.address }], "obj", TOKEN);
+      assert.equal(source, 1);
+      assert.deepEqual(value, { text: "y".repeat(CHUNK_BYTES * 2) });
+      assert.equal(second.requests(), Math.ceil(theirs.bytes.byteLength / CHUNK_BYTES), "every range comes from the second holder");
+    } finally {
+      await first.server.close();
+      await second.server.close();
+    }
+  });
+
+  test("every holder failing: the last error is thrown, naming the object", async () => {
+    const gone = await servingServer(() => undefined);
+    try {
+      await assert.rejects(pullObjectFrom([{ address: gone.address }, { address: gone.address }], "obj", TOKEN), /pulling object obj from .* failed: HTTP 404/);
+      await assert.rejects(pullObjectFrom([], "obj", TOKEN), /object obj could not be pulled: no holder was given/);
+    } finally {
+      await gone.server.close();
+    }
+  });
+
+  test("through the object directory: a dying holder's pull finishes from another holder, and no pull stays counted as in progress", async () => {
+    const cluster = await Cluster.start([]);
+    const plane = await ControlPlane.connect(cluster.address, cluster.password, "transfer-test-directory");
+    let dying: Awaited<ReturnType<typeof servingServer>> | undefined;
+    let healthy: Awaited<ReturnType<typeof servingServer>> | undefined;
+    try {
+      dying = await servingServer((request, server) => {
+        if (request === 2) void server.close();
+        return payload;
+      });
+      healthy = await servingServer(() => payload);
+      await plane.registerHolder("dying", dying.address);
+      await plane.registerHolder("healthy", healthy.address);
+      await plane.addLocation("obj", "dying");
+      await plane.addLocation("obj", "healthy");
+      // The dying holder looks least loaded, so it is tried first.
+      await plane.redis.hset(SERVING, "healthy", 3);
+      const { value, holder } = await pullFromHolders(plane.redis, "obj", [], TOKEN, "puller");
+      assert.equal(holder, "healthy");
+      assert.equal(digest(value as Float64Array), digest(values));
+      assert.ok(dying.requests() >= 2, "the dying holder was tried first");
+      assert.deepEqual(await plane.redis.hgetall(SERVING), { dying: "0", healthy: "3" });
+    } finally {
+      await healthy?.server.close();
+      await plane.close();
+      await cluster.shutdown();
+    }
   });
 });
 
