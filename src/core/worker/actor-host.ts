@@ -71,7 +71,9 @@ class HostedActor {
   }
 
   lane(method: string): Lane {
-    return this.#lanes.get(this.#methods[method] ?? "") as Lane;
+    // Own keys only: a method named like an Object.prototype member ("toString") is in the default group.
+    const group = Object.hasOwn(this.#methods, method) ? this.#methods[method] : undefined;
+    return this.#lanes.get(group ?? "") as Lane;
   }
 
   lanes(): IterableIterator<Lane> {
