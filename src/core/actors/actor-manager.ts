@@ -324,9 +324,7 @@ export class ActorManager {
     }
     const info = this.#classInfo(cls);
     const name = options.name ?? info.name;
-    const initOptions: ResolvedTaskOptions = options.name === undefined ? info.init : { ...info.init, name: `${name}.constructor` };
-    const init = this.#host.newTask(id, cls, args, initOptions, id);
-    const actor = new ActorState(id, cls, name, options, methods, init.args);
+    const actor = new ActorState(id, cls, name, options, methods, args);
     this.#actors.set(id, actor);
     if (existing !== undefined) {
       actor.die(`an actor named "${options.name}" already exists in namespace "${options.namespace}"`);
@@ -336,18 +334,23 @@ export class ActorManager {
       this.#names.nameActor(options.name, options.namespace, id);
       this.#host.announceName({ name: options.name, namespace: options.namespace }, this.#namedEntry(actor, options.name));
     }
-    // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
-    if (init.pins.length > 0) {
-      this.#host.addRefs(init.pins, 1);
-      actor.initPins = init.pins;
-    }
-    this.#host.resolveArgs(init, init.args);
-    if (init.depError !== undefined) {
-      actor.die(`an argument of its constructor failed: ${init.depError.message}`);
-    } else {
+    // A constructor with inputs is a pseudo-task: it pins its ref arguments and waits for them and for a
+    // compiled class's captures. One without (the common case) needs no task record.
+    if (actor.args.length > 0 || this.#names.fetchFunction(cls)?.kind === "module") {
+      const initOptions: ResolvedTaskOptions = options.name === undefined ? info.init : { ...info.init, name: `${name}.constructor` };
+      const init = this.#host.newTask(id, cls, actor.args, initOptions, id);
+      if (init.pins.length > 0) {
+        this.#host.addRefs(init.pins, 1);
+        actor.initPins = init.pins;
+      }
+      this.#host.resolveArgs(init, init.args);
+      if (init.depError !== undefined) {
+        actor.die(`an argument of its constructor failed: ${init.depError.message}`);
+        return;
+      }
       if (init.deps > 0) this.#pendingInits.set(id, init);
-      this.#start(actor);
     }
+    this.#start(actor);
   }
 
   #start(actor: ActorState): void {
