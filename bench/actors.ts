@@ -9,16 +9,21 @@
  * - scale-N: N actors created in chunks of 250 (yielding between chunks, as
  *   a program that wants a live event loop would), then one call on each.
  *   Reports creation time, the longest chunk and the event loop's longest
- *   stall (while creating, and while the calls run), time until every actor
- *   answered, peak RSS, the process's OS thread count (Node's own threads
- *   included), and how long `process.exit()` takes with them all alive.
+ *   stall (while creating, and while the calls run), the driver heap each
+ *   actor costs (heap used after a full collection, before and after
+ *   creating, over the number of actors), the main thread's CPU time while
+ *   creating, time until every actor answered, peak RSS, the process's OS
+ *   thread count (Node's own threads included), and how long
+ *   `process.exit()` takes with them all alive.
  * - concurrency-K: calls on one actor whose method awaits a 1 ms timer, with
  *   `maxConcurrency` K.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+import vm from "node:vm";
 import * as ray from "../src/index.js";
 import { machine } from "./lib/machine.js";
 
@@ -31,6 +36,10 @@ interface ScaleResult {
   readonly longestChunkMs: number;
   /** Longest event-loop stall while creating (wall time: includes the OS preempting the process on a loaded machine). */
   readonly eventLoopMaxCreateMs: number;
+  /** Driver heap per actor: heap used after a full collection, after creating minus before, over the actors. */
+  readonly heapPerActorBytes: number;
+  /** CPU time of the main thread (the event loop's) while creating; NaN where /proc is not readable. */
+  readonly mainThreadCreateCpuMs: number;
   /** Longest event-loop stall while the calls ran and answered. */
   readonly eventLoopMaxCallsMs: number;
   readonly allAnsweredMs: number;
@@ -65,6 +74,8 @@ async function scale(actors: number): Promise<ScaleResult> {
       }
     },
   );
+  const heapBefore = heapAfterCollection();
+  const cpuBefore = mainThreadCpuMs();
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const start = performance.now();
@@ -78,9 +89,14 @@ async function scale(actors: number): Promise<ScaleResult> {
   }
   const created = performance.now() - start;
   const createStall = delay.max / 1e6;
+  const createCpu = mainThreadCpuMs() - cpuBefore;
+  delay.disable();
+  const heapPerActor = (heapAfterCollection() - heapBefore) / actors;
   delay.reset();
+  delay.enable();
+  const callsStart = performance.now();
   const answers = await ray.get(handles.map((handle) => handle.inc.remote()));
-  const answered = performance.now() - start;
+  const answered = created + (performance.now() - callsStart);
   delay.disable();
   if (!answers.every((answer) => answer === 1)) throw new Error("an actor answered wrongly");
   return {
@@ -89,6 +105,8 @@ async function scale(actors: number): Promise<ScaleResult> {
     createMs: round(created),
     longestChunkMs: round(longestChunk),
     eventLoopMaxCreateMs: round(createStall),
+    heapPerActorBytes: Math.round(heapPerActor),
+    mainThreadCreateCpuMs: createCpu,
     eventLoopMaxCallsMs: round(delay.max / 1e6),
     allAnsweredMs: round(answered),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -115,6 +133,26 @@ async function concurrency(maxConcurrency: number, calls: number): Promise<Concu
   if (ids.length !== calls) throw new Error("missing results");
   await ray.shutdown();
   return { scenario: `concurrency-${maxConcurrency}`, maxConcurrency, calls, totalMs: round(total), callsPerSecond: Math.round((calls / total) * 1000) };
+}
+
+/** Heap used after a full collection. */
+function heapAfterCollection(): number {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  v8.setFlagsFromString("--no-expose-gc");
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** CPU time of this process's main thread so far (ms), from /proc; NaN elsewhere. */
+function mainThreadCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    // utime and stime, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function round(value: number): number {

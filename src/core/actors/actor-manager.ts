@@ -13,11 +13,34 @@ import type { EventSink } from "../runtime/events.js";
 import { nextId, state } from "../runtime/global-state.js";
 import type { Settled } from "../store/object-store.js";
 import type { ResolvedActorOptions } from "../api/options.js";
-import type { ActorConcurrency, Encoded, NamedActor, ResolvedTaskOptions, ToWorker } from "../protocol/protocol.js";
+import type { ActorConcurrency, ActorInitCells, Encoded, NamedActor, ResolvedTaskOptions, ToWorker } from "../protocol/protocol.js";
 import type { Task, TaskWorker } from "../scheduling/scheduler.js";
 import type { ControlPlane } from "../runtime/control-plane.js";
 import type { Transport } from "../transport/transport.js";
 
+/** Constructor arguments of an actor started without any: shared, never written. */
+const NO_ARGS: Encoded[] = [];
+/** Pins of an actor whose constructor arguments hold no refs: shared, never written. */
+const NO_PINS: readonly number[] = [];
+/** Most constructor messages posted in one turn of the event loop; the rest go in the next. */
+const INITS_PER_TURN = 1024;
+
+/**
+ * The calls of an actor that has been given any: made on its first call,
+ * so an actor that is only created costs no queue or table.
+ */
+class ActorCalls {
+  /** Calls not yet sent, in submission order. */
+  readonly queue: Task[] = [];
+  /** Calls sent to the current thread and not settled, in order. */
+  readonly inFlight = new Map<number, Task>();
+}
+
+/**
+ * The driver's record of one actor. Kept small: thousands of actors are
+ * thousands of these, and the calls of an actor get their own record only
+ * once it has been given any.
+ */
 export class ActorState {
   readonly id: number;
   readonly cls: number;
@@ -27,21 +50,22 @@ export class ActorState {
   /** Constructor arguments; `r` entries are replaced as dependencies settle. */
   readonly args: Encoded[];
   /** Objects the constructor arguments keep alive while the actor lives. */
-  initPins: number[] = [];
+  initPins: readonly number[] = NO_PINS;
   /** The thread the actor lives on now. */
   thread: ActorThread | undefined;
   restarts = 0;
-  /** The constructor message went to the current thread. */
+  /** The constructor message went to the current thread (or is queued to go with the next batch, see `initDue`). */
   initSent = false;
-  /** Calls not yet sent, in submission order. */
-  readonly queue: Task[] = [];
-  /** Calls sent to the current thread and not settled, in order. */
-  readonly inFlight = new Map<number, Task>();
+  /** The constructor waits in the next batch of constructor messages. */
+  initDue = false;
+  #calls: ActorCalls | undefined;
   /** Why the actor is dead, once it is. */
   dead: ErrorData | undefined;
   killed = false;
   /** No driver handle is left: stop once idle. */
   orphaned = false;
+  /** Live driver handles to it. */
+  handles = 0;
 
   constructor(id: number, cls: number, name: string, options: ResolvedActorOptions, methods: readonly string[], args: Encoded[]) {
     this.id = id;
@@ -49,7 +73,59 @@ export class ActorState {
     this.name = name;
     this.options = options;
     this.methods = methods;
-    this.args = args;
+    this.args = args.length === 0 ? NO_ARGS : args;
+  }
+
+  /** True while the actor has calls queued or running. */
+  get busy(): boolean {
+    const calls = this.#calls;
+    return calls !== undefined && (calls.queue.length > 0 || calls.inFlight.size > 0);
+  }
+
+  /** Queues a call behind the others. */
+  enqueue(task: Task): void {
+    (this.#calls ??= new ActorCalls()).queue.push(task);
+  }
+
+  /** Puts calls back at the head of the queue, in their order. */
+  requeue(tasks: readonly Task[]): void {
+    if (tasks.length > 0) (this.#calls ??= new ActorCalls()).queue.unshift(...tasks);
+  }
+
+  /** Takes the head of the queue if `take` says so. */
+  shiftIf(take: (task: Task) => boolean): Task | undefined {
+    const queue = this.#calls?.queue;
+    const head = queue?.[0];
+    if (head === undefined || !take(head)) return undefined;
+    queue?.shift();
+    return head;
+  }
+
+  /** Drops a queued call; returns whether it was queued. */
+  unqueue(task: Task): boolean {
+    const queue = this.#calls?.queue;
+    const index = queue === undefined ? -1 : queue.indexOf(task);
+    if (index >= 0) queue?.splice(index, 1);
+    return index >= 0;
+  }
+
+  /** A call was sent to the thread. */
+  sent(task: Task): void {
+    (this.#calls ??= new ActorCalls()).inFlight.set(task.id, task);
+  }
+
+  /** A sent call settled or was cancelled; returns whether it was in flight. */
+  ended(id: number): boolean {
+    return this.#calls?.inFlight.delete(id) ?? false;
+  }
+
+  /** Takes the calls in flight, in the order they were sent. */
+  takeInFlight(): Task[] {
+    const inFlight = this.#calls?.inFlight;
+    if (inFlight === undefined || inFlight.size === 0) return [];
+    const tasks = [...inFlight.values()];
+    inFlight.clear();
+    return tasks;
   }
 
   /** Marks the actor dead; returns the error its pending calls settle with. */
@@ -60,9 +136,11 @@ export class ActorState {
 
   /** Calls to fail or retry after the thread died: in flight first, then queued, in order. */
   drain(): Task[] {
-    const tasks = [...this.inFlight.values(), ...this.queue];
-    this.inFlight.clear();
-    this.queue.length = 0;
+    const calls = this.#calls;
+    if (calls === undefined) return [];
+    const tasks = [...calls.inFlight.values(), ...calls.queue];
+    calls.inFlight.clear();
+    calls.queue.length = 0;
     return tasks;
   }
 }
@@ -100,6 +178,18 @@ export interface FoundActor {
   readonly methods: readonly string[];
 }
 
+/** What the manager keeps per actor class. */
+interface ClassInfo {
+  readonly name: string;
+  /** Task options of the constructor of its unnamed actors. */
+  readonly init: ResolvedTaskOptions;
+}
+
+/** A queued call may be sent once its arguments are ready. */
+function argumentsReady(task: Task): boolean {
+  return task.deps === 0;
+}
+
 /** The actors of one runtime. */
 export class ActorManager {
   readonly #host: ActorRuntime;
@@ -110,10 +200,19 @@ export class ActorManager {
   /** Constructor pseudo-tasks still waiting for their arguments. */
   readonly #pendingInits = new Map<number, Task>();
   readonly #threads: ActorThreads;
-  /** Live driver handles per unnamed actor. */
-  readonly #handles = new Map<number, number>();
   /** Actors whose handles reached a worker or the store: their lifetime is no longer known. */
   readonly #exported = new Set<number>();
+  /** Names and constructor task options per class, made once. */
+  readonly #classes = new Map<number, ClassInfo>();
+  /**
+   * Actors whose constructor message waits for the next batch. Creating an
+   * actor only adds it here; the messages go out after the creating turn,
+   * one batch per thread (see {@link #postInits}), so a loop creating many
+   * actors costs its own turn no more than their records.
+   */
+  #initsDue: ActorState[] = [];
+  #initsScheduled = false;
+  readonly #limits = new WeakMap<ResolvedActorOptions, ActorConcurrency>();
 
   /** At most `sharedThreads` threads are shared; every thread takes one of `slots` entries of the "running" table from `firstSlot` on. */
   constructor(host: ActorRuntime, names: ControlPlane, sharedThreads: number, firstSlot: number, slots: number) {
@@ -126,9 +225,12 @@ export class ActorManager {
     return this.#aliases.get(id) ?? id;
   }
 
-  /** A driver handle to the actor was made. */
-  handleMade(id: number): void {
-    this.#handles.set(id, (this.#handles.get(id) ?? 0) + 1);
+  /** A driver handle to the actor was made; returns whether its collection matters (see {@link handleDropped}). */
+  handleMade(id: number): boolean {
+    const actor = this.#actors.get(id);
+    if (actor === undefined || actor.options.name !== undefined || actor.options.detached) return false;
+    actor.handles++;
+    return true;
   }
 
   /**
@@ -137,14 +239,9 @@ export class ActorManager {
    * named and detached actors and actors whose handle left the driver are kept.
    */
   handleDropped(id: number): void {
-    const count = (this.#handles.get(id) ?? 1) - 1;
-    if (count > 0) {
-      this.#handles.set(id, count);
-      return;
-    }
-    this.#handles.delete(id);
     const actor = this.#actors.get(id);
-    if (actor === undefined || actor.dead !== undefined || actor.options.name !== undefined || actor.options.detached || this.#exported.has(id)) return;
+    if (actor === undefined || --actor.handles > 0) return;
+    if (actor.dead !== undefined || actor.options.name !== undefined || actor.options.detached || this.#exported.has(id)) return;
     actor.orphaned = true;
     this.retireIfIdle(actor);
   }
@@ -158,7 +255,7 @@ export class ActorManager {
 
   /** Stops an actor no handle can reach once it has no call left. */
   retireIfIdle(actor: ActorState): void {
-    if (!actor.orphaned || actor.dead !== undefined || actor.queue.length > 0 || actor.inFlight.size > 0) return;
+    if (!actor.orphaned || actor.dead !== undefined || actor.busy) return;
     this.killActor(actor, "no handle to it is left");
     this.#actors.delete(actor.id);
     this.#exported.delete(actor.id);
@@ -187,9 +284,8 @@ export class ActorManager {
   cancel(task: Task): void {
     const actor = task.actor === undefined ? undefined : this.#actors.get(task.actor);
     if (actor === undefined) return;
-    const index = actor.queue.indexOf(task);
-    if (index >= 0) actor.queue.splice(index, 1);
-    if (actor.inFlight.delete(task.id) && actor.thread !== undefined) this.#host.send(actor.thread.link, { kind: "cancel", task: task.id });
+    actor.unqueue(task);
+    if (actor.ended(task.id) && actor.thread !== undefined) this.#host.send(actor.thread.link, { kind: "cancel", task: task.id });
   }
 
   /** Starts an actor from the driver; returns its id (an existing actor's with `getIfExists`). */
@@ -204,9 +300,19 @@ export class ActorManager {
       }
     }
     const id = nextId();
-    const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
-    this.create(id, cls, this.#host.encodeArgs(args, `${name}.constructor`), options, methods);
+    const label = options.name === undefined ? this.#classInfo(cls).init.name : `${options.name}.constructor`;
+    this.create(id, cls, args.length === 0 ? NO_ARGS : this.#host.encodeArgs(args, label), options, methods);
     return id;
+  }
+
+  #classInfo(cls: number): ClassInfo {
+    let info = this.#classes.get(cls);
+    if (info === undefined) {
+      const name = state.functions.get(cls)?.name ?? "Actor";
+      info = { name, init: { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` } };
+      this.#classes.set(cls, info);
+    }
+    return info;
   }
 
   /** Starts an actor whose constructor arguments are already encoded (from the driver or a worker). */
@@ -216,10 +322,9 @@ export class ActorManager {
       this.#aliases.set(id, existing);
       return;
     }
-    const name = options.name ?? state.functions.get(cls)?.name ?? "Actor";
-    const initOptions: ResolvedTaskOptions = { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` };
-    const init = this.#host.newTask(id, cls, args, initOptions, id);
-    const actor = new ActorState(id, cls, name, options, methods, init.args);
+    const info = this.#classInfo(cls);
+    const name = options.name ?? info.name;
+    const actor = new ActorState(id, cls, name, options, methods, args);
     this.#actors.set(id, actor);
     if (existing !== undefined) {
       actor.die(`an actor named "${options.name}" already exists in namespace "${options.namespace}"`);
@@ -229,29 +334,37 @@ export class ActorManager {
       this.#names.nameActor(options.name, options.namespace, id);
       this.#host.announceName({ name: options.name, namespace: options.namespace }, this.#namedEntry(actor, options.name));
     }
-    // The constructor is a pseudo-task: it pins the arguments and waits for dependencies.
-    this.#host.addRefs(init.pins, 1);
-    this.#host.resolveArgs(init, init.args);
-    actor.initPins = init.pins;
-    if (init.depError !== undefined) {
-      actor.die(`an argument of its constructor failed: ${init.depError.message}`);
-    } else {
+    // A constructor with inputs is a pseudo-task: it pins its ref arguments and waits for them and for a
+    // compiled class's captures. One without (the common case) needs no task record.
+    if (actor.args.length > 0 || this.#names.fetchFunction(cls)?.kind === "module") {
+      const initOptions: ResolvedTaskOptions = options.name === undefined ? info.init : { ...info.init, name: `${name}.constructor` };
+      const init = this.#host.newTask(id, cls, actor.args, initOptions, id);
+      if (init.pins.length > 0) {
+        this.#host.addRefs(init.pins, 1);
+        actor.initPins = init.pins;
+      }
+      this.#host.resolveArgs(init, init.args);
+      if (init.depError !== undefined) {
+        actor.die(`an argument of its constructor failed: ${init.depError.message}`);
+        return;
+      }
       if (init.deps > 0) this.#pendingInits.set(id, init);
-      this.#start(actor);
     }
+    this.#start(actor);
   }
 
   #start(actor: ActorState): void {
     actor.thread = this.#threads.place(actor.id, actor.options.dedicatedThread);
     actor.initSent = false;
-    this.#host.events()?.emit({ kind: "actorStarted", actor: actor.id, name: actor.name, className: state.functions.get(actor.cls)?.name ?? actor.name, worker: `actor-${actor.thread.link.index}` });
+    actor.initDue = false;
+    this.#host.events()?.emit({ kind: "actorStarted", actor: actor.id, name: actor.name, className: this.#classInfo(actor.cls).name, worker: actor.thread.name });
     this.initReady(actor.id);
   }
 
+  /** The constructor's arguments are ready: it goes out with the next batch of constructor messages. */
   initReady(id: number): void {
     const actor = this.#actors.get(id);
-    const thread = actor?.thread;
-    if (actor === undefined || thread === undefined || actor.initSent || actor.dead !== undefined) return;
+    if (actor === undefined || actor.thread === undefined || actor.initSent || actor.initDue || actor.dead !== undefined) return;
     const init = this.#pendingInits.get(id);
     if (init !== undefined) {
       if (init.deps > 0) return;
@@ -261,17 +374,58 @@ export class ActorManager {
         return;
       }
     }
-    const failed = this.#host.define(thread, thread.link, actor.cls);
-    if (failed !== undefined) {
-      this.killActor(actor, `its class cannot be defined: ${failed.message}`);
-      return;
+    actor.initDue = true;
+    this.#initsDue.push(actor);
+    if (this.#initsScheduled) return;
+    this.#initsScheduled = true;
+    setImmediate(this.#postInits);
+  }
+
+  /**
+   * Sends the constructor messages that are due, one batch per thread (after
+   * the class's definition, before the actor's first calls), at most
+   * {@link INITS_PER_TURN} per turn.
+   */
+  readonly #postInits = (): void => {
+    this.#initsScheduled = false;
+    let due = this.#initsDue;
+    if (due.length > INITS_PER_TURN) {
+      this.#initsDue = due.slice(INITS_PER_TURN);
+      due = due.slice(0, INITS_PER_TURN);
+      this.#initsScheduled = true;
+      setImmediate(this.#postInits);
+    } else this.#initsDue = [];
+    const batches = new Map<ActorThread, ActorInitCells>();
+    const sent: ActorState[] = [];
+    for (const actor of due) {
+      const thread = actor.thread;
+      // Killed, restarted elsewhere or dead meanwhile: its current state decides.
+      if (!actor.initDue || thread === undefined || actor.dead !== undefined) continue;
+      actor.initDue = false;
+      const failed = this.#host.define(thread, thread.link, actor.cls);
+      if (failed !== undefined) {
+        this.killActor(actor, `its class cannot be defined: ${failed.message}`);
+        continue;
+      }
+      let cells = batches.get(thread);
+      if (cells === undefined) batches.set(thread, (cells = []));
+      cells.push(actor.id, actor.cls, actor.name, this.#concurrency(actor.options), actor.args.length);
+      for (const arg of actor.args) cells.push(this.#host.lend(thread, arg));
+      actor.initSent = true;
+      sent.push(actor);
     }
-    const args = actor.args.map((arg) => this.#host.lend(thread, arg));
-    const { maxConcurrency, concurrencyGroups, methodGroups } = actor.options;
-    const concurrency: ActorConcurrency = { max: maxConcurrency, groups: concurrencyGroups, methods: methodGroups };
-    this.#host.send(thread.link, { kind: "actorInit", actor: actor.id, cls: actor.cls, name: actor.name, args, concurrency });
-    actor.initSent = true;
-    this.pump(id);
+    for (const [thread, cells] of batches) this.#host.send(thread.link, { kind: "actorInit", cells });
+    for (const actor of sent) this.pump(actor.id);
+  };
+
+  /** The concurrency limits of actors with these options: one object per options, so a batch's clone carries it once. */
+  #concurrency(options: ResolvedActorOptions): ActorConcurrency {
+    let concurrency = this.#limits.get(options);
+    if (concurrency === undefined) {
+      concurrency = { max: options.maxConcurrency, groups: options.concurrencyGroups, methods: options.methodGroups };
+      this.#limits.set(options, concurrency);
+    }
+    return concurrency;
   }
 
   /** Queues a method call (its arguments encoded); `owner` is the worker that made it, if any. */
@@ -285,7 +439,7 @@ export class ActorManager {
       this.#host.settle(task, { ok: false, error: actor?.dead ?? errorToData(new RayError(`no actor with id ${actorId}`)) });
       return;
     }
-    actor.queue.push(task);
+    actor.enqueue(task);
     this.pump(actor.id);
   }
 
@@ -294,16 +448,15 @@ export class ActorManager {
     const actor = this.#actors.get(id);
     const thread = actor?.thread;
     if (actor === undefined || thread === undefined || !actor.initSent) return;
-    while (actor.queue.length > 0) {
-      const task = actor.queue[0] as Task;
-      if (task.deps > 0) return;
-      actor.queue.shift();
+    for (;;) {
+      const task = actor.shiftIf(argumentsReady);
+      if (task === undefined) return;
       if (task.cancelled !== "no") continue;
       if (task.depError !== undefined) {
         this.#host.settle(task, { ok: false, error: task.depError });
         continue;
       }
-      actor.inFlight.set(task.id, task);
+      actor.sent(task);
       this.#host.events()?.emit({ kind: "taskAssigned", task, worker: `actor-${thread.link.index}` });
       const args = task.args.map((arg) => this.#host.lend(thread, arg));
       this.#host.send(thread.link, { kind: "call", actor: actor.id, task: task.id, method: task.method as string, name: task.name, args });
@@ -335,8 +488,9 @@ export class ActorManager {
     this.#host.events()?.emit({ kind: "actorDied", actor: actor.id, reason });
     this.#forgetName(actor);
     for (const task of actor.drain()) this.#host.settle(task, { ok: false, error });
-    this.#host.addRefs(actor.initPins, -1);
-    actor.initPins = [];
+    if (actor.initPins.length > 0) this.#host.addRefs(actor.initPins, -1);
+    actor.initPins = NO_PINS;
+    actor.initDue = false;
     const thread = actor.thread;
     actor.thread = undefined;
     if (thread === undefined) return;
@@ -381,8 +535,7 @@ export class ActorManager {
     }
     actor.restarts++;
     this.#host.events()?.emit({ kind: "actorRestarted", actor: actor.id, restarts: actor.restarts, reason });
-    const inFlight = [...actor.inFlight.values()];
-    actor.inFlight.clear();
+    const inFlight = actor.takeInFlight();
     const error = errorToData(new WorkerCrashedError(`the worker${shared} of actor ${actor.name} died (${reason}) during this call`));
     const retried: Task[] = [];
     for (const task of inFlight) {
@@ -394,7 +547,7 @@ export class ActorManager {
         retried.push(task);
       } else this.#host.settle(task, { ok: false, error });
     }
-    actor.queue.unshift(...retried);
+    actor.requeue(retried);
     this.#start(actor);
   }
 }

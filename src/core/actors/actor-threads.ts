@@ -19,6 +19,8 @@ import type { Transport } from "../transport/transport.js";
 export class ActorThread implements Holder {
   link: Transport;
   readonly dedicated: boolean;
+  /** Its name in events and the state API. */
+  readonly name: `actor-${number}`;
   /** Functions (actor classes) already defined on the thread. */
   defined = new Set<number>();
   /** Object ids this thread borrows, with counts. */
@@ -31,6 +33,7 @@ export class ActorThread implements Holder {
   constructor(link: Transport, dedicated: boolean) {
     this.link = link;
     this.dedicated = dedicated;
+    this.name = `actor-${link.index}`;
   }
 }
 

@@ -2,11 +2,14 @@ import { checkMethodGroups, DEFAULT_NAMESPACE, resolveActorOptions } from "./act
 import { prepareCaptures } from "../runtime/captures.js";
 import { functionFields } from "../codec/class-fields.js";
 import { currentBackend, state } from "../runtime/global-state.js";
-import { formatId, type ActorId } from "./ids.js";
+import type { ActorId } from "./ids.js";
 import type { ActorOptions, ResolvedActorOptions } from "./options.js";
 import { ACTOR_KEY, HANDLE_KEY } from "../protocol/protocol.js";
 import type { RemoteArgs } from "./remote-function.js";
-import { generatorMethods, makeActorMethod, type ActorMethod } from "./actor-method.js";
+import { generatorMethods, type ActorMethod } from "./actor-method.js";
+import { handleShape, makeActorHandle, type HandleShape } from "./actor-handle.js";
+
+export { makeActorHandle } from "./actor-handle.js";
 
 export type { ActorMethod, ActorMethodOptions, MethodReturn } from "./actor-method.js";
 
@@ -66,6 +69,8 @@ export class ActorClass<C extends ActorConstructor> {
   readonly actorOptions: ResolvedActorOptions;
   /** Its generator methods: their calls return an ObjectRefGenerator. */
   readonly streaming: readonly string[];
+  /** The prototype of its handles in the current runtime. */
+  #shape: HandleShape | undefined;
 
   /** @internal Made by `remote()`. */
   constructor(classId: number, name: string, methods: readonly string[], options: ResolvedActorOptions, streaming?: readonly string[]) {
@@ -82,7 +87,9 @@ export class ActorClass<C extends ActorConstructor> {
     const backend = currentBackend();
     prepareCaptures(this.classId, backend);
     const id = backend.createActor(this.classId, args, this.actorOptions, this.methods);
-    return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods, this.streaming) as ActorHandle<InstanceType<C>>;
+    let shape = this.#shape;
+    if (shape?.tag !== state.tag) this.#shape = shape = handleShape(this.methods, this.streaming);
+    return makeActorHandle(id, this.actorOptions.name ?? this.name, this.methods, this.streaming, shape) as ActorHandle<InstanceType<C>>;
   }
 
   /** The same class with other actor options. */
@@ -119,25 +126,6 @@ export function methodNames(cls: Function): string[] {
     }
   }
   return [...names];
-}
-
-/**
- * Builds a handle. The marker fields are the only enumerable ones, so a handle
- * crosses threads as plain data and is rebuilt there by {@link makeActorHandle}.
- */
-export function makeActorHandle(id: number, name: string, methods: readonly string[], streaming: readonly string[] = []): Record<string, unknown> {
-  const data = streaming.length === 0 ? { id, name, methods: [...methods] } : { id, name, methods: [...methods], streaming: [...streaming] };
-  const handle: Record<string, unknown> = { [HANDLE_KEY]: "actor", [ACTOR_KEY]: data };
-  for (const method of methods) {
-    if (method === HANDLE_KEY || method === ACTOR_KEY) continue;
-    const stub = makeActorMethod(id, method, streaming.includes(method), handle);
-    Object.defineProperty(handle, method, { value: stub, enumerable: false });
-  }
-  // A method of the same name wins: the id and name stay readable with `actorInfo()`.
-  if (!methods.includes("actorId")) Object.defineProperty(handle, "actorId", { value: formatId(state.tag, id), enumerable: false });
-  if (!methods.includes("actorName")) Object.defineProperty(handle, "actorName", { value: name, enumerable: false });
-  state.backend?.trackActorHandle(handle, id);
-  return handle;
 }
 
 /** Generator methods of a class defined by source in this thread (none when its source is not known here). */

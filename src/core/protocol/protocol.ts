@@ -115,6 +115,14 @@ export interface NamedActor {
  */
 export type RunCells = Encoded[]; // ids, counts and flags are primitives, which Encoded includes
 
+/**
+ * Actors to start, flat: for each actor `actor, cls, name, concurrency,
+ * argc`, then its `argc` encoded constructor arguments. Actors with the
+ * same options share one `concurrency` object, which a structured clone
+ * copies once per batch.
+ */
+export type ActorInitCells = (Encoded | ActorConcurrency)[];
+
 /** Results, flat: for each task `task, us, value` (it returned `value` after `us` microseconds). Flat for the reason {@link RunCells} is. */
 export type DoneCells = Encoded[];
 
@@ -131,15 +139,8 @@ export type ToWorker =
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }
   | { readonly kind: "timeout"; readonly req: number }
-  | {
-      /** Starts an actor on this thread; a thread may host many. */
-      readonly kind: "actorInit";
-      readonly actor: number;
-      readonly cls: number;
-      readonly name: string;
-      readonly args: readonly Encoded[];
-      readonly concurrency: ActorConcurrency;
-    }
+  /** Starts actors on this thread (a thread may host many); see {@link ActorInitCells}. */
+  | { readonly kind: "actorInit"; readonly cells: ActorInitCells }
   | { readonly kind: "call"; readonly actor: number; readonly task: number; readonly method: string; readonly name: string; readonly args: readonly Encoded[] }
   /** Drops one actor of a shared thread: its queued calls are forgotten (the driver has failed them). */
   | { readonly kind: "actorKill"; readonly actor: number }
@@ -178,7 +179,6 @@ export type FromWorker =
   | { readonly kind: "cancelTask"; readonly id: number; readonly force: boolean }
   | { readonly kind: "kill"; readonly actor: number }
   | { readonly kind: "log"; readonly stream: "out" | "err"; readonly text: string; /** The task or call that printed it. */ readonly task: number }
-  | { readonly kind: "actorReady"; readonly actor: number }
   | { readonly kind: "actorInitFailed"; readonly actor: number; readonly error: ErrorData }
   /** Streaming generators (see generator-task.ts): an item, a pause for credit, and the consumer's side. */
   | { readonly kind: "streamYield"; readonly task: number; readonly index: number; readonly value: Encoded }

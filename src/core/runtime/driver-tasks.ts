@@ -243,7 +243,7 @@ export class TaskLifecycle {
     else {
       const actor = task.actor === undefined ? undefined : parts.actors.get(task.actor);
       if (actor !== undefined) {
-        actor.inFlight.delete(id);
+        actor.ended(id);
         if (actor.orphaned) queueMicrotask(() => parts.actors.retireIfIdle(actor));
       }
     }

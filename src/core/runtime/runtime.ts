@@ -226,8 +226,7 @@ export class DriverRuntime implements DriverBackend {
   // ---- refs ----
 
   trackActorHandle(handle: object, actor: number): void {
-    this.#actors.handleMade(actor);
-    this.#actorHandles.register(handle, actor);
+    if (this.#actors.handleMade(actor)) this.#actorHandles.register(handle, actor);
   }
 
   track(ref: ObjectRef<unknown>): void {

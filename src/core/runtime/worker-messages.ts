@@ -42,8 +42,7 @@ export type CancelTaskMessage = WorkerMessage<"cancelTask">;
 export type KillMessage = WorkerMessage<"kill">;
 /** A line a task printed. */
 export type LogMessage = WorkerMessage<"log">;
-/** An actor's constructor finished or threw. */
-export type ActorReadyMessage = WorkerMessage<"actorReady">;
+/** An actor's constructor threw. */
 export type ActorInitFailedMessage = WorkerMessage<"actorInitFailed">;
 /** Items of a streaming generator task, and a consumer's requests for them (see generator-task.ts). */
 export type StreamMessage = WorkerMessage<"streamYield" | "streamWait" | "streamOpen" | "streamNext" | "streamClose">;
@@ -125,7 +124,6 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
       (message.stream === "out" ? process.stdout : process.stderr).write(`${message.text}\n`);
       parts.events?.emit({ kind: "log", worker: workerName(peer, owner), stream: message.stream, text: message.text, task: message.task || undefined });
     },
-    actorReady: () => undefined,
     actorInitFailed: (_, message) => parts.actors.initFailed(message.actor, message.error),
     streamYield: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),
     streamWait: ({ peer, owner }, message) => parts.streams.onMessage(peer, owner, message),

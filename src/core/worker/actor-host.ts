@@ -11,13 +11,14 @@
  * included, so calls run strictly in order.
  */
 import { RayError, TaskCancelledError, taskErrorData } from "../api/errors.js";
-import type { ActorConcurrency, Encoded, FromWorker, ToWorker } from "../protocol/protocol.js";
+import type { ActorConcurrency, ActorInitCells, Encoded, FromWorker, ToWorker } from "../protocol/protocol.js";
 import { needsArrow, preloadArrow } from "../codec/serialization.js";
 import { ActorTimers } from "./actor-timers.js";
 
 type Callable = (...args: unknown[]) => unknown;
 type Call = Extract<ToWorker, { kind: "call" }>;
-type Init = Extract<ToWorker, { kind: "actorInit" }>;
+/** Constructor arguments of an actor started without any: shared, never written. */
+const NO_ARGS: readonly Encoded[] = [];
 
 /** What the hosting thread provides: running code and reporting outcomes. */
 export interface CallRunner {
@@ -70,7 +71,9 @@ class HostedActor {
   }
 
   lane(method: string): Lane {
-    return this.#lanes.get(this.#methods[method] ?? "") as Lane;
+    // Own keys only: a method named like an Object.prototype member ("toString") is in the default group.
+    const group = Object.hasOwn(this.#methods, method) ? this.#methods[method] : undefined;
+    return this.#lanes.get(group ?? "") as Lane;
   }
 
   lanes(): IterableIterator<Lane> {
@@ -101,28 +104,56 @@ export class ActorHost {
     return this.#actors.size;
   }
 
-  /** Builds an actor; its calls queue until the constructor has run. */
-  async init(message: Init): Promise<void> {
-    const actor = new HostedActor(message.actor, message.cls, message.name, message.concurrency);
-    this.#actors.set(actor.id, actor);
+  /** Builds the actors of a batch (see {@link ActorInitCells}); the calls of each queue until its constructor has run. */
+  init(cells: ActorInitCells): void {
+    for (let at = 0; at < cells.length; ) {
+      const argc = cells[at + 4] as number;
+      const actor = new HostedActor(cells[at] as number, cells[at + 1] as number, cells[at + 2] as string, cells[at + 3] as ActorConcurrency);
+      const args = argc === 0 ? NO_ARGS : (cells.slice(at + 5, at + 5 + argc) as Encoded[]);
+      at += 5 + argc;
+      this.#actors.set(actor.id, actor);
+      let fn: Callable | Promise<Callable> | undefined;
+      try {
+        fn = this.#runner.definition(actor.cls);
+      } catch (error) {
+        this.#initFailed(actor, error);
+        continue;
+      }
+      if (fn instanceof Promise || args.some(needsArrow)) void this.#initLater(actor, fn, args);
+      else this.#construct(actor, fn, args);
+    }
+  }
+
+  /** Builds an actor whose class module or Arrow support is still loading. */
+  async #initLater(actor: HostedActor, definition: Promise<Callable> | Callable | undefined, args: readonly Encoded[]): Promise<void> {
     try {
-      const fn = await this.#runner.definition(message.cls);
-      if (fn === undefined) throw new RayError(`actor class ${message.cls} was never defined on this worker`);
-      if (message.args.some(needsArrow)) await preloadArrow();
-      if (actor.killed) return;
-      const Ctor = fn as unknown as new (...args: unknown[]) => Record<string, unknown>;
-      const args = this.#runner.decodeArgs(message.args);
-      actor.instance = this.#timers.run(actor, () => new Ctor(...args));
-      this.#runner.send({ kind: "actorReady", actor: actor.id });
+      const fn = await definition;
+      if (args.some(needsArrow)) await preloadArrow();
+      if (!actor.killed) this.#construct(actor, fn, args);
     } catch (error) {
-      this.#timers.clear(actor);
-      this.#actors.delete(actor.id);
-      this.#dropQueued(actor);
-      const data = taskErrorData(`${message.name}.constructor`, this.#runner.explain(message.cls, error));
-      this.#runner.send({ kind: "actorInitFailed", actor: actor.id, error: data });
+      this.#initFailed(actor, error);
+    }
+  }
+
+  #construct(actor: HostedActor, fn: Callable | undefined, args: readonly Encoded[]): void {
+    try {
+      if (fn === undefined) throw new RayError(`actor class ${actor.cls} was never defined on this worker`);
+      const Ctor = fn as unknown as new (...args: unknown[]) => Record<string, unknown>;
+      const values = this.#runner.decodeArgs(args);
+      actor.instance = this.#timers.run(actor, () => new Ctor(...values));
+    } catch (error) {
+      this.#initFailed(actor, error);
       return;
     }
     for (const lane of actor.lanes()) this.#drain(actor, lane);
+  }
+
+  #initFailed(actor: HostedActor, error: unknown): void {
+    this.#timers.clear(actor);
+    this.#actors.delete(actor.id);
+    this.#dropQueued(actor);
+    const data = taskErrorData(`${actor.name}.constructor`, this.#runner.explain(actor.cls, error));
+    this.#runner.send({ kind: "actorInitFailed", actor: actor.id, error: data });
   }
 
   /**

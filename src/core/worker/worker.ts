@@ -285,7 +285,7 @@ class WorkerServer {
           this.#backend.reply(message);
           break;
         case "actorInit":
-          void this.#actors.init(message);
+          this.#actors.init(message.cells);
           break;
         case "call":
           this.#pinBlocks(message.args, false);
