@@ -225,6 +225,8 @@ const suite: Suite = async (budget, progress) => {
     await ray.shutdown();
   }
   result.notes.push(`nodes are declared dead after ${process.env["RAYTS_NODE_DEAD_MS"] ?? ""} ms without a heartbeat (RAYTS_NODE_DEAD_MS), so that a node stalled by the machine's load is not mistaken for a dead one`);
+  result.notes.push("the broadcast's tasks only take their argument (its length), as in the node-to-node row: the figure is the move of the bytes, not a computation over them");
+  result.notes.push("the raw loopback broadcast rows are the floor of a broadcast on this machine: the same bytes from one process to one receiver process, then to three at once, with no framing and no copy beyond the kernel's");
   result.notes.push("all processes share this machine's cores: the nodes, Redis and the driver compete for them, unlike separate machines");
   result.notes.push("transfers include the receiver's first touch of fresh memory (page faults), which dominates on virtual machines; node daemons use transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1), and so does this driver");
   return { result, chart: { kind: "bars", title: "Cluster mode on loopback", panels: barPanels(result.rows) } };
