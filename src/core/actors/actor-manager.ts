@@ -180,7 +180,10 @@ export interface FoundActor {
 
 /** What the manager keeps per actor class. */
 interface ClassInfo {
+  /** The name of its unnamed actors. */
   readonly name: string;
+  /** The class's name, when the class is defined in this thread. */
+  readonly className: string | undefined;
   /** Task options of the constructor of its unnamed actors. */
   readonly init: ResolvedTaskOptions;
 }
@@ -306,12 +309,13 @@ export class ActorManager {
   }
 
   #classInfo(cls: number): ClassInfo {
-    let info = this.#classes.get(cls);
-    if (info === undefined) {
-      const name = state.functions.get(cls)?.name ?? "Actor";
-      info = { name, init: { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` } };
-      this.#classes.set(cls, info);
-    }
+    const cached = this.#classes.get(cls);
+    if (cached !== undefined) return cached;
+    const className = state.functions.get(cls)?.name;
+    const name = className ?? "Actor";
+    const info: ClassInfo = { name, className, init: { numCpus: 0, maxRetries: 0, retryExceptions: false, name: `${name}.constructor` } };
+    // A class not defined here yet may be later: only what is known is kept.
+    if (className !== undefined) this.#classes.set(cls, info);
     return info;
   }
 
@@ -357,7 +361,7 @@ export class ActorManager {
     actor.thread = this.#threads.place(actor.id, actor.options.dedicatedThread);
     actor.initSent = false;
     actor.initDue = false;
-    this.#host.events()?.emit({ kind: "actorStarted", actor: actor.id, name: actor.name, className: this.#classInfo(actor.cls).name, worker: actor.thread.name });
+    this.#host.events()?.emit({ kind: "actorStarted", actor: actor.id, name: actor.name, className: this.#classInfo(actor.cls).className ?? actor.name, worker: actor.thread.name });
     this.initReady(actor.id);
   }
 
