@@ -128,7 +128,7 @@ export class NodeDaemon {
       numCpus: options.numCpus,
       running: () => this.#exec.running.size,
       dead: this.#owners.dead,
-      beforeWrite: () => this.#observation?.flushEvents(), // the events of these results' runs go first
+      beforeWrite: (pipeline) => this.#observation?.flushEvents(pipeline), // the events of these results' runs go first
       sender: this.#sender,
       log: this.#log,
     });
