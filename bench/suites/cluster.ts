@@ -47,16 +47,17 @@ const suite: Suite = async (budget, progress) => {
   let seedCluster: number[] = [];
   const admin = new Redis({ host: cluster.redis.host, port: cluster.redis.port, password: cluster.password, lazyConnect: true });
   /** Redis commands and CPU time of every cluster process over `run`. */
-  const counted = async <T>(run: () => Promise<T>): Promise<{ value: T; commands: Map<string, number>; cpu: number }> => {
+  const counted = async <T>(run: () => Promise<T>): Promise<{ value: T; commands: Map<string, number>; cpu: number; each: number[] }> => {
     const pids = [process.pid, cluster.redis.pid, ...cluster.nodes.map((node) => node.pid)];
     await admin.config("RESETSTAT");
     const before = pids.map(cpuMs);
     const value = await run();
-    const cpu = pids.reduce((sum, pid, index) => sum + cpuMs(pid) - (before[index] as number), 0);
+    const each = pids.map((pid, index) => cpuMs(pid) - (before[index] as number));
+    const cpu = each.reduce((sum, ms) => sum + ms, 0);
     const commands = commandCounts(await admin.info("commandstats"));
     commands.delete("config|resetstat");
     commands.delete("config");
-    return { value, commands, cpu };
+    return { value, commands, cpu, each };
   };
   const total = (counts: Map<string, number>): number => [...counts.values()].reduce((sum, n) => sum + n, 0);
   try {
@@ -116,7 +117,10 @@ const suite: Suite = async (budget, progress) => {
     const seedRun = await counted(() => repeat("seed 001 on 2 nodes", progress, reps, () => ray.get(Array.from({ length: 10_000 }, () => whereAmI.remote()))));
     seedCluster = seedRun.value;
     result.derived["seed001: tasks per Redis command"] = Number((10_000 * (reps + 1) / total(seedRun.commands)).toFixed(1));
-    result.derived["seed001: CPU ms per 1000 tasks, all processes"] = Number(((seedRun.cpu / (10_000 * (reps + 1))) * 1000).toFixed(1));
+    const seedPer1000 = (ms: number): number => Number(((ms / (10_000 * (reps + 1))) * 1000).toFixed(1));
+    result.derived["seed001: CPU ms per 1000 tasks, all processes"] = seedPer1000(seedRun.cpu);
+    const [driverCpu = 0, redisCpu = 0, ...nodeCpu] = seedRun.each;
+    result.derived["seed001: CPU ms per 1000 tasks, driver / nodes / Redis"] = `${seedPer1000(driverCpu)} / ${nodeCpu.map(seedPer1000).join(" + ")} / ${seedPer1000(redisCpu)}`;
 
     progress.step("starting a third node");
     await cluster.addNode({ numCpus: NODE_CPUS, objectStoreMemory: 2 ** 31 });

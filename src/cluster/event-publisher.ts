@@ -11,15 +11,16 @@
  * number of its first event, so a reader counts what the caps trimmed (and
  * what this publisher dropped when Redis could not keep up) from the gaps.
  * Live facts (objects in the store, what each worker runs, slots in use) go
- * in a snapshot key, rewritten at most every SNAPSHOT_MS while events flow.
+ * in a snapshot key, rewritten while events flow when they changed, at most
+ * every SNAPSHOT_MS (less often when listing the store takes long).
  *
- * Events are written on the connection that carries the node's results, and
- * queued before them (the node calls {@link EventPublisher.flush} before it
- * writes results): a driver that has a task's result can already read the
- * events of its run.
+ * Events are written on the connection that carries the node's results, in
+ * the same pipeline and before them (the node passes its result pipeline to
+ * {@link EventPublisher.flush}): a driver that has a task's result can
+ * already read the events of its run.
  */
 import { serialize } from "node:v8";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { EventSink, ObjectProbe, RuntimeEvent, RuntimeProbe, TaskView } from "../core/runtime/events.js";
 import { PREFIX } from "./control-plane.js";
 import { state as threadState } from "../core/runtime/global-state.js";
@@ -45,8 +46,10 @@ export const DEFAULT_PUBLISHER_LIMITS: PublisherLimits = { eventEntries: 2000, l
 
 const BATCH_EVENTS = 256;
 const SNAPSHOT_MS = 200;
-/** Least time between two event writes while events flow. */
-const EVENT_LINGER_MS = 20;
+/** A snapshot takes at most this share of the node's time: a store of many objects is listed less often. */
+const SNAPSHOT_SHARE = 0.02;
+/** Least time between two event writes of the publisher's own while events flow (a node's result writes carry them sooner). */
+const EVENT_LINGER_MS = 50;
 /** Objects a snapshot lists (the largest). */
 const SNAPSHOT_OBJECTS = 500;
 
@@ -117,6 +120,10 @@ export class EventPublisher implements EventSink {
   #logSeq = 0;
   #scheduled = false;
   #lastSnapshot = 0;
+  /** Least time between snapshots, from what the last one took. */
+  #snapshotGap = SNAPSHOT_MS;
+  /** The last snapshot written, without its time: an unchanged one is not written again. */
+  #lastWritten = "";
   #lastFlush = 0;
   #snapshotTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -148,16 +155,34 @@ export class EventPublisher implements EventSink {
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
-      // While events flow, they go at most every EVENT_LINGER_MS (the node flushes them before any result).
-      const wait = this.#lastFlush + EVENT_LINGER_MS - performance.now();
-      if (wait > 0) setTimeout(() => this.flush(), wait).unref();
-      else setImmediate(() => this.flush());
+      this.#arm();
     }
   }
 
-  /** Writes what is pending; the snapshot too when it is due. */
-  flush(): void {
-    this.#scheduled = false;
+  /** While events flow, they go at most every EVENT_LINGER_MS (and with the node's result writes). */
+  #arm(): void {
+    const wait = this.#lastFlush + EVENT_LINGER_MS - performance.now();
+    if (wait > 0) setTimeout(() => this.#due(), wait).unref();
+    else setImmediate(() => this.#due());
+  }
+
+  #due(): void {
+    if (this.#events.length === 0 && this.#lines.length === 0) {
+      this.#scheduled = false;
+      return;
+    }
+    // A result write of the node carried the events meanwhile: these wait out the linger from then.
+    if (this.#lastFlush + EVENT_LINGER_MS - performance.now() > 1) this.#arm();
+    else this.flush();
+  }
+
+  /**
+   * Writes what is pending, on its own or as the first commands of
+   * `pipeline` (the caller executes it), and schedules the snapshot.
+   */
+  flush(pipeline?: ChainableCommander): void {
+    // A flush into the node's pipeline leaves the publisher's own timer armed (see #due).
+    if (pipeline === undefined) this.#scheduled = false;
     if (this.#closed) return;
     const events = this.#events;
     const times = this.#times;
@@ -167,24 +192,24 @@ export class EventPublisher implements EventSink {
     this.#events = [];
     this.#times = [];
     this.#lines = [];
-    const pipeline = this.#redis.pipeline();
+    const writes = pipeline ?? this.#redis.pipeline();
     for (let start = 0; start < events.length; start += BATCH_EVENTS) {
       const batch: EventBatch = { node: this.#nodeId, tag: threadState.tag, seq: this.#seq, events: events.slice(start, start + BATCH_EVENTS), times: times.slice(start, start + BATCH_EVENTS) };
       this.#seq += batch.events.length;
-      pipeline.xadd(EVENT_STREAM, "MAXLEN", "~", this.#limits.eventEntries, "*", "m", serialize(batch));
+      writes.xadd(EVENT_STREAM, "MAXLEN", "~", this.#limits.eventEntries, "*", "m", serialize(batch));
     }
     for (let start = 0; start < lines.length; start += BATCH_EVENTS) {
       const batch: LogBatch = { node: this.#nodeId, tag: threadState.tag, seq: this.#logSeq, lines: lines.slice(start, start + BATCH_EVENTS) };
       this.#logSeq += batch.lines.length;
-      pipeline.xadd(LOG_STREAM, "MAXLEN", "~", this.#limits.logEntries, "*", "m", serialize(batch));
+      writes.xadd(LOG_STREAM, "MAXLEN", "~", this.#limits.logEntries, "*", "m", serialize(batch));
     }
-    pipeline.exec().catch(this.#onError);
+    if (pipeline === undefined) writes.exec().catch(this.#onError);
     if (events.length > 0) this.#snapshotSoon();
   }
 
   #snapshotSoon(): void {
     if (this.#snapshotTimer !== undefined) return;
-    const wait = Math.max(0, this.#lastSnapshot + SNAPSHOT_MS - performance.now());
+    const wait = Math.max(0, this.#lastSnapshot + this.#snapshotGap - performance.now());
     this.#snapshotTimer = setTimeout(() => {
       this.#snapshotTimer = undefined;
       this.writeSnapshot().catch(this.#onError);
@@ -195,17 +220,21 @@ export class EventPublisher implements EventSink {
   /** Writes the node's live facts now. */
   async writeSnapshot(): Promise<void> {
     if (this.#closed) return;
-    this.#lastSnapshot = performance.now();
+    const started = performance.now();
+    this.#lastSnapshot = started;
     const probe = this.#probe;
-    const snapshot: NodeSnapshot = {
-      time: Date.now(),
+    const facts: Omit<NodeSnapshot, "time"> = {
       address: this.#address,
       slots: probe.slots(),
       store: probe.store(),
       running: [...probe.runningTasks()],
       objects: probe.objects(SNAPSHOT_OBJECTS),
     };
-    await this.#redis.set(snapshotKey(this.#nodeId), JSON.stringify(snapshot));
+    const text = JSON.stringify(facts);
+    this.#snapshotGap = Math.max(SNAPSHOT_MS, (performance.now() - started) / SNAPSHOT_SHARE);
+    if (text === this.#lastWritten) return;
+    this.#lastWritten = text;
+    await this.#redis.set(snapshotKey(this.#nodeId), `{"time":${Date.now()},${text.slice(1)}`);
   }
 
   /** Writes what is pending and stops publishing. */

@@ -47,6 +47,13 @@ export interface NodeOptions {
 
 /** Entries read per XREADGROUP call (each entry is a batch of up to 2000 messages). */
 const READ_COUNT = 512;
+/**
+ * Messages handled per turn of the event loop: between two slices, the
+ * local runtime hands finished workers their next tasks, so that a large
+ * batch arriving at once does not leave the node's CPUs idle while it is
+ * taken in.
+ */
+const HANDLE_SLICE = 256;
 
 /** What a node daemon tells the process that runs it. */
 export interface NodeEvents {
@@ -128,7 +135,7 @@ export class NodeDaemon {
       numCpus: options.numCpus,
       running: () => this.#exec.running.size,
       dead: this.#owners.dead,
-      beforeWrite: () => this.#observation?.flushEvents(), // the events of these results' runs go first
+      beforeWrite: (pipeline) => this.#observation?.flushEvents(pipeline), // the events of these results' runs go first
       sender: this.#sender,
       log: this.#log,
     });
@@ -217,7 +224,10 @@ export class NodeDaemon {
         for (const [entryId, fields] of entries) {
           const entry = this.#outbox.entry(entryId.toString());
           const messages = deserialize(fields[1] as Buffer) as ToNode[];
-          for (const message of messages) this.#handle(message, entry);
+          for (let start = 0; start < messages.length; start += HANDLE_SLICE) {
+            if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+            for (const message of messages.slice(start, start + HANDLE_SLICE)) this.#handle(message, entry);
+          }
           entry.pending--;
         }
       }

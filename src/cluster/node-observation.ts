@@ -7,6 +7,7 @@ import { RayError } from "../core/api/errors.js";
 import { state } from "../core/runtime/global-state.js";
 import { DriverRuntime } from "../core/runtime/runtime.js";
 import { HeadDashboard, type HeadDashboardOptions } from "../dashboard/head-dashboard.js";
+import type { ChainableCommander } from "ioredis";
 import type { ControlPlane } from "./control-plane.js";
 import { EventPublisher } from "./event-publisher.js";
 
@@ -14,8 +15,8 @@ import { EventPublisher } from "./event-publisher.js";
 export interface NodeObservation {
   /** The dashboard's address, on a head that serves one. */
   readonly dashboardUrl: string | undefined;
-  /** Queues the pending events on the control connection now (before results that follow them). */
-  flushEvents(): void;
+  /** Adds the pending events to `pipeline` (before the results that follow them there). */
+  flushEvents(pipeline: ChainableCommander): void;
   close(): Promise<void>;
 }
 
@@ -42,7 +43,7 @@ export async function observeNode(
   if (head !== undefined) log(`View the rayts dashboard at ${head.url}`);
   return {
     dashboardUrl: head?.url,
-    flushEvents: () => publisher.flush(),
+    flushEvents: (pipeline) => publisher.flush(pipeline),
     async close() {
       await head?.close();
       detach();

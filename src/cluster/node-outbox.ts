@@ -7,15 +7,19 @@
  * on this node, and one write is in flight at a time.
  */
 import { serialize } from "node:v8";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { PREFIX } from "./control-plane.js";
 import type { FaultySender } from "./fault-injection.js";
 import type { FromNode } from "./wire.js";
 
 /** Longest wait of a result for others to go with it while other tasks run on this node. */
 const RESULT_LINGER_MS = 2;
-/** The same while tasks wait for a free CPU here (throughput matters more than each result's latency then). */
-const QUEUED_LINGER_MS = 10;
+/**
+ * The same while tasks wait for a free CPU here: throughput matters more
+ * than each result's latency then, and every write wakes Redis and the
+ * owner (on a machine they share, each wake-up takes a core from the tasks).
+ */
+const QUEUED_LINGER_MS = 25;
 
 /** A task-stream entry: acknowledged once none of its messages is pending. */
 export interface StreamEntry {
@@ -34,8 +38,8 @@ export interface OutboxOptions {
   running(): number;
   /** Owners found dead: their results are dropped. */
   readonly dead: ReadonlySet<string>;
-  /** Called first in each write (the node's events go before the results of their runs). */
-  beforeWrite(): void;
+  /** Adds the node's pending events first to each write (they go before the results of their runs). */
+  beforeWrite(pipeline: ChainableCommander): void;
   /** Fault injection: batches go one after another, a dropped one again after a backoff. */
   readonly sender: FaultySender | undefined;
   log(line: string): void;
@@ -47,6 +51,8 @@ export class NodeOutbox {
   #locations: string[] = [];
   readonly #entries: StreamEntry[] = [];
   #scheduled = false;
+  /** When the scheduled flush is due (performance.now()). */
+  #due = 0;
   #writing = false;
 
   constructor(options: OutboxOptions) {
@@ -93,9 +99,15 @@ export class NodeOutbox {
   schedule(linger = 0): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
+    this.#due = performance.now() + linger;
     // One result write in flight at a time: results finished meanwhile go together in the next one.
     if (this.#writing) return;
-    if (linger > 0) setTimeout(() => void this.#flush(), linger);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const wait = this.#due - performance.now();
+    if (wait > 0) setTimeout(() => void this.#flush(), wait);
     else setImmediate(() => void this.#flush());
   }
 
@@ -112,8 +124,8 @@ export class NodeOutbox {
     if (outbox.size === 0 && locations.length === 0 && done.length === 0) return;
     const results = [...outbox].map(([owner, list]) => [owner, serialize({ node: options.nodeId, results: list })] as const);
     const write = (): Promise<unknown> => {
-      options.beforeWrite();
       const pipeline = options.redis.pipeline();
+      options.beforeWrite(pipeline);
       for (const id of locations) pipeline.sadd(`${PREFIX}loc:${id}`, options.nodeId);
       for (const [owner, bytes] of results) pipeline.xadd(`${PREFIX}results:${owner}`, "*", "m", bytes);
       if (done.length > 0) {
@@ -133,8 +145,9 @@ export class NodeOutbox {
       } finally {
         this.#writing = false;
       }
+      // Results that came during the write wait out their own linger, not less.
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- results may come during the await
-      if (this.#scheduled) setImmediate(() => void this.#flush());
+      if (this.#scheduled) this.#wake();
     }
     if (this.#entries.length > 0 && (this.#entries[0] as StreamEntry).pending === 0) this.schedule();
   }
