@@ -18,6 +18,7 @@ import { ActorClass } from "../core/api/actor.js";
 import { ActorDiedError, errorToData, ObjectLostError, OwnerDiedError, RayError, TaskCancelledError, type ErrorData } from "../core/api/errors.js";
 import { state } from "../core/runtime/global-state.js";
 import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
+import { NO_BACKPRESSURE, ObjectRefGenerator } from "../core/api/object-ref-generator.js";
 import { defineFunction } from "../core/api/remote-function.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import type { PublishedFunction } from "./functions.js";
@@ -80,6 +81,12 @@ export const NODE_ADDRESS_ENV = "RAYTS_NODE_ADDRESS";
 
 const MISSING_PACKAGE = /Cannot find (?:package|module) '([^']+)'/;
 
+/** A method of an actor handle on this node. */
+interface ActorMethodStub {
+  remote(...args: unknown[]): unknown;
+  options(options: { generatorBackpressureNumObjects: number }): ActorMethodStub;
+}
+
 export class NodeDaemon {
   readonly nodeId: string;
   readonly #options: NodeOptions;
@@ -98,7 +105,7 @@ export class NodeDaemon {
   /** Tasks received and not submitted yet (their function or arguments on the way), and those of them cancelled meanwhile. */
   readonly #arriving = new Set<string>();
   readonly #cancelledEarly = new Set<string>();
-  readonly #actors = new Map<string, Record<string, { remote(...args: unknown[]): ObjectRef<unknown> }>>();
+  readonly #actors = new Map<string, Record<string, ActorMethodStub>>();
   readonly #actorChains = new Map<string, Promise<void>>();
   #busyCpus = 0;
   #outbox = new Map<string, FromNode[]>();
@@ -282,6 +289,9 @@ export class NodeDaemon {
       }
       case "ack":
         this.#generators.ack(message.id, message.consumed);
+        return;
+      case "stream":
+        this.#generators.expect(message.id, message.backpressure);
         return;
       case "cancel": {
         if (this.#generators.close(message.id)) return;
@@ -493,8 +503,12 @@ export class NodeDaemon {
       const args = await this.#args(message.args);
       const method = handle[message.method];
       if (method === undefined) throw new RayError(`actor ${message.actor} has no method ${message.method}`);
-      const ref = method.remote(...args);
-      void this.#finish(message.id, message.owner, ref).finally(() => this.#settled(ack));
+      const backpressure = this.#generators.expected(message.id);
+      const stub = backpressure === undefined || backpressure === NO_BACKPRESSURE ? method : method.options({ generatorBackpressureNumObjects: backpressure });
+      const out: unknown = stub.remote(...args);
+      // A generator method streams its items to the owner (see node-generators.ts), then its item count.
+      const ref = out instanceof ObjectRefGenerator ? this.#generators.runCall(message.id, message.owner, out, backpressure ?? NO_BACKPRESSURE) : Promise.resolve(out as ObjectRef<unknown>);
+      void ref.then((done) => this.#finish(message.id, message.owner, done)).finally(() => this.#settled(ack));
     } catch (error) {
       this.#result(message.owner, { k: "err", id: message.id, e: this.#errorData(error) });
       this.#settled(ack);
