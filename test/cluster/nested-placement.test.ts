@@ -90,7 +90,7 @@ describe("cluster: nested tasks placed as a driver's", () => {
     const parent = ray.remote(async function parent(target: string) {
       const read = ray.remote(async (input: { small: ray.ObjectRef<number>; list: ray.ObjectRef<Float64Array>[] }) => {
         const [small, large] = await ray.get([input.small, input.list[0] as ray.ObjectRef<Float64Array>]);
-        return { node: ray.getRuntimeContext().nodeId, total: (small) + (large).reduce((a, b) => a + b, 0) };
+        return { node: ray.getRuntimeContext().nodeId, total: small + large.reduce((a, b) => a + b, 0) };
       });
       const input = { small: ray.put(7), list: [ray.put(new Float64Array(40_000).fill(0.5))] };
       return ray.get(read.options({ scheduling: { nodeId: target } }).remote(input));
