@@ -74,6 +74,10 @@ export class DriverActors {
   readonly #host: ActorHost;
   readonly #actors = new Map<number, ActorEntry>();
   readonly #actorByGid = new Map<string, ActorEntry>();
+  /** The call made last: a generator made for it right after streams it. */
+  #lastCall: { readonly object: OwnedObject; readonly actor: ActorEntry } | undefined;
+  /** Streamed calls not sent yet, to their backpressure. */
+  readonly #streamed = new Map<string, number>();
 
   constructor(host: ActorHost) {
     this.#host = host;
@@ -176,10 +180,34 @@ export class DriverActors {
         actor.inflight.set(object.gid, { object, message, retriesLeft: actor.callRetries });
         object.waiters.push(() => actor.inflight.delete(object.gid));
         this.#host.send(actor.node, message);
+        const backpressure = this.#streamed.get(object.gid);
+        if (backpressure !== undefined) {
+          this.#streamed.delete(object.gid);
+          this.#host.send(actor.node, { k: "stream", id: object.gid, backpressure });
+        }
       },
     });
+    this.#lastCall = { object, actor };
     this.#pump(actor);
     return ref;
+  }
+
+  /**
+   * Streams `object` when it is the call made last (its generator is made
+   * right after the call): the actor's node is told after the call itself.
+   * Returns where the actor lives, or undefined for any other object.
+   */
+  streamCall(object: OwnedObject, backpressure: number): (() => string | undefined) | undefined {
+    const last = this.#lastCall;
+    if (last?.object !== object) return undefined;
+    this.#lastCall = undefined;
+    const { actor } = last;
+    if (object.sent && actor.node !== undefined) this.#host.send(actor.node, { k: "stream", id: object.gid, backpressure });
+    else {
+      this.#streamed.set(object.gid, backpressure);
+      object.waiters.push(() => this.#streamed.delete(object.gid));
+    }
+    return () => actor.node;
   }
 
   getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {

@@ -80,6 +80,7 @@ export class ClusterBackend implements Backend {
       firstRef: (object) => this.#store.firstRef(object),
       send: (nodeId, message) => this.#outbox.send(nodeId, message),
       revive: (value) => (holdsMarkers(value) ? this.#store.revive(value) : value),
+      streamCall: (object, backpressure) => this.#actors.streamCall(object, backpressure),
     });
     this.#tasks = new DriverTasks({
       driverId,
@@ -320,8 +321,8 @@ export class ClusterBackend implements Backend {
 
   // ---- streaming generators (see remote-generators.ts) ----
 
-  openStream(task: number): void {
-    this.#generators.open(task);
+  openStream(task: number, backpressure: number): void {
+    this.#generators.open(task, backpressure);
   }
 
   nextItem(task: number): Promise<ObjectRef<unknown> | undefined> {

@@ -3,13 +3,16 @@
  * inline; large values, by value or behind a ref, stay on this node, lent
  * under an id of their own that this node serves and names in the object
  * directory, so the receiving node pulls them as it pulls a driver's large
- * arguments. A lent copy is freed (here and where it was pulled) once the
+ * arguments. Refs nested inside an argument travel as markers holding
+ * their own wires (see nested-refs.ts), so the task gets refs it can `get`
+ * there. A lent copy is freed (here and where it was pulled) once the
  * task settled; a copy lent for a function's capture lives as long as the
  * node.
  */
 import { decode } from "../core/codec/serialization.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
-import { isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
+import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
+import { NESTED_REF } from "./nested-refs.js";
 import { INLINE_LIMIT, inlineSize, unshare, type ArgWire } from "./wire.js";
 
 /** What lending needs from the node. */
@@ -45,7 +48,7 @@ export class NestedArgs {
         if (settled?.ok !== true) return { stays: `its argument ${ref} is not ready here` };
         value = settled.value;
       }
-      const result = this.wire(value, lent);
+      const result = this.wire(value, lent, parts);
       if ("stays" in result) return result;
       if ("r" in result.wire) bytes += result.wire.size;
       wires.push(result.wire);
@@ -54,14 +57,31 @@ export class NestedArgs {
   }
 
   /** One value's wire; with `lent` undefined a large value is lent for good (a capture). */
-  wire(value: Encoded, lent: string[] | undefined): WireResult {
+  wire(value: Encoded, lent: string[] | undefined, parts: DriverParts): WireResult {
     if (!isBoxed(value)) return { wire: { i: value } };
-    if (nestedIds(value) !== undefined || value.t === "r") return { stays: "an argument holds refs" };
-    let handles = false;
-    const plain = decode(value, () => (handles = true));
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by decode's callback
-    if (handles) return { stays: "an argument holds an actor handle" };
-    if (inlineSize(plain) <= INLINE_LIMIT) return { wire: { i: unshare(plain) } };
+    if (value.t === "r") return { stays: "an argument is a ref inside a stored value" };
+    let stays: string | undefined;
+    const nested = nestedIds(value) !== undefined;
+    const plain = decode(value, (data) => {
+      if (data[HANDLE_KEY] !== "ref") {
+        stays ??= "an argument holds an actor handle or a remote function";
+        return undefined;
+      }
+      const settled = parts.store.read(data.num);
+      if (settled?.ok !== true) {
+        stays ??= `a ref nested in an argument (${data.num}) is not ready here`;
+        return undefined;
+      }
+      const inner = this.wire(settled.value, lent, parts);
+      if ("stays" in inner) {
+        stays ??= inner.stays;
+        return undefined;
+      }
+      return { [NESTED_REF]: inner.wire };
+    });
+    if (stays !== undefined) return { stays };
+    // A value holding refs travels inline (as a driver's does), its large refs as wires of their own.
+    if (nested || inlineSize(plain) <= INLINE_LIMIT) return { wire: { i: unshare(plain) } };
     const id = `${this.#lender.nodeId}.n${(this.#lent++).toString(36)}`;
     const size = this.#lender.hold(id, plain);
     lent?.push(id);

@@ -235,7 +235,7 @@ export class NestedSpill {
             const settled = parts.store.read(id);
             if (settled?.ok !== true) throw new RangeError(`capture ${id} is not readable here`);
             // Lent for as long as this node lives, as the definition is.
-            const result = this.#lending.wire(settled.value, undefined);
+            const result = this.#lending.wire(settled.value, undefined, parts);
             if ("stays" in result) throw new RangeError(`capture ${id} cannot leave this node: ${result.stays}`);
             return result.wire;
           },

@@ -253,6 +253,9 @@ export class NodeDaemon {
       case "ack":
         this.#exec.generators.ack(message.id, message.consumed);
         return;
+      case "stream":
+        this.#exec.generators.expect(message.id, message.backpressure);
+        return;
       case "cancel":
         this.#exec.cancel(message.id, message.force);
         return;

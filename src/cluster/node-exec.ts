@@ -10,6 +10,7 @@ import * as api from "../core/api/api.js";
 import { ActorClass } from "../core/api/actor.js";
 import { ActorDiedError, errorToData, RayError, TaskCancelledError, type ErrorData } from "../core/api/errors.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
+import { NO_BACKPRESSURE, ObjectRefGenerator } from "../core/api/object-ref-generator.js";
 import { state } from "../core/runtime/global-state.js";
 import { holdsRefs } from "./nested-refs.js";
 import type { NodeFunctions } from "./node-functions.js";
@@ -37,6 +38,12 @@ export interface ExecParts {
   log(line: string): void;
 }
 
+/** A method of an actor handle on this node. */
+interface ActorMethodStub {
+  remote(...args: unknown[]): unknown;
+  options(options: { generatorBackpressureNumObjects: number }): ActorMethodStub;
+}
+
 export class NodeExec {
   readonly #parts: ExecParts;
   /** Tasks and calls submitted to the local runtime and not finished, by owner-given id. */
@@ -44,7 +51,7 @@ export class NodeExec {
   /** Tasks received and not submitted yet (their function or arguments on the way), and those of them cancelled meanwhile. */
   readonly #arriving = new Set<string>();
   readonly #cancelledEarly = new Set<string>();
-  readonly actors = new Map<string, Record<string, { remote(...args: unknown[]): ObjectRef<unknown> }>>();
+  readonly actors = new Map<string, Record<string, ActorMethodStub>>();
   readonly #actorChains = new Map<string, Promise<void>>();
   busyCpus = 0;
   /** Streaming generators run here for their owners (see node-generators.ts). */
@@ -194,8 +201,12 @@ export class NodeExec {
       const args = await this.#parts.objects.args(message.args);
       const method = handle[message.method];
       if (method === undefined) throw new RayError(`actor ${message.actor} has no method ${message.method}`);
-      const ref = method.remote(...args);
-      void this.#finish(message.id, message.owner, ref).finally(() => this.#parts.outbox.settled(entry));
+      const backpressure = this.generators.expected(message.id);
+      const stub = backpressure === undefined || backpressure === NO_BACKPRESSURE ? method : method.options({ generatorBackpressureNumObjects: backpressure });
+      const out: unknown = stub.remote(...args);
+      // A generator method streams its items to the owner (see node-generators.ts), then its item count.
+      const ref = out instanceof ObjectRefGenerator ? this.generators.runCall(message.id, message.owner, out, backpressure ?? NO_BACKPRESSURE) : Promise.resolve(out as ObjectRef<unknown>);
+      void ref.then((done) => this.#finish(message.id, message.owner, done)).finally(() => this.#parts.outbox.settled(entry));
     } catch (error) {
       this.#parts.outbox.result(message.owner, { k: "err", id: message.id, e: this.errorData(error) });
       this.#parts.outbox.settled(entry);

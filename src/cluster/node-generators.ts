@@ -40,6 +40,8 @@ type TaskMessage = Extract<ToNode, { k: "task" }>;
 export class NodeGenerators {
   readonly #hooks: GeneratorHooks;
   readonly #running = new Map<string, Running>();
+  /** Actor calls the owner streams, to their backpressure, until they start. */
+  readonly #expected = new Map<string, number>();
 
   constructor(hooks: GeneratorHooks) {
     this.#hooks = hooks;
@@ -57,34 +59,56 @@ export class NodeGenerators {
       ...(backpressure === NO_BACKPRESSURE ? {} : { generatorBackpressureNumObjects: backpressure }),
     });
     const generator = new ObjectRefGenerator(completion, backpressure, backend);
+    await this.#send(message.id, message.owner, generator, stream.skip, backpressure);
+    return completion;
+  }
+
+  /** The owner will stream actor call `id`: its items pause at `backpressure` unconsumed ones (0: none). */
+  expect(id: string, backpressure: number): void {
+    this.#expected.set(id, backpressure > 0 ? backpressure : NO_BACKPRESSURE);
+  }
+
+  /** The backpressure the owner asked for actor call `id`, once (undefined: the owner does not stream it). */
+  expected(id: string): number | undefined {
+    const backpressure = this.#expected.get(id);
+    this.#expected.delete(id);
+    return backpressure;
+  }
+
+  /** Streams the items of actor call `id` (a generator method) to its owner; resolves with its completion ref. */
+  async runCall(id: string, owner: string, generator: ObjectRefGenerator<unknown>, backpressure: number): Promise<ObjectRef<unknown>> {
+    await this.#send(id, owner, generator, 0, backpressure);
+    return generator.completed();
+  }
+
+  async #send(id: string, owner: string, generator: ObjectRefGenerator<unknown>, skip: number, backpressure: number): Promise<void> {
     // Items already delivered count as consumed: the owner only acknowledges new ones.
-    const running: Running = { generator, backpressure, sent: stream.skip, consumed: stream.skip, wake: undefined };
-    this.#running.set(message.id, running);
+    const running: Running = { generator, backpressure, sent: skip, consumed: skip, wake: undefined };
+    this.#running.set(id, running);
     try {
       let index = 0;
       for await (const ref of generator) {
         const at = index++;
-        if (at < stream.skip) continue; // delivered by an earlier run
+        if (at < skip) continue; // delivered by an earlier run
         while (running.backpressure !== NO_BACKPRESSURE && running.sent - running.consumed >= running.backpressure) {
           await new Promise<void>((resolve) => (running.wake = resolve));
-          if (!this.#running.has(message.id)) return completion;
+          if (!this.#running.has(id)) return;
         }
         running.sent++;
-        this.#hooks.result(message.owner, { k: "item", id: message.id, index: at, item: await this.#item(message, at, ref) });
+        this.#hooks.result(owner, { k: "item", id, index: at, item: await this.#item(id, owner, at, ref) });
       }
     } finally {
-      this.#running.delete(message.id);
+      this.#running.delete(id);
     }
-    return completion;
   }
 
-  async #item(message: TaskMessage, index: number, ref: ObjectRef<unknown>): Promise<ItemResult> {
-    const id = `${message.id}:i${index.toString(36)}`;
+  async #item(task: string, owner: string, index: number, ref: ObjectRef<unknown>): Promise<ItemResult> {
+    const id = `${task}:i${index.toString(36)}`;
     try {
       const value = await api.get(ref);
       if (inlineSize(value) <= INLINE_LIMIT) return { k: "ok", id, v: unshare(value) };
       const payload = toPayload(value);
-      this.#hooks.hold(message.owner, id, ref, payload);
+      this.#hooks.hold(owner, id, ref, payload);
       return { k: "big", id, size: payload.bytes.byteLength, holder: this.#hooks.nodeId() };
     } catch (error) {
       return { k: "err", id, e: this.#hooks.errorData(error) };

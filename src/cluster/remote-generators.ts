@@ -1,7 +1,8 @@
 /**
  * Streaming generators submitted by a cluster driver (the driver's side;
- * the node's is node-generators.ts). The generator task is an ordinary
- * task whose result is its item count; each item arrives on the driver's
+ * the node's is node-generators.ts): generator functions, and generator
+ * methods of actors. The generator task (or call) is an ordinary one whose
+ * result is its item count; each item arrives on the driver's
  * result stream as soon as the node has it and becomes an object the driver
  * owns (`<task>:i<index>`), handed to the ObjectRefGenerator in order. The
  * driver tells the node how many items it took (backpressure), closes the
@@ -22,10 +23,14 @@ export interface GeneratorHost {
   send(nodeId: string, message: ToNode): void;
   /** Refs nested in an item's value become objects the driver owns. */
   revive(value: unknown): unknown;
+  /** When `object` is the actor call just made, streams it: returns where its actor lives (as it moves). */
+  streamCall(object: OwnedObject, backpressure: number): (() => string | undefined) | undefined;
 }
 
 interface Stream {
   readonly object: OwnedObject;
+  /** The node running it. */
+  readonly node: () => string | undefined;
   readonly backpressure: number;
   /** Received and not yet taken, in order. */
   readonly items: OwnedObject[];
@@ -44,8 +49,8 @@ export class RemoteGenerators {
   }
 
   /** A generator task was submitted; `object` is its completion. */
-  submitted(object: OwnedObject, backpressure: number | undefined): void {
-    const stream: Stream = { object, backpressure: backpressure ?? 0, items: [], delivered: 0, consumed: 0, waiters: [] };
+  submitted(object: OwnedObject, backpressure: number | undefined, node: () => string | undefined = () => object.node?.nodeId): void {
+    const stream: Stream = { object, node, backpressure: backpressure ?? 0, items: [], delivered: 0, consumed: 0, waiters: [] };
     this.#byNum.set(object.num, stream);
     this.#byGid.set(object.gid, stream);
     // The task settles after its last item: waiting consumers then see the end.
@@ -61,11 +66,14 @@ export class RemoteGenerators {
     return { skip: stream?.delivered ?? 0, backpressure: stream?.backpressure ?? 0 };
   }
 
-  /** `openStream` of the backend: only generator tasks stream from a cluster driver. */
-  open(task: number): void {
-    if (!this.#byNum.has(task) && this.#host.objects.byNum(task)?.state === undefined) {
-      throw new RayError("streaming actor methods are not supported from a cluster driver: use a remote generator function");
-    }
+  /** `openStream` of the backend: a generator task (known since its submission), or the actor call just made. */
+  open(task: number, backpressure: number): void {
+    if (this.#byNum.has(task)) return;
+    const object = this.#host.objects.byNum(task);
+    if (object === undefined || object.state !== undefined) return; // settled (failed) already: the stream is empty
+    const node = this.#host.streamCall(object, backpressure > 0 ? backpressure : 0);
+    if (node === undefined) throw new RayError(`object ${object.gid} is neither a generator task nor an actor call: it cannot stream`);
+    this.submitted(object, backpressure, node);
   }
 
   /** An item arrived from the node running the generator. */
@@ -98,8 +106,8 @@ export class RemoteGenerators {
 
   #take(stream: Stream, object: OwnedObject): ObjectRef<unknown> {
     stream.consumed++;
-    const node = stream.object.node;
-    if (stream.backpressure > 0 && node !== undefined) this.#host.send(node.nodeId, { k: "ack", id: stream.object.gid, consumed: stream.consumed });
+    const node = stream.backpressure > 0 ? stream.node() : undefined;
+    if (node !== undefined) this.#host.send(node, { k: "ack", id: stream.object.gid, consumed: stream.consumed });
     return this.#host.firstRef(object);
   }
 
@@ -124,7 +132,8 @@ export class RemoteGenerators {
     for (const object of stream.items.splice(0)) this.#host.objects.addRef(object, -1);
     for (const wake of stream.waiters.splice(0)) wake(undefined);
     const { object } = stream;
-    if (object.state === undefined && object.sent && object.node !== undefined) this.#host.send(object.node.nodeId, { k: "cancel", id: object.gid, force: false });
+    const node = stream.node();
+    if (object.state === undefined && object.sent && node !== undefined) this.#host.send(node, { k: "cancel", id: object.gid, force: false });
   }
 
   #forget(stream: Stream): void {

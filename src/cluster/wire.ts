@@ -44,7 +44,9 @@ export type ToNode =
   | { readonly k: "cancel"; readonly id: string; readonly force: boolean }
   | { readonly k: "free"; readonly ids: readonly string[] }
   /** The owner took `consumed` items of a streaming generator (its backpressure). */
-  | { readonly k: "ack"; readonly id: string; readonly consumed: number };
+  | { readonly k: "ack"; readonly id: string; readonly consumed: number }
+  /** The owner streams the items of actor call `id` (sent just after the call), pausing at `backpressure` unconsumed ones (0: none). */
+  | { readonly k: "stream"; readonly id: string; readonly backpressure: number };
 
 /** Node to owner, through the owner's result stream. */
 export type FromNode =

@@ -3,7 +3,8 @@
  * custom resource runs on the node that has it, node affinity and SPREAD
  * choose its node, `numReturns` works across nodes, and large arguments
  * (by value or behind a ref) travel to the node that runs it, which pulls
- * them from the submitting node; the lent copies are freed afterwards.
+ * them from the submitting node; the lent copies are freed afterwards;
+ * refs nested in an argument reach it as refs.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -83,6 +84,20 @@ describe("cluster: nested tasks placed as a driver's", () => {
     assert.equal(result.node, nodeId(2));
     assert.equal(result.total, 100_000 + 100_000 + 5);
     await until(async () => [...(await locationKeys())].every((key) => before.has(key)), "freeing the lent arguments");
+  });
+
+  test("refs nested in an argument reach a nested task on another node as refs it can get", LIMIT, async () => {
+    const parent = ray.remote(async function parent(target: string) {
+      const read = ray.remote(async (input: { small: ray.ObjectRef<number>; list: ray.ObjectRef<Float64Array>[] }) => {
+        const [small, large] = await ray.get([input.small, input.list[0] as ray.ObjectRef<Float64Array>]);
+        return { node: ray.getRuntimeContext().nodeId, total: small + large.reduce((a, b) => a + b, 0) };
+      });
+      const input = { small: ray.put(7), list: [ray.put(new Float64Array(40_000).fill(0.5))] };
+      return ray.get(read.options({ scheduling: { nodeId: target } }).remote(input));
+    });
+    const result = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote(nodeId(2)));
+    assert.equal(result.node, nodeId(2));
+    assert.equal(result.total, 7 + 20_000);
   });
 
   test("SPREAD nested tasks run on every node", LIMIT, async () => {
