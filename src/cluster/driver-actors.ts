@@ -110,6 +110,8 @@ export class DriverActors {
     const def = state.functions.get(cls);
     const className = def?.name ?? "Actor";
     if (options.name !== undefined && this.#host.names.has(options.name)) {
+      const existing = options.getIfExists ? this.getActor(options.name) : undefined;
+      if (existing !== undefined) return existing.id;
       throw new RayError(`an actor named "${options.name}" already exists in the cluster`);
     }
     const num = nextId();
