@@ -52,6 +52,8 @@ interface ActorEntry {
   readonly name: string;
   readonly methods: readonly string[];
   readonly owned: boolean;
+  /** `lifetime: "detached"`: outlives this driver, so shutdown() leaves it. */
+  detached: boolean;
   /** The node it lives on; undefined for a handle of another driver's actor while it restarts. */
   node: string | undefined;
   /** The record it is registered under in the cluster, when named. */
@@ -82,7 +84,7 @@ export class DriverActors {
 
   #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined, restarts: number, callRetries: number): ActorEntry {
     const actor: ActorEntry = {
-      num, gid, name, methods, owned, node, record: undefined, dead: undefined, queue: [],
+      num, gid, name, methods, owned, detached: false, node, record: undefined, dead: undefined, queue: [],
       restartsLeft: restarts, callRetries, respawn: undefined, inflight: new Map(), restarts: 0,
     };
     this.#actors.set(num, actor);
@@ -116,6 +118,7 @@ export class DriverActors {
     }
     const num = nextId();
     const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options.maxRestarts, options.maxTaskRetries);
+    actor.detached = options.detached;
     if (options.name !== undefined) {
       const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
       this.#host.names.set(options.name, record);
@@ -328,8 +331,8 @@ export class DriverActors {
     return total;
   }
 
-  /** Kills the actors this driver created (on shutdown, as a Ray job's end does). */
+  /** Kills the actors this driver created but detached ones (on shutdown, as a Ray job's end does). */
   killOwned(): void {
-    for (const actor of this.#actors.values()) if (actor.owned) this.kill(actor.num);
+    for (const actor of this.#actors.values()) if (actor.owned && !actor.detached) this.kill(actor.num);
   }
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
+import { runScript } from "../support/child.js";
 import { Cluster } from "./harness.js";
 
 let cluster: Cluster;
@@ -38,4 +39,24 @@ test("getIfExists: true gives the live actor of that name instead of failing", {
   assert.equal(await ray.get(fresh.add.remote()), 1);
   ray.kill(first);
   ray.kill(fresh);
+});
+
+test("a detached actor outlives the driver that made it and called shutdown(); another driver finds it by name", { timeout: 120_000 }, async () => {
+  const other = await runScript(
+    "cluster-detached-maker",
+    `
+    import * as ray from "RAYTS";
+    await ray.init({ address: ${JSON.stringify(cluster.address)}, redisPassword: ${JSON.stringify(cluster.password)}, includeDashboard: false });
+    const Keeper = ray.remote(class Keeper { n = 0; add() { return ++this.n; } });
+    const keeper = Keeper.options({ name: "keeper", lifetime: "detached" }).remote();
+    console.log("ADDED", await ray.get(keeper.add.remote()));
+    await ray.shutdown();
+  `,
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stdout, /ADDED 1$/m);
+  const keeper = ray.getActor<Tally>("keeper");
+  assert.equal(await ray.get(keeper.add.remote()), 2);
+  ray.kill(keeper);
 });
