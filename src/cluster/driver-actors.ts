@@ -16,6 +16,7 @@ import { nextId, state } from "../core/runtime/global-state.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
+import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
 import { actorOwner, moveNamedActor } from "./actor-registry.js";
 import type { ClusterEvent, ControlPlane, NamedActorRecord } from "./control-plane.js";
 import { driverKey } from "./liveness.js";
@@ -72,6 +73,11 @@ interface ActorEntry {
   restarts: number;
 }
 
+/** The registry key of `name` in `namespace`: the plain name in the default namespace. */
+function namespaced(name: string, namespace: string): string {
+  return namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`;
+}
+
 export class DriverActors {
   readonly #host: ActorHost;
   readonly #actors = new Map<number, ActorEntry>();
@@ -111,17 +117,19 @@ export class DriverActors {
     const key = this.#host.fnKey(cls);
     const def = state.functions.get(cls);
     const className = def?.name ?? "Actor";
-    if (options.name !== undefined && this.#host.names.has(options.name)) {
-      const existing = options.getIfExists ? this.getActor(options.name) : undefined;
+    // The cluster's registry keys a name by its namespace; the default namespace keeps plain names.
+    const nameKey = options.name === undefined ? undefined : namespaced(options.name, options.namespace);
+    if (options.name !== undefined && nameKey !== undefined && this.#host.names.has(nameKey)) {
+      const existing = options.getIfExists ? this.getActor(options.name, options.namespace) : undefined;
       if (existing !== undefined) return existing.id;
-      throw new RayError(`an actor named "${options.name}" already exists in the cluster`);
+      throw new RayError(`an actor named "${options.name}" already exists in the cluster${options.namespace === DEFAULT_NAMESPACE ? "" : ` in namespace "${options.namespace}"`}`);
     }
     const num = nextId();
     const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options.maxRestarts, options.maxTaskRetries);
     actor.detached = options.detached;
-    if (options.name !== undefined) {
-      const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
-      this.#host.names.set(options.name, record);
+    if (nameKey !== undefined) {
+      const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
+      this.#host.names.set(nameKey, record);
     }
     const deps = refsIn(args).map((ref) => this.#host.object(ref));
     for (const dep of deps) this.#host.objects.pin(dep);
@@ -142,10 +150,10 @@ export class DriverActors {
         actor.respawn();
         const node = { nodeId: actor.node as string };
         for (const dep of deps) this.#host.objects.unpin(dep);
-        if (options.name !== undefined) {
-          const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
+        if (nameKey !== undefined) {
+          const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
           actor.record = record;
-          this.#host.names.set(options.name, record);
+          this.#host.names.set(nameKey, record);
           void this.#host.plane.nameActor(record);
         }
       },
@@ -187,8 +195,8 @@ export class DriverActors {
     return ref;
   }
 
-  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    const record = this.#host.names.get(name);
+  getActor(name: string, namespace = DEFAULT_NAMESPACE): { id: number; name: string; methods: readonly string[] } | undefined {
+    const record = this.#host.names.get(namespaced(name, namespace));
     if (record === undefined) return undefined;
     const known = this.#actorByGid.get(record.actorId);
     if (known !== undefined) return known.dead === undefined ? { id: known.num, name, methods: known.methods } : undefined;

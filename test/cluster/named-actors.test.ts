@@ -60,3 +60,18 @@ test("a detached actor outlives the driver that made it and called shutdown(); a
   assert.equal(await ray.get(keeper.add.remote()), 2);
   ray.kill(keeper);
 });
+
+test("names are unique per namespace: the same name in two namespaces names two actors, each found only in its own", { timeout: 120_000 }, async () => {
+  const Counter = ray.remote(Tally);
+  const teamA = Counter.options({ name: "shared-name", namespace: "team-a" }).remote();
+  const teamB = Counter.options({ name: "shared-name", namespace: "team-b" }).remote();
+  assert.equal(await ray.get(teamA.add.remote()), 1);
+  assert.equal(await ray.get(teamA.add.remote()), 2);
+  assert.equal(await ray.get(ray.getActor("shared-name", Counter, { namespace: "team-b" }).add.remote()), 1);
+  assert.equal(await ray.get(ray.getActor("shared-name", Counter, { namespace: "team-a" }).add.remote()), 3);
+  assert.throws(() => ray.getActor("shared-name"), /no live actor is named "shared-name"/);
+  assert.throws(() => ray.getActor("shared-name", { namespace: "team-c" }), /no live actor is named "shared-name" in namespace "team-c"/);
+  assert.throws(() => Counter.options({ name: "shared-name", namespace: "team-a" }).remote(), /already exists in the cluster in namespace "team-a"/);
+  ray.kill(teamA);
+  ray.kill(teamB);
+});
