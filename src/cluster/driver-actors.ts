@@ -16,6 +16,7 @@ import { nextId, state } from "../core/runtime/global-state.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
+import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
 import { actorOwner, moveNamedActor } from "./actor-registry.js";
 import type { ClusterEvent, ControlPlane, NamedActorRecord } from "./control-plane.js";
 import { driverKey } from "./liveness.js";
@@ -52,6 +53,8 @@ interface ActorEntry {
   readonly name: string;
   readonly methods: readonly string[];
   readonly owned: boolean;
+  /** `lifetime: "detached"`: outlives this driver, so shutdown() leaves it. */
+  detached: boolean;
   /** The node it lives on; undefined for a handle of another driver's actor while it restarts. */
   node: string | undefined;
   /** The record it is registered under in the cluster, when named. */
@@ -70,6 +73,11 @@ interface ActorEntry {
   restarts: number;
 }
 
+/** The registry key of `name` in `namespace`: the plain name in the default namespace. */
+function namespaced(name: string, namespace: string): string {
+  return namespace === DEFAULT_NAMESPACE ? name : `${namespace}/${name}`;
+}
+
 export class DriverActors {
   readonly #host: ActorHost;
   readonly #actors = new Map<number, ActorEntry>();
@@ -86,7 +94,7 @@ export class DriverActors {
 
   #actorEntry(num: number, gid: string, name: string, methods: readonly string[], owned: boolean, node: string | undefined, restarts: number, callRetries: number): ActorEntry {
     const actor: ActorEntry = {
-      num, gid, name, methods, owned, node, record: undefined, dead: undefined, queue: [],
+      num, gid, name, methods, owned, detached: false, node, record: undefined, dead: undefined, queue: [],
       restartsLeft: restarts, callRetries, respawn: undefined, inflight: new Map(), restarts: 0,
     };
     this.#actors.set(num, actor);
@@ -113,14 +121,19 @@ export class DriverActors {
     const key = this.#host.fnKey(cls);
     const def = state.functions.get(cls);
     const className = def?.name ?? "Actor";
-    if (options.name !== undefined && this.#host.names.has(options.name)) {
-      throw new RayError(`an actor named "${options.name}" already exists in the cluster`);
+    // The cluster's registry keys a name by its namespace; the default namespace keeps plain names.
+    const nameKey = options.name === undefined ? undefined : namespaced(options.name, options.namespace);
+    if (options.name !== undefined && nameKey !== undefined && this.#host.names.has(nameKey)) {
+      const existing = options.getIfExists ? this.getActor(options.name, options.namespace) : undefined;
+      if (existing !== undefined) return existing.id;
+      throw new RayError(`an actor named "${options.name}" already exists in the cluster${options.namespace === DEFAULT_NAMESPACE ? "" : ` in namespace "${options.namespace}"`}`);
     }
     const num = nextId();
     const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options.maxRestarts, options.maxTaskRetries);
-    if (options.name !== undefined) {
-      const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
-      this.#host.names.set(options.name, record);
+    actor.detached = options.detached;
+    if (nameKey !== undefined) {
+      const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
+      this.#host.names.set(nameKey, record);
     }
     const deps = refsIn(args).map((ref) => this.#host.object(ref));
     for (const dep of deps) this.#host.objects.pin(dep);
@@ -141,10 +154,10 @@ export class DriverActors {
         actor.respawn();
         const node = { nodeId: actor.node as string };
         for (const dep of deps) this.#host.objects.unpin(dep);
-        if (options.name !== undefined) {
-          const record: NamedActorRecord = { name: options.name, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
+        if (nameKey !== undefined) {
+          const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
           actor.record = record;
-          this.#host.names.set(options.name, record);
+          this.#host.names.set(nameKey, record);
           void this.#host.plane.nameActor(record);
         }
       },
@@ -210,8 +223,8 @@ export class DriverActors {
     return () => actor.node;
   }
 
-  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    const record = this.#host.names.get(name);
+  getActor(name: string, namespace = DEFAULT_NAMESPACE): { id: number; name: string; methods: readonly string[] } | undefined {
+    const record = this.#host.names.get(namespaced(name, namespace));
     if (record === undefined) return undefined;
     const known = this.#actorByGid.get(record.actorId);
     if (known !== undefined) return known.dead === undefined ? { id: known.num, name, methods: known.methods } : undefined;
@@ -354,8 +367,8 @@ export class DriverActors {
     return total;
   }
 
-  /** Kills the actors this driver created (on shutdown, as a Ray job's end does). */
+  /** Kills the actors this driver created but detached ones (on shutdown, as a Ray job's end does). */
   killOwned(): void {
-    for (const actor of this.#actors.values()) if (actor.owned) this.kill(actor.num);
+    for (const actor of this.#actors.values()) if (actor.owned && !actor.detached) this.kill(actor.num);
   }
 }

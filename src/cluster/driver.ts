@@ -343,8 +343,8 @@ export class ClusterBackend implements Backend {
     return this.#actors.call(actorNum, method, args);
   }
 
-  getActor(name: string): { id: number; name: string; methods: readonly string[] } | undefined {
-    return this.#actors.getActor(name);
+  getActor(name: string, namespace?: string): { id: number; name: string; methods: readonly string[] } | undefined {
+    return this.#actors.getActor(name, namespace);
   }
 
   kill(actorNum: number): void {
