@@ -63,6 +63,7 @@ export type {
   CompiledRemoteSpec,
   GetActorOptions,
   GetOptions,
+  KillOptions,
   InitOptions,
   MemoryReading,
   IsSendable,

@@ -85,6 +85,25 @@ test("getActor() refuses unknown and mistyped options instead of looking in the 
   ray.kill(actor);
 });
 
+test("kill() refuses unknown options and noRestart: false, and leaves the actor alive when it refuses", async () => {
+  await ray.init({ numCpus: 2, ignoreReinitError: true });
+  const Echo = ray.remote(class Echo {
+    echo(value: number) {
+      return value;
+    }
+  });
+  const actor = Echo.remote();
+  assert.throws(() => ray.kill(actor, { noRestrat: true } as never), {
+    name: "TypeError",
+    message: "Unknown option `noRestrat` of kill(); expected one of `noRestart`",
+  });
+  assert.throws(() => ray.kill(actor, { noRestart: false } as never), /Expected `noRestart` of kill\(\) to be true .*got false/);
+  assert.throws(() => ray.kill(actor, "now" as never), /Expected the options of kill\(\) to be an object, got "now"/);
+  assert.equal(await ray.get(actor.echo.remote(7)), 7, "a refused kill left the actor alive");
+  ray.kill(actor, { noRestart: true });
+  await assert.rejects(ray.get(actor.echo.remote(8)), { name: "ActorDiedError" });
+});
+
 test("shutdown() and init() inside a task are refused with a RayError saying why", async () => {
   const stop = ray.remote(async () => {
     await ray.shutdown();

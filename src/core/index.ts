@@ -36,7 +36,7 @@ export {
   ObjectLostError,
   OwnerDiedError,
 } from "./api/errors.js";
-export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, WaitOptions } from "./api/api.js";
+export type { CancelOptions, CompiledRemoteSpec, GetActorOptions, GetOptions, KillOptions, WaitOptions } from "./api/api.js";
 export type { ActorHandle, ActorMethod, ActorMethodOptions, ActorConstructor, UntypedActor } from "./api/actor.js";
 export type { WaitResult } from "./runtime/backend.js";
 export type { RayErrorCode } from "./api/errors.js";

@@ -346,12 +346,24 @@ export interface CancelOptions {
  * synchronous call it is running finishes first); a dedicated thread is stopped.
  * Refuses anything but a handle made by rayts, and ids this runtime never started.
  */
-export function kill<T>(actor: ActorHandle<T>): void {
+export function kill<T>(actor: ActorHandle<T>, options?: KillOptions): void {
+  if (options !== undefined) {
+    const checked = checkOptions(options, ["noRestart"], "kill()");
+    if (checked["noRestart"] !== undefined && checked["noRestart"] !== true) {
+      throw new TypeError(`Expected \`noRestart\` of kill() to be true (a killed actor is never restarted; maxRestarts covers crashes), got ${show(checked["noRestart"])}`);
+    }
+  }
   const info = actorInfo(actor);
   if (info === undefined) {
     throw new TypeError(`Expected \`kill\` to receive an actor handle (from ActorClass.remote() or getActor()), got ${show(actor)}`);
   }
   currentBackend().kill(info.id);
+}
+
+/** Options of `kill`. */
+export interface KillOptions {
+  /** A killed actor is never restarted: only `true` (the default) is accepted. */
+  noRestart?: true;
 }
 
 /** Options of `getActor`. */
