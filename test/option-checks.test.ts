@@ -104,6 +104,19 @@ test("kill() refuses unknown options and noRestart: false, and leaves the actor 
   await assert.rejects(ray.get(actor.echo.remote(8)), { name: "ActorDiedError" });
 });
 
+test("a streaming generator given to get() or wait() is refused with a message that reads right", async () => {
+  await ray.init({ numCpus: 2, ignoreReinitError: true });
+  const count = ray.remote(function* (n: number) {
+    for (let i = 0; i < n; i++) yield i;
+  });
+  const stream = count.remote(2);
+  await assert.rejects(ray.get(stream as never), { name: "TypeError", message: "Expected `get` to receive an ObjectRef or an array of them, got an ObjectRefGenerator" });
+  await assert.rejects(ray.wait([stream] as never), { name: "TypeError", message: "Expected `refs` to hold only ObjectRefs, got an ObjectRefGenerator at index 0" });
+  const items: number[] = [];
+  for await (const ref of stream) items.push(await ray.get(ref));
+  assert.deepEqual(items, [0, 1]);
+});
+
 test("shutdown() and init() inside a task are refused with a RayError saying why", async () => {
   const stop = ray.remote(async () => {
     await ray.shutdown();

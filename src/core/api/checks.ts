@@ -16,7 +16,8 @@ export function show(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if ((value as { __rayts$?: unknown }).__rayts$ === "ref") return (value as ObjectRef<unknown>).toString();
   const name = (value as { constructor?: { readonly name: string } }).constructor?.name; // undefined for Object.create(null)
-  return name && name !== "Object" ? `a ${name}` : "an object";
+  if (!name || name === "Object") return "an object";
+  return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
 }
 
 /** An options object, or `{}` for undefined; `what` names the call, e.g. "get()" or "task options". */
