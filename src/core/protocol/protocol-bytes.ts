@@ -18,7 +18,7 @@ import { allocateSharedBlock } from "../store/shared-blocks.js";
 import type { FromWorker, ToWorker, TypedArrayName } from "./protocol.js";
 
 /** Version of the message protocol; a receiver refuses batches of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Any protocol message. */
 export type Message = ToWorker | FromWorker;
