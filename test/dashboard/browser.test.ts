@@ -159,6 +159,37 @@ test("each page shows the workload as the state API sees it, and updates live", 
   await shot("timeline");
 });
 
+test("a line printed while the logs page loads its history is kept when the history arrives", async () => {
+  const before = `before-${Date.now()}`;
+  await ray.get(talks.remote(before));
+  let releaseHistory = (): void => undefined;
+  const history = new Promise<void>((resolve) => (releaseHistory = resolve));
+  let historyAnswered = (): void => undefined;
+  const answered = new Promise<void>((resolve) => (historyAnswered = resolve));
+  // The server answers the history request at once; the page gets that answer only after a newer line arrived live.
+  await page.route("**/api/logs*", async (route) => {
+    const response = await route.fetch();
+    historyAnswered();
+    await history;
+    await route.fulfill({ response });
+  });
+  try {
+    await page.goto(`${base}/#/logs`);
+    await answered;
+    const during = `during-${Date.now()}`;
+    await ray.get(talks.remote(during));
+    await page.getByTestId("logs").getByText(during).waitFor();
+    releaseHistory();
+    await page.getByTestId("logs").getByText(before).waitFor();
+    const shown = await text("logs");
+    assert.equal(shown.split(during).length - 1, 1, "the live line stays, once, after the history arrived");
+    assert.ok(shown.indexOf(before) < shown.indexOf(during), "the history goes before the live line");
+  } finally {
+    releaseHistory();
+    await page.unroute("**/api/logs*");
+  }
+});
+
 test("the dashboard is read-only and refuses foreign Host headers", async () => {
   const post = await fetch(`${base}/api/tasks`, { method: "POST", body: "{}" });
   assert.equal(post.status, 405);

@@ -289,7 +289,14 @@ function Logs() {
   const [lines, setLines] = useState([]);
   useEffect(() => {
     let stale = false;
-    api("logs?limit=500").then((body) => { if (!stale) setLines(body.items.slice().reverse()); });
+    // Lines that arrive live while the history loads are kept: the history goes before them, without the ones it also has.
+    const key = (l) => `${l.time} ${l.nodeId ?? ""} ${l.worker} ${l.text}`;
+    api("logs?limit=500").then((body) => {
+      if (stale) return;
+      const past = body.items.slice().reverse();
+      const seen = new Set(past.map(key));
+      setLines((live) => past.concat(live.filter((l) => !seen.has(key(l)))).slice(-2000));
+    });
     const listener = (line) => setLines((old) => old.concat([line]).slice(-2000));
     live.logListeners.add(listener);
     return () => { stale = true; live.logListeners.delete(listener); };
