@@ -9,7 +9,7 @@
 import { threadId } from "node:worker_threads";
 import { state } from "../core/runtime/global-state.js";
 import { isDriverBackend } from "../core/runtime/backend.js";
-import { nodeAddress } from "../core/runtime/control-plane.js";
+import { nodeAddress } from "../core/runtime/node-address.js";
 import { formatId, type ActorId, type TaskId } from "../core/api/ids.js";
 
 /** What `getRuntimeContext()` returns. */

@@ -6,9 +6,10 @@
  * `publishFunction`/`fetchFunction`, `nameActor`/`unnameActor`/
  * `namedActors`, `registerNode`/`heartbeat`/`liveNodes`), asynchronously.
  */
-import { networkInterfaces } from "node:os";
+import { nodeAddress } from "./node-address.js";
 import { state } from "./global-state.js";
 import type { FunctionDefinition } from "../protocol/protocol.js";
+
 
 /** Resources as Ray names them. */
 export interface ClusterResources {
@@ -45,14 +46,6 @@ export interface ControlPlane {
   namedActors(): Iterable<number>;
   /** The live nodes, with their resources. */
   liveNodes(): NodeInfo[];
-}
-
-/** This machine's first external IPv4 address, as Ray reports a node's address. */
-export function nodeAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const address of addresses ?? []) if (address.family === "IPv4" && !address.internal) return address.address;
-  }
-  return "127.0.0.1";
 }
 
 function nameKey(name: string, namespace: string): string {
