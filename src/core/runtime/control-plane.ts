@@ -10,7 +10,6 @@ import { nodeAddress } from "./node-address.js";
 import { state } from "./global-state.js";
 import type { FunctionDefinition } from "../protocol/protocol.js";
 
-
 /** Resources as Ray names them. */
 export interface ClusterResources {
   CPU: number;
