@@ -1,0 +1,50 @@
+/**
+ * What a cluster driver reports about itself and its actors: a named actor
+ * is listed under its name (its class under `className`), and
+ * `objectStoreStats()` counts the large values the driver holds against
+ * the `objectStoreMemory` it was given, refusing a `put` past it.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as ray from "../../src/index.js";
+import { Cluster } from "./harness.js";
+
+let cluster: Cluster;
+const CAPACITY = 4 * 1024 * 1024;
+
+class Keeper {
+  read(): number {
+    return 1;
+  }
+}
+const KeeperActor = ray.remote(Keeper);
+
+before(async () => {
+  cluster = await Cluster.start([{ numCpus: 2 }]);
+  await ray.init({ address: cluster.address, redisPassword: cluster.password, objectStoreMemory: CAPACITY });
+});
+
+after(async () => {
+  await ray.shutdown();
+  await cluster?.shutdown();
+});
+
+test("a named actor started from a cluster driver is listed under its name", async () => {
+  const named = KeeperActor.options({ name: "keeper-1" }).remote();
+  const unnamed = KeeperActor.remote();
+  assert.equal(await ray.get(named.read.remote()), 1);
+  assert.equal(await ray.get(unnamed.read.remote()), 1);
+  const listed = await ray.state.listActors({ filter: { className: "Keeper" } });
+  assert.deepEqual(listed.items.map((actor) => actor.name).sort(), ["Keeper", "keeper-1"]);
+});
+
+test("objectStoreStats() on a cluster driver: bytesUsed within capacity = objectStoreMemory", () => {
+  const held = ray.put(new Uint8Array(1024 * 1024).fill(7));
+  const stats = ray.objectStoreStats();
+  assert.equal(stats.capacity, CAPACITY);
+  assert.ok(stats.bytesUsed >= 1024 * 1024, `bytesUsed ${stats.bytesUsed} counts the 1 MB put`);
+  assert.ok(stats.bytesUsed <= stats.capacity);
+  assert.throws(() => ray.put(new Uint8Array(CAPACITY)), (error: unknown) => error instanceof ray.ObjectStoreFullError && /objectStoreMemory/.test(error.message));
+  assert.equal(ray.objectStoreStats().bytesUsed, stats.bytesUsed, "a refused put holds nothing");
+  assert.ok(held.id.length > 0);
+});
