@@ -48,3 +48,13 @@ test("objectStoreStats() on a cluster driver: bytesUsed within capacity = object
   assert.equal(ray.objectStoreStats().bytesUsed, stats.bytesUsed, "a refused put holds nothing");
   assert.ok(held.id.length > 0);
 });
+
+test("get of a list naming a ref twice gives its value at each place on a cluster driver too", async () => {
+  const small = ray.put(5);
+  const large = ray.put(new Float64Array(50_000).fill(2));
+  const pending = ray.remote((x: number) => x + 1).remote(41);
+  const [a, b, c, d, e] = await ray.get([pending, small, large, pending, large]);
+  assert.deepEqual([a, b, d], [42, 5, 42]);
+  assert.equal(c?.[49_999], 2);
+  assert.equal(e?.length, 50_000);
+});
