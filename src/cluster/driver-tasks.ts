@@ -90,8 +90,9 @@ export class DriverTasks {
       else if (inlineSize(arg) <= INLINE_LIMIT) return { i: unshare(arg) };
       else {
         object = objects.putObject(arg);
-        objects.table.addRef(object, -1);
+        // Pinned before its only count goes, or it would be freed before the task reads it.
         objects.table.pin(object);
+        objects.table.addRef(object, -1);
         pins.push(object);
       }
       const settled = object.state;

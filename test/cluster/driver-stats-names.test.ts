@@ -58,3 +58,10 @@ test("get of a list naming a ref twice gives its value at each place on a cluste
   assert.equal(c?.[49_999], 2);
   assert.equal(e?.length, 50_000);
 });
+
+test("a large typed array passed by value (whole, or a view at an offset) reaches its task", async () => {
+  const echo = ray.remote((xs: Float64Array) => [xs.length, xs[0], xs[xs.length - 1]]);
+  const big = new Float64Array(100_000).map((_, i) => i);
+  assert.deepEqual(await ray.get(echo.remote(big.slice(0, 20_000))), [20_000, 0, 19_999]);
+  assert.deepEqual(await ray.get(echo.remote(big.subarray(10, 20_010))), [20_000, 10, 20_009]);
+});
