@@ -18,7 +18,8 @@ import { holdsMarkers } from "./nested-refs.js";
 import type { NodeTable } from "./node-table.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { reviveReturnedRefs } from "./returned-refs.js";
-import { INLINE_LIMIT, inlineSize, toPayload, unshare } from "./wire.js";
+import { sendableSize } from "./driver-tasks.js";
+import { INLINE_LIMIT, toPayload, unshare } from "./wire.js";
 
 export class DriverObjects {
   readonly table: OwnershipTable;
@@ -70,7 +71,7 @@ export class DriverObjects {
 
   /** A new object holding `value` (its count is 1, for the ref the caller makes). */
   putObject(value: unknown): OwnedObject {
-    if (inlineSize(value) <= INLINE_LIMIT) {
+    if (sendableSize(value, "the value given to put()") <= INLINE_LIMIT) {
       const object = this.table.create(nextId());
       this.table.puts++;
       this.table.settle(object, { ok: true, inline: true, value: unshare(value) });

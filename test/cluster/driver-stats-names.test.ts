@@ -65,3 +65,24 @@ test("a large typed array passed by value (whole, or a view at an offset) reache
   assert.deepEqual(await ray.get(echo.remote(big.slice(0, 20_000))), [20_000, 0, 19_999]);
   assert.deepEqual(await ray.get(echo.remote(big.subarray(10, 20_010))), [20_000, 10, 20_009]);
 });
+
+test("put and by-value arguments refuse what cannot be sent with a SerializationError, as in local mode", async () => {
+  class Point {
+    x = 1;
+  }
+  const echo = ray.remote((value: unknown) => value);
+  const cases: [unknown, RegExp][] = [
+    [() => 1, /functions cannot be sent/],
+    [Symbol("s"), /symbols cannot be sent/],
+    [new Point(), /instance of class Point/],
+    [{ nested: { at: [new Point()] } }, /instance of class Point \(at \.nested\.at\[0\]\)/],
+    [{ f: () => 1 }, /could not be cloned/],
+  ];
+  for (const [value, reason] of cases) {
+    assert.throws(() => ray.put(value), (error: unknown) => error instanceof ray.SerializationError && /put\(\)/.test(error.message) && reason.test(error.message));
+    // A cluster driver encodes arguments once the function is published: the ref rejects.
+    await assert.rejects(ray.get(echo.remote(value as never)), (error: unknown) => error instanceof ray.SerializationError && /argument 0/.test(error.message) && reason.test(error.message));
+  }
+  const date = new Date(5);
+  assert.deepEqual(await ray.get(echo.remote({ when: date, map: new Map([[1, 2n]]) })), { when: date, map: new Map([[1, 2n]]) });
+});
