@@ -355,6 +355,20 @@ test("a plain function returning a generator fails, saying how to stream it", as
   });
 });
 
+test("a generator function called with numReturns: N fails with an error that says why (its items do not fill N refs)", async () => {
+  const pairs = ray.remote(function* () {
+    yield 1;
+    yield 2;
+  });
+  const refs = pairs.options({ numReturns: 2 }).remote() as unknown as ray.ObjectRef<number>[];
+  await assert.rejects(ray.get(refs), (error: unknown) => {
+    assert.ok(error instanceof ray.RayTaskError, String(error));
+    assert.match(error.message, /returned a generator, but its caller did not ask for a stream: its items cannot fill one ref nor numReturns: N refs/);
+    assert.match(error.message, /numReturns: "streaming"/);
+    return true;
+  });
+});
+
 test("generatorBackpressureNumObjects is checked", () => {
   const gen = ray.remote(function* () {
     yield 1;

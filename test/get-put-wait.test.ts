@@ -142,10 +142,17 @@ test("wait validates numReturns, with a message naming it", async () => {
   await assert.rejects(ray.wait(refs, { numReturns: "1" as unknown as number }), /numReturns/);
 });
 
-test("wait and get refuse duplicate refs", async () => {
+test("wait refuses duplicate refs; get gives the value at each place, as Ray's get does", async () => {
   const ref = ray.put(1);
   await assert.rejects(ray.wait([ref, ref]), (error: unknown) => error instanceof Error && /distinct|duplicate|twice/i.test(error.message));
-  await assert.rejects(ray.get([ref, ref]), (error: unknown) => error instanceof Error && /distinct|duplicate|twice/i.test(error.message));
+  const other = ray.put({ two: 2 });
+  const pending = ray.remote((x: number) => x * 10).remote(3);
+  const values = await ray.get([ref, pending, ref, other, pending, other]);
+  assert.deepEqual(values, [1, 30, 1, { two: 2 }, 30, { two: 2 }]);
+  const failing = ray.remote(() => {
+    throw new Error("twice failed");
+  }).remote();
+  await assert.rejects(ray.get([failing, ref, failing]), /twice failed/);
   assert.equal(await ray.get(ref), 1);
 });
 

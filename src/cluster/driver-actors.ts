@@ -149,7 +149,7 @@ export class DriverActors {
           const node = this.#host.place(1, options, locality);
           node.inFlight += 1;
           actor.node = node.nodeId;
-          this.#host.send(node.nodeId, { k: "actor", id: actor.gid, owner: this.#host.driverId, cls: key, name: className, args: wires, options: { ...options, name: undefined, getIfExists: false }, methods });
+          this.#host.send(node.nodeId, { k: "actor", id: actor.gid, owner: this.#host.driverId, cls: key, name: className, args: wires, options: { ...options, name: undefined, displayName: options.name, getIfExists: false }, methods });
         };
         actor.respawn();
         const node = { nodeId: actor.node as string };

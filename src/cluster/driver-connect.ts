@@ -26,7 +26,7 @@ export async function connectCluster(options: ResolvedInitOptions): Promise<Clus
   const driverId = `d${randomBytes(5).toString("hex")}`;
   const plane = await ControlPlane.connect(address, password, `rayts-driver-${driverId}`);
   try {
-    const backend = new ClusterBackend(plane, driverId);
+    const backend = new ClusterBackend(plane, driverId, options.objectStoreMemory);
     await backend.start();
     return backend;
   } catch (error) {

@@ -6,7 +6,7 @@
  * nested in returned values, and freeing an object on its holders once no
  * ref to it is alive.
  */
-import { errorFromData, ObjectLostError, RayError } from "../core/api/errors.js";
+import { errorFromData, ObjectLostError, ObjectStoreFullError, RayError } from "../core/api/errors.js";
 import { nextId } from "../core/runtime/global-state.js";
 import { ObjectRef } from "../core/api/object-ref.js";
 import type { ControlPlane } from "./control-plane.js";
@@ -18,7 +18,8 @@ import { holdsMarkers } from "./nested-refs.js";
 import type { NodeTable } from "./node-table.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { reviveReturnedRefs } from "./returned-refs.js";
-import { INLINE_LIMIT, inlineSize, toPayload, unshare } from "./wire.js";
+import { sendableSize } from "./driver-tasks.js";
+import { INLINE_LIMIT, toPayload, unshare } from "./wire.js";
 
 export class DriverObjects {
   readonly table: OwnershipTable;
@@ -34,6 +35,9 @@ export class DriverObjects {
   lineage!: Lineage;
   /** The cluster's object-server token, set when the driver starts. */
   token = "";
+  /** Bytes of the large values this driver holds itself (its puts), bounded by `capacity` (`objectStoreMemory`). */
+  heldBytes = 0;
+  capacity = Number.POSITIVE_INFINITY;
 
   constructor(driverId: string, plane: ControlPlane, nodes: NodeTable, outbox: DriverOutbox) {
     this.#driverId = driverId;
@@ -67,16 +71,25 @@ export class DriverObjects {
 
   /** A new object holding `value` (its count is 1, for the ref the caller makes). */
   putObject(value: unknown): OwnedObject {
+    if (sendableSize(value, "the value given to put()") <= INLINE_LIMIT) {
+      const object = this.table.create(nextId());
+      this.table.puts++;
+      this.table.settle(object, { ok: true, inline: true, value: unshare(value) });
+      return object;
+    }
+    const size = toPayload(value).bytes.byteLength;
+    if (this.heldBytes + size > this.capacity) {
+      throw new ObjectStoreFullError(
+        `put() needs ${size} bytes but this driver holds ${this.heldBytes} of ${this.capacity} (objectStoreMemory) in values it put; ` +
+          "free refs you no longer need or raise init({ objectStoreMemory })",
+      );
+    }
     const object = this.table.create(nextId());
     this.table.puts++;
-    if (inlineSize(value) <= INLINE_LIMIT) {
-      this.table.settle(object, { ok: true, inline: true, value: unshare(value) });
-    } else {
-      object.local = value;
-      const size = toPayload(value).bytes.byteLength;
-      this.table.settle(object, { ok: true, inline: false, size, holders: [this.#driverId] });
-      void this.#plane.addLocation(object.gid, this.#driverId);
-    }
+    object.local = value;
+    this.heldBytes += size;
+    this.table.settle(object, { ok: true, inline: false, size, holders: [this.#driverId] });
+    void this.#plane.addLocation(object.gid, this.#driverId);
     return object;
   }
 
@@ -134,6 +147,7 @@ export class DriverObjects {
   #freed(object: OwnedObject): void {
     this.lineage.release(object);
     const settled = object.state;
+    if (object.local !== undefined && settled?.ok === true && !settled.inline) this.heldBytes -= settled.size;
     object.local = undefined;
     object.pulled = undefined;
     if (settled?.ok !== true || settled.inline) return;

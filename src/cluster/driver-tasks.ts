@@ -5,6 +5,7 @@
  * dependencies settled, and placed by the scheduling policy on a node with
  * room for it (else queued there until some is released).
  */
+import { checkSendable, serializing } from "../core/codec/codec.js";
 import { errorToData, RayError, type ErrorData } from "../core/api/errors.js";
 import { nextId, state } from "../core/runtime/global-state.js";
 import { isObjectRef, ObjectRef } from "../core/api/object-ref.js";
@@ -83,15 +84,16 @@ export class DriverTasks {
   wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: ReadonlyMap<string, number> } {
     const objects = this.#host.objects;
     let locality: Map<string, number> | undefined;
-    const wires = args.map((arg): ArgWire => {
+    const wires = args.map((arg, index): ArgWire => {
       let object: OwnedObject;
       if (isObjectRef(arg)) object = objects.object(arg);
       else if (holdsRefs(arg)) return { i: unshare(markRefs(arg, (ref) => this.wires([ref], pins).wires[0] as ArgWire)) };
-      else if (inlineSize(arg) <= INLINE_LIMIT) return { i: unshare(arg) };
+      else if (sendableSize(arg, `argument ${index} of the task`) <= INLINE_LIMIT) return { i: unshare(arg) };
       else {
         object = objects.putObject(arg);
-        objects.table.addRef(object, -1);
+        // Pinned before its only count goes, or it would be freed before the task reads it.
         objects.table.pin(object);
+        objects.table.addRef(object, -1);
         pins.push(object);
       }
       const settled = object.state;
@@ -184,4 +186,10 @@ export class DriverTasks {
     this.whenReady(work);
     return objects.firstRef(object);
   }
+}
+
+/** The inline size of a value sent by the driver, after the checks the local runtime makes (a SerializationError naming `what`). */
+export function sendableSize(value: unknown, what: string): number {
+  checkSendable(value, what);
+  return serializing(value, what, () => inlineSize(value));
 }

@@ -66,7 +66,7 @@ export class ClusterBackend implements Backend {
   /** Streaming generators this driver submitted (see remote-generators.ts). */
   readonly #generators: RemoteGenerators;
 
-  constructor(plane: ControlPlane, driverId: string) {
+  constructor(plane: ControlPlane, driverId: string, objectStoreMemory = Number.POSITIVE_INFINITY) {
     this.#plane = plane;
     this.driverId = driverId;
     this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node));
@@ -74,6 +74,7 @@ export class ClusterBackend implements Backend {
     const injector = FaultInjector.fromEnv();
     this.#outbox = new DriverOutbox(plane, injector === undefined ? undefined : new FaultySender(injector));
     this.#store = new DriverObjects(driverId, plane, this.#nodes, this.#outbox);
+    this.#store.capacity = objectStoreMemory;
     this.#objects = this.#store.table;
     this.#generators = new RemoteGenerators({
       objects: this.#objects,
@@ -376,7 +377,7 @@ export class ClusterBackend implements Backend {
   }
 
   storeStats(): ObjectStoreStats {
-    return { numObjects: this.#objects.size, bytesUsed: this.#objects.bytesHeld(), capacity: 0, putCount: this.#objects.puts, freedCount: this.#objects.freed, numSpilled: 0, ...NO_SPILLS };
+    return { numObjects: this.#objects.size, bytesUsed: this.#store.heldBytes, capacity: this.#store.capacity, putCount: this.#objects.puts, freedCount: this.#objects.freed, numSpilled: 0, ...NO_SPILLS };
   }
 
   /** Kills the actors this driver owns, leaves the cluster and closes every connection. */

@@ -323,6 +323,10 @@ or a cluster's Redis (--address HOST:PORT --redis-password P); default: the clus
 
 function command(run: (flags: Flags) => Promise<void>): (argv: string[]) => Promise<number> {
   return async (argv) => {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      process.stdout.write(OBSERVABILITY_USAGE);
+      return 0;
+    }
     try {
       await run(parse(argv));
       return 0;

@@ -139,7 +139,7 @@ export class DashboardServer {
   }
 
   #vendor(name: string): string | undefined {
-    const entry = VENDOR[name];
+    const entry = Object.hasOwn(VENDOR, name) ? VENDOR[name] : undefined;
     if (entry === undefined) return undefined;
     const [pkg, file] = entry;
     try {
@@ -208,12 +208,18 @@ function listOptions(params: URLSearchParams): ListOptions | { error: string } {
 export async function apiAnswer(source: StateSource, route: string, params: URLSearchParams): Promise<{ status: number; body: unknown }> {
   const task = /^tasks\/([^/]+)$/.exec(route);
   if (task !== null && task[1] !== "summary") {
-    const detail = await source.getTask(decodeURIComponent(task[1] as string) as TaskId, params.get("nodeId") ?? undefined);
+    let id: string;
+    try {
+      id = decodeURIComponent(task[1] as string);
+    } catch {
+      return { status: 400, body: { error: `Expected a percent-encoded task id after /api/tasks/, got "${task[1] as string}"` } };
+    }
+    const detail = await source.getTask(id as TaskId, params.get("nodeId") ?? undefined);
     return detail === undefined ? { status: 404, body: { error: `no task ${task[1]} is recorded` } } : { status: 200, body: detail };
   }
   const options = listOptions(params);
   if ("error" in options) return { status: 400, body: options };
-  const problem = route in FILTER_FIELDS && options.filter !== undefined ? filterProblem(route as ListKind, options.filter) : undefined;
+  const problem = Object.hasOwn(FILTER_FIELDS, route) && options.filter !== undefined ? filterProblem(route as ListKind, options.filter) : undefined;
   if (problem !== undefined) return { status: 400, body: { error: problem } };
   const handlers: Record<string, () => Promise<unknown>> = {
     status: () => source.status(),
@@ -227,7 +233,7 @@ export async function apiAnswer(source: StateSource, route: string, params: URLS
     logs: () => source.listLogs(options),
     timeline: async () => ({ traceEvents: await source.timeline(), displayTimeUnit: "ms" }),
   };
-  const handler = handlers[route];
+  const handler = Object.hasOwn(handlers, route) ? handlers[route] : undefined;
   if (handler === undefined) return { status: 404, body: { error: `unknown API ${route}; expected one of ${Object.keys(handlers).join(", ")}, tasks/<id>` } };
   return { status: 200, body: await handler() };
 }

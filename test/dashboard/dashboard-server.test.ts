@@ -121,6 +121,16 @@ test("the JSON API checks its query and names unknown routes", { timeout: 60_000
     assert.equal(unknown.status, 404);
     assert.match(((await unknown.json()) as { error: string }).error, /unknown API frobs/);
     assert.equal((await fetch(`${url}/api/tasks/999999999`)).status, 404);
+    // Names every object inherits are no routes either, and a malformed id is the caller's error.
+    for (const route of ["toString", "constructor", "__proto__", "hasOwnProperty?x=1", "valueOf"]) {
+      const inherited = await fetch(`${url}/api/${route}`);
+      assert.equal(inherited.status, 404, route);
+      assert.match(((await inherited.json()) as { error: string }).error, /unknown API/, route);
+    }
+    for (const file of ["/vendor/toString", "/vendor/constructor", "/vendor/__proto__"]) assert.equal((await fetch(`${url}${file}`)).status, 404, file);
+    const malformed = await fetch(`${url}/api/tasks/%ZZ`);
+    assert.equal(malformed.status, 400);
+    assert.match(((await malformed.json()) as { error: string }).error, /task id/);
     for (const file of ["/", "/app.js", "/app.css", "/vendor/preact.mjs", "/vendor/hooks.mjs", "/vendor/htm.mjs", "/vendor/uplot.mjs", "/vendor/uplot.css"]) {
       assert.equal((await fetch(`${url}${file}`)).status, 200, file);
     }

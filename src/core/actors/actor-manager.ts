@@ -327,7 +327,7 @@ export class ActorManager {
       return;
     }
     const info = this.#classInfo(cls);
-    const name = options.name ?? info.name;
+    const name = options.name ?? options.displayName ?? info.name;
     const actor = new ActorState(id, cls, name, options, methods, args);
     this.#actors.set(id, actor);
     if (existing !== undefined) {

@@ -238,12 +238,13 @@ export interface GetOptions {
 
 type Values<R extends readonly ObjectRef<unknown>[]> = { -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never };
 
-function checkRefs(refs: readonly unknown[], what: string): ObjectRef<unknown>[] {
+/** Checks every element is a live ref; `unique` (for `wait`, as in Ray) also refuses one given twice, which `get` accepts. */
+function checkRefs(refs: readonly unknown[], what: string, unique: boolean): ObjectRef<unknown>[] {
   const seen = new Set<number>();
   refs.forEach((ref, index) => {
     if (!isObjectRef(ref)) throw new TypeError(`Expected \`${what}\` to hold only ObjectRefs, got ${show(ref)} at index ${index}`);
     const num = currentNum(ref, `${what}[${index}]`);
-    if (seen.has(num)) throw new RangeError(`Expected \`${what}\` to hold distinct ObjectRefs, got ${String(ref)} twice (again at index ${index})`);
+    if (unique && seen.has(num)) throw new RangeError(`Expected \`${what}\` to hold distinct ObjectRefs, got ${String(ref)} twice (again at index ${index})`);
     seen.add(num);
   });
   return refs as ObjectRef<unknown>[];
@@ -266,7 +267,7 @@ export function get(refs: unknown, options?: GetOptions): Promise<unknown> {
     const timeout = options === undefined ? undefined : resolveGetOptions(options).timeout;
     if (Array.isArray(refs)) {
       if (refs.length === 0) return Promise.resolve([]);
-      return currentBackend().get(checkRefs(refs, "refs"), timeout);
+      return currentBackend().get(checkRefs(refs, "refs", false), timeout);
     }
     if (!isObjectRef(refs)) throw new TypeError(`Expected \`get\` to receive an ObjectRef or an array of them, got ${show(refs)}`);
     currentNum(refs, "ref");
@@ -307,7 +308,7 @@ export interface WaitOptions {
  */
 export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
   if (!Array.isArray(refs)) throw new TypeError(`Expected \`refs\` to be an array of ObjectRefs, got ${show(refs)}`);
-  const checked = checkRefs(refs, "refs");
+  const checked = checkRefs(refs, "refs", true);
   const { numReturns, timeout } = resolveWaitOptions(options);
   if (checked.length === 0) return [[], []];
   if (numReturns > checked.length) {

@@ -170,6 +170,8 @@ export interface ResolvedActorOptions {
   /** Method name to concurrency group. */
   readonly methodGroups: Readonly<Record<string, string>>;
   readonly dedicatedThread: boolean;
+  /** The name the state API shows for an actor named elsewhere (a cluster driver keeps the name; the node's runtime does not register it). */
+  readonly displayName?: string | undefined;
 }
 
 /** Most task threads `init` starts: each costs memory and start-up time, and past the cores they only contend. */

@@ -36,6 +36,47 @@ const HANDLE_BYTES = Buffer.from(HANDLE_KEY, "latin1");
 const ARG_POOL_BYTES = 256 * 1024 * 1024;
 
 /** Encodes and decodes values; holds the per-thread, per-runtime memory of shared blocks. */
+/** Throws the SerializationError a value holding a class instance gets (its copy would lose its prototype). */
+function refuseClassInstance(value: unknown, what: string): void {
+  let instance: { path: string; name: string } | undefined;
+  try {
+    instance = findClassInstance(value);
+  } catch {
+    // Nested deeper than the stack allows: the serializer decides.
+  }
+  if (instance === undefined) return;
+  const where = instance.path === "" ? "" : ` (at ${instance.path})`;
+  throw new SerializationError(
+    `Cannot send ${what} (${show(value)}): it holds an instance of class ${instance.name}${where}, and a copy sent to ` +
+      `another thread keeps its fields but loses its prototype (its methods and getters). Send plain data ` +
+      `(e.g. { ...value }) and rebuild the ${instance.name} on the other side, or make ${instance.name} an actor.`,
+  );
+}
+
+/**
+ * The checks {@link Codec.encode} makes before serializing, for a runtime
+ * that sends values its own way (a cluster driver): functions, symbols and
+ * class instances are refused with a SerializationError naming `what`
+ * (see {@link serializing} for what the serializer itself refuses).
+ */
+export function checkSendable(value: unknown, what: string): void {
+  if (typeof value === "function" || typeof value === "symbol") throw new SerializationError(`Cannot send ${what} (${show(value)}): ${refuse(value)}`);
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return;
+  if (arrowKind(value) !== undefined) return;
+  refuseClassInstance(value, what);
+}
+
+/** Runs `serialize` (which calls the structured-clone serializer on `value`), turning its failure into a SerializationError naming `what`. */
+export function serializing<T>(value: unknown, what: string, serialize: () => T): T {
+  try {
+    return serialize();
+  } catch (error) {
+    if (error instanceof SerializationError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
+  }
+}
+
 export class Codec {
   /**
    * SharedArrayBuffers the store made or handed out, by block id. Views on
@@ -166,20 +207,7 @@ export class Codec {
       const kind = arrowKind(value);
       if (kind !== undefined) return { t: "ar", k: kind, b: new Uint8Array(this.#toShared(arrowBytes(value, kind))) };
     }
-    let instance: { path: string; name: string } | undefined;
-    try {
-      instance = findClassInstance(value);
-    } catch {
-      // Nested deeper than the stack allows: the serializer below decides.
-    }
-    if (instance !== undefined) {
-      const where = instance.path === "" ? "" : ` (at ${instance.path})`;
-      throw new SerializationError(
-        `Cannot send ${what} (${show(value)}): it holds an instance of class ${instance.name}${where}, and a copy sent to ` +
-          `another thread keeps its fields but loses its prototype (its methods and getters). Send plain data ` +
-          `(e.g. { ...value }) and rebuild the ${instance.name} on the other side, or make ${instance.name} an actor.`,
-      );
-    }
+    refuseClassInstance(value, what);
     let bytes: Uint8Array;
     try {
       bytes = v8.serialize(value);

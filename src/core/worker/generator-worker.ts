@@ -61,7 +61,10 @@ export class GeneratorRunner {
           await generator.return(undefined);
           if (credit.upTo === STOP) this.#hooks.complete(task, name, index, start);
           else {
-            const error = new TypeError(`${name} returned a generator, but its caller did not ask for a stream; declare it as a generator function or pass numReturns: "streaming"`);
+            const error = new TypeError(
+              `${name} returned a generator, but its caller did not ask for a stream: its items cannot fill one ref nor numReturns: N refs; ` +
+                `declare it as a generator function (its calls stream unless numReturns is set to a number), pass numReturns: "streaming", or return an array`,
+            );
             this.#hooks.fail(task, name, error, start);
           }
           return;
