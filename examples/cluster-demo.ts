@@ -1,5 +1,5 @@
 /**
- * `npm run demo -- cluster`: seed 001's cluster program. Starts a head and
+ * `npm run demo -- cluster`: the 10,000 x 1 ms program from the Ray articles (tasks that return their node's address). Starts a head and
  * two more nodes on loopback addresses (Redis on the head), connects a
  * driver, runs 10,000 tasks of 1 ms that return the address of the node
  * that ran them, prints the tasks per node, then stops everything.

@@ -7,7 +7,7 @@
  *   npm run demo -- --quick      small inputs (also RAYTS_QUICK=1)
  *   npm run demo -- --tsx        skip the compiler: run the sources under tsx
  *   npm run demo -- fibonacci    some examples only
- *   npm run demo -- cluster      seed 001 on a head and two nodes on loopback (needs redis-server)
+ *   npm run demo -- cluster      10,000 x 1 ms tasks on a head and two nodes on loopback (needs redis-server)
  */
 import { spawnSync } from "node:child_process";
 import path from "node:path";

@@ -1,5 +1,5 @@
 /**
- * What a suite produces: rows of figures, derived numbers, the issue-6
+ * What a suite produces: rows of figures, derived numbers, the
  * targets it can speak to, and a chart. Printed as a table on stdout and
  * written to bench/results/<suite>.json and <suite>.svg.
  */
@@ -98,7 +98,7 @@ export function printTable(result: SuiteResult): void {
   }
   if (result.targets.length > 0) {
     out.push("");
-    out.push("issue-6 targets:");
+    out.push("targets:");
     for (const t of result.targets) {
       const mark = t.met === null ? "n/a " : t.met ? "MET " : "MISS";
       out.push(`  [${mark}] ${t.figure}: target ${t.target}; measured ${t.measured}`);

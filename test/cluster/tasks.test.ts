@@ -1,6 +1,6 @@
 /**
  * Cluster mode end to end: a Redis and three node processes on loopback
- * addresses, one driver (this process). Seed program, placement policies,
+ * addresses, one driver (this process). The 10,000 x 1 ms program, placement policies,
  * custom resources, errors from the nodes, runtime context.
  */
 import assert from "node:assert/strict";
@@ -19,7 +19,7 @@ const HEAD = "127.0.0.2";
 const SECOND = "127.0.0.3";
 const GPU_NODE = "127.0.0.4";
 
-/** Seed 001's task: sleeps 1 ms and returns the address of the node that ran it. */
+/** The program's task: sleeps 1 ms and returns the address of the node that ran it. */
 const whereAmI = ray.remote(() => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
   return ray.getRuntimeContext().nodeAddress;
@@ -68,7 +68,7 @@ describe("cluster: nodes and resources", () => {
   });
 });
 
-describe("cluster: seed program", () => {
+describe("cluster: 10,000 x 1 ms tasks returning their node's address", () => {
   test("10,000 tasks of 1 ms come back from every node", async () => {
     assert.equal(ray.clusterResources().CPU, 5);
     const refs = Array.from({ length: 10_000 }, () => whereAmI.remote());
