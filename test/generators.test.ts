@@ -341,6 +341,25 @@ test("numReturns: \"streaming\" streams a function that returns a generator obje
   assert.deepEqual(await collect(gen), [0, 1, 2]);
 });
 
+test('numReturns: "streaming" on a function that returns a plain value ends its stream with an error instead of no items', async () => {
+  const plain = ray.remote((n: number) => [n, n + 1], { numReturns: "streaming" });
+  const zero = ray.remote(() => 0, { numReturns: "streaming" });
+  const items: unknown[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const ref of plain.remote(3) as unknown as ray.ObjectRefGenerator<unknown>) items.push(await ray.get(ref));
+    })(),
+    (error: unknown) => {
+      assert.ok(error instanceof TypeError, String(error));
+      assert.match(error.message, /was called with numReturns: "streaming" but returned a value instead of a generator/);
+      return true;
+    },
+  );
+  assert.deepEqual(items, []);
+  // An empty generator ends with 0 items: a function returning 0 is indistinguishable from it and streams nothing.
+  assert.deepEqual(await collect(zero.remote() as unknown as ray.ObjectRefGenerator<number>), []);
+});
+
 test("a plain function returning a generator fails, saying how to stream it", async () => {
   const plain = ray.remote((n: number) => {
     function* inner() {

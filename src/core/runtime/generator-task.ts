@@ -227,6 +227,14 @@ export class GeneratorStreams<Link, Owner> {
       return;
     }
     if (!settled.ok) this.#pushError(stream, settled.error);
+    else if (settled.value !== stream.received) {
+      // A generator ends with its item count: any other value means the function returned instead of yielding.
+      const error = new TypeError(
+        `task ${stream.task} was called with numReturns: "streaming" but returned ${describeReturned(settled.value)} instead of a generator: ` +
+          `make it a generator function (function* or async function*) that yields its items, or call it without numReturns: "streaming"`,
+      );
+      this.#pushError(stream, errorToData(error));
+    }
     while (stream.waiters.length > 0) {
       const id = stream.items.shift();
       if (id !== undefined) stream.consumed++;
@@ -246,4 +254,10 @@ export class GeneratorStreams<Link, Owner> {
   get size(): number {
     return this.#streams.size;
   }
+}
+
+/** What a streaming call returned instead of a generator, for its error. */
+function describeReturned(value: Encoded): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === "object" ? "a value" : `a ${typeof value}`;
 }
