@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
-import { Cluster } from "./harness.js";
+import { Cluster, nodeIdAt } from "./harness.js";
 
 let cluster: Cluster;
 let dir: string;
@@ -30,9 +30,7 @@ after(async () => {
 });
 
 function nodeId(index: number): string {
-  const node = cluster.nodes[index];
-  assert.ok(node);
-  return node.nodeId;
+  return nodeIdAt(cluster, index);
 }
 
 const Source = ray.remote(

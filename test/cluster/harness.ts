@@ -30,3 +30,10 @@ export const Cluster = {
   },
 };
 export type Cluster = LocalCluster;
+
+/** The id of the cluster's node at `index` (in start order: 0 is the head). */
+export function nodeIdAt(cluster: LocalCluster, index: number): string {
+  const node = cluster.nodes[index];
+  if (node === undefined) throw new RangeError(`the cluster has ${cluster.nodes.length} nodes, none at index ${index}`);
+  return node.nodeId;
+}

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { eventually } from "../support/shared.js";
-import { Cluster } from "./harness.js";
+import { Cluster, nodeIdAt } from "./harness.js";
 
 let cluster: Cluster;
 let dir: string;
@@ -31,9 +31,7 @@ after(async () => {
 });
 
 function nodeId(index: number): string {
-  const node = cluster.nodes[index];
-  assert.ok(node);
-  return node.nodeId;
+  return nodeIdAt(cluster, index);
 }
 
 /** Runs once every CPU of `target` is free again. */

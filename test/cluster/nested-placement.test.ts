@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { ControlPlane, PREFIX } from "../../src/cluster/control-plane.js";
-import { Cluster } from "./harness.js";
+import { Cluster, nodeIdAt } from "./harness.js";
 
 let cluster: Cluster;
 let plane: ControlPlane;
@@ -29,9 +29,7 @@ after(async () => {
 });
 
 function nodeId(index: number): string {
-  const node = cluster.nodes[index];
-  assert.ok(node);
-  return node.nodeId;
+  return nodeIdAt(cluster, index);
 }
 
 async function locationKeys(): Promise<Set<string>> {
