@@ -2,7 +2,8 @@
  * Errors of uncompiled remote functions: every missing name is listed at the
  * first failure, with a fix that fits what the name is (a function cannot be
  * passed as an argument); later failures refer to the first; a task error
- * prints its text once.
+ * prints its text once. A remote function of the task's module used inside the
+ * task is named as such, with the fix.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -38,6 +39,59 @@ test("the first failure lists every missing name, and does not tell to pass a fu
     assert.doesNotMatch(text, /- (local|scale|x|usesBoth|Math)\b/);
     assert.match(text, /raycompile/);
     return true;
+  });
+});
+
+const double = ray.remote((x: number) => x * 2);
+const Tally = ray.remote(
+  class Tally {
+    n = 0;
+    add(by: number) {
+      this.n += by;
+      return this.n;
+    }
+  },
+);
+
+test("a task calling a remote function of its module it does not have: the error names it and says how to pass it", async () => {
+  const callsDouble = ray.remote(async function callsDouble(x: number) {
+    return ray.get(double.remote(x));
+  });
+  const makesTally = ray.remote(async function makesTally() {
+    return ray.get(Tally.remote().add.remote(1));
+  });
+  for (const [ref, name, fn] of [
+    [callsDouble.remote(1), "double", "callsDouble"],
+    [makesTally.remote(), "Tally", "makesTally"],
+  ] as const) {
+    await assert.rejects(ray.get(ref), (error: unknown) => {
+      assert.ok(error instanceof ray.RayTaskError, String(error));
+      assert.ok(error.cause instanceof ReferenceError);
+      const text = error.message;
+      assert.doesNotMatch(text, /Expected `remote`/);
+      assert.match(text, new RegExp(`${name} is not defined in the worker: remote function ${fn} was shipped as source text`));
+      assert.match(text, new RegExp(`- ${name} \\(a remote function or actor class made outside the task, so not available inside it: pass it to the task as an argument`));
+      assert.match(text, /raycompile/);
+      return true;
+    });
+  }
+});
+
+test("the fixes that error gives work: a remote function passed as an argument, a namespace alias used only for remote()", async () => {
+  const viaArgument = ray.remote(async function viaArgument(x: number, fn: typeof double) {
+    return ray.get(fn.remote(x));
+  });
+  const rt = ray;
+  const makesOwn = ray.remote(async function makesOwn(x: number) {
+    return ray.get(rt.remote((y: number) => y + 1).remote(x));
+  });
+  assert.deepEqual(await ray.get([viaArgument.remote(4, double), makesOwn.remote(4)]), [8, 5]);
+});
+
+test("a remote function given to remote() again is refused with a hint to call its remote()", () => {
+  assert.throws(() => ray.remote(double as never), {
+    name: "TypeError",
+    message: "Expected `remote` to receive a function or a class, got a RemoteFunction, which is remote already: call its .remote(...) instead",
   });
 });
 

@@ -154,7 +154,8 @@ export function remote<A extends unknown[], R, N extends number>(
 export function remote<A extends unknown[], R>(fn: (this: RemoteFunction<A, R>, ...args: A) => R, options?: TaskOptions): RemoteFor<A, R>;
 export function remote(target: unknown, options?: TaskOptions | ActorOptions): unknown {
   if (typeof target !== "function") {
-    throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}`);
+    const already = target instanceof RemoteFunction ? ", which is remote already: call its .remote(...) instead" : "";
+    throw new TypeError(`Expected \`remote\` to receive a function or a class, got ${show(target)}${already}`);
   }
   const source = shippableSource(target, "remote");
   const name = target.name || "anonymous";

@@ -80,13 +80,38 @@ export function namespaceAliases(source: string, scope: readonly string[], expor
   return aliases;
 }
 
-/** True when the source calls `name(...)` or constructs `new name(...)`: then it is a function or class. */
-function isCalled(source: string, name: string): boolean {
-  return new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}\\s*\\(`).test(stripLiterals(source));
+/** `name` as a regular expression source, matched only as a whole identifier not after a dot. */
+function identifier(name: string): string {
+  return `(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])`;
 }
 
-/** The fix for one missing name: values can travel as arguments or refs, functions cannot. */
+/**
+ * True when every use of `name` in the source is `name.remote(...)`. Such a
+ * name is either a namespace alias of rayts (`rt.remote(fn)`) or a remote
+ * function or actor class the task's module made (`double.remote(x)`); only
+ * the argument tells them apart, when the call runs.
+ */
+export function usedOnlyAsRemote(source: string, name: string): boolean {
+  const uses = [...stripLiterals(source).matchAll(new RegExp(`${identifier(name)}(\\s*\\.\\s*remote\\s*\\()?`, "g"))];
+  return uses.length > 0 && uses.every((use) => use[1] !== undefined);
+}
+
+/** True when the source uses `name.remote(...)` or `name.options(...)`: then it is a remote function or actor class. */
+function isRemote(source: string, name: string): boolean {
+  return new RegExp(`${identifier(name)}\\s*\\.\\s*(?:remote|options)\\s*\\(`).test(stripLiterals(source));
+}
+
+/** True when the source calls `name(...)`, constructs `new name(...)` or passes it to `remote(...)`: then it is a function or class. */
+function isCalled(source: string, name: string): boolean {
+  const code = stripLiterals(source);
+  return new RegExp(`${identifier(name)}\\s*\\(`).test(code) || new RegExp(`\\bremote\\s*\\(\\s*${identifier(name)}\\s*[,)]`).test(code);
+}
+
+/** The fix for one missing name: values and remote functions can travel as arguments, plain functions cannot. */
 function fixFor(source: string, name: string): string {
+  if (isRemote(source, name)) {
+    return `${name} (a remote function or actor class made outside the task, so not available inside it: pass it to the task as an argument, or make it inside the task)`;
+  }
   if (isCalled(source, name)) {
     return `${name} (a function or class: it cannot be passed as an argument or put(); define it inside the task, or make it a remote function and pass that)`;
   }

@@ -14,7 +14,7 @@ import { errorToData, RayError, SerializationError, TaskCancelledError, taskErro
 import { adoptIdCounter, state } from "../runtime/global-state.js";
 import type { Encoded, FromWorker, FunctionDefinition, RunCells, ToWorker } from "../protocol/protocol.js";
 import { collectNow, FinalizerTurns, MemoryPressure } from "../store/collector.js";
-import { explainMissing, namespaceAliases, referToFirst } from "../runtime/missing-names.js";
+import { explainMissing, namespaceAliases, referToFirst, usedOnlyAsRemote } from "../runtime/missing-names.js";
 import { RemoteFunction, defaultTaskOptions } from "../api/remote-function.js";
 import { decode, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "../codec/serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
@@ -58,6 +58,27 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * What a name used only as `name.remote(...)` is bound to: rayts's `remote`
+ * when given a function or class (`rt.remote(fn)`); any other argument means
+ * the name was a remote function or actor class of the task's module
+ * (`double.remote(x)`), which the worker does not have.
+ */
+function remoteOrMissing(name: string): { remote: (target: unknown, options?: unknown) => unknown } {
+  return {
+    remote: (target, options) => {
+      if (typeof target === "function") return api.remote(target as never, options as never);
+      throw new ReferenceError(`${name} is not defined`);
+    },
+  };
+}
+
+/** The names a source-text function sees: the rayts API and its module's namespace aliases of rayts. */
+function scopeOf(source: string): string[] {
+  const aliases = namespaceAliases(source, SCOPE_NAMES, Object.keys(rayts));
+  return [...SCOPE_NAMES, ...aliases.filter((name) => !usedOnlyAsRemote(source, name))];
+}
+
+/**
  * Rebuilds a function or class from its source text, with the rayts API in
  * scope: as `ray`, by name, and under any other namespace name the source
  * uses only for rayts calls (`import * as rt from "rayts"` in its module).
@@ -65,7 +86,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function fromSource(source: string): unknown {
   const aliases = namespaceAliases(source, SCOPE_NAMES, Object.keys(rayts));
   const names = [...SCOPE_NAMES, ...aliases];
-  const values = [...SCOPE_VALUES, ...aliases.map(() => rayts)];
+  const values = [...SCOPE_VALUES, ...aliases.map((name) => (usedOnlyAsRemote(source, name) ? remoteOrMissing(name) : rayts))];
   // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- rebuilding shipped source is what a worker does
   const build = (body: string): unknown => new Function(...names, `"use strict";\nreturn (${body}\n);`)(...values);
   try {
@@ -112,7 +133,7 @@ function explainMissingName(error: unknown, def: FunctionDefinition): unknown {
   const name = match[1] as string;
   const first = !explained.has(def);
   explained.add(def);
-  const result = new ReferenceError(first ? explainMissing(def.name, def.source, SCOPE_NAMES, name) : referToFirst(def.name, name));
+  const result = new ReferenceError(first ? explainMissing(def.name, def.source, scopeOf(def.source), name) : referToFirst(def.name, name));
   result.stack = `${result.name}: ${result.message}\n${(error.stack ?? "").split("\n").slice(1).join("\n")}`;
   return result;
 }
