@@ -112,18 +112,42 @@ function escapingImports(sourceFile: ts.SourceFile, srcDir: string): Diagnostic[
   return found;
 }
 
-/** RC1301: captures whose literal size passes Ray's thresholds. */
-function sizeWarnings(analysis: RemoteAnalysis): Diagnostic[] {
+/** A const whose literal size passes Ray's 10 MB threshold, and the remote functions that capture it. */
+interface LargeCapture {
+  readonly name: string;
+  readonly bytes: number;
+  readonly declaration: ts.Node;
+  readonly users: string[];
+}
+
+/** Records the large captures of one remote function in `found`, keyed by the const's declaration. */
+function noteLargeCaptures(analysis: RemoteAnalysis, found: Map<ts.Node, LargeCapture>): void {
   const label = analysis.call.binding ?? analysis.call.name;
-  return analysis.captures.flatMap((capture) => {
-    if (capture.kind !== "ref" || capture.estimatedBytes === undefined || capture.estimatedBytes <= LARGE_CAPTURE_BYTES) return [];
-    const size = formatBytes(capture.estimatedBytes);
-    const message =
-      capture.estimatedBytes > HUGE_CAPTURE_BYTES
-        ? `remote function ${label} captures \`${capture.name}\` of ${size}, above Ray's 100 MB limit for a function; rayts ships it as an object ref (put once), but it stays pinned in the object store`
-        : `remote function ${label} captures \`${capture.name}\` of ${size} (above 10 MB); it is put once and passed by ref`;
-    return [diagnostic("RC1301", message, locationOf(capture.declaration))];
-  });
+  for (const capture of analysis.captures) {
+    if (capture.kind !== "ref" || capture.estimatedBytes === undefined || capture.estimatedBytes <= LARGE_CAPTURE_BYTES) continue;
+    const entry = found.get(capture.declaration);
+    if (entry === undefined) {
+      found.set(capture.declaration, { name: capture.name, bytes: capture.estimatedBytes, declaration: capture.declaration, users: [label] });
+    } else if (!entry.users.includes(label)) {
+      entry.users.push(label);
+    }
+  }
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1] ?? ""}`;
+}
+
+/** RC1301: one warning per large const, naming every remote function that captures it. */
+function sizeWarning(capture: LargeCapture): Diagnostic {
+  const size = formatBytes(capture.bytes);
+  const who = capture.users.length === 1 ? `remote function ${listOf(capture.users)} captures` : `remote functions ${listOf(capture.users)} capture`;
+  const message =
+    capture.bytes > HUGE_CAPTURE_BYTES
+      ? `${who} \`${capture.name}\` of ${size}, above Ray's 100 MB limit for a function; rayts ships it as an object ref (put once), but it stays pinned in the object store`
+      : `${who} \`${capture.name}\` of ${size} (above 10 MB); it is put once and passed by ref`;
+  return diagnostic("RC1301", message, locationOf(capture.declaration));
 }
 
 /** Whether outDir needs its own `{"type": "module"}` package.json for its `.js` files to load as ESM. */
@@ -170,7 +194,7 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
   }
   const allCalls = new Map(perFile.flatMap((f) => f.calls.map((c) => [c.call, c.kind] as const)));
   const files: Analysed[] = [];
-  const sizeWarned = new Set<string>();
+  const largeCaptures = new Map<ts.Node, LargeCapture>();
   for (const { sourceFile, specifiers, calls } of perFile) {
     const analyses: RemoteAnalysis[] = [];
     for (const call of calls) {
@@ -183,19 +207,11 @@ function analyseProject(loaded: LoadedProject, cwd: string): { files: Analysed[]
       }
       analyses.push(result.analysis);
       diagnostics.push(...result.diagnostics, ...result.analysis.warnings);
-      if (!hasErrors(result.diagnostics)) {
-        for (const warning of sizeWarnings(result.analysis)) {
-          // One warning per const, however many remote functions capture it.
-          const key = `${warning.location?.file}:${warning.location?.line}:${warning.location?.column}`;
-          if (!sizeWarned.has(key)) {
-            sizeWarned.add(key);
-            diagnostics.push(warning);
-          }
-        }
-      }
+      if (!hasErrors(result.diagnostics)) noteLargeCaptures(result.analysis, largeCaptures);
     }
     files.push({ sourceFile, raytsSpecifier: specifiers[0] ?? RAYTS_PACKAGE, analyses });
   }
+  diagnostics.push(...[...largeCaptures.values()].map(sizeWarning));
   const projectFiles = new Set(loaded.sourceFiles);
   diagnostics.push(...importSideEffectWarnings(checker, files.flatMap((file) => file.analyses), projectFiles, cwd));
   return { files, diagnostics };
