@@ -124,10 +124,11 @@ test("rayts start refuses a wrong password and says how to install a missing red
   const missing = await rayts(["start", "--head", "--node-ip-address", "127.0.0.8"], { PATH: "/nonexistent" });
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /redis-server was not found on PATH.*apt-get install -y redis-server/s);
+  // Bad usage exits 2, failures while running exit 1.
   const exposed = await rayts(["start", "--head", "--dashboard-host", "0.0.0.0"]);
-  assert.equal(exposed.code, 1);
+  assert.equal(exposed.code, 2);
   assert.match(exposed.stderr, /Expected `--dashboard-token` when `--dashboard-host` is not a loopback address, got host "0\.0\.0\.0"/);
   const bad = await rayts(["start", "--head", "--resources", "GPU=1"]);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /Expected `--resources` to be a JSON object/);
 });

@@ -11,6 +11,7 @@ import { launchNode } from "../../cluster/launch.js";
 import { newPassword, startRedisServer } from "../../cluster/redis-server.js";
 import { Session } from "../../cluster/session.js";
 import { checkHeadDashboard, type HeadDashboardOptions } from "../../dashboard/head-dashboard.js";
+import { checkUsage, UsageError } from "../usage.js";
 
 export const summary = "start a head node (--head) or join a node to a cluster (--address)";
 
@@ -30,12 +31,14 @@ a generated Redis password when none is given.`;
 function dashboardOptions(values: Record<string, string | boolean | undefined>): HeadDashboardOptions | undefined {
   const include = values["include-dashboard"];
   if (include !== undefined && include !== "true" && include !== "false") {
-    throw new TypeError(`Expected \`--include-dashboard\` to be true or false, got ${JSON.stringify(include)}`);
+    throw new UsageError(`Expected \`--include-dashboard\` to be true or false, got ${JSON.stringify(include)}`);
   }
   if (!values["head"] || include === "false") return undefined;
   const port = integerOption(values["dashboard-port"] as string | undefined, "dashboard-port", 8265, 0);
   const options = { host: (values["dashboard-host"] as string | undefined) ?? "127.0.0.1", port, token: values["dashboard-token"] as string | undefined };
-  checkHeadDashboard(options);
+  checkUsage(() => {
+    checkHeadDashboard(options);
+  });
   return options;
 }
 
@@ -45,13 +48,13 @@ function resourcesOption(text: string | undefined): Record<string, number> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new TypeError(`Expected \`--resources\` to be a JSON object such as '{"GPU":1}', got ${JSON.stringify(text)}`);
+    throw new UsageError(`Expected \`--resources\` to be a JSON object such as '{"GPU":1}', got ${JSON.stringify(text)}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new TypeError(`Expected \`--resources\` to be a JSON object such as '{"GPU":1}', got ${JSON.stringify(text)}`);
+    throw new UsageError(`Expected \`--resources\` to be a JSON object such as '{"GPU":1}', got ${JSON.stringify(text)}`);
   }
   for (const [key, value] of Object.entries(parsed)) {
-    if (typeof value !== "number" || !(value >= 0)) throw new RangeError(`Expected \`--resources\` entry "${key}" to be a number from 0 and up, got ${JSON.stringify(value)}`);
+    if (typeof value !== "number" || !(value >= 0)) throw new UsageError(`Expected \`--resources\` entry "${key}" to be a number from 0 and up, got ${JSON.stringify(value)}`);
   }
   return parsed as Record<string, number>;
 }
@@ -59,7 +62,7 @@ function resourcesOption(text: string | undefined): Record<string, number> {
 function integerOption(text: string | undefined, name: string, fallback: number, min: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`Expected \`--${name}\` to be an integer from ${min} and up, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`Expected \`--${name}\` to be an integer from ${min} and up, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -93,27 +96,26 @@ export async function run(argv: string[]): Promise<number> {
   const dashboard = dashboardOptions(values);
   const objectStoreMemory = values["object-store-memory"] === undefined ? undefined : integerOption(values["object-store-memory"], "object-store-memory", 0, 1);
   if (!values.head && values.address === undefined) {
-    process.stderr.write(`rayts start: pass --head to start a cluster, or --address HOST:PORT --redis-password P to join one\n\n${HELP}\n`);
-    return 2;
+    throw new UsageError("Expected `--head` to start a cluster, or `--address HOST:PORT --redis-password P` to join one, got neither");
   }
   if (values.address !== undefined && values["redis-password"] === undefined) {
-    throw new TypeError("Expected `--redis-password` with `--address`: the cluster's Redis always has a password (printed by `rayts start --head`)");
+    throw new UsageError("Expected `--redis-password` with `--address`: the cluster's Redis always has a password (printed by `rayts start --head`)");
   }
+  if (values["redis-password"] === "") throw new UsageError("Expected `--redis-password` to be non-empty: Redis never runs without a password");
+  if (values.address !== undefined) checkUsage(() => parseAddress(values.address as string, "--address"));
+  const port = integerOption(values.port, "port", 6379, 1);
   let address: string;
   let password: string;
   let session: Session;
   if (values.head && values.address === undefined) {
     session = Session.create();
     password = values["redis-password"] ?? newPassword();
-    if (password.length === 0) throw new TypeError("Expected `--redis-password` to be non-empty: Redis never runs without a password");
-    const port = integerOption(values.port, "port", 6379, 1);
     const redis = await startRedisServer({ host: ip, port, password, logFile: join(session.logs, "redis-server.log"), detached: true });
     redis.child.unref();
     session.addPid("redis-server", redis.pid);
     address = `${ip}:${port}`;
   } else {
     address = values.address as string;
-    parseAddress(address, "--address");
     password = values["redis-password"] as string;
     // Fails here, clearly, on a wrong password or an unreachable Redis.
     await (await ControlPlane.connect(address, password, "rayts-start-check")).close();
