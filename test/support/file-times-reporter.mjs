@@ -1,0 +1,37 @@
+/**
+ * A `node --test` reporter that prints how long each test file took, and at
+ * the end the slowest files and the total: `npm run test:times`. It reads
+ * the runner's file-level events, so a file's time includes its process
+ * start, set-up and tear-down. Plain JavaScript: the runner loads reporters
+ * before `--import tsx` applies.
+ */
+import { relative } from "node:path";
+
+/** @param {number} ms */
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** @param {AsyncIterable<{ type: string, data?: { name?: string, file?: string, nesting?: number, details?: { duration_ms?: number, passed?: boolean } } }>} source */
+export default async function* fileTimes(source) {
+  /** @type {Map<string, number>} */
+  const times = new Map();
+  const started = Date.now();
+  let failures = 0;
+  for await (const event of source) {
+    const data = event.data;
+    if (data?.file === undefined || data.name !== data.file || data.nesting !== 0) continue;
+    // A file's process ends with one `test:complete` named after the file.
+    if (event.type !== "test:complete") continue;
+    const file = relative(process.cwd(), data.file);
+    const ms = data.details?.duration_ms ?? 0;
+    const passed = data.details?.passed === true;
+    times.set(file, ms);
+    if (!passed) failures++;
+    yield `${seconds(ms).padStart(8)}  ${file}${passed ? "" : "  (failed)"}\n`;
+  }
+  const sorted = [...times].sort((a, b) => b[1] - a[1]);
+  const sum = sorted.reduce((total, [, ms]) => total + ms, 0);
+  yield `\nSlowest files:\n${sorted.slice(0, 25).map(([file, ms]) => `${seconds(ms).padStart(8)}  ${file}`).join("\n")}\n`;
+  yield `${times.size} files (${failures} failed), ${seconds(sum)} summed, ${seconds(Date.now() - started)} wall\n`;
+}
