@@ -95,18 +95,25 @@ export class LocalCluster {
     const redis = await startRedisServer({ host, port: await freePort(host), password: newPassword(), logFile: join(dir, "redis.log"), detached: true, ...(dataDir === undefined ? {} : { dataDir }) });
     live.add(redis.pid);
     const cluster = new LocalCluster(dir, redis, dataDir);
-    try {
-      for (const spec of specs) await cluster.addNode(spec);
-    } catch (error) {
+    // The nodes start side by side (each is a process that spends its start-up loading code), listed in spec order.
+    const started = await Promise.allSettled(specs.map((spec, index) => cluster.#launch(spec, `127.0.0.${cluster.#nextHost++}`, index === 0)));
+    for (const outcome of started) if (outcome.status === "fulfilled") cluster.nodes.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === "rejected");
+    if (failed !== undefined) {
       await cluster.shutdown();
-      throw error;
+      throw failed.reason;
     }
     return cluster;
   }
 
   /** Starts one more node on the next loopback address. */
   async addNode(spec: NodeSpec = {}): Promise<LaunchedNode & { address: string }> {
-    const address = `127.0.0.${this.#nextHost++}`;
+    const entry = await this.#launch(spec, `127.0.0.${this.#nextHost++}`, this.nodes.length === 0);
+    this.nodes.push(entry);
+    return entry;
+  }
+
+  async #launch(spec: NodeSpec, address: string, head: boolean): Promise<LaunchedNode & { address: string }> {
     const node = await launchNode(
       {
         redisAddress: this.address,
@@ -115,17 +122,15 @@ export class LocalCluster {
         numCpus: spec.numCpus ?? 2,
         resources: spec.resources ?? {},
         objectStoreMemory: spec.objectStoreMemory ?? 1024 * 1024 * 1024,
-        head: this.nodes.length === 0,
+        head,
         logDir: this.dir,
-        ...(spec.dashboardPort === undefined || this.nodes.length > 0 ? {} : { dashboard: { host: "127.0.0.1", port: spec.dashboardPort, token: undefined } }),
+        ...(spec.dashboardPort === undefined || !head ? {} : { dashboard: { host: "127.0.0.1", port: spec.dashboardPort, token: undefined } }),
       },
       join(this.dir, `node-${address}.log`),
       false,
     );
     live.add(node.pid);
-    const entry = { ...node, address };
-    this.nodes.push(entry);
-    return entry;
+    return { ...node, address };
   }
 
   /** Kills a node at once (SIGKILL), as a machine that dies; the cluster only learns it from its lapsed heartbeat. */
