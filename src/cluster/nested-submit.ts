@@ -20,6 +20,7 @@ import type { NestedPlacer } from "../core/runtime/driver-tasks.js";
 import { state } from "../core/runtime/global-state.js";
 import { encode } from "../core/codec/serialization.js";
 import type { Task } from "../core/scheduling/scheduler.js";
+import { arrowPending, preloadArrow, withArrows } from "./arrow-wire.js";
 import { PREFIX, type ControlPlane } from "./control-plane.js";
 import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
@@ -137,6 +138,16 @@ export class NestedSpill {
     // A node affinity, resources or CPUs this node lacks leave no choice: the task runs elsewhere or fails.
     const mustLeave = pinned && !this.#fitsHere(options);
     if (node === undefined || node.nodeId === this.#nodeId) return mustLeave ? fail(`no other live node has the resources ${JSON.stringify({ CPU: options.numCpus, ...options.resources })}`) : false;
+    if (arrowPending(task.args)) {
+      // Its Arrow arguments are read here to travel: offered again once apache-arrow is loaded.
+      void preloadArrow().then(() => {
+        if (parts.tasks.live.has(task.id) && !this.place(task, parts)) {
+          parts.policy.queue.push(task);
+          parts.loop.scheduleTick();
+        }
+      });
+      return true;
+    }
     const key = this.#fnKey(task.fn, parts);
     if (key === LOCAL_ONLY) return mustLeave ? fail("its function has a capture that cannot leave this node") : false;
     const lent: string[] = [];
@@ -350,7 +361,7 @@ export class NestedSpill {
     const { value } = await pullFromHolders(this.#plane.redis, objectId, holders, this.#token, this.#nodeId, lost);
     for (const holder of holders) if (!this.#dead.has(holder)) this.#send(holder, { k: "free", ids: [objectId] });
     void this.#plane.dropLocations([objectId]).catch(() => undefined);
-    return value;
+    return withArrows(value);
   }
 
   /** A node that died: the nested tasks it ran for this node run again here while their retries last. */
