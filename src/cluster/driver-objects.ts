@@ -6,9 +6,10 @@
  * nested in returned values, and freeing an object on its holders once no
  * ref to it is alive.
  */
-import { errorFromData, ObjectLostError, ObjectStoreFullError, RayError } from "../core/api/errors.js";
+import { errorFromData, errorToData, ObjectLostError, ObjectStoreFullError, RayError } from "../core/api/errors.js";
 import { nextId } from "../core/runtime/global-state.js";
 import { ObjectRef } from "../core/api/object-ref.js";
+import { arrowPending, holdsArrowMarkers, preloadArrow } from "./arrow-wire.js";
 import type { ControlPlane } from "./control-plane.js";
 import type { DriverOutbox } from "./driver-outbox.js";
 import { faultSettings } from "./fault-settings.js";
@@ -27,6 +28,8 @@ export class DriverObjects {
   readonly #plane: ControlPlane;
   readonly #nodes: NodeTable;
   readonly #outbox: DriverOutbox;
+  /** Inline objects whose value holds Arrow values. */
+  readonly #arrowInline = new WeakSet<OwnedObject>();
   readonly #registry = new FinalizationRegistry<number>((num) => {
     const object = this.table.byNum(num);
     if (object !== undefined) this.table.addRef(object, -1);
@@ -71,26 +74,82 @@ export class DriverObjects {
 
   /** A new object holding `value` (its count is 1, for the ref the caller makes). */
   putObject(value: unknown): OwnedObject {
-    if (sendableSize(value, "the value given to put()") <= INLINE_LIMIT) {
-      const object = this.table.create(nextId());
-      this.table.puts++;
-      this.table.settle(object, { ok: true, inline: true, value: unshare(value) });
-      return object;
-    }
-    const size = toPayload(value).bytes.byteLength;
+    if (arrowPending([value])) return this.#putOnceArrowLoads(value);
+    const inline = sendableSize(value, "the value given to put()") <= INLINE_LIMIT;
+    const size = inline ? 0 : toPayload(value).bytes.byteLength;
+    this.#checkRoom(size);
+    const object = this.table.create(nextId());
+    this.#fill(object, value, inline, size);
+    return object;
+  }
+
+  #checkRoom(size: number): void {
     if (this.heldBytes + size > this.capacity) {
       throw new ObjectStoreFullError(
         `put() needs ${size} bytes but this driver holds ${this.heldBytes} of ${this.capacity} (objectStoreMemory) in values it put; ` +
           "free refs you no longer need or raise init({ objectStoreMemory })",
       );
     }
-    const object = this.table.create(nextId());
+  }
+
+  /** Settles a put object: small values inline, large ones held here and named in the object directory. */
+  #fill(object: OwnedObject, value: unknown, inline: boolean, size: number): void {
     this.table.puts++;
+    if (inline) {
+      const copy = unshare(value);
+      // An Arrow value is kept as it is here (get returns it) and sent as a marker (see inlineWire).
+      const arrow = copy !== value && holdsArrowMarkers(copy);
+      if (arrow) this.#arrowInline.add(object);
+      this.table.settle(object, { ok: true, inline: true, value: arrow ? value : copy });
+      return;
+    }
     object.local = value;
     this.heldBytes += size;
     this.table.settle(object, { ok: true, inline: false, size, holders: [this.#driverId] });
     void this.#plane.addLocation(object.gid, this.#driverId);
+  }
+
+  /** An Arrow value met before apache-arrow was loaded: the object settles once it is (as a task result would). */
+  #putOnceArrowLoads(value: unknown): OwnedObject {
+    const object = this.table.create(nextId());
+    void preloadArrow().then(() => {
+      if (object.state !== undefined) return;
+      try {
+        const inline = sendableSize(value, "the value given to put()") <= INLINE_LIMIT;
+        const size = inline ? 0 : toPayload(value).bytes.byteLength;
+        this.#checkRoom(size);
+        this.#fill(object, value, inline, size);
+      } catch (error) {
+        this.table.settle(object, { ok: false, error: errorToData(error) });
+      }
+    });
     return object;
+  }
+
+  /** Arrow values in the arguments of a task or actor call become refs of objects that settle once apache-arrow is loaded. */
+  arrowArgs(args: readonly unknown[]): readonly unknown[] {
+    return arrowPending(args) ? args.map((arg) => (arrowPending([arg]) ? this.firstRef(this.putObject(arg)) : arg)) : args;
+  }
+
+  /** What an inline object's value travels as in a task message: its Arrow values as markers (see arrow-wire.ts). */
+  inlineWire(object: OwnedObject, value: unknown): unknown {
+    return this.#arrowInline.has(object) ? unshare(value) : value;
+  }
+
+  /** Settles a task's inline result: refs nested in it become objects this driver owns, Arrow values are rebuilt. */
+  settleInline(object: OwnedObject, value: unknown): void {
+    if (!holdsMarkers(value)) {
+      this.table.settle(object, { ok: true, inline: true, value });
+      return;
+    }
+    if (!holdsArrowMarkers(value)) {
+      this.table.settle(object, { ok: true, inline: true, value: this.revive(value) });
+      return;
+    }
+    this.#arrowInline.add(object);
+    void preloadArrow().then(() => {
+      if (object.state === undefined) this.table.settle(object, { ok: true, inline: true, value: this.revive(value) });
+    });
   }
 
   /** What the object server sends for `gid`: a large object held here. */
@@ -130,7 +189,9 @@ export class DriverObjects {
     const lost = (): ObjectLostError => new ObjectLostError(`object ${gid} was lost: every copy was on a node that died (holders ${holders.join(", ") || "none"})`);
     try {
       const { value } = await pullFromHolders(this.#plane.redis, gid, holders, this.token, this.#driverId, lost);
-      return holdsMarkers(value) ? this.revive(value) : value;
+      if (!holdsMarkers(value)) return value;
+      if (holdsArrowMarkers(value)) await preloadArrow();
+      return this.revive(value);
     } catch (error) {
       if (error instanceof ObjectLostError) throw error;
       // Every holder refused the connection: when they are nodes about to be declared dead, the object is lost.

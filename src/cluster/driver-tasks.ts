@@ -98,7 +98,7 @@ export class DriverTasks {
       }
       const settled = object.state;
       if (settled === undefined || !settled.ok) throw new RayError(`argument ${object.gid} is not ready`);
-      if (settled.inline) return { i: settled.value };
+      if (settled.inline) return { i: objects.inlineWire(object, settled.value) };
       locality ??= new Map();
       for (const holder of settled.holders) locality.set(holder, (locality.get(holder) ?? 0) + settled.size);
       return { r: object.gid, size: settled.size, holders: settled.holders };

@@ -166,7 +166,7 @@ export class ClusterBackend implements Backend {
   }
 
   submitTask(fn: number, args: readonly unknown[], options: ResolvedTaskOptions): ObjectRef<unknown> {
-    return this.#tasks.submit(fn, args, options);
+    return this.#tasks.submit(fn, this.#store.arrowArgs(args), options);
   }
 
   // ---- results ----
@@ -214,7 +214,7 @@ export class ClusterBackend implements Backend {
     object.node = undefined;
     switch (result.k) {
       case "ok":
-        this.#objects.settle(object, { ok: true, inline: true, value: holdsMarkers(result.v) ? this.#store.revive(result.v) : result.v });
+        this.#store.settleInline(object, result.v);
         return;
       case "big":
         this.#objects.settle(object, { ok: true, inline: false, size: result.size, holders: [result.holder] });
@@ -337,11 +337,11 @@ export class ClusterBackend implements Backend {
   // ---- actors (see driver-actors.ts) ----
 
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
-    return this.#actors.create(cls, args, options, methods);
+    return this.#actors.create(cls, this.#store.arrowArgs(args), options, methods);
   }
 
   submitCall(actorNum: number, method: string, args: readonly unknown[]): ObjectRef<unknown> {
-    return this.#actors.call(actorNum, method, args);
+    return this.#actors.call(actorNum, method, this.#store.arrowArgs(args));
   }
 
   getActor(name: string, namespace?: string): { id: number; name: string; methods: readonly string[] } | undefined {

@@ -7,6 +7,7 @@
  * objects until the task settles, so they outlive the driver's own refs.
  */
 import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
+import { holdsArrowMarkers, isArrowMarker, reviveArrows, withArrows } from "./arrow-wire.js";
 import type { ArgWire } from "./wire.js";
 
 /** Key of a marker that stands for a nested ref on the wire. */
@@ -60,7 +61,8 @@ function isMarker(value: unknown): value is { [NESTED_REF]: ArgWire } {
 
 /** True when a received value holds markers. */
 export function holdsMarkers(value: unknown, depth = 0): boolean {
-  if (isMarker(value)) return true;
+  // Arrow values travel as markers of their own (see arrow-wire.ts): found in the same pass.
+  if (isMarker(value) || isArrowMarker(value)) return true;
   if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(value)) return value.some((item) => holdsMarkers(item, depth + 1));
   if (isPlain(value)) {
@@ -69,9 +71,18 @@ export function holdsMarkers(value: unknown, depth = 0): boolean {
   return false;
 }
 
+/** A nested ref's wire with the Arrow values of its inline value rebuilt (apache-arrow loaded already). */
+export function inlineArrows(wire: ArgWire): ArgWire {
+  return "i" in wire && holdsArrowMarkers(wire.i) ? { i: reviveArrows(wire.i) } : wire;
+}
+
 /** `value` with each marker replaced by the ref `toRef` makes of its wire. */
 export async function reviveRefs(value: unknown, toRef: (wire: ArgWire) => ObjectRef<unknown> | Promise<ObjectRef<unknown>>, depth = 0): Promise<unknown> {
-  if (isMarker(value)) return toRef(value[NESTED_REF]);
+  if (isMarker(value)) {
+    const wire = value[NESTED_REF];
+    return toRef("i" in wire ? { i: await withArrows(wire.i) } : wire);
+  }
+  if (isArrowMarker(value)) return withArrows(value);
   if (depth >= MAX_DEPTH) return value;
   if (Array.isArray(value)) return Promise.all(value.map((item) => reviveRefs(item, toRef, depth + 1)));
   if (isPlain(value)) {

@@ -20,6 +20,7 @@ import type { NestedPlacer } from "../core/runtime/driver-tasks.js";
 import { state } from "../core/runtime/global-state.js";
 import { encode } from "../core/codec/serialization.js";
 import type { Task } from "../core/scheduling/scheduler.js";
+import { arrowPending, preloadArrow, withArrows } from "./arrow-wire.js";
 import { PREFIX, type ControlPlane } from "./control-plane.js";
 import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
@@ -110,29 +111,43 @@ export class NestedSpill {
   /** The driver's policies for a nested task; true when it was sent to another node (or failed for want of one). */
   readonly place: NestedPlacer = (task, parts) => {
     const options = task.options;
-    if (this.#stopped || options.numReturns === "streaming") return false;
-    const pinned = options.scheduling !== undefined || options.resources !== undefined;
-    const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
-    // The common case stays here without looking further.
-    if (!pinned && localLoad < HYBRID_THRESHOLD) return false;
+    // More CPUs than this node has: it runs on a node that has them, or fails (it could never run here).
+    const tooBig = options.numCpus > this.#numCpus;
     const fail = (why: string): true => {
       parts.tasks.settle(task, { ok: false, error: errorToData(new RayError(`cannot place nested task ${task.name}: ${why}`)) });
       return true;
     };
+    if (this.#stopped || options.numReturns === "streaming") {
+      return tooBig ? fail(`it asks for ${options.numCpus} CPUs, node ${this.#nodeId} has ${this.#numCpus}, and ${this.#stopped ? "the node is stopping" : "a streaming task runs on the node that submits it"}`) : false;
+    }
+    const pinned = tooBig || options.scheduling !== undefined || options.resources !== undefined;
+    const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
+    // The common case stays here without looking further.
+    if (!pinned && localLoad < HYBRID_THRESHOLD) return false;
     let node: NodeEntry | undefined;
     if (pinned) {
       const demand: Demand = { numCpus: options.numCpus, resources: options.resources ?? NO_RESOURCES, scheduling: options.scheduling ?? "DEFAULT", locality: NO_LOCALITY };
       const choice = this.#policy.choose(this.#views(localLoad), demand, this.#nodeId);
       if ("error" in choice) return fail(choice.error);
-      if (choice.node.nodeId === this.#nodeId) return false;
+      if (choice.node.nodeId === this.#nodeId && !tooBig) return false;
       node = this.#nodes.get(choice.node.nodeId);
     } else {
       node = this.#leastLoaded(options.numCpus);
       if (node !== undefined && this.#load(node) >= localLoad) node = undefined;
     }
-    if (node === undefined) return false;
-    // A node affinity or resources this node lacks leave no choice: the task runs there or fails.
+    // A node affinity, resources or CPUs this node lacks leave no choice: the task runs elsewhere or fails.
     const mustLeave = pinned && !this.#fitsHere(options);
+    if (node === undefined || node.nodeId === this.#nodeId) return mustLeave ? fail(`no other live node has the resources ${JSON.stringify({ CPU: options.numCpus, ...options.resources })}`) : false;
+    if (arrowPending(task.args)) {
+      // Its Arrow arguments are read here to travel: offered again once apache-arrow is loaded.
+      void preloadArrow().then(() => {
+        if (parts.tasks.live.has(task.id) && !this.place(task, parts)) {
+          parts.policy.queue.push(task);
+          parts.loop.scheduleTick();
+        }
+      });
+      return true;
+    }
     const key = this.#fnKey(task.fn, parts);
     if (key === LOCAL_ONLY) return mustLeave ? fail("its function has a capture that cannot leave this node") : false;
     const lent: string[] = [];
@@ -190,7 +205,8 @@ export class NestedSpill {
   }
 
   /** True when this node's declared resources hold the task's and no hard affinity sends it elsewhere. */
-  #fitsHere(options: { readonly scheduling?: Demand["scheduling"]; readonly resources?: Readonly<Record<string, number>> }): boolean {
+  #fitsHere(options: { readonly numCpus: number; readonly scheduling?: Demand["scheduling"]; readonly resources?: Readonly<Record<string, number>> }): boolean {
+    if (options.numCpus > this.#numCpus) return false;
     const strategy = options.scheduling;
     if (typeof strategy === "object" && strategy.soft !== true && strategy.nodeId !== this.#nodeId) return false;
     const here = this.#nodes.get(this.#nodeId);
@@ -345,7 +361,7 @@ export class NestedSpill {
     const { value } = await pullFromHolders(this.#plane.redis, objectId, holders, this.#token, this.#nodeId, lost);
     for (const holder of holders) if (!this.#dead.has(holder)) this.#send(holder, { k: "free", ids: [objectId] });
     void this.#plane.dropLocations([objectId]).catch(() => undefined);
-    return value;
+    return withArrows(value);
   }
 
   /** A node that died: the nested tasks it ran for this node run again here while their retries last. */

@@ -11,6 +11,7 @@ import { ObjectLostError, OwnerDiedError } from "../core/api/errors.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import type { ControlPlane } from "./control-plane.js";
 import { pullFromHolders } from "./holders.js";
+import { withArrows } from "./arrow-wire.js";
 import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { toPayload, type ArgWire, type Payload } from "./wire.js";
 
@@ -81,7 +82,7 @@ export class NodeObjects {
         : new ObjectLostError(`object ${objectId} was lost: every copy was on a node that died (holders ${others.join(", ") || "none"})`);
     };
     const { value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.#nodeId, lost);
-    const ref = api.put(value);
+    const ref = api.put(await withArrows(value));
     this.#held.set(objectId, { ref, payload: undefined });
     this.#hooks.seen(owner);
     // A holder from now on: later pullers may take it from here.

@@ -10,7 +10,8 @@
 import * as api from "../core/api/api.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import { isObjectRef } from "../core/api/object-ref.js";
-import { markRefs, NESTED_REF, refsIn } from "./nested-refs.js";
+import { fromArrowMarker, isArrowMarker } from "./arrow-wire.js";
+import { inlineArrows, markRefs, NESTED_REF, refsIn } from "./nested-refs.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type Payload } from "./wire.js";
 
 /** How deep inside a value markers are looked for (as nested-refs.ts). */
@@ -47,9 +48,10 @@ function isPlain(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-/** `value` with each marker replaced, in place of a copy, by the ref `toRef` makes of its wire (synchronously). */
+/** `value` with each marker replaced, in place of a copy, by the ref `toRef` makes of its wire (synchronously), and each Arrow marker by its value. */
 export function reviveReturnedRefs(value: unknown, toRef: (wire: ArgWire) => ObjectRef<unknown>, depth = 0): unknown {
-  if (isPlain(value) && NESTED_REF in value) return toRef(value[NESTED_REF] as ArgWire);
+  if (isPlain(value) && NESTED_REF in value) return toRef(inlineArrows(value[NESTED_REF] as ArgWire));
+  if (isArrowMarker(value)) return fromArrowMarker(value);
   if (depth >= MAX_DEPTH || isObjectRef(value)) return value;
   if (Array.isArray(value)) return value.map((item) => reviveReturnedRefs(item, toRef, depth + 1));
   if (isPlain(value)) {

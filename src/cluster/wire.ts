@@ -2,11 +2,13 @@
  * What crosses machines: the messages of the task transport (driver to node,
  * node to driver) and the byte form of a large object served by an object
  * server. Messages are v8-serialized in batches; values inside them are
- * plain copies (shared memory never leaves a process).
+ * plain copies (shared memory never leaves a process), Arrow values as
+ * markers holding their IPC bytes (see arrow-wire.ts).
  */
 import { deserialize, serialize } from "node:v8";
 import type { ErrorData } from "../core/api/errors.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
+import { arrowMarker, isArrowValue } from "./arrow-wire.js";
 
 /** Largest value that travels inline in a message (Ray's 100 KiB); larger ones stay with their maker. */
 export const INLINE_LIMIT = 100 * 1024;
@@ -93,6 +95,8 @@ export function unshare(value: unknown): unknown {
     if (!entries.some(([, v]) => needsUnshare(v))) return value;
     return Object.fromEntries(entries.map(([k, v]) => [k, unshare(v)]));
   }
+  // Only objects that are not plain data get here: an Arrow value travels as its IPC bytes.
+  if (typeof value === "object" && value !== null) return arrowMarker(value) ?? value;
   return value;
 }
 
@@ -102,7 +106,8 @@ function needsUnshare(value: unknown): boolean {
   if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer;
   if (Array.isArray(value)) return value.some(needsUnshare);
   if (value instanceof Map || value instanceof Set) return true;
-  return Object.getPrototypeOf(value) === Object.prototype && Object.values(value).some(needsUnshare);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return isArrowValue(value);
+  return Object.values(value).some(needsUnshare);
 }
 
 /** A value in its transfer form. Typed arrays and ArrayBuffers are their raw bytes (no copy). */

@@ -17,7 +17,7 @@ let plane: ControlPlane;
 const LIMIT = { timeout: 180_000 };
 
 before(async () => {
-  cluster = await Cluster.start([{ numCpus: 2 }, { numCpus: 2, resources: { "my-label": 1 } }, { numCpus: 2 }]);
+  cluster = await Cluster.start([{ numCpus: 2 }, { numCpus: 2, resources: { "my-label": 1 } }, { numCpus: 3 }]);
   await ray.init({ address: cluster.address, redisPassword: cluster.password });
   plane = await ControlPlane.connect(cluster.address, cluster.password, "test-nested-placement-observer");
 });
@@ -63,6 +63,26 @@ describe("cluster: nested tasks placed as a driver's", () => {
       return ray.get(child.options({ resources: { "no-such-thing": 1 } }).remote());
     });
     await assert.rejects(ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote()), /no-such-thing/);
+  });
+
+  test("a nested task asking for more CPUs than its node has runs on a node that has them", LIMIT, async () => {
+    const parent = ray.remote(async function parent() {
+      const child = ray.remote(() => ray.getRuntimeContext().nodeId);
+      return { here: ray.getRuntimeContext().nodeId, wide: await ray.get(child.options({ numCpus: 3 }).remote()) };
+    });
+    const result = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote());
+    assert.equal(result.here, nodeId(0));
+    assert.equal(result.wide, nodeId(2));
+  });
+
+  test("a nested task asking for more CPUs than any node has fails naming CPU, as a driver's task does", LIMIT, async () => {
+    const child = ray.remote(() => 1);
+    await assert.rejects(ray.get(child.options({ numCpus: 5 }).remote()), /no live node has the resources \{"CPU":5\}/);
+    const parent = ray.remote(async function parent() {
+      const inner = ray.remote(() => 1);
+      return ray.get(inner.options({ numCpus: 5 }).remote());
+    });
+    await assert.rejects(ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote()), /no live node has the resources \{"CPU":5\}/);
   });
 
   test("node affinity sends a nested task to its node with large arguments by value and by ref; the lent copies are freed", LIMIT, async () => {

@@ -174,7 +174,8 @@ export class TaskLifecycle {
     if (owner !== undefined && state.placeNested !== undefined && task.actor === undefined) this.#nested.add(task);
     const runnable = this.admit(task, owner);
     const numCpus = this.#parts.options.numCpus;
-    if (task.options.numCpus > numCpus) {
+    // A nested task the placer sees may run on another node with more CPUs: the placer decides.
+    if (task.options.numCpus > numCpus && !this.#nested.has(task)) {
       const error = new RangeError(`task ${task.name} asks for ${task.options.numCpus} CPUs; the runtime has ${numCpus}`);
       this.settle(task, { ok: false, error: errorToData(error) });
     } else if (runnable) this.ready(task);
