@@ -63,7 +63,11 @@ export class NodeObjects {
       return this.#local(arg.r, arg.holders);
     });
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the map callback above
-    return async ? Promise.all(values) : values;
+    if (!async) return values;
+    const all = Promise.all(values);
+    // A caller may drop this promise and ask again (the pulls are shared): its failure must not go unhandled.
+    all.catch(() => undefined);
+    return all;
   }
 
   /** A local ref to a large object: held here, or pulled from a holder (once) and held from then on. */

@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { TOKEN_HEADER } from "./object-pull.js";
-import { PartialCopy } from "./partial-copy.js";
+import { PARTIAL_STALL_MS, PartialCopy } from "./partial-copy.js";
 import type { Payload } from "./wire.js";
 
 export { CHUNK_BYTES, CHUNKS_IN_FLIGHT, pullObject, TOKEN_HEADER } from "./object-pull.js";
@@ -22,8 +22,13 @@ export { CHUNK_BYTES, CHUNKS_IN_FLIGHT, pullObject, TOKEN_HEADER } from "./objec
 /** Finds the payload of an object this process holds, or its copy still being pulled. */
 export type PayloadLookup = (objectId: string) => Promise<Payload | PartialCopy | undefined> | Payload | PartialCopy | undefined;
 
-/** Told of the bytes each response sent (`partial`: from a copy still being pulled). */
-export type ServedListener = (bytes: number, partial: boolean) => void;
+/** Options of an {@link ObjectServer}. */
+export interface ObjectServerOptions {
+  /** Told of the bytes each response sent (`partial`: from a copy still being pulled). */
+  readonly served?: (bytes: number, partial: boolean) => void;
+  /** How long a response from a partial copy waits with nothing landing before it is cut (default {@link PARTIAL_STALL_MS}). */
+  readonly stallMs?: number;
+}
 
 function sameToken(given: string | string[] | undefined, token: string): boolean {
   if (typeof given !== "string") return false;
@@ -57,17 +62,19 @@ export class ObjectServer {
   readonly #token: string;
   readonly #lookup: PayloadLookup;
   readonly #log: (line: string) => void;
-  readonly #served: ServedListener | undefined;
+  readonly #served: ObjectServerOptions["served"];
+  readonly #stallMs: number;
   /** Requests refused for a wrong or missing token. */
   refused = 0;
   /** Body bytes sent, in all and from copies still being pulled. */
   readonly sent = { bytes: 0, partialBytes: 0 };
 
-  constructor(token: string, lookup: PayloadLookup, log: (line: string) => void, served?: ServedListener) {
+  constructor(token: string, lookup: PayloadLookup, log: (line: string) => void, options: ObjectServerOptions = {}) {
     this.#token = token;
     this.#lookup = lookup;
     this.#log = log;
-    this.#served = served;
+    this.#served = options.served;
+    this.#stallMs = options.stallMs ?? PARTIAL_STALL_MS;
     this.#server = createServer((req, res) => {
       if (!sameToken(req.headers[TOKEN_HEADER], this.#token)) {
         this.refused++;
@@ -87,24 +94,28 @@ export class ObjectServer {
   }
 
   async #serve(objectId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let found: Payload | PartialCopy | undefined;
+    let payload: Payload | undefined;
+    let copy: PartialCopy | undefined;
     try {
-      found = await this.#lookup(objectId);
+      const found = await this.#lookup(objectId);
       if (found instanceof PartialCopy) {
-        const copy = found;
-        const form = await copy.whenSized();
-        if (form === undefined) found = undefined;
-        else return await this.#send(req, res, { kind: form.kind, type: form.type, bytes: copy.bytes as Uint8Array }, copy);
+        const form = await found.whenSized(this.#stallMs);
+        if (form !== undefined) {
+          copy = found;
+          payload = { kind: form.kind, type: form.type, bytes: found.bytes as Uint8Array };
+        }
+      } else {
+        payload = found;
       }
     } catch (error) {
       reply(res, 500, `${error instanceof Error ? error.message : String(error)}\n`);
       return;
     }
-    if (found === undefined) {
+    if (payload === undefined) {
       reply(res, 404, `object ${objectId} is not held here\n`);
       return;
     }
-    return this.#send(req, res, found, undefined);
+    await this.#send(req, res, payload, copy);
   }
 
   /** Sends the requested range of `payload`; from `copy`, each part once it landed. */
@@ -131,7 +142,7 @@ export class ObjectServer {
     let at = start;
     try {
       while (at < end && !res.destroyed) {
-        const upTo = Math.min(end, await copy.readable(at));
+        const upTo = Math.min(end, await copy.readable(at, this.#stallMs));
         const flowing = res.write(payload.bytes.subarray(at, upTo));
         at = upTo;
         if (!flowing && at < end) await drained(res);

@@ -126,10 +126,11 @@ export class PartialCopy {
 
   /**
    * Resolves to the end of the bytes in place from `offset` on, once there
-   * is at least one past `offset`. Rejects when the pull failed or started
+   * is at least one past `offset` (waiting for the size first). Rejects when the pull failed or started
    * over, or when nothing landed anywhere in the copy for `stallMs`.
    */
   async readable(offset: number, stallMs = PARTIAL_STALL_MS): Promise<number> {
+    while (this.#form === undefined && this.#failure === undefined) await this.#next(stallMs);
     const form = this.#form;
     for (;;) {
       if (this.#failure !== undefined) throw new RayError(`the partial copy of object ${this.objectId} here failed: ${this.#failure.message}`);
