@@ -20,6 +20,7 @@
 import * as ray from "../../src/index.js";
 import { Redis } from "ioredis";
 import { LocalCluster } from "../../src/cluster/local-cluster.js";
+import { SERVED } from "../../src/cluster/holders.js";
 import { commandCounts, cpuMs, cpuSplit, rawLoopbackBroadcast, rawLoopbackCopy, type RawBroadcast } from "../lib/loopback.js";
 import { repeat } from "../lib/harness.js";
 import { barPanels, newResult } from "../lib/report.js";
@@ -137,6 +138,12 @@ const suite: Suite = async (budget, progress) => {
     const raw3: RawBroadcast[] = [];
     const raw1Touched: RawBroadcast[] = [];
     const raw3Touched: RawBroadcast[] = [];
+    /** Bytes the nodes sent on to each other per broadcast (fan-out), in object sizes. */
+    const passedOn: number[] = [];
+    const nodesSent = async (): Promise<number> => {
+      const counts = await admin.hgetall(SERVED);
+      return cluster.nodes.reduce((total, node) => total + Number(counts[node.nodeId] ?? 0), 0);
+    };
     const rawEnv = process.env["GLIBC_TUNABLES"] === undefined ? { ...process.env, GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" } : process.env;
     /** CPU of the driver (the sender) and of each node (the receivers) over `run`. */
     const usage = async (run: () => Promise<unknown>): Promise<{ ms: number; cpu: Usage }> => {
@@ -162,8 +169,10 @@ const suite: Suite = async (budget, progress) => {
       oneCpu.push({ sender: alone.cpu.sender, receivers: alone.cpu.receivers.filter((_, index) => cluster.nodes[index]?.nodeId === target.nodeId) });
       const shared = ray.put(new Float64Array(BROADCAST).fill(rep));
       progress.step(`100 MB to three nodes ${rep + 1}/${reps}`);
+      const sentBefore = await nodesSent();
       const together = await usage(() => ray.get(all.map((node) => take.options({ scheduling: { nodeId: node.nodeId } }).remote(shared))));
       three.push(together.ms);
+      passedOn.push((await nodesSent()) - sentBefore);
       threeCpu.push(together.cpu);
       progress.step(`raw loopback broadcasts ${rep + 1}/${reps}`);
       raw1.push(await rawLoopbackBroadcast(a.address, BROADCAST * 8, 1, true, rawEnv));
@@ -190,6 +199,7 @@ const suite: Suite = async (budget, progress) => {
     result.derived["raw loopback floor: 3 receivers / 1 receiver, touched memory"] = Number((raw3TouchedFigure.median / raw1TouchedFigure.median).toFixed(2));
     result.derived["broadcast ratio / raw fresh-memory floor ratio"] = Number((ratio / floor).toFixed(2));
     const median = (values: number[]): number => summarize(values).median;
+    result.derived["broadcast: bytes the nodes passed on to each other, in object sizes (fan-out; the driver sent the rest of 3)"] = Number((median(passedOn) / (BROADCAST * 8)).toFixed(2));
     const per = (runs: Usage[], pick: (run: Usage) => number[]): number => median(runs.flatMap(pick));
     result.derived["one transfer: receiver CPU ms (user + kernel)"] = per(oneCpu, (run) => run.receivers.map((r) => r.user + r.sys));
     result.derived["one transfer: receiver kernel CPU ms"] = per(oneCpu, (run) => run.receivers.map((r) => r.sys));

@@ -154,7 +154,7 @@ export class NodeDaemon {
       owners: this.#owners,
       log: this.#log,
     });
-    this.#server = new ObjectServer(token, (id) => this.#objects.payload(id), this.#log);
+    this.#server = new ObjectServer(token, (id) => this.#objects.payload(id), this.#log, { served: (bytes, partial) => this.#objects.served(bytes, partial) });
     const objectPort = await this.#server.listen(options.nodeIpAddress);
     await this.#plane.registerHolder(this.nodeId, `${options.nodeIpAddress}:${objectPort}`);
     await this.#reader.call("XGROUP", "CREATE", this.#stream, "node", "$", "MKSTREAM");

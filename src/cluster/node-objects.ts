@@ -3,15 +3,18 @@
  * made (served to pullers by its object server until the owner frees them),
  * and large arguments it pulled from a holder (pulled once, then held, and
  * listed in the object directory so that later pullers may take them from
- * here). Task arguments arrive as wires: inline values as they are, large
- * ones as refs of the node's store.
+ * here). While a pull is in progress, the ranges already in place are
+ * served too (fan-out, see holders.ts), unless `RAYTS_OBJECT_FANOUT=0`.
+ * Task arguments arrive as wires: inline values as they are, large ones as
+ * refs of the node's store.
  */
 import * as api from "../core/api/api.js";
 import { ObjectLostError, OwnerDiedError } from "../core/api/errors.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import type { ControlPlane } from "./control-plane.js";
-import { pullFromHolders } from "./holders.js";
 import { withArrows } from "./arrow-wire.js";
+import { pullFromHolders, SERVED } from "./holders.js";
+import { PartialCopy } from "./partial-copy.js";
 import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { toPayload, type ArgWire, type Payload } from "./wire.js";
 
@@ -35,12 +38,16 @@ export class NodeObjects {
   readonly #hooks: ObjectHooks;
   readonly #held = new Map<string, Held>();
   readonly #pulls = new Map<string, Promise<ObjectRef<unknown>>>();
+  /** Copies still being pulled, served to other pullers meanwhile. */
+  readonly #partial = new Map<string, PartialCopy>();
+  readonly #fanOut: boolean;
 
   constructor(plane: ControlPlane, nodeId: string, token: string, hooks: ObjectHooks) {
     this.#plane = plane;
     this.#nodeId = nodeId;
     this.#token = token;
     this.#hooks = hooks;
+    this.#fanOut = fanOutEnabled();
   }
 
   /** Argument values: inline ones as they are, large ones as local refs (pulled first when not here). */
@@ -57,7 +64,11 @@ export class NodeObjects {
       return this.#local(arg.r, arg.holders);
     });
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the map callback above
-    return async ? Promise.all(values) : values;
+    if (!async) return values;
+    const all = Promise.all(values);
+    // A caller may drop this promise and ask again (the pulls are shared): its failure must not go unhandled.
+    all.catch(() => undefined);
+    return all;
   }
 
   /** A local ref to a large object: held here, or pulled from a holder (once) and held from then on. */
@@ -81,7 +92,15 @@ export class NodeObjects {
         ? new OwnerDiedError(`object ${objectId} cannot be reached: its owner ${owner} died, and it held the only copy`)
         : new ObjectLostError(`object ${objectId} was lost: every copy was on a node that died (holders ${others.join(", ") || "none"})`);
     };
-    const { value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.#nodeId, lost);
+    // Registered before joining the pullers, so that a puller that learns of this node finds the copy here.
+    const copy = this.#fanOut ? new PartialCopy(objectId) : undefined;
+    if (copy !== undefined) this.#partial.set(objectId, copy);
+    let value: unknown;
+    try {
+      ({ value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.#nodeId, lost, copy));
+    } finally {
+      if (this.#partial.get(objectId) === copy) this.#partial.delete(objectId);
+    }
     const ref = api.put(await withArrows(value));
     this.#held.set(objectId, { ref, payload: undefined });
     this.#hooks.seen(owner);
@@ -114,11 +133,27 @@ export class NodeObjects {
     return dropped;
   }
 
-  /** An object's bytes for a puller (see object-server.ts); undefined when not held here. */
-  async payload(objectId: string): Promise<Payload | undefined> {
+  /** An object's bytes for a puller (see object-server.ts), or its copy still being pulled; undefined when neither is here. */
+  async payload(objectId: string): Promise<Payload | PartialCopy | undefined> {
     const held = this.#held.get(objectId);
-    if (held === undefined) return undefined;
+    if (held === undefined) return this.#partial.get(objectId);
     held.payload ??= toPayload(await api.get(held.ref));
     return held.payload;
   }
+
+  /** The object server sent `bytes` (`partial`: from a copy still being pulled): counted in the cluster's stats. */
+  served(bytes: number, partial: boolean): void {
+    if (bytes === 0) return;
+    const pipeline = this.#plane.redis.pipeline().hincrby(SERVED, this.#nodeId, bytes);
+    if (partial) pipeline.hincrby(SERVED, `${this.#nodeId}:partial`, bytes);
+    void pipeline.exec().catch(() => undefined);
+  }
+}
+
+/** Whether this process serves the objects it is still pulling (`RAYTS_OBJECT_FANOUT`, default on). */
+export function fanOutEnabled(): boolean {
+  const text = process.env["RAYTS_OBJECT_FANOUT"];
+  if (text === undefined || text === "" || text === "1") return true;
+  if (text === "0") return false;
+  throw new RangeError(`Expected the environment variable RAYTS_OBJECT_FANOUT to be "1" (serve objects while pulling them) or "0" (only once pulled), got "${text}"`);
 }

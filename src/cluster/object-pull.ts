@@ -10,7 +10,8 @@
 import { connect, type Socket } from "node:net";
 import { RayError } from "../core/api/errors.js";
 import { allocateSharedBlock } from "../core/store/shared-blocks.js";
-import { fromPayload } from "./wire.js";
+import { fromPayload, type Payload } from "./wire.js";
+import type { CopyForm, PartialCopy } from "./partial-copy.js";
 
 /** Header carrying the cluster token. */
 export const TOKEN_HEADER = "x-rayts-token";
@@ -38,6 +39,8 @@ interface Exchange {
   reject(error: Error): void;
   /** Called with a non-2xx head and the bytes of its body read so far. */
   refused(head: Head, body: string): void;
+  /** The body's first `filled` bytes are in place. */
+  progress?(filled: number): void;
 }
 
 /** One keep-alive connection to a holder, with the state of its current exchange. */
@@ -98,6 +101,7 @@ class Connection {
       const expected = this.#body.byteOffset + this.#filled;
       if (landed.buffer !== this.#body.buffer || landed.byteOffset !== expected) this.#body.set(landed.subarray(0, bytes), this.#filled);
       this.#filled += bytes;
+      exchange.progress?.(this.#filled);
       if (this.#filled === this.#body.byteLength) this.#finish();
       return true;
     }
@@ -131,6 +135,7 @@ class Connection {
     this.#body = place.into.subarray(place.at, place.at + length);
     this.#body.set(rest);
     this.#filled = rest.byteLength;
+    if (this.#filled > 0) exchange.progress?.(this.#filled);
     if (this.#filled === length) this.#finish();
     return true;
   }
@@ -223,7 +228,15 @@ function refusal(address: string, objectId: string, status: number, body: string
  * head. Resolves with the head once the body is in place. A kept-alive
  * connection the server closed meanwhile is retried once on a new one.
  */
-function fetchRange(address: string, objectId: string, token: string, start: number, end: number, place: Exchange["place"]): Promise<Head> {
+function fetchRange(
+  address: string,
+  objectId: string,
+  token: string,
+  start: number,
+  end: number,
+  place: Exchange["place"],
+  progress?: (filled: number) => void,
+): Promise<Head> {
   const request =
     `GET /o/${objectId} HTTP/1.1\r\nHost: ${address}\r\nConnection: keep-alive\r\n` + `${TOKEN_HEADER}: ${token}\r\nRange: bytes=${start}-${end - 1}\r\n\r\n`;
   const attempt = (retry: boolean): Promise<Head> =>
@@ -244,19 +257,20 @@ function fetchRange(address: string, objectId: string, token: string, start: num
           else reject(error);
         },
         refused: (head, body) => reject(refusal(address, objectId, head.status, body)),
+        ...(progress === undefined ? {} : { progress }),
       });
     });
   return attempt(true);
 }
 
 /** The transfer form's description in a response head. */
-function described(head: Head): { size: number; kind: string; type: string } {
+function described(head: Head): CopyForm {
   const size = Number(head.headers.get("x-rayts-size") ?? NaN);
   const kind = head.headers.get("x-rayts-kind") ?? "";
   if (!Number.isSafeInteger(size) || size < 0 || !["ta", "ab", "v8"].includes(kind)) {
     throw new RayError(`the object server sent no valid object size and kind (x-rayts-size ${String(head.headers.get("x-rayts-size"))}, x-rayts-kind ${kind})`);
   }
-  return { size, kind, type: head.headers.get("x-rayts-type") ?? "" };
+  return { size, kind: kind as Payload["kind"], type: head.headers.get("x-rayts-type") ?? "" };
 }
 
 /** A holder to pull from; `enter`/`leave` bracket the time this pull uses it. */
@@ -268,10 +282,12 @@ export interface PullSource {
 
 /** Where a pull stands: the destination once the size is known, and the ranges still missing. */
 interface PullState {
-  form: { size: number; kind: string; type: string } | undefined;
+  form: CopyForm | undefined;
   into: Uint8Array | undefined;
   /** Start offsets of the ranges not yet in place (after the first, which tells the size). */
   missing: number[];
+  /** Where other pullers read this pull's progress (fan-out), if anywhere. */
+  readonly copy: PartialCopy | undefined;
 }
 
 /**
@@ -285,6 +301,7 @@ async function drain(address: string, objectId: string, token: string, state: Pu
   let headSeen: () => void = () => undefined;
   const range = async (start: number): Promise<void> => {
     const end = state.form === undefined ? CHUNK_BYTES : Math.min(state.form.size, start + CHUNK_BYTES);
+    const copy = state.copy;
     try {
       await fetchRange(address, objectId, token, start, end, (head) => {
         const form = described(head);
@@ -293,12 +310,13 @@ async function drain(address: string, objectId: string, token: string, state: Pu
           // Typed arrays land in shared memory (the store keeps that block as it is); an ArrayBuffer stays one.
           state.into = new Uint8Array(form.kind === "ta" ? allocateSharedBlock(form.size) : new ArrayBuffer(form.size));
           for (let at = CHUNK_BYTES; at < form.size; at += CHUNK_BYTES) state.missing.push(at);
+          copy?.sized(form, state.into);
           headSeen();
         } else if (form.size !== state.form.size || form.kind !== state.form.kind) {
           throw new RayError(`object ${objectId} changed size or kind while it was pulled (${state.form.size} then ${form.size} bytes)`);
         }
         return { into: state.into as Uint8Array, at: start };
-      });
+      }, copy === undefined ? undefined : (filled) => copy.landed(start, filled));
     } catch (error) {
       failure ??= error instanceof Error ? error : new RayError(String(error));
       if (start === 0 && state.form === undefined) return;
@@ -338,15 +356,23 @@ export async function pullObject(address: string, objectId: string, token: strin
  * are asked of the next source (typed arrays and ArrayBuffers; a serialized
  * value starts over, as each holder serializes its own copy). Resolves to the value and the index of the
  * source that completed it; throws the last error when every source failed.
+ * With `copy`, the pull reports its progress there, so that this process
+ * can serve the ranges already in place to other pullers (fan-out).
  */
-export async function pullObjectFrom(sources: readonly PullSource[], objectId: string, token: string): Promise<{ value: unknown; source: number }> {
-  const state: PullState = { form: undefined, into: undefined, missing: [] };
+export async function pullObjectFrom(
+  sources: readonly PullSource[],
+  objectId: string,
+  token: string,
+  copy?: PartialCopy,
+): Promise<{ value: unknown; source: number }> {
+  const state: PullState = { form: undefined, into: undefined, missing: [], copy };
   let lastError: unknown = new RayError(`object ${objectId} could not be pulled: no holder was given`);
   for (const [index, source] of sources.entries()) {
     await source.enter?.();
     try {
       await drain(source.address, objectId, token, state);
       const { kind, type } = state.form as { kind: string; type: string };
+      copy?.complete();
       return { value: fromPayload(kind, type, state.into as Uint8Array), source: index };
     } catch (error) {
       lastError = error;
@@ -355,10 +381,12 @@ export async function pullObjectFrom(sources: readonly PullSource[], objectId: s
         state.form = undefined;
         state.into = undefined;
         state.missing.length = 0;
+        copy?.reset();
       }
     } finally {
       source.leave?.();
     }
   }
+  copy?.fail(lastError instanceof Error ? lastError : new RayError(String(lastError)));
   throw lastError;
 }
