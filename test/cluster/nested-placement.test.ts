@@ -138,6 +138,13 @@ describe("cluster: nested tasks placed as a driver's", () => {
     assert.ok(nodes.some((node) => result.ran[1] === `nested on ${node}`), result.ran[1]);
   });
 
+  test("a remote function the driver passes to a task on a node is callable there", LIMIT, async () => {
+    const double = ray.remote((n: number) => n * 2);
+    const caller = ray.remote(async (f: typeof double, n: number) => ({ node: ray.getRuntimeContext().nodeId, value: await ray.get(f.remote(n)) }));
+    const result = await ray.get(caller.options({ scheduling: { nodeId: nodeId(2) } }).remote(double, 21));
+    assert.deepEqual(result, { node: nodeId(2), value: 42 });
+  });
+
   test("SPREAD nested tasks run on every node", LIMIT, async () => {
     const parent = ray.remote(async function parent(count: number) {
       const child = ray.remote(() => ray.getRuntimeContext().nodeId);
