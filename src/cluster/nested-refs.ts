@@ -7,7 +7,7 @@
  * objects until the task settles, so they outlive the driver's own refs.
  */
 import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
-import { holdsArrowMarkers, isArrowMarker, reviveArrows, withArrows } from "./arrow-wire.js";
+import { ARROW_VALUE, holdsArrowMarkers, isArrowMarker, reviveArrows, withArrows } from "./arrow-wire.js";
 import type { ResolvedTaskOptions } from "../core/protocol/protocol.js";
 import type { ArgWire } from "./wire.js";
 
@@ -75,13 +75,14 @@ function isFnMarker(value: unknown): value is { [REMOTE_FN]: RemoteFnWire } {
 
 /** True when a received value holds markers. */
 export function holdsMarkers(value: unknown, depth = 0): boolean {
-  // Arrow values travel as markers of their own (see arrow-wire.ts): found in the same pass.
-  if (isMarker(value) || isArrowMarker(value) || isFnMarker(value)) return true;
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return depth < MAX_DEPTH && value.some((item) => holdsMarkers(item, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  // Arrow values and remote functions travel as markers of their own (see arrow-wire.ts): found in the same pass.
+  if (NESTED_REF in value || ARROW_VALUE in value || REMOTE_FN in value) return true;
   if (depth >= MAX_DEPTH) return false;
-  if (Array.isArray(value)) return value.some((item) => holdsMarkers(item, depth + 1));
-  if (isPlain(value)) {
-    for (const key in value) if (holdsMarkers(value[key], depth + 1)) return true;
-  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (holdsMarkers(record[key], depth + 1)) return true;
   return false;
 }
 
