@@ -97,4 +97,4 @@ export function arrowPending(values: readonly unknown[]): boolean {
   return !arrowReady() && values.some(needsArrow);
 }
 
-export { arrowReady, preloadArrow };
+export { preloadArrow };

@@ -9,6 +9,7 @@ import { checkSendable, serializing } from "../core/codec/codec.js";
 import { errorToData, RayError, type ErrorData } from "../core/api/errors.js";
 import { nextId, state } from "../core/runtime/global-state.js";
 import { isObjectRef, ObjectRef } from "../core/api/object-ref.js";
+import { RemoteFunction } from "../core/api/remote-function.js";
 import type { ResolvedTaskOptions } from "../core/protocol/protocol.js";
 import type { ControlPlane } from "./control-plane.js";
 import type { Work } from "./driver-actors.js";
@@ -16,7 +17,7 @@ import type { DriverObjects } from "./driver-objects.js";
 import type { DriverOutbox } from "./driver-outbox.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { taskSpecBytes, type Lineage } from "./lineage.js";
-import { holdsRefs, markRefs, refsIn } from "./nested-refs.js";
+import { holdsRefs, markRefs, REMOTE_FN, refsIn } from "./nested-refs.js";
 import type { OwnedObject } from "./objects.js";
 import type { Placement } from "./placement.js";
 import type { RemoteGenerators } from "./remote-generators.js";
@@ -80,13 +81,14 @@ export class DriverTasks {
     return key;
   }
 
-  /** Argument wires: inline values, or refs to large objects (auto-put when passed by value). */
+  /** Argument wires: inline values, or refs to large objects (auto-put when passed by value); a remote function as its published key. */
   wires(args: readonly unknown[], pins: OwnedObject[]): { wires: ArgWire[]; locality: ReadonlyMap<string, number> } {
     const objects = this.#host.objects;
     let locality: Map<string, number> | undefined;
     const wires = args.map((arg, index): ArgWire => {
       let object: OwnedObject;
       if (isObjectRef(arg)) object = objects.object(arg);
+      else if (arg instanceof RemoteFunction) return { i: { [REMOTE_FN]: { key: this.fnKey(arg.id), options: arg.taskOptions } } };
       else if (holdsRefs(arg)) return { i: unshare(markRefs(arg, (ref) => this.wires([ref], pins).wires[0] as ArgWire)) };
       else if (sendableSize(arg, `argument ${index} of the task`) <= INLINE_LIMIT) return { i: unshare(arg) };
       else {

@@ -5,14 +5,14 @@
  * directory, so the receiving node pulls them as it pulls a driver's large
  * arguments. Refs nested inside an argument travel as markers holding
  * their own wires (see nested-refs.ts), so the task gets refs it can `get`
- * there. A lent copy is freed (here and where it was pulled) once the
+ * there; remote functions travel as their published keys. A lent copy is freed (here and where it was pulled) once the
  * task settled; a copy lent for a function's capture lives as long as the
  * node.
  */
 import { decode } from "../core/codec/serialization.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
-import { NESTED_REF } from "./nested-refs.js";
+import { NESTED_REF, REMOTE_FN } from "./nested-refs.js";
 import { INLINE_LIMIT, inlineSize, unshare, type ArgWire } from "./wire.js";
 
 /** What lending needs from the node. */
@@ -20,6 +20,8 @@ export interface Lender {
   readonly nodeId: string;
   /** Keeps `value` on this node under `id`, served to pullers and named in the object directory; returns its size in bytes. */
   hold(id: string, value: unknown): number;
+  /** The published key of one of this node's remote functions, or "" when it cannot leave this node. */
+  fnKey(fn: number, parts: DriverParts): string;
 }
 
 /** Why an argument cannot leave this node, or its wire. */
@@ -63,8 +65,14 @@ export class NestedArgs {
     let stays: string | undefined;
     const nested = nestedIds(value) !== undefined;
     const plain = decode(value, (data) => {
+      if (data[HANDLE_KEY] === "fn") {
+        // A remote function travels as its published key; the receiving node defines it and rebuilds the handle.
+        const key = this.#lender.fnKey(data.id, parts);
+        if (key === "") stays ??= `an argument holds remote function ${data.name}, which has a capture that cannot leave this node`;
+        return { [REMOTE_FN]: { key, options: data.taskOptions } };
+      }
       if (data[HANDLE_KEY] !== "ref") {
-        stays ??= "an argument holds an actor handle or a remote function";
+        stays ??= "an argument holds an actor handle or an actor class";
         return undefined;
       }
       const settled = parts.store.read(data.num);

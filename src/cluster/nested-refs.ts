@@ -7,11 +7,21 @@
  * objects until the task settles, so they outlive the driver's own refs.
  */
 import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
-import { holdsArrowMarkers, isArrowMarker, reviveArrows, withArrows } from "./arrow-wire.js";
+import { ARROW_VALUE, holdsArrowMarkers, isArrowMarker, reviveArrows, withArrows } from "./arrow-wire.js";
+import type { ResolvedTaskOptions } from "../core/protocol/protocol.js";
 import type { ArgWire } from "./wire.js";
 
 /** Key of a marker that stands for a nested ref on the wire. */
 export const NESTED_REF = "__rayts_nested_ref__";
+
+/** Key of a marker that stands for a remote function on the wire: its published key and its options. */
+export const REMOTE_FN = "__rayts_remote_fn__";
+
+/** What a remote function's marker holds. */
+export interface RemoteFnWire {
+  readonly key: string;
+  readonly options: ResolvedTaskOptions;
+}
 
 /** How deep inside a value refs are looked for (values nest far less in practice). */
 const MAX_DEPTH = 32;
@@ -59,15 +69,20 @@ function isMarker(value: unknown): value is { [NESTED_REF]: ArgWire } {
   return isPlain(value) && NESTED_REF in value;
 }
 
+function isFnMarker(value: unknown): value is { [REMOTE_FN]: RemoteFnWire } {
+  return isPlain(value) && REMOTE_FN in value;
+}
+
 /** True when a received value holds markers. */
 export function holdsMarkers(value: unknown, depth = 0): boolean {
-  // Arrow values travel as markers of their own (see arrow-wire.ts): found in the same pass.
-  if (isMarker(value) || isArrowMarker(value)) return true;
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return depth < MAX_DEPTH && value.some((item) => holdsMarkers(item, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  // Arrow values and remote functions travel as markers of their own (see arrow-wire.ts): found in the same pass.
+  if (NESTED_REF in value || ARROW_VALUE in value || REMOTE_FN in value) return true;
   if (depth >= MAX_DEPTH) return false;
-  if (Array.isArray(value)) return value.some((item) => holdsMarkers(item, depth + 1));
-  if (isPlain(value)) {
-    for (const key in value) if (holdsMarkers(value[key], depth + 1)) return true;
-  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (holdsMarkers(record[key], depth + 1)) return true;
   return false;
 }
 
@@ -77,17 +92,23 @@ export function inlineArrows(wire: ArgWire): ArgWire {
 }
 
 /** `value` with each marker replaced by the ref `toRef` makes of its wire. */
-export async function reviveRefs(value: unknown, toRef: (wire: ArgWire) => ObjectRef<unknown> | Promise<ObjectRef<unknown>>, depth = 0): Promise<unknown> {
+export async function reviveRefs(
+  value: unknown,
+  toRef: (wire: ArgWire) => ObjectRef<unknown> | Promise<ObjectRef<unknown>>,
+  toFn?: (wire: RemoteFnWire) => Promise<unknown>,
+  depth = 0,
+): Promise<unknown> {
   if (isMarker(value)) {
     const wire = value[NESTED_REF];
     return toRef("i" in wire ? { i: await withArrows(wire.i) } : wire);
   }
   if (isArrowMarker(value)) return withArrows(value);
+  if (toFn !== undefined && isFnMarker(value)) return toFn(value[REMOTE_FN]);
   if (depth >= MAX_DEPTH) return value;
-  if (Array.isArray(value)) return Promise.all(value.map((item) => reviveRefs(item, toRef, depth + 1)));
+  if (Array.isArray(value)) return Promise.all(value.map((item) => reviveRefs(item, toRef, toFn, depth + 1)));
   if (isPlain(value)) {
     const copy: Record<string, unknown> = {};
-    for (const key in value) copy[key] = await reviveRefs(value[key], toRef, depth + 1);
+    for (const key in value) copy[key] = await reviveRefs(value[key], toRef, toFn, depth + 1);
     return copy;
   }
   return value;

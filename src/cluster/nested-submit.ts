@@ -77,7 +77,7 @@ export class NestedSpill {
     this.#token = token;
     this.#log = log;
     this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node.nodeId));
-    this.#lending = new NestedArgs({ nodeId, hold });
+    this.#lending = new NestedArgs({ nodeId, hold, fnKey: (fn, parts) => this.#fnKey(fn, parts) });
   }
 
   get #results(): string {

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { deserialize } from "node:v8";
 import type { Redis } from "ioredis";
 import * as api from "../core/api/api.js";
+import { RemoteFunction } from "../core/api/remote-function.js";
 import "../core/runtime/runtime.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import { unnameActors } from "./actor-registry.js";
@@ -143,6 +144,8 @@ export class NodeDaemon {
     this.#objects = new NodeObjects(this.#plane, this.nodeId, token, {
       seen: (owner) => this.#owners.seen(owner),
       located: (id) => this.#outbox.located(id),
+      // Called once tasks arrive: `functions` below is made by then.
+      remoteFunction: async (wire) => new RemoteFunction(await functions.fn(wire.key), wire.options),
     });
     const functions = new NodeFunctions(this.#plane, this.nodeId, (args) => this.#objects.args(args));
     this.#exec = new NodeExec({

@@ -15,7 +15,7 @@ import type { ControlPlane } from "./control-plane.js";
 import { withArrows } from "./arrow-wire.js";
 import { pullFromHolders, SERVED } from "./holders.js";
 import { PartialCopy } from "./partial-copy.js";
-import { holdsMarkers, reviveRefs } from "./nested-refs.js";
+import { holdsMarkers, reviveRefs, type RemoteFnWire } from "./nested-refs.js";
 import { toPayload, type ArgWire, type Payload } from "./wire.js";
 
 interface Held {
@@ -29,6 +29,8 @@ export interface ObjectHooks {
   seen(owner: string): void;
   /** This node holds `id` now: list it in the object directory. */
   located(id: string): void;
+  /** A remote function that came as an argument, defined here (see nested-args.ts). */
+  remoteFunction(wire: RemoteFnWire): Promise<unknown>;
 }
 
 export class NodeObjects {
@@ -58,7 +60,7 @@ export class NodeObjects {
         if (!holdsMarkers(arg.i)) return arg.i;
         async = true;
         // Refs nested in the value become refs of this node's store.
-        return reviveRefs(arg.i, (wire) => ("i" in wire ? api.put(wire.i) : this.#local(wire.r, wire.holders)));
+        return reviveRefs(arg.i, (wire) => ("i" in wire ? api.put(wire.i) : this.#local(wire.r, wire.holders)), (wire) => this.#hooks.remoteFunction(wire));
       }
       async = true;
       return this.#local(arg.r, arg.holders);

@@ -4,7 +4,9 @@
  * choose its node, `numReturns` works across nodes, and large arguments
  * (by value or behind a ref) travel to the node that runs it, which pulls
  * them from the submitting node; the lent copies are freed afterwards;
- * refs nested in an argument reach it as refs.
+ * refs nested in an argument reach it as refs, remote functions in its
+ * arguments as remote functions; a nested task asking for more CPUs than
+ * its node has runs where they are.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -116,6 +118,31 @@ describe("cluster: nested tasks placed as a driver's", () => {
     const result = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote(nodeId(2)));
     assert.equal(result.node, nodeId(2));
     assert.equal(result.total, 7 + 20_000);
+  });
+
+  test("remote functions passed to a nested task that must leave its node travel with it, at the top level and nested", LIMIT, async () => {
+    const parent = ray.remote(async function parent() {
+      const where = ray.remote((tag: string) => `${tag} on ${ray.getRuntimeContext().nodeId}`);
+      const caller = ray.remote(async (f: typeof where, inside: { fns: (typeof where)[] }) => {
+        const g = inside.fns[0] as typeof where;
+        return { here: ray.getRuntimeContext().nodeId, ran: await ray.get([f.remote("top"), g.remote("nested")]) };
+      });
+      return ray.get(caller.options({ resources: { "my-label": 1 } }).remote(where, { fns: [where] }));
+    });
+    const result = await ray.get(parent.options({ scheduling: { nodeId: nodeId(0) } }).remote());
+    assert.equal(result.here, nodeId(1));
+    // Each ran as a nested task of the caller, wherever the default policy put it.
+    const nodes = [nodeId(0), nodeId(1), nodeId(2)];
+    assert.equal(result.ran.length, 2);
+    assert.ok(nodes.some((node) => result.ran[0] === `top on ${node}`), result.ran[0]);
+    assert.ok(nodes.some((node) => result.ran[1] === `nested on ${node}`), result.ran[1]);
+  });
+
+  test("a remote function the driver passes to a task on a node is callable there", LIMIT, async () => {
+    const double = ray.remote((n: number) => n * 2);
+    const caller = ray.remote(async (f: typeof double, n: number) => ({ node: ray.getRuntimeContext().nodeId, value: await ray.get(f.remote(n)) }));
+    const result = await ray.get(caller.options({ scheduling: { nodeId: nodeId(2) } }).remote(double, 21));
+    assert.deepEqual(result, { node: nodeId(2), value: 42 });
   });
 
   test("SPREAD nested tasks run on every node", LIMIT, async () => {
