@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { availableParallelism } from "node:os";
-import { after, test } from "node:test";
+import { after, describe, test } from "node:test";
 import * as ray from "../src/index.js";
 import { runScript } from "./support/child.js";
 
@@ -96,55 +96,58 @@ async function assertExits(name: string, source: string, expected: string): Prom
   assert.match(result.stdout, new RegExp(expected));
 }
 
-test("a script that auto-inits and never calls shutdown exits by itself", { timeout: 240_000 }, async () => {
-  await assertExits(
-    "auto-init-exit",
-    `
-import * as ray from "RAYTS";
-const slow = ray.remote((x: number) => {
-  const end = Date.now() + 50;
-  while (Date.now() < end) {}
-  return x * x;
-});
-console.log("initialized before:", ray.isInitialized());
-console.log("result:", JSON.stringify(await ray.get([1, 2, 3].map((x) => slow.remote(x)))));
-console.log("initialized after:", ray.isInitialized());
-`,
-    "initialized before: false\\nresult: \\[1,4,9\\]\\ninitialized after: true",
-  );
-});
+// Each runs its own child process, independent of the others and of this process's runtime: they run side by side.
+describe("scripts that never call shutdown exit by themselves", { concurrency: true }, () => {
+  test("a script that auto-inits and never calls shutdown exits by itself", { timeout: 240_000 }, async () => {
+    await assertExits(
+      "auto-init-exit",
+      `
+  import * as ray from "RAYTS";
+  const slow = ray.remote((x: number) => {
+    const end = Date.now() + 50;
+    while (Date.now() < end) {}
+    return x * x;
+  });
+  console.log("initialized before:", ray.isInitialized());
+  console.log("result:", JSON.stringify(await ray.get([1, 2, 3].map((x) => slow.remote(x)))));
+  console.log("initialized after:", ray.isInitialized());
+  `,
+      "initialized before: false\\nresult: \\[1,4,9\\]\\ninitialized after: true",
+    );
+  });
 
-test("a script with init, an actor, a failed task and a crashed worker, never shut down, exits by itself", { timeout: 240_000 }, async () => {
-  await assertExits(
-    "actor-exit",
-    `
-import * as ray from "RAYTS";
-await ray.init({ numCpus: 2 });
-const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
-const c = Counter.remote();
-c.inc.remote();
-const fail = ray.remote(() => { throw new Error("boom"); });
-const crash = ray.remote(() => process.exit(1));
-const results = await Promise.allSettled([ray.get(fail.remote()), ray.get(crash.options({ maxRetries: 1 }).remote())]);
-console.log("settled:", results.map((r) => r.status).join(","));
-console.log("count:", await ray.get(c.inc.remote()));
-`,
-    "settled: rejected,rejected\\ncount: 2",
-  );
-});
+  test("a script with init, an actor, a failed task and a crashed worker, never shut down, exits by itself", { timeout: 240_000 }, async () => {
+    await assertExits(
+      "actor-exit",
+      `
+  import * as ray from "RAYTS";
+  await ray.init({ numCpus: 2 });
+  const Counter = ray.remote(class Counter { n = 0; inc() { return ++this.n; } });
+  const c = Counter.remote();
+  c.inc.remote();
+  const fail = ray.remote(() => { throw new Error("boom"); });
+  const crash = ray.remote(() => process.exit(1));
+  const results = await Promise.allSettled([ray.get(fail.remote()), ray.get(crash.options({ maxRetries: 1 }).remote())]);
+  console.log("settled:", results.map((r) => r.status).join(","));
+  console.log("count:", await ray.get(c.inc.remote()));
+  `,
+      "settled: rejected,rejected\\ncount: 2",
+    );
+  });
 
-test("a script whose last await is a long task stays alive until it is done, then exits", { timeout: 240_000 }, async () => {
-  await assertExits(
-    "keepalive-exit",
-    `
-import * as ray from "RAYTS";
-await ray.init({ numCpus: 1 });
-const later = ray.remote(async (x: number) => {
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  return x + 1;
-});
-ray.get(later.remote(1)).then((v) => console.log("value:", v));
-`,
-    "value: 2",
-  );
+  test("a script whose last await is a long task stays alive until it is done, then exits", { timeout: 240_000 }, async () => {
+    await assertExits(
+      "keepalive-exit",
+      `
+  import * as ray from "RAYTS";
+  await ray.init({ numCpus: 1 });
+  const later = ray.remote(async (x: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return x + 1;
+  });
+  ray.get(later.remote(1)).then((v) => console.log("value:", v));
+  `,
+      "value: 2",
+    );
+  });
 });

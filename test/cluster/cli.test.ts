@@ -55,7 +55,8 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
   const join2 = await rayts(["start", `--address=${address}`, `--redis-password=${password}`, "--node-ip-address", "127.0.0.7", "--num-cpus", "1"]);
   assert.equal(join2.code, 0, join2.stderr);
 
-  const status = await rayts(["status"]);
+  // Read-only commands, independent of each other: run side by side.
+  const [status, listed] = await Promise.all([rayts(["status"]), rayts(["list", "nodes", "--format", "json"])]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /Nodes: 2 alive/);
   assert.match(status.stdout, /127\.0\.0\.6 +head/);
@@ -64,7 +65,6 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
 
   // The head serves the dashboard; the observability commands find it through the session.
   assert.match(head.stdout, /Dashboard: http:\/\/127\.0\.0\.1:\d+/);
-  const listed = await rayts(["list", "nodes", "--format", "json"]);
   assert.equal(listed.code, 0, listed.stderr);
   assert.deepEqual((JSON.parse(listed.stdout) as { items: { address: string }[] }).items.map((node) => node.address).sort(), ["127.0.0.6", "127.0.0.7"]);
 
@@ -94,15 +94,13 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
 
   // Rows from both nodes: the tables name the node of each (worker names repeat on every node).
   const nodeIds = (JSON.parse(listed.stdout) as { items: { nodeId: string }[] }).items.map((node) => node.nodeId);
-  const workers = await rayts(["list", "workers"]);
+  const [workers, tasks, typo] = await Promise.all([rayts(["list", "workers"]), rayts(["list", "tasks", "--limit", "200"]), rayts(["list", "tasks", "--filter", "nmae=f"])]);
   assert.equal(workers.code, 0, workers.stderr);
   assert.match(workers.stdout, /^NODE\s+WORKER\s+TYPE\s+ALIVE/m);
   for (const nodeId of nodeIds) assert.match(workers.stdout, new RegExp(`^${nodeId}\\s+task-0\\s+task\\s+true`, "m"));
-  const tasks = await rayts(["list", "tasks", "--limit", "200"]);
   assert.equal(tasks.code, 0, tasks.stderr);
   assert.match(tasks.stdout, /^TASK\s+NAME\s+STATE\s+NODE\s+WORKER\s+ATTEMPTS/m);
   for (const nodeId of nodeIds) assert.match(tasks.stdout, new RegExp(`\\sfinished\\s+${nodeId}\\s+task-`));
-  const typo = await rayts(["list", "tasks", "--filter", "nmae=f"]);
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /Unknown filter field `nmae` of tasks/);
 
@@ -118,17 +116,20 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
 });
 
 test("rayts start refuses a wrong password and says how to install a missing redis-server", async () => {
-  const wrong = await rayts(["start", "--address", "127.0.0.6:1", "--redis-password", "x"]);
+  // Each fails before starting anything: run side by side.
+  const [wrong, missing, exposed, bad] = await Promise.all([
+    rayts(["start", "--address", "127.0.0.6:1", "--redis-password", "x"]),
+    rayts(["start", "--head", "--node-ip-address", "127.0.0.8"], { PATH: "/nonexistent" }),
+    rayts(["start", "--head", "--dashboard-host", "0.0.0.0"]),
+    rayts(["start", "--head", "--resources", "GPU=1"]),
+  ]);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /cannot reach the cluster's Redis at 127\.0\.0\.6:1/);
-  const missing = await rayts(["start", "--head", "--node-ip-address", "127.0.0.8"], { PATH: "/nonexistent" });
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /redis-server was not found on PATH.*apt-get install -y redis-server/s);
   // Bad usage exits 2, failures while running exit 1.
-  const exposed = await rayts(["start", "--head", "--dashboard-host", "0.0.0.0"]);
   assert.equal(exposed.code, 2);
   assert.match(exposed.stderr, /Expected `--dashboard-token` when `--dashboard-host` is not a loopback address, got host "0\.0\.0\.0"/);
-  const bad = await rayts(["start", "--head", "--resources", "GPU=1"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /Expected `--resources` to be a JSON object/);
 });

@@ -122,8 +122,7 @@ describe("cluster faults: node death", () => {
   });
 
   test("a task waiting on a dead node for its custom resources is placed again", async () => {
-    const spare = await freshNode({ slot: 1 });
-    const victim = await freshNode({ slot: 1 });
+    const [spare, victim] = await Promise.all([freshNode({ slot: 1 }), freshNode({ slot: 1 })]);
     const onVictim = stuckOn.options({ scheduling: { nodeId: victim, soft: true }, resources: { slot: 1 } });
     const running = onVictim.remote(victim, 1);
     const waiting = onVictim.remote(victim, 2); // the victim's one slot is taken: this one waits for it
