@@ -100,6 +100,9 @@ export class NodeObjects {
     let value: unknown;
     try {
       ({ value } = await pullFromHolders(this.#plane.redis, objectId, hinted, this.#token, this.#nodeId, lost, copy));
+    } catch (error) {
+      copy?.fail(error instanceof Error ? error : new Error(String(error))); // readers of the copy stop waiting
+      throw error;
     } finally {
       if (this.#partial.get(objectId) === copy) this.#partial.delete(objectId);
     }
