@@ -10,6 +10,7 @@
  * RAYTS_NODE_CPU_PROF=<dir> also writes a CPU profile of each node daemon there;
  * MONITOR=1 also counts the commands by key (Redis MONITOR, which costs Redis CPU).
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Redis } from "ioredis";
 import * as ray from "../src/index.js";
@@ -17,6 +18,22 @@ import { LocalCluster } from "../src/cluster/local-cluster.js";
 import { commandCounts, cpuMs } from "./lib/loopback.js";
 
 const TASKS = 10_000;
+
+/** CPU ms of each thread of a process, grouped: its main thread, worker threads ("node" threads other than the main one), and the rest by thread name (V8 helpers, libuv). */
+function threadCpu(pid: number): Map<string, number> {
+  const groups = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = (readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const group = tid === String(pid) ? "main" : comm === "node" ? "workers" : comm;
+      groups.set(group, (groups.get(group) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return groups;
+}
 const NODE_CPUS = 2;
 const reps = Number(process.argv[2] ?? "3");
 
@@ -39,6 +56,7 @@ try {
   });
   await admin.config("RESETSTAT");
   const before = processes.map(([, pid]) => cpuMs(pid));
+  const threadsBefore = cluster.nodes.map((node) => threadCpu(node.pid));
   const driverBefore = process.cpuUsage();
   const times: number[] = [];
   const split = new Map<string, number>();
@@ -57,6 +75,12 @@ try {
     const ms = cpuMs(pid) - (before[index] as number);
     sum += ms;
     lines.push(`  ${name.padEnd(8)} ${per1000(ms).padStart(7)} CPU ms / 1000 tasks`);
+  });
+  cluster.nodes.forEach((node, index) => {
+    const now = threadCpu(node.pid);
+    const then = threadsBefore[index] ?? new Map<string, number>();
+    const parts = [...now].map(([group, ms]) => [group, ms - (then.get(group) ?? 0)] as const).filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+    lines.push(`    node ${index + 1} threads: ${parts.map(([group, ms]) => `${group} ${per1000(ms)}`).join(", ")}`);
   });
   lines.push(`  ${"all".padEnd(8)} ${per1000(sum).padStart(7)} CPU ms / 1000 tasks (driver user ${per1000(driverUsage.user / 1000)}, system ${per1000(driverUsage.system / 1000)})`);
   const commands = [...commandCounts(await admin.info("commandstats"))].filter(([name]) => !name.startsWith("config") && !name.startsWith("info"));

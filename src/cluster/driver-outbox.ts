@@ -3,7 +3,11 @@
  * synchronous stretch of the program and written together at the next
  * microtask, one Redis pipeline with a stream entry per node (of up to
  * {@link BATCH} messages), along with the object-directory entries of
- * objects freed meanwhile.
+ * objects freed meanwhile. A long stretch (a loop submitting thousands of
+ * tasks) does not hold its messages back until it ends: every
+ * {@link EARLY} messages, then twice as many each time, are written at once,
+ * so that the nodes start on the first tasks while the program submits the
+ * rest.
  */
 import { serialize } from "node:v8";
 import { PREFIX, type ControlPlane } from "./control-plane.js";
@@ -12,6 +16,8 @@ import type { ToNode } from "./wire.js";
 
 /** Messages per stream entry. */
 const BATCH = 2000;
+/** Messages queued in one synchronous stretch after which they are written before it ends. */
+const EARLY = 256;
 
 export class DriverOutbox {
   readonly #plane: ControlPlane;
@@ -19,6 +25,9 @@ export class DriverOutbox {
   #messages = new Map<string, ToNode[]>();
   #dropLocations: string[] = [];
   #scheduled = false;
+  /** Messages queued since the last write, and how many make the next early one. */
+  #queued = 0;
+  #early = EARLY;
   /** Set at shutdown: nothing more is written. */
   closed = false;
 
@@ -32,7 +41,13 @@ export class DriverOutbox {
     let list = this.#messages.get(nodeId);
     if (list === undefined) this.#messages.set(nodeId, (list = []));
     list.push(message);
-    this.#schedule();
+    if (++this.#queued < this.#early) {
+      this.#schedule();
+      return;
+    }
+    // The stretch goes on: later early writes are larger, up to a full stream entry per node.
+    this.#early = Math.min(2 * this.#early, BATCH);
+    this.flush();
   }
 
   /** Queues the removal of the object directory's entry for `gid`. */
@@ -44,15 +59,20 @@ export class DriverOutbox {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => this.flush());
+    queueMicrotask(() => {
+      this.#early = EARLY;
+      this.flush();
+    });
   }
 
   /** Writes what is queued now. */
   flush(): void {
     this.#scheduled = false;
+    this.#queued = 0;
     if (this.closed) return;
     const outbox = this.#messages;
     const dropLocations = this.#dropLocations;
+    if (outbox.size === 0 && dropLocations.length === 0) return;
     this.#messages = new Map();
     this.#dropLocations = [];
     const write = (): Promise<unknown> => {

@@ -110,6 +110,10 @@ export class DriverTasks {
 
   /** Runs `work` once every dependency has settled (in order for an actor's queue). */
   whenReady(work: Work): void {
+    if (work.deps.length === 0) {
+      this.start(work);
+      return;
+    }
     const pending = work.deps.filter((dep) => dep.state === undefined);
     if (pending.length === 0) {
       this.start(work);
@@ -121,7 +125,7 @@ export class DriverTasks {
   /** Sends `work`, or fails it with the error of a failed dependency. */
   start(work: Work): void {
     if (this.gaveUp !== undefined) { work.fail(this.gaveUp); return; }
-    const failed = work.deps.find((dep) => dep.state?.ok === false);
+    const failed = work.deps.length === 0 ? undefined : work.deps.find((dep) => dep.state?.ok === false);
     if (failed !== undefined && failed.state?.ok === false) {
       work.fail(failed.state.error);
       return;
@@ -142,7 +146,7 @@ export class DriverTasks {
     const object = table.create(nextId());
     const streaming = options.numReturns === "streaming";
     if (streaming) generators.submitted(object, options.generatorBackpressureNumObjects);
-    const deps = refsIn(args).map((ref) => objects.object(ref));
+    const deps = args.length === 0 ? [] : refsIn(args).map((ref) => objects.object(ref));
     for (const dep of deps) table.pin(dep);
     object.deps = deps;
     const work: Work = {

@@ -54,7 +54,7 @@ const READ_COUNT = 512;
  * batch arriving at once does not leave the node's CPUs idle while it is
  * taken in.
  */
-const HANDLE_SLICE = 256;
+const HANDLE_SLICE = 32;
 
 /** What a node daemon tells the process that runs it. */
 export interface NodeEvents {

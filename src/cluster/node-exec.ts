@@ -11,6 +11,7 @@ import { ActorClass } from "../core/api/actor.js";
 import { ActorDiedError, errorToData, RayError, TaskCancelledError, type ErrorData } from "../core/api/errors.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import { NO_BACKPRESSURE, ObjectRefGenerator } from "../core/api/object-ref-generator.js";
+import type { Backend } from "../core/runtime/backend.js";
 import { state } from "../core/runtime/global-state.js";
 import { holdsRefs } from "./nested-refs.js";
 import type { NodeFunctions } from "./node-functions.js";
@@ -77,15 +78,59 @@ export class NodeExec {
     entry.pending++;
     this.busyCpus += message.numCpus;
     this.#parts.owners.task(message.owner, message.id);
+    // A defined function and inline arguments (tiny tasks): submitted in this turn, one promise per task.
+    const fn = this.#parts.functions.defined(message.fn);
+    const args = fn === undefined ? undefined : this.#parts.objects.args(message.args);
+    const backend = state.backend;
+    if (fn !== undefined && Array.isArray(args) && message.stream === undefined && backend !== undefined) {
+      this.#runNow(message, entry, backend, fn, args);
+      return;
+    }
     this.#arriving.add(message.id);
-    // #runTask reports every failure as the task's result: it does not reject.
-    void this.#runTask(message).finally(() => {
-      this.busyCpus -= message.numCpus;
-      this.#parts.owners.taskDone(message.owner, message.id);
+    // #runTaskLater reports every failure as the task's result: it does not reject.
+    void this.#runTaskLater(message).finally(() => {
       this.#arriving.delete(message.id);
       this.#cancelledEarly.delete(message.id);
-      this.#parts.outbox.settled(entry);
+      this.#taskDone(message, entry);
     });
+  }
+
+  #taskDone(message: TaskMessage, entry: StreamEntry): void {
+    this.busyCpus -= message.numCpus;
+    this.#parts.owners.taskDone(message.owner, message.id);
+    this.#parts.outbox.settled(entry);
+  }
+
+  /** Submits a task whose function and arguments are here, and sends its result once it settles. */
+  #runNow(message: TaskMessage, entry: StreamEntry, backend: Backend, fn: number, args: unknown[]): void {
+    const { id, owner } = message;
+    let ref: ObjectRef<unknown>;
+    try {
+      ref = backend.submitTask(fn, args, { numCpus: message.numCpus, maxRetries: message.maxRetries, retryExceptions: message.retryExceptions, name: message.name });
+    } catch (error) {
+      this.#parts.outbox.result(owner, { k: "err", id, e: this.errorData(error) });
+      this.#taskDone(message, entry);
+      return;
+    }
+    this.running.set(id, ref);
+    const settled = backend.getOne?.(ref, undefined) ?? backend.get([ref], undefined).then((values) => values[0]);
+    settled.then(
+      (value) => {
+        if (holdsRefs(value)) {
+          // Refs inside the value: the general path (see #finish).
+          this.running.delete(id);
+          void this.#finish(id, owner, ref).finally(() => this.#taskDone(message, entry));
+          return;
+        }
+        this.#send(id, owner, ref, value);
+        this.#taskDone(message, entry);
+      },
+      (error: unknown) => {
+        this.#parts.outbox.result(owner, { k: "err", id, e: this.errorData(error) });
+        this.running.delete(id);
+        this.#taskDone(message, entry);
+      },
+    );
   }
 
   actor(message: ActorMessage, entry: StreamEntry): void {
@@ -136,14 +181,6 @@ export class NodeExec {
       }
     }
     return { cancelled, killed };
-  }
-
-  #runTask(message: TaskMessage): Promise<void> {
-    // A defined function and inline arguments (tiny tasks): submitted in this turn, without awaiting.
-    const fn = this.#parts.functions.defined(message.fn);
-    const args = fn === undefined ? undefined : this.#parts.objects.args(message.args);
-    if (fn === undefined || !Array.isArray(args)) return this.#runTaskLater(message);
-    return this.#submit(message, fn, args);
   }
 
   async #runTaskLater(message: TaskMessage): Promise<void> {
@@ -215,7 +252,6 @@ export class NodeExec {
 
   /** Waits for a local result and sends it to its owner: inline when small, else held here. */
   async #finish(id: string, owner: string, ref: ObjectRef<unknown>): Promise<void> {
-    const { objects, outbox } = this.#parts;
     this.running.set(id, ref);
     try {
       let value = await api.get(ref);
@@ -223,6 +259,17 @@ export class NodeExec {
         // Refs inside the value: small ones inline, large ones held here for the owner (see returned-refs.ts).
         value = await markReturnedRefs(value, id, this.#parts.nodeId, (heldId, local, payload) => this.hold(owner, heldId, local, payload));
       }
+      this.#send(id, owner, ref, value);
+    } catch (error) {
+      this.#parts.outbox.result(owner, { k: "err", id, e: this.errorData(error) });
+      this.running.delete(id);
+    }
+  }
+
+  /** Sends a settled result to its owner, inline when small, else held here; then forgets it as running. */
+  #send(id: string, owner: string, ref: ObjectRef<unknown>, value: unknown): void {
+    const { objects, outbox } = this.#parts;
+    try {
       if (inlineSize(value) <= INLINE_LIMIT) {
         outbox.result(owner, { k: "ok", id, v: unshare(value) });
       } else {
@@ -232,9 +279,9 @@ export class NodeExec {
       }
     } catch (error) {
       outbox.result(owner, { k: "err", id, e: this.errorData(error) });
-    } finally {
-      this.running.delete(id);
     }
+    // After the result is queued: the outbox counts this task as running when it picks the result's linger.
+    this.running.delete(id);
   }
 
   /** Error data; a missing package is named with this node, where it must be installed. */

@@ -74,6 +74,7 @@ export interface ResultBatch {
 
 /** A copy of `value` with every shared-memory view copied into private memory (v8.serialize refuses shared buffers). */
 export function unshare(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
   if (ArrayBuffer.isView(value)) {
     if (!(value.buffer instanceof SharedArrayBuffer)) return value;
     const Ctor = value.constructor as new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView;
@@ -90,7 +91,7 @@ export function unshare(value: unknown): unknown {
   if (Array.isArray(value)) return value.some(needsUnshare) ? value.map(unshare) : value;
   if (value instanceof Map) return new Map([...value].map(([k, v]) => [unshare(k), unshare(v)]));
   if (value instanceof Set) return new Set([...value].map(unshare));
-  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+  if (Object.getPrototypeOf(value) === Object.prototype) {
     const entries = Object.entries(value);
     if (!entries.some(([, v]) => needsUnshare(v))) return value;
     return Object.fromEntries(entries.map(([k, v]) => [k, unshare(v)]));
