@@ -16,13 +16,15 @@ test("every command listed by `rayts --help` answers --help and -h with its usag
   const commands = [...top.stdout.matchAll(/^ {2}(\w+) /gm)].map((match) => match[1] as string);
   assert.deepEqual(commands, ["start", "stop", "status", "list", "summary", "memory", "logs", "timeline"]);
   assert.match(top.stdout, /rayts <command> --help/);
-  for (const command of commands) {
-    for (const flag of ["--help", "-h"]) {
-      const run = await runCli(command === "list" ? [command, "tasks", flag] : [command, flag], NO_CLUSTER);
-      assert.equal(run.code, 0, `rayts ${command} ${flag}: ${run.stderr}`);
-      assert.match(run.stdout, /Usage|rayts /, `rayts ${command} ${flag} prints its usage`);
-      assert.equal(run.stderr, "", `rayts ${command} ${flag} writes nothing on stderr`);
-    }
+  // Independent processes: started side by side, checked in order.
+  const cases = commands.flatMap((command) => ["--help", "-h"].map((flag) => ({ command, flag })));
+  const runs = await Promise.all(cases.map(({ command, flag }) => runCli(command === "list" ? [command, "tasks", flag] : [command, flag], NO_CLUSTER)));
+  for (const [index, { command, flag }] of cases.entries()) {
+    const run = runs[index];
+    assert.ok(run);
+    assert.equal(run.code, 0, `rayts ${command} ${flag}: ${run.stderr}`);
+    assert.match(run.stdout, /Usage|rayts /, `rayts ${command} ${flag} prints its usage`);
+    assert.equal(run.stderr, "", `rayts ${command} ${flag} writes nothing on stderr`);
   }
 });
 
@@ -30,8 +32,11 @@ test("an unknown command or option fails and names it", async () => {
   const command = await runCli(["bogus"], NO_CLUSTER);
   assert.notEqual(command.code, 0);
   assert.match(command.stderr, /unknown command "bogus"/);
-  for (const name of ["list", "memory", "logs", "stop"]) {
-    const run = await runCli([name, "--bogus"], NO_CLUSTER);
+  const names = ["list", "memory", "logs", "stop"];
+  const runs = await Promise.all(names.map((name) => runCli([name, "--bogus"], NO_CLUSTER)));
+  for (const [index, name] of names.entries()) {
+    const run = runs[index];
+    assert.ok(run);
     assert.notEqual(run.code, 0, `rayts ${name} --bogus`);
     assert.match(run.stderr, /--bogus/);
   }
