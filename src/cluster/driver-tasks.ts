@@ -154,6 +154,14 @@ export class DriverTasks {
       fail: (error) => table.settle(object, { ok: false, error }),
       send: () => {
         if (object.state !== undefined) return; // cancelled while waiting
+        if (placement.held(options)) {
+          // The nodes have their share: what was queued for them goes now, not when the program's loop ends.
+          if (placement.backlog === 0) this.#host.outbox.flush();
+          placement.later(() => {
+            work.send();
+          });
+          return;
+        }
         const { wires, locality } = this.wires(args, object.deps);
         const demand = placement.demand(options.numCpus, options, locality);
         const node = placement.choose(demand);

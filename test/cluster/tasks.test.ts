@@ -90,6 +90,22 @@ describe("cluster: placement", () => {
     assert.ok((counts[SECOND] ?? 0) > 0 && (counts[GPU_NODE] ?? 0) > 0, JSON.stringify(counts));
   });
 
+  test("a burst goes to each node as fast as it works: a node whose tasks take 50x longer gets far fewer", async () => {
+    // Tasks sleep 50 ms on the second node and 1 ms elsewhere. Split up front by CPUs, the second node
+    // would get as many as the head; held back in the driver and placed as nodes finish, it gets a few.
+    const slowOnSecond = ray.remote((slow: string) => {
+      const here = ray.getRuntimeContext().nodeAddress;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, here === slow ? 50 : 1);
+      return here;
+    });
+    const counts = tally(await ray.get(Array.from({ length: 1500 }, () => slowOnSecond.remote(SECOND))));
+    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 1500);
+    const head = counts[HEAD] ?? 0;
+    const second = counts[SECOND] ?? 0;
+    assert.ok(second > 0, `the slow node ran nothing: ${JSON.stringify(counts)}`);
+    assert.ok(head > 2 * second, `the head ran ${head} tasks, the slow node ${second}: ${JSON.stringify(counts)}`);
+  });
+
   test('scheduling: "SPREAD" places tasks round robin over the nodes', async () => {
     const counts = tally(await ray.get(Array.from({ length: 9 }, () => whereAmI.options({ scheduling: "SPREAD" }).remote())));
     assert.deepEqual(counts, { [HEAD]: 3, [SECOND]: 3, [GPU_NODE]: 3 });
