@@ -97,8 +97,7 @@ export function unshare(value: unknown): unknown {
     return Object.fromEntries(entries.map(([k, v]) => [k, unshare(v)]));
   }
   // Only objects that are not plain data get here: an Arrow value travels as its IPC bytes.
-  if (typeof value === "object" && value !== null) return arrowMarker(value) ?? value;
-  return value;
+  return arrowMarker(value) ?? value;
 }
 
 function needsUnshare(value: unknown): boolean {
