@@ -6,10 +6,9 @@
  * Exit codes, the same for every command: 0 done, 1 the command failed
  * while running, 2 the command line is wrong (nothing was done).
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { RayError } from "../core/api/errors.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, isUsageError, packageVersion } from "./usage.js";
+import { isEntryPoint } from "./entry-point.js";
 
 /** A subcommand module. */
 export interface Command {
@@ -95,18 +94,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
 }
 
-/** True when this file is the process's entry point (also through the npm bin symlink). */
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

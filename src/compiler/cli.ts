@@ -5,13 +5,12 @@
  * Exit codes: 0 compiled (warnings allowed), 1 diagnostics (nothing
  * written), 2 the command line itself is wrong.
  */
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { compile, writeOutputs, type CompileResult } from "./compile.js";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "./diagnostics.js";
 import { diagnosticReport, formatReport } from "./report.js";
 import { Watcher } from "./watch.js";
+import { isEntryPoint } from "../cli/entry-point.js";
 
 /** Usage text printed by `--help` and on bad usage. */
 export const USAGE = `Usage: raycompile <srcDir> [options]
@@ -165,15 +164,4 @@ function startWatching(args: CliArguments, io: CliIo): Watcher {
   return watcher;
 }
 
-/** True when this file is the process's entry point (also through the npm bin symlink). */
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) process.exitCode = main(process.argv.slice(2));
