@@ -65,6 +65,18 @@ export function collectNow(): boolean {
 const DEFERRED_FALLBACK_MS = 20;
 
 /**
+ * A collection asked for by {@link MemoryPressure.request} waits until
+ * PACE times the last collection's duration has passed since it ended, so
+ * such collections take at most about 1/(PACE + 1) of the time. A full
+ * collection stops the thread for the whole heap (tens of milliseconds in
+ * a loaded process) however little it frees: a program that submits and
+ * drops batches of 10,000 tasks would otherwise pay one per batch.
+ */
+const PACE = 10;
+/** The longest a paced request waits (ms), whatever the last collection cost. */
+const MAX_PACE_MS = 500;
+
+/**
  * Gives finalizers a turn, and runs due collections where they work.
  *
  * V8 runs FinalizationRegistry callbacks as a separate task. In a loop that
@@ -118,6 +130,11 @@ export class MemoryPressure {
   #pending = 0;
   #scheduled = false;
   #collections = 0;
+  /** When the last collection ended and how long it took (ms, performance.now()). */
+  #lastEnd = -Infinity;
+  #lastMs = 0;
+  /** A request waiting for its pace (see {@link PACE}). */
+  #paced: ReturnType<typeof setTimeout> | undefined;
 
   /** Full collections asked for so far. */
   get collections(): number {
@@ -146,11 +163,35 @@ export class MemoryPressure {
   collectDue(): void {
     this.#pending = 0;
     this.#collections++;
-    collector()?.();
+    this.#collect(undefined);
   }
 
-  /** Asks for a full collection as if the threshold had been reached. */
+  #collect(options: { type: "minor" } | undefined): void {
+    const gc = collector();
+    if (gc === null) return;
+    const start = performance.now();
+    gc(options);
+    if (options !== undefined) return;
+    this.#lastEnd = performance.now();
+    this.#lastMs = this.#lastEnd - start;
+  }
+
+  /**
+   * Asks for a full collection as if the threshold had been reached, paced
+   * by what the last one cost (see {@link PACE}): one asked for too soon
+   * after the last is asked for when the pause is over.
+   */
   request(): void {
+    if (this.#paced !== undefined) return;
+    const wait = Math.min(MAX_PACE_MS, PACE * this.#lastMs) - (performance.now() - this.#lastEnd);
+    if (wait > 0) {
+      this.#paced = setTimeout(() => {
+        this.#paced = undefined;
+        this.request();
+      }, wait);
+      this.#paced.unref();
+      return;
+    }
     this.add(Math.max(0, this.#threshold - this.#pending));
   }
 
@@ -174,7 +215,7 @@ export class MemoryPressure {
       this.#scheduled = false;
       this.#pending = 0;
       if (!this.#young) this.#collections++;
-      collector()?.(this.#young ? { type: "minor" } : undefined);
+      this.#collect(this.#young ? { type: "minor" } : undefined);
     });
   }
 }
