@@ -24,6 +24,8 @@ const NO_ARGS: Encoded[] = [];
 const NO_PINS: readonly number[] = [];
 /** Most constructor messages posted in one turn of the event loop; the rest go in the next. */
 const INITS_PER_TURN = 1024;
+/** Calls to one actor thread posted together while a synchronous loop submits them. */
+const CALL_RUN = 64;
 
 /**
  * The calls of an actor that has been given any: made on its first call,
@@ -464,6 +466,13 @@ export class ActorManager {
       this.#host.events()?.emit({ kind: "taskAssigned", task, worker: `actor-${thread.link.index}` });
       const args = task.args.map((arg) => this.#host.lend(thread, arg));
       this.#host.send(thread.link, { kind: "call", actor: actor.id, task: task.id, method: task.method as string, name: task.name, args });
+      // A synchronous loop of calls would leave the actor's thread idle
+      // until it ends and then hand it every call at once: post each run of
+      // CALL_RUN calls now, so the thread works while the loop goes on.
+      if (++thread.unflushed >= CALL_RUN) {
+        thread.unflushed = 0;
+        thread.link.flush();
+      }
     }
   }
 

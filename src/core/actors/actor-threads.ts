@@ -29,6 +29,8 @@ export class ActorThread implements Holder {
   blocks = new Set<number>();
   /** Ids of the actors placed here and not yet gone. */
   readonly actors = new Set<number>();
+  /** Calls queued on the link since it was last flushed by a run of calls (see ActorManager.pump). */
+  unflushed = 0;
 
   constructor(link: Transport, dedicated: boolean) {
     this.link = link;
