@@ -17,7 +17,7 @@ import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
-import { actorOwner, moveNamedActor } from "./actor-registry.js";
+import { actorOwner, claimActorName, moveNamedActor } from "./actor-registry.js";
 import type { ClusterEvent, ControlPlane, NamedActorRecord } from "./control-plane.js";
 import { driverKey } from "./liveness.js";
 import type { NodeEntry } from "./node-table.js";
@@ -159,7 +159,7 @@ export class DriverActors {
           const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
           actor.record = record;
           this.#host.names.set(nameKey, record);
-          void this.#host.plane.nameActor(record);
+          void claimActorName(this.#host.plane, record).catch(() => undefined);
         }
       },
     });

@@ -32,6 +32,7 @@ import { NestedArgs } from "./nested-args.js";
 import { DefaultPolicy, HYBRID_THRESHOLD, type Demand } from "./scheduling.js";
 import type { FromNode, ResultBatch, ToNode } from "./wire.js";
 import type { ActorWire, LocalHandle } from "./actor-wire.js";
+import type { SendOutcome } from "./node-actors.js";
 
 /** A nested task running on another node for this one. */
 interface Spilled {
@@ -187,20 +188,27 @@ export class NestedSpill {
    * `nodeId`; its result settles the call as a nested task's does. False
    * when that node is not live.
    */
-  sendCall(task: Task, parts: DriverParts, actor: string, nodeId: string): boolean {
+  sendCall(task: Task, parts: DriverParts, actor: string, nodeId: string): SendOutcome {
     const node = this.#nodes.get(nodeId);
-    if (node === undefined || this.#dead.has(nodeId) || this.#stopped) return false;
+    if (this.#dead.has(nodeId) || this.#stopped) return "dead";
+    if (node === undefined) return "unknown";
     const lent: string[] = [];
     const args = this.#lending.wires(task.args, parts, lent);
     if ("stays" in args) {
       this.#free(lent, undefined);
       parts.tasks.settle(task, { ok: false, error: errorToData(new RayError(`cannot send call ${task.name} to node ${nodeId}: ${args.stays}`)) });
-      return true;
+      return "sent";
     }
     const id = this.#spilledId(task);
     this.#spilled.set(id, { task, parts, node, lent, retriesLeft: 0, actor });
     this.#send(nodeId, { k: "call", id, owner: this.#nodeId, actor, method: task.method ?? "", args: args.wires });
-    return true;
+    return "sent";
+  }
+
+  /** Reads the live nodes from the cluster until `nodeId` is known (a read under way may have started before it joined). */
+  async refreshNodes(nodeId: string): Promise<void> {
+    await this.#nodes.refresh();
+    if (this.#nodes.get(nodeId) === undefined) await this.#nodes.refresh();
   }
 
   /** Tells `nodeId` to kill `actor`. */

@@ -25,11 +25,16 @@ export interface NodeActorsHost {
   readonly nodeId: string;
   /** The local handles of the actors this node hosts, by cluster id (calls from other nodes reach them there). */
   hosted(): Map<string, object>;
-  /** Sends call `task` of actor `actor` to `node`; false when that node is not live. */
-  sendCall(task: Task, parts: DriverParts, actor: string, node: string): boolean;
+  /** Sends call `task` of actor `actor` to `node`: "sent", "dead" (the node died), or "unknown" (not in this node's view of the cluster yet). */
+  sendCall(task: Task, parts: DriverParts, actor: string, node: string): SendOutcome;
+  /** Reads the live nodes from the cluster again (a node that joined a moment ago becomes known). */
+  refreshNodes(node: string): Promise<void>;
   /** Tells `node` to kill `actor`. */
   sendKill(actor: string, node: string): void;
 }
+
+/** What sending a call to a node came to. */
+export type SendOutcome = "sent" | "dead" | "unknown";
 
 /** An actor of another node, as this node's runtime reaches it. */
 interface StandIn {
@@ -42,6 +47,8 @@ interface StandIn {
   /** Calls waiting for their arguments (or for the ones before them), in order. */
   readonly queue: Task[];
   dead: string | undefined;
+  /** Its node was not known here: the calls wait while the cluster's live nodes are read again. */
+  checking: boolean;
   /** The name it is found under with `getActor`, when named. */
   named: NamedActor | undefined;
 }
@@ -109,7 +116,7 @@ export class NodeActors implements RemoteActors {
   #standIn(gid: string, name: string, methods: readonly string[], streaming: readonly string[], node: string): StandIn {
     let actor = this.#byGid.get(gid);
     if (actor === undefined) {
-      actor = { num: nextId(), gid, name, methods, streaming, node, queue: [], dead: undefined, named: undefined };
+      actor = { num: nextId(), gid, name, methods, streaming, node, queue: [], dead: undefined, checking: false, named: undefined };
       this.#byNum.set(actor.num, actor);
       this.#byGid.set(gid, actor);
     } else if (node !== "" && node !== actor.node && (actor.dead === undefined || actor.dead.startsWith(NODE_DIED))) {
@@ -133,10 +140,11 @@ export class NodeActors implements RemoteActors {
     return true;
   }
 
-  pump(num: number): void {
+  /** Sends the calls of stand-in `num` whose arguments are ready, in order; `checked`: its node was just read again. */
+  pump(num: number, checked = false): void {
     const actor = this.#byNum.get(num);
     const parts = this.#parts;
-    if (actor === undefined || parts === undefined) return;
+    if (actor === undefined || parts === undefined || actor.checking) return;
     while (actor.queue.length > 0) {
       const task = actor.queue[0] as Task;
       if (task.deps > 0 && task.cancelled === "no") return;
@@ -147,9 +155,29 @@ export class NodeActors implements RemoteActors {
         continue;
       }
       if (actor.dead === undefined && actor.node === "") actor.dead = "its handle left its owner before the actor was placed";
-      if (actor.dead === undefined && !this.#host.sendCall(task, parts, actor.gid, actor.node)) actor.dead = `its node ${actor.node} is not live`;
+      if (actor.dead === undefined) {
+        const outcome = this.#host.sendCall(task, parts, actor.gid, actor.node);
+        if (outcome === "unknown" && !checked) {
+          // A node that joined a moment ago: this node may not have seen it yet. The call waits, in order, for a fresh read.
+          actor.queue.unshift(task);
+          this.#check(actor);
+          return;
+        }
+        if (outcome !== "sent") actor.dead = `its node ${actor.node} is not live`;
+      }
       if (actor.dead !== undefined) parts.tasks.settle(task, { ok: false, error: this.#died(actor) });
     }
+  }
+
+  #check(actor: StandIn): void {
+    actor.checking = true;
+    void this.#host
+      .refreshNodes(actor.node)
+      .catch(() => undefined)
+      .then(() => {
+        actor.checking = false;
+        this.pump(actor.num, true);
+      });
   }
 
   #died(actor: StandIn): ReturnType<typeof errorToData> {

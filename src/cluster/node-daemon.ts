@@ -128,7 +128,8 @@ export class NodeDaemon {
     const actors = (this.#actors = new NodeActors({
       nodeId: this.nodeId,
       hosted: () => this.#exec.actors,
-      sendCall: (task, parts, actor, node) => this.#spill?.sendCall(task, parts, actor, node) ?? false,
+      sendCall: (task, parts, actor, node) => this.#spill?.sendCall(task, parts, actor, node) ?? "dead",
+      refreshNodes: (node) => this.#spill?.refreshNodes(node) ?? Promise.resolve(),
       sendKill: (actor, node) => this.#spill?.sendKill(actor, node),
     }));
     state.remoteActors = actors;
@@ -279,6 +280,9 @@ export class NodeDaemon {
         return;
       case "free":
         this.#objects.free(message.ids);
+        return;
+      case "named":
+        this.#actors?.known([message.actor]);
         return;
     }
   }

@@ -2,8 +2,8 @@
  * Actor handles across nodes, as Ray's parameter-server pattern uses them:
  * a driver's actor handle passed to tasks on other nodes is called from
  * there (each caller's calls in order), `getActor(name)` inside a task on a
- * node finds an actor of the cluster, a handle a task returns works in the
- * driver, and a task calling an actor that was killed gets ActorDiedError.
+ * node finds an actor of the cluster, and a handle a task returns works in
+ * the driver (deaths: actor-handles-deaths.test.ts).
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -158,74 +158,4 @@ test("a task on a node passes the handle on to a nested task on another node", L
   const out = await ray.get(parent.options(onNode(1)).remote(server, nodeIdAt(cluster, 2)));
   assert.deepEqual(out, { total: 9, node: nodeIdAt(cluster, 2) });
   ray.kill(server);
-});
-
-/** Lets a task tell the driver it got somewhere, then wait for the driver's go. */
-class Gate {
-  arrivedFlag = false;
-  wakeArrived: (() => void) | undefined;
-  wakeOpen: (() => void) | undefined;
-  isOpen = false;
-  arrive(): void {
-    this.arrivedFlag = true;
-    this.wakeArrived?.();
-  }
-  async arrived(): Promise<boolean> {
-    if (!this.arrivedFlag) await new Promise<void>((resolve) => (this.wakeArrived = resolve));
-    return true;
-  }
-  open(): void {
-    this.isOpen = true;
-    this.wakeOpen?.();
-  }
-  async opened(): Promise<boolean> {
-    if (!this.isOpen) await new Promise<void>((resolve) => (this.wakeOpen = resolve));
-    return true;
-  }
-}
-const Gates = ray.remote(Gate);
-
-test("an actor killed while a task on another node holds its handle: the task's next call fails with ActorDiedError", LIMIT, async () => {
-  const server = Server.options(onNode(0)).remote();
-  const gate = Gates.options({ maxConcurrency: 4, ...onNode(2) }).remote();
-  const holder = ray.remote(async (handle: ray.ActorHandle<Pusher>, door: ray.ActorHandle<Gate>) => {
-    const before = await ray.get(handle.push.remote("holder", 0, 2));
-    door.arrive.remote();
-    await ray.get(door.opened.remote());
-    try {
-      await ray.get(handle.push.remote("holder", 1, 2));
-      return { before, after: "no error" };
-    } catch (error) {
-      return { before, after: (error as Error).name };
-    }
-  });
-  const out = holder.options(onNode(1)).remote(server, gate);
-  assert.equal(await ray.get(gate.arrived.remote()), true);
-  ray.kill(server);
-  gate.open.remote();
-  assert.deepEqual(await ray.get(out), { before: 2, after: "ActorDiedError" });
-  ray.kill(gate);
-});
-
-test("the node of an actor dies while a task on another node holds its handle: the task's next call fails with ActorDiedError", LIMIT, async () => {
-  const extra = await cluster.addNode({ numCpus: 1 });
-  const server = Server.options({ scheduling: { nodeId: extra.nodeId, soft: false } }).remote();
-  const gate = Gates.options({ maxConcurrency: 4, ...onNode(2) }).remote();
-  const holder = ray.remote(async (handle: ray.ActorHandle<Pusher>, door: ray.ActorHandle<Gate>) => {
-    const before = await ray.get(handle.push.remote("holder", 0, 3));
-    door.arrive.remote();
-    await ray.get(door.opened.remote());
-    try {
-      await ray.get(handle.push.remote("holder", 1, 3));
-      return { before, after: "no error" };
-    } catch (error) {
-      return { before, after: (error as Error).name };
-    }
-  });
-  const out = holder.options(onNode(1)).remote(server, gate);
-  assert.equal(await ray.get(gate.arrived.remote()), true);
-  cluster.kill(extra);
-  gate.open.remote();
-  assert.deepEqual(await ray.get(out), { before: 3, after: "ActorDiedError" });
-  ray.kill(gate);
 });
