@@ -32,7 +32,10 @@ import { NestedArgs } from "./nested-args.js";
 import { DefaultPolicy, HYBRID_THRESHOLD, type Demand } from "./scheduling.js";
 import type { FromNode, ResultBatch, ToNode } from "./wire.js";
 import type { ActorWire, LocalHandle } from "./actor-wire.js";
-import type { SendOutcome } from "./node-actors.js";
+import type { ActorCreation, SendOutcome } from "./node-actors.js";
+import type { ResolvedActorOptions } from "../core/api/options.js";
+import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
+import { claimActorName } from "./actor-registry.js";
 
 /** A nested task running on another node for this one. */
 interface Spilled {
@@ -209,6 +212,50 @@ export class NestedSpill {
   async refreshNodes(nodeId: string): Promise<void> {
     await this.#nodes.refresh();
     if (this.#nodes.get(nodeId) === undefined) await this.#nodes.refresh();
+  }
+
+  /** Where an actor a task here makes goes (see node-actors.ts): undefined for this node, else a node id or why none fits. */
+  placeActor(options: ResolvedActorOptions, parts: DriverParts): string | { readonly error: string } | undefined {
+    if (this.#stopped) return undefined;
+    const scheduling = options.scheduling ?? "DEFAULT";
+    const resources = options.resources ?? NO_RESOURCES;
+    // The creating node when it fits, unless SPREAD or an affinity to another node asks otherwise.
+    const elsewhere = scheduling === "SPREAD" || (typeof scheduling === "object" && scheduling.nodeId !== this.#nodeId);
+    if (!elsewhere && this.#fitsHere({ numCpus: 1, scheduling, resources })) return undefined;
+    const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
+    const choice = this.#policy.choose(this.#views(localLoad), { numCpus: 1, resources, scheduling, locality: NO_LOCALITY }, this.#nodeId);
+    if ("error" in choice) return { error: choice.error };
+    return choice.node.nodeId === this.#nodeId ? undefined : choice.node.nodeId;
+  }
+
+  /** Sends the creation of an actor a task here made to `nodeId`, this node its owner; returns why it cannot go, or undefined. */
+  sendActor(actor: ActorCreation, parts: DriverParts, nodeId: string): string | undefined {
+    if (this.#nodes.get(nodeId) === undefined || this.#dead.has(nodeId)) return "that node is not live";
+    const key = this.#fnKey(actor.cls, parts);
+    if (key === LOCAL_ONLY) return `class ${actor.className} has a capture that cannot leave this node`;
+    // Lent for as long as this node lives: the actor may restart from them.
+    const lent: string[] = [];
+    const args = this.#lending.wires(actor.args, parts, lent);
+    if ("stays" in args) {
+      this.#free(lent, undefined);
+      return args.stays;
+    }
+    const { options } = actor;
+    this.#send(nodeId, {
+      k: "actor",
+      id: actor.gid,
+      owner: this.#nodeId,
+      cls: key,
+      name: actor.className,
+      args: args.wires,
+      options: { ...options, name: undefined, displayName: options.name, getIfExists: false },
+      methods: actor.methods,
+    });
+    if (options.name !== undefined) {
+      const name = options.namespace === DEFAULT_NAMESPACE ? options.name : `${options.namespace}/${options.name}`;
+      void claimActorName(this.#plane, { name, actorId: actor.gid, nodeId, className: actor.className, methods: [...actor.methods] }).catch(() => undefined);
+    }
+    return undefined;
   }
 
   /** Tells `nodeId` to kill `actor`. */

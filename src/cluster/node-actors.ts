@@ -14,7 +14,8 @@ import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
 import { ActorDiedError, errorToData, RayError } from "../core/api/errors.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import { nextId, type RemoteActors } from "../core/runtime/global-state.js";
-import type { NamedActor } from "../core/protocol/protocol.js";
+import type { Encoded, NamedActor } from "../core/protocol/protocol.js";
+import type { ResolvedActorOptions } from "../core/api/options.js";
 import type { Task } from "../core/scheduling/scheduler.js";
 import { localHandle, type ActorWire, type LocalHandle } from "./actor-wire.js";
 import type { NestedSpill } from "./nested-submit.js";
@@ -31,6 +32,21 @@ export interface NodeActorsHost {
   refreshNodes(node: string): Promise<void>;
   /** Tells `node` to kill `actor`. */
   sendKill(actor: string, node: string): void;
+  /** Where an actor a task makes goes by its options: undefined for this node, or a node id, or why none fits. */
+  placeActor(options: ResolvedActorOptions, parts: DriverParts): string | { readonly error: string } | undefined;
+  /** Sends the creation of `actor` to `node`; returns why it cannot go there, or undefined once sent. */
+  sendActor(actor: ActorCreation, parts: DriverParts, node: string): string | undefined;
+}
+
+/** An actor a task makes, to be created on another node. */
+export interface ActorCreation {
+  /** Its cluster id. */
+  readonly gid: string;
+  readonly cls: number;
+  readonly className: string;
+  readonly args: readonly Encoded[];
+  readonly options: ResolvedActorOptions;
+  readonly methods: readonly string[];
 }
 
 /** What sending a call to a node came to. */
@@ -113,10 +129,10 @@ export class NodeActors implements RemoteActors {
     spill.exportActor = (handle) => this.export(handle);
   }
 
-  #standIn(gid: string, name: string, methods: readonly string[], streaming: readonly string[], node: string): StandIn {
+  #standIn(gid: string, name: string, methods: readonly string[], streaming: readonly string[], node: string, num = 0): StandIn {
     let actor = this.#byGid.get(gid);
     if (actor === undefined) {
-      actor = { num: nextId(), gid, name, methods, streaming, node, queue: [], dead: undefined, checking: false, named: undefined };
+      actor = { num: num === 0 ? nextId() : num, gid, name, methods, streaming, node, queue: [], dead: undefined, checking: false, named: undefined };
       this.#byNum.set(actor.num, actor);
       this.#byGid.set(gid, actor);
     } else if (node !== "" && node !== actor.node && (actor.dead === undefined || actor.dead.startsWith(NODE_DIED))) {
@@ -125,6 +141,33 @@ export class NodeActors implements RemoteActors {
       actor.dead = undefined;
     }
     return actor;
+  }
+
+  /**
+   * An actor a task of this node makes: created on the node its options
+   * choose (custom resources, node affinity, SPREAD), through the same
+   * policy as a driver's actor; with none of those, or when this node fits
+   * them, it lives here (false). The task's handle (actor number `id`)
+   * then reaches it there.
+   */
+  create(id: number, cls: number, args: readonly Encoded[], options: ResolvedActorOptions, methods: readonly string[]): boolean {
+    const parts = this.#parts;
+    if (parts === undefined || (options.scheduling === undefined && (options.resources === undefined || Object.keys(options.resources).length === 0))) return false;
+    const target = this.#host.placeActor(options, parts);
+    if (target === undefined) return false;
+    const className = parts.control.fetchFunction(cls)?.name ?? "Actor";
+    const gid = `${this.#host.nodeId}.a${id.toString(36)}`;
+    const actor = this.#standIn(gid, options.name ?? className, methods, NONE, typeof target === "string" ? target : "", id);
+    if (typeof target !== "string") actor.dead = `it could not be placed: ${target.error}`;
+    else {
+      const why = this.#host.sendActor({ gid, cls, className, args, options, methods }, parts, target);
+      if (why !== undefined) actor.dead = `it could not be created on node ${target}: ${why}`;
+    }
+    if (options.name !== undefined && actor.dead === undefined) {
+      actor.named = { name: options.name, namespace: options.namespace, id, actorName: options.name, cls: 0, methods };
+      this.#announce({ kind: "names", set: [actor.named], removed: [] });
+    }
+    return true;
   }
 
   call(task: Task): boolean {

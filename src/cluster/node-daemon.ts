@@ -130,6 +130,8 @@ export class NodeDaemon {
       hosted: () => this.#exec.actors,
       sendCall: (task, parts, actor, node) => this.#spill?.sendCall(task, parts, actor, node) ?? "dead",
       refreshNodes: (node) => this.#spill?.refreshNodes(node) ?? Promise.resolve(),
+      placeActor: (options, parts) => this.#spill?.placeActor(options, parts),
+      sendActor: (actor, parts, node) => (this.#spill === undefined ? "the node is stopping" : this.#spill.sendActor(actor, parts, node)),
       sendKill: (actor, node) => this.#spill?.sendKill(actor, node),
     }));
     state.remoteActors = actors;

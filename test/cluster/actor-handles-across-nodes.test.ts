@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
+import { runScript } from "../support/child.js";
 import { Cluster, nodeIdAt } from "./harness.js";
 
 let cluster: Cluster;
@@ -101,6 +102,38 @@ test("getActor(name) inside a task on a node finds an actor another node hosts",
   assert.equal(await ray.get(viaName.options(onNode(1)).remote("param-server", 1)), 13, "a task on the actor's own node finds it too");
   await assert.rejects(ray.get(viaName.options(onNode(2)).remote("no-such-server", 1)), /no live actor is named "no-such-server"/);
   ray.kill(server);
+});
+
+test("getActor(name) inside a task on a node finds an actor another driver created just before", LIMIT, async () => {
+  const other = await runScript(
+    "cluster-named-for-tasks",
+    `
+    import * as ray from "RAYTS";
+    await ray.init({ address: ${JSON.stringify(cluster.address)}, redisPassword: ${JSON.stringify(cluster.password)}, includeDashboard: false });
+    const Tally = ray.remote(class Tally { n = 0; push(caller, step, by) { this.n += by; return this.n; } });
+    const tally = Tally.options({ name: "other-drivers-tally", lifetime: "detached", scheduling: { nodeId: ${JSON.stringify(nodeIdAt(cluster, 0))}, soft: false } }).remote();
+    console.log("PUSHED", await ray.get(tally.push.remote("maker", 0, 1)));
+    await ray.shutdown();
+  `,
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stdout, /PUSHED 1$/m);
+  const viaName = ray.remote(async (by: number) => ray.get(ray.getActor<Pusher>("other-drivers-tally").push.remote("task", 0, by)));
+  assert.equal(await ray.get(viaName.options(onNode(1)).remote(10)), 11);
+  assert.equal(await ray.get(viaName.options(onNode(2)).remote(100)), 111);
+  ray.kill(ray.getActor("other-drivers-tally"));
+});
+
+test("a task sent right after the driver names an actor finds it by name on its node", LIMIT, async () => {
+  const viaName = ray.remote(async (name: string) => ray.get(ray.getActor<Pusher>(name).push.remote("task", 0, 1)));
+  for (let round = 0; round < 5; round++) {
+    const name = `fresh-${round}`;
+    const server = Server.options({ name, ...onNode(0) }).remote();
+    // No wait in between: the name must reach node 1 before this task does.
+    assert.equal(await ray.get(viaName.options(onNode(1)).remote(name)), 1, `round ${round}`);
+    ray.kill(server);
+  }
 });
 
 test("a handle a task on a node returns works in the driver, for the driver's actor and for one the task made there", LIMIT, async () => {

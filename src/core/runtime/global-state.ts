@@ -15,7 +15,8 @@ import type { ObserveHook } from "./events.js";
 import type { NestedPlacer } from "./driver-tasks.js";
 import type { Task } from "../scheduling/scheduler.js";
 import type { DriverParts } from "./driver-parts.js";
-import type { NamedActor } from "../protocol/protocol.js";
+import type { Encoded, NamedActor } from "../protocol/protocol.js";
+import type { ResolvedActorOptions } from "../api/options.js";
 import { randomInt } from "node:crypto";
 import { Codec } from "../codec/codec.js";
 
@@ -58,6 +59,8 @@ interface GlobalState {
 export interface RemoteActors {
   /** A runtime starts: the parts its calls are settled with. */
   attach(parts: DriverParts): void;
+  /** Creates actor `id`, made by a task, on another machine when its options place it there; false: it lives here. */
+  create(id: number, cls: number, args: readonly Encoded[], options: ResolvedActorOptions, methods: readonly string[]): boolean;
   /** Takes a call to actor `task.actor` when it is one of these; false otherwise. */
   call(task: Task): boolean;
   /** The queued calls of actor `actor` may have their arguments now. */
