@@ -35,7 +35,7 @@ import type { ActorWire, LocalHandle } from "./actor-wire.js";
 import type { ActorCreation, SendOutcome } from "./node-actors.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
-import { claimActorName } from "./actor-registry.js";
+import { claimActorName, unnameActors } from "./actor-registry.js";
 
 /** A nested task running on another node for this one. */
 interface Spilled {
@@ -261,6 +261,8 @@ export class NestedSpill {
   /** Tells `nodeId` to kill `actor`. */
   sendKill(actor: string, nodeId: string): void {
     if (!this.#dead.has(nodeId)) this.#send(nodeId, { k: "kill", actor });
+    // An actor a task here made elsewhere: its name, if any, is released (as a driver does for its actors).
+    if (actor.startsWith(`${this.#nodeId}.a`)) void unnameActors(this.#plane, new Set([actor])).catch(() => undefined);
   }
 
   /** The cluster's named actors, as followed since start. */
