@@ -7,7 +7,10 @@
  * ones a driver sends, owning their results (see nested-submit.ts). Calls
  * through one stand-in keep their order: each waits for its arguments, and
  * holds back the ones behind it. A call to an actor that is gone (killed,
- * its node dead) fails with ActorDiedError.
+ * its node dead) fails with ActorDiedError; a node not known here yet (it
+ * joined a moment ago) is looked up in the cluster before its calls fail.
+ * An actor a task here makes with placement options goes where the
+ * driver's policies send it (see `create`), reached through a stand-in too.
  */
 import { makeActorHandle } from "../core/api/actor-handle.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
