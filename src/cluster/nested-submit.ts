@@ -32,10 +32,7 @@ import { NestedArgs } from "./nested-args.js";
 import { DefaultPolicy, HYBRID_THRESHOLD, type Demand } from "./scheduling.js";
 import type { FromNode, ResultBatch, ToNode } from "./wire.js";
 import type { ActorWire, LocalHandle } from "./actor-wire.js";
-import type { ActorCreation, SendOutcome } from "./node-actors.js";
-import type { ResolvedActorOptions } from "../core/api/options.js";
-import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
-import { claimActorName, unnameActors } from "./actor-registry.js";
+import { ActorSends } from "./node-actor-sends.js";
 
 /** A nested task running on another node for this one. */
 interface Spilled {
@@ -85,6 +82,26 @@ export class NestedSpill {
     this.#log = log;
     this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node.nodeId));
     this.#lending = new NestedArgs({ nodeId, hold, fnKey: (fn, parts) => this.#fnKey(fn, parts), actorWire: (handle) => this.exportActor?.(handle) });
+    this.actors = new ActorSends({
+      nodeId,
+      plane,
+      status: (id) => (this.#dead.has(id) || this.#stopped ? "dead" : this.#nodes.get(id) === undefined ? "unknown" : "live"),
+      refresh: () => this.#nodes.refresh(),
+      send: (id, message) => this.#send(id, message),
+      lend: (args, parts, lent) => this.#lending.wires(args, parts, lent),
+      free: (lent) => this.#free(lent, undefined),
+      track: (task, parts, id, lent, actor) => {
+        const spilledId = this.#spilledId(task);
+        this.#spilled.set(spilledId, { task, parts, node: this.#nodes.get(id) as NodeEntry, lent, retriesLeft: 0, actor });
+        return spilledId;
+      },
+      fnKey: (fn, parts) => this.#fnKey(fn, parts),
+      choose: (demand, parts) => {
+        const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
+        return this.#policy.choose(this.#views(localLoad), demand, this.#nodeId);
+      },
+      fitsHere: (demand) => this.#fitsHere(demand),
+    });
   }
 
   get #results(): string {
@@ -186,84 +203,8 @@ export class NestedSpill {
     return true;
   };
 
-  /**
-   * Sends call `task` (its method and arguments) of actor `actor` living on
-   * `nodeId`; its result settles the call as a nested task's does. False
-   * when that node is not live.
-   */
-  sendCall(task: Task, parts: DriverParts, actor: string, nodeId: string): SendOutcome {
-    const node = this.#nodes.get(nodeId);
-    if (this.#dead.has(nodeId) || this.#stopped) return "dead";
-    if (node === undefined) return "unknown";
-    const lent: string[] = [];
-    const args = this.#lending.wires(task.args, parts, lent);
-    if ("stays" in args) {
-      this.#free(lent, undefined);
-      parts.tasks.settle(task, { ok: false, error: errorToData(new RayError(`cannot send call ${task.name} to node ${nodeId}: ${args.stays}`)) });
-      return "sent";
-    }
-    const id = this.#spilledId(task);
-    this.#spilled.set(id, { task, parts, node, lent, retriesLeft: 0, actor });
-    this.#send(nodeId, { k: "call", id, owner: this.#nodeId, actor, method: task.method ?? "", args: args.wires });
-    return "sent";
-  }
-
-  /** Reads the live nodes from the cluster until `nodeId` is known (a read under way may have started before it joined). */
-  async refreshNodes(nodeId: string): Promise<void> {
-    await this.#nodes.refresh();
-    if (this.#nodes.get(nodeId) === undefined) await this.#nodes.refresh();
-  }
-
-  /** Where an actor a task here makes goes (see node-actors.ts): undefined for this node, else a node id or why none fits. */
-  placeActor(options: ResolvedActorOptions, parts: DriverParts): string | { readonly error: string } | undefined {
-    if (this.#stopped) return undefined;
-    const scheduling = options.scheduling ?? "DEFAULT";
-    const resources = options.resources ?? NO_RESOURCES;
-    // The creating node when it fits, unless SPREAD or an affinity to another node asks otherwise.
-    const elsewhere = scheduling === "SPREAD" || (typeof scheduling === "object" && scheduling.nodeId !== this.#nodeId);
-    if (!elsewhere && this.#fitsHere({ numCpus: 1, scheduling, resources })) return undefined;
-    const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
-    const choice = this.#policy.choose(this.#views(localLoad), { numCpus: 1, resources, scheduling, locality: NO_LOCALITY }, this.#nodeId);
-    if ("error" in choice) return { error: choice.error };
-    return choice.node.nodeId === this.#nodeId ? undefined : choice.node.nodeId;
-  }
-
-  /** Sends the creation of an actor a task here made to `nodeId`, this node its owner; returns why it cannot go, or undefined. */
-  sendActor(actor: ActorCreation, parts: DriverParts, nodeId: string): string | undefined {
-    if (this.#nodes.get(nodeId) === undefined || this.#dead.has(nodeId)) return "that node is not live";
-    const key = this.#fnKey(actor.cls, parts);
-    if (key === LOCAL_ONLY) return `class ${actor.className} has a capture that cannot leave this node`;
-    // Lent for as long as this node lives: the actor may restart from them.
-    const lent: string[] = [];
-    const args = this.#lending.wires(actor.args, parts, lent);
-    if ("stays" in args) {
-      this.#free(lent, undefined);
-      return args.stays;
-    }
-    const { options } = actor;
-    this.#send(nodeId, {
-      k: "actor",
-      id: actor.gid,
-      owner: this.#nodeId,
-      cls: key,
-      name: actor.className,
-      args: args.wires,
-      options: { ...options, name: undefined, displayName: options.name, getIfExists: false },
-      methods: actor.methods,
-    });
-    if (options.name !== undefined) {
-      const name = options.namespace === DEFAULT_NAMESPACE ? options.name : `${options.namespace}/${options.name}`;
-      void claimActorName(this.#plane, { name, actorId: actor.gid, nodeId, className: actor.className, methods: [...actor.methods] }).catch(() => undefined);
-    }
-    return undefined;
-  }
-
-  /** Tells `nodeId` to kill `actor`. */
-  sendKill(actor: string, nodeId: string): void {
-    if (!this.#dead.has(nodeId)) this.#send(nodeId, { k: "kill", actor });
-    // An actor a task here made elsewhere: its name, if any, is released (as a driver does for its actors).
-    if (actor.startsWith(`${this.#nodeId}.a`)) void unnameActors(this.#plane, new Set([actor])).catch(() => undefined);
-  }
+  /** Sends of actor calls, creations and kills to other nodes (see node-actor-sends.ts). */
+  readonly actors: ActorSends;
 
   /** The cluster's named actors, as followed since start. */
   get names(): ReadonlyMap<string, NamedActorRecord> {

@@ -4,7 +4,7 @@
  * actors) becomes a handle of the node's runtime: to the actor itself when
  * it lives on this node (its calls stay here), else to a stand-in whose
  * calls this node sends to the actor's node as actor-call messages, the same
- * ones a driver sends, owning their results (see nested-submit.ts). Calls
+ * ones a driver sends, owning their results (see node-actor-sends.ts). Calls
  * through one stand-in keep their order: each waits for its arguments, and
  * holds back the ones behind it. A call to an actor that is gone (killed,
  * its node dead) fails with ActorDiedError; a node not known here yet (it

@@ -128,11 +128,11 @@ export class NodeDaemon {
     const actors = (this.#actors = new NodeActors({
       nodeId: this.nodeId,
       hosted: () => this.#exec.actors,
-      sendCall: (task, parts, actor, node) => this.#spill?.sendCall(task, parts, actor, node) ?? "dead",
-      refreshNodes: (node) => this.#spill?.refreshNodes(node) ?? Promise.resolve(),
-      placeActor: (options, parts) => this.#spill?.placeActor(options, parts),
-      sendActor: (actor, parts, node) => (this.#spill === undefined ? "the node is stopping" : this.#spill.sendActor(actor, parts, node)),
-      sendKill: (actor, node) => this.#spill?.sendKill(actor, node),
+      sendCall: (task, parts, actor, node) => this.#spill?.actors.sendCall(task, parts, actor, node) ?? "dead",
+      refreshNodes: (node) => this.#spill?.actors.refreshNodes(node) ?? Promise.resolve(),
+      placeActor: (options, parts) => this.#spill?.actors.placeActor(options, parts),
+      sendActor: (actor, parts, node) => (this.#spill === undefined ? "the node is stopping" : this.#spill.actors.sendActor(actor, parts, node)),
+      sendKill: (actor, node) => this.#spill?.actors.sendKill(actor, node),
     }));
     state.remoteActors = actors;
     await api.init({
