@@ -17,12 +17,13 @@ import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
-import { actorOwner, moveNamedActor } from "./actor-registry.js";
+import { actorOwner, claimActorName, moveNamedActor } from "./actor-registry.js";
 import type { ClusterEvent, ControlPlane, NamedActorRecord } from "./control-plane.js";
 import { driverKey } from "./liveness.js";
 import type { NodeEntry } from "./node-table.js";
 import type { OwnedObject, OwnershipTable } from "./objects.js";
 import type { ArgWire, ToNode } from "./wire.js";
+import type { ActorWire, LocalHandle } from "./actor-wire.js";
 
 /** Work that waits for its arguments, then is sent. */
 export interface Work {
@@ -158,7 +159,7 @@ export class DriverActors {
           const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
           actor.record = record;
           this.#host.names.set(nameKey, record);
-          void this.#host.plane.nameActor(record);
+          void claimActorName(this.#host.plane, record).catch(() => undefined);
         }
       },
     });
@@ -231,6 +232,23 @@ export class DriverActors {
     const actor = this.#actorEntry(nextId(), record.actorId, name, record.methods, false, record.nodeId || undefined, 0, record.maxTaskRetries ?? 0);
     actor.record = record;
     return { id: actor.num, name, methods: actor.methods };
+  }
+
+  /** What a handle of this driver travels as; a handle of no actor of this driver is refused. */
+  wireOf(handle: LocalHandle): ActorWire {
+    const actor = this.#actors.get(handle.id);
+    if (actor === undefined) throw new RayError(`an argument holds a handle to actor ${handle.id} (${handle.name}), which this driver does not know`);
+    const wire = { id: actor.gid, name: actor.name, methods: actor.methods, node: actor.node ?? "" };
+    return handle.streaming === undefined ? wire : { ...wire, streaming: handle.streaming };
+  }
+
+  /** The actor number of a handle that came from elsewhere: the same actor's when known here, else a new entry whose calls go to its node. */
+  adopt(wire: ActorWire): number {
+    const known = this.#actorByGid.get(wire.id);
+    if (known !== undefined) return known.num;
+    const actor = this.#actorEntry(nextId(), wire.id, wire.name, wire.methods, false, wire.node || undefined, 0, 0);
+    if (wire.node === "") actor.dead = "its handle left its owner before the actor was placed";
+    return actor.num;
   }
 
   kill(actorNum: number): void {

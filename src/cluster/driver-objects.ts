@@ -19,6 +19,7 @@ import { holdsMarkers } from "./nested-refs.js";
 import type { NodeTable } from "./node-table.js";
 import { OwnershipTable, type OwnedObject } from "./objects.js";
 import { reviveReturnedRefs } from "./returned-refs.js";
+import type { ActorWire } from "./actor-wire.js";
 import { sendableSize } from "./driver-tasks.js";
 import { INLINE_LIMIT, toPayload, unshare } from "./wire.js";
 
@@ -41,6 +42,8 @@ export class DriverObjects {
   /** Bytes of the large values this driver holds itself (its puts), bounded by `capacity` (`objectStoreMemory`). */
   heldBytes = 0;
   capacity = Number.POSITIVE_INFINITY;
+  /** Rebuilds an actor handle a task returned (set by the driver). */
+  adoptActor: ((wire: ActorWire) => unknown) | undefined;
 
   constructor(driverId: string, plane: ControlPlane, nodes: NodeTable, outbox: DriverOutbox) {
     this.#driverId = driverId;
@@ -177,12 +180,16 @@ export class DriverObjects {
 
   /** Refs nested in a returned value (see returned-refs.ts) become objects this driver owns. */
   revive(value: unknown): unknown {
-    return reviveReturnedRefs(value, (wire) => {
-      if ("i" in wire) return this.firstRef(this.putObject(wire.i));
-      const object = this.table.create(nextId(), wire.r);
-      this.table.settle(object, { ok: true, inline: false, size: wire.size, holders: [...wire.holders] });
-      return this.firstRef(object);
-    });
+    return reviveReturnedRefs(
+      value,
+      (wire) => {
+        if ("i" in wire) return this.firstRef(this.putObject(wire.i));
+        const object = this.table.create(nextId(), wire.r);
+        this.table.settle(object, { ok: true, inline: false, size: wire.size, holders: [...wire.holders] });
+        return this.firstRef(object);
+      },
+      this.adoptActor,
+    );
   }
 
   async #pull(gid: string, holders: readonly string[]): Promise<unknown> {

@@ -23,6 +23,7 @@ import type { Placement } from "./placement.js";
 import type { RemoteGenerators } from "./remote-generators.js";
 import { available } from "./scheduling.js";
 import { INLINE_LIMIT, inlineSize, unshare, type ArgWire } from "./wire.js";
+import { actorMarker, localHandle, type ActorWire, type LocalHandle } from "./actor-wire.js";
 
 /** Tasks without large arguments share this empty locality map. */
 const NO_LOCALITY: ReadonlyMap<string, number> = new Map();
@@ -36,6 +37,8 @@ export interface TaskHost {
   readonly outbox: DriverOutbox;
   readonly generators: RemoteGenerators;
   readonly lineage: () => Lineage;
+  /** What an actor handle of this driver travels as. */
+  readonly actorWire: (handle: LocalHandle) => ActorWire;
 }
 
 export class DriverTasks {
@@ -89,7 +92,8 @@ export class DriverTasks {
       let object: OwnedObject;
       if (isObjectRef(arg)) object = objects.object(arg);
       else if (arg instanceof RemoteFunction) return { i: { [REMOTE_FN]: { key: this.fnKey(arg.id), options: arg.taskOptions } } };
-      else if (holdsRefs(arg)) return { i: unshare(markRefs(arg, (ref) => this.wires([ref], pins).wires[0] as ArgWire)) };
+      else if (localHandle(arg) !== undefined) return { i: actorMarker(this.#host.actorWire(localHandle(arg) as LocalHandle)) };
+      else if (holdsRefs(arg)) return { i: unshare(markRefs(arg, (ref) => this.wires([ref], pins).wires[0] as ArgWire, this.#host.actorWire)) };
       else if (sendableSize(arg, `argument ${index} of the task`) <= INLINE_LIMIT) return { i: unshare(arg) };
       else {
         object = objects.putObject(arg);

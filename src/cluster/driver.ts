@@ -19,6 +19,7 @@ import { NO_SPILLS } from "../core/store/spill.js";
 import { type ControlPlane, PREFIX } from "./control-plane.js";
 import { ClusterState } from "../dashboard/cluster-state.js";
 import { DriverActors } from "./driver-actors.js";
+import { makeActorHandle } from "../core/api/actor-handle.js";
 import { DriverObjects } from "./driver-objects.js";
 import { DriverOutbox } from "./driver-outbox.js";
 import { DriverTasks } from "./driver-tasks.js";
@@ -91,6 +92,7 @@ export class ClusterBackend implements Backend {
       outbox: this.#outbox,
       generators: this.#generators,
       lineage: () => this.#lineage,
+      actorWire: (handle) => this.#actors.wireOf(handle),
     });
     this.#lineage = new Lineage(this.#objects, (work) => this.#tasks.whenReady(work));
     this.#store.lineage = this.#lineage;
@@ -109,6 +111,7 @@ export class ClusterBackend implements Backend {
       start: (work) => this.#tasks.start(work),
     });
     this.#nodes.onActor = (event) => this.#actors.announced(event);
+    this.#store.adoptActor = (wire) => makeActorHandle(this.#actors.adopt(wire), wire.name, wire.methods, wire.streaming);
   }
 
   get #results(): string {

@@ -5,14 +5,16 @@
  * directory, so the receiving node pulls them as it pulls a driver's large
  * arguments. Refs nested inside an argument travel as markers holding
  * their own wires (see nested-refs.ts), so the task gets refs it can `get`
- * there; remote functions travel as their published keys. A lent copy is freed (here and where it was pulled) once the
+ * there; remote functions travel as their published keys, actor handles
+ * as their actors' identities (see actor-wire.ts). A lent copy is freed (here and where it was pulled) once the
  * task settled; a copy lent for a function's capture lives as long as the
  * node.
  */
 import { decode } from "../core/codec/serialization.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
-import { HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
+import { ACTOR_KEY, HANDLE_KEY, isBoxed, nestedIds, refId, type Encoded } from "../core/protocol/protocol.js";
 import { NESTED_REF, REMOTE_FN } from "./nested-refs.js";
+import { actorMarker, type ActorWire, type LocalHandle } from "./actor-wire.js";
 import { INLINE_LIMIT, inlineSize, unshare, type ArgWire } from "./wire.js";
 
 /** What lending needs from the node. */
@@ -22,6 +24,8 @@ export interface Lender {
   hold(id: string, value: unknown): number;
   /** The published key of one of this node's remote functions, or "" when it cannot leave this node. */
   fnKey(fn: number, parts: DriverParts): string;
+  /** What an actor handle of this node's runtime travels as; undefined for one that cannot leave. */
+  actorWire(handle: LocalHandle): ActorWire | undefined;
 }
 
 /** Why an argument cannot leave this node, or its wire. */
@@ -71,8 +75,14 @@ export class NestedArgs {
         if (key === "") stays ??= `an argument holds remote function ${data.name}, which has a capture that cannot leave this node`;
         return { [REMOTE_FN]: { key, options: data.taskOptions } };
       }
+      if (data[HANDLE_KEY] === "actor") {
+        // An actor handle travels as the actor's identity (see actor-wire.ts).
+        const wire = this.#lender.actorWire(data[ACTOR_KEY]);
+        if (wire === undefined) stays ??= `an argument holds a handle to actor ${data[ACTOR_KEY].name}, which lives only on this node`;
+        return wire === undefined ? undefined : actorMarker(wire);
+      }
       if (data[HANDLE_KEY] !== "ref") {
-        stays ??= "an argument holds an actor handle or an actor class";
+        stays ??= "an argument holds an actor class";
         return undefined;
       }
       const settled = parts.store.read(data.num);

@@ -10,6 +10,7 @@ import { isObjectRef, type ObjectRef } from "../core/api/object-ref.js";
 import { ARROW_VALUE, holdsArrowMarkers, isArrowMarker, reviveArrows, withArrows } from "./arrow-wire.js";
 import type { ResolvedTaskOptions } from "../core/protocol/protocol.js";
 import type { ArgWire } from "./wire.js";
+import { ACTOR_HANDLE, actorMarker, localHandle, markedActor, type ActorWire, type LocalHandle } from "./actor-wire.js";
 
 /** Key of a marker that stands for a nested ref on the wire. */
 export const NESTED_REF = "__rayts_nested_ref__";
@@ -46,20 +47,31 @@ export function refsIn(args: readonly unknown[]): ObjectRef<unknown>[] {
   return found;
 }
 
-/** True when `value` (not itself a ref) holds a ref somewhere inside. */
+/** True when `value` (not itself a ref) holds a ref or an actor handle somewhere inside. */
 export function holdsRefs(value: unknown): boolean {
   if (typeof value !== "object" || value === null || isObjectRef(value)) return false;
-  return refsIn([value]).length > 0;
+  return holds(value, 0);
 }
 
-/** A copy of `value` with each nested ref replaced by a marker holding `wire(ref)`. */
-export function markRefs(value: unknown, wire: (ref: ObjectRef<unknown>) => ArgWire, depth = 0): unknown {
+function holds(value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (isObjectRef(value) || localHandle(value) !== undefined) return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(value)) return value.some((item) => holds(item, depth + 1));
+  if (isPlain(value)) for (const key in value) if (holds(value[key], depth + 1)) return true;
+  return false;
+}
+
+/** A copy of `value` with each nested ref replaced by a marker holding `wire(ref)`, and each actor handle by a marker holding `actor(handle)`. */
+export function markRefs(value: unknown, wire: (ref: ObjectRef<unknown>) => ArgWire, actor?: (handle: LocalHandle) => ActorWire, depth = 0): unknown {
   if (isObjectRef(value)) return { [NESTED_REF]: wire(value) };
+  const handle = actor === undefined ? undefined : localHandle(value);
+  if (handle !== undefined) return actorMarker(actor?.(handle) as ActorWire);
   if (depth >= MAX_DEPTH) return value;
-  if (Array.isArray(value)) return value.map((item) => markRefs(item, wire, depth + 1));
+  if (Array.isArray(value)) return value.map((item) => markRefs(item, wire, actor, depth + 1));
   if (isPlain(value)) {
     const copy: Record<string, unknown> = {};
-    for (const key in value) copy[key] = markRefs(value[key], wire, depth + 1);
+    for (const key in value) copy[key] = markRefs(value[key], wire, actor, depth + 1);
     return copy;
   }
   return value;
@@ -79,7 +91,7 @@ export function holdsMarkers(value: unknown, depth = 0): boolean {
   if (Array.isArray(value)) return depth < MAX_DEPTH && value.some((item) => holdsMarkers(item, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype) return false;
   // Arrow values and remote functions travel as markers of their own (see arrow-wire.ts): found in the same pass.
-  if (NESTED_REF in value || ARROW_VALUE in value || REMOTE_FN in value) return true;
+  if (NESTED_REF in value || ARROW_VALUE in value || REMOTE_FN in value || ACTOR_HANDLE in value) return true;
   if (depth >= MAX_DEPTH) return false;
   const record = value as Record<string, unknown>;
   for (const key in record) if (holdsMarkers(record[key], depth + 1)) return true;
@@ -96,6 +108,7 @@ export async function reviveRefs(
   value: unknown,
   toRef: (wire: ArgWire) => ObjectRef<unknown> | Promise<ObjectRef<unknown>>,
   toFn?: (wire: RemoteFnWire) => Promise<unknown>,
+  toActor?: (wire: ActorWire) => unknown,
   depth = 0,
 ): Promise<unknown> {
   if (isMarker(value)) {
@@ -104,11 +117,13 @@ export async function reviveRefs(
   }
   if (isArrowMarker(value)) return withArrows(value);
   if (toFn !== undefined && isFnMarker(value)) return toFn(value[REMOTE_FN]);
+  const actor = toActor === undefined ? undefined : markedActor(value);
+  if (actor !== undefined) return toActor?.(actor);
   if (depth >= MAX_DEPTH) return value;
-  if (Array.isArray(value)) return Promise.all(value.map((item) => reviveRefs(item, toRef, toFn, depth + 1)));
+  if (Array.isArray(value)) return Promise.all(value.map((item) => reviveRefs(item, toRef, toFn, toActor, depth + 1)));
   if (isPlain(value)) {
     const copy: Record<string, unknown> = {};
-    for (const key in value) copy[key] = await reviveRefs(value[key], toRef, toFn, depth + 1);
+    for (const key in value) copy[key] = await reviveRefs(value[key], toRef, toFn, toActor, depth + 1);
     return copy;
   }
   return value;

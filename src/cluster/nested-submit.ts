@@ -14,14 +14,14 @@
 import { deserialize, serialize } from "node:v8";
 import type { Redis } from "ioredis";
 import * as api from "../core/api/api.js";
-import { errorToData, NodeDiedError, ObjectLostError, RayError } from "../core/api/errors.js";
+import { ActorDiedError, errorToData, NodeDiedError, ObjectLostError, RayError } from "../core/api/errors.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import type { NestedPlacer } from "../core/runtime/driver-tasks.js";
 import { state } from "../core/runtime/global-state.js";
 import { encode } from "../core/codec/serialization.js";
 import type { Task } from "../core/scheduling/scheduler.js";
 import { arrowPending, preloadArrow, withArrows } from "./arrow-wire.js";
-import { PREFIX, type ControlPlane } from "./control-plane.js";
+import { PREFIX, type ControlPlane, type NamedActorRecord } from "./control-plane.js";
 import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
@@ -31,6 +31,8 @@ import { NodeTable, type NodeEntry } from "./node-table.js";
 import { NestedArgs } from "./nested-args.js";
 import { DefaultPolicy, HYBRID_THRESHOLD, type Demand } from "./scheduling.js";
 import type { FromNode, ResultBatch, ToNode } from "./wire.js";
+import type { ActorWire, LocalHandle } from "./actor-wire.js";
+import { ActorSends } from "./node-actor-sends.js";
 
 /** A nested task running on another node for this one. */
 interface Spilled {
@@ -40,6 +42,8 @@ interface Spilled {
   /** Ids of the large arguments lent to it, freed once it settled. */
   readonly lent: readonly string[];
   retriesLeft: number;
+  /** An actor call (see node-actors.ts): it fails with its actor when the node dies. */
+  readonly actor?: string;
 }
 
 const NO_RESOURCES: Readonly<Record<string, number>> = Object.freeze({});
@@ -77,7 +81,27 @@ export class NestedSpill {
     this.#token = token;
     this.#log = log;
     this.#nodes = new NodeTable(plane, (node) => this.#nodeGone(node.nodeId));
-    this.#lending = new NestedArgs({ nodeId, hold, fnKey: (fn, parts) => this.#fnKey(fn, parts) });
+    this.#lending = new NestedArgs({ nodeId, hold, fnKey: (fn, parts) => this.#fnKey(fn, parts), actorWire: (handle) => this.exportActor?.(handle) });
+    this.actors = new ActorSends({
+      nodeId,
+      plane,
+      status: (id) => (this.#dead.has(id) || this.#stopped ? "dead" : this.#nodes.get(id) === undefined ? "unknown" : "live"),
+      refresh: () => this.#nodes.refresh(),
+      send: (id, message) => this.#send(id, message),
+      lend: (args, parts, lent) => this.#lending.wires(args, parts, lent),
+      free: (lent) => this.#free(lent, undefined),
+      track: (task, parts, id, lent, actor) => {
+        const spilledId = this.#spilledId(task);
+        this.#spilled.set(spilledId, { task, parts, node: this.#nodes.get(id) as NodeEntry, lent, retriesLeft: 0, actor });
+        return spilledId;
+      },
+      fnKey: (fn, parts) => this.#fnKey(fn, parts),
+      choose: (demand, parts) => {
+        const localLoad = (parts.policy.usedSlots() + parts.policy.queue.size) / Math.max(1, this.#numCpus);
+        return this.#policy.choose(this.#views(localLoad), demand, this.#nodeId);
+      },
+      fitsHere: (demand) => this.#fitsHere(demand),
+    });
   }
 
   get #results(): string {
@@ -178,6 +202,28 @@ export class NestedSpill {
     });
     return true;
   };
+
+  /** Sends of actor calls, creations and kills to other nodes (see node-actor-sends.ts). */
+  readonly actors: ActorSends;
+
+  /** The cluster's named actors, as followed since start. */
+  get names(): ReadonlyMap<string, NamedActorRecord> {
+    return this.#nodes.names;
+  }
+
+  /** Told of every named actor announced or released. */
+  set onActor(listener: NodeTable["onActor"]) {
+    this.#nodes.onActor = listener;
+  }
+
+  /** What an actor handle of this node's runtime travels as (see node-actors.ts). */
+  exportActor: ((handle: LocalHandle) => ActorWire | undefined) | undefined;
+
+  /** Rebuilds an actor handle a result holds (see node-actors.ts). */
+  reviveActor: ((wire: ActorWire) => unknown) | undefined;
+
+  /** Told of every node that died, after its work here was handled. */
+  onNodeGone: ((nodeId: string) => void) | undefined;
 
   /** A nested task cancelled here: cancelled (with `force`, its worker stopped) on the node running it, its tasks with it. */
   readonly cancel = (task: Task, force: boolean): void => {
@@ -333,7 +379,7 @@ export class NestedSpill {
           this.#done(spilled, result.v);
           return;
         }
-        reviveRefs(result.v, (wire) => ("i" in wire ? api.put(wire.i) : this.#fetch(wire.r, wire.holders).then((value) => api.put(value)))).then(
+        reviveRefs(result.v, (wire) => ("i" in wire ? api.put(wire.i) : this.#fetch(wire.r, wire.holders).then((value) => api.put(value))), undefined, this.reviveActor).then(
           (value) => this.#done(spilled, value),
           fail,
         );
@@ -374,6 +420,11 @@ export class NestedSpill {
       this.#free(spilled.lent, undefined);
       const { task, parts } = spilled;
       if (!parts.tasks.live.has(task.id)) continue; // settled meanwhile (cancelled)
+      if (spilled.actor !== undefined) {
+        const error = new ActorDiedError(`actor ${spilled.actor} is dead: its node ${nodeId} died while running call ${task.name}`);
+        parts.tasks.settle(task, { ok: false, error: errorToData(error) });
+        continue;
+      }
       if (spilled.retriesLeft <= 0) {
         const error = new NodeDiedError(`node ${nodeId} died while running nested task ${task.name}, and the task ran out of retries (maxRetries)`);
         parts.tasks.settle(task, { ok: false, error: errorToData(error) });
@@ -383,5 +434,6 @@ export class NestedSpill {
       parts.policy.queue.push(task);
       parts.loop.scheduleTick();
     }
+    this.onNodeGone?.(nodeId);
   }
 }

@@ -16,6 +16,8 @@ import "../core/runtime/runtime.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import { unnameActors } from "./actor-registry.js";
 import { NestedSpill } from "./nested-submit.js";
+import { NodeActors } from "./node-actors.js";
+import { state } from "../core/runtime/global-state.js";
 import { ObjectServer } from "./object-server.js";
 import { observeNode, type NodeObservation } from "./node-observation.js";
 import type { HeadDashboardOptions } from "../dashboard/head-dashboard.js";
@@ -86,6 +88,8 @@ export class NodeDaemon {
   #owners!: OwnerWatch;
   /** Nested tasks of this node's tasks that go to other nodes (see nested-submit.ts). */
   #spill: NestedSpill | undefined;
+  /** Handles to actors of the cluster inside this node's tasks (see node-actors.ts). */
+  #actors: NodeActors | undefined;
   readonly #events: NodeEvents;
   readonly #sender: FaultySender | undefined;
 
@@ -120,6 +124,17 @@ export class NodeDaemon {
     this.#reader = await this.#plane.connection(`rayts-node-${this.nodeId}-reader`);
     process.env[NODE_ID_ENV] = this.nodeId;
     process.env[NODE_ADDRESS_ENV] = options.nodeIpAddress;
+    // Installed before the runtime starts, which hands it its parts.
+    const actors = (this.#actors = new NodeActors({
+      nodeId: this.nodeId,
+      hosted: () => this.#exec.actors,
+      sendCall: (task, parts, actor, node) => this.#spill?.actors.sendCall(task, parts, actor, node) ?? "dead",
+      refreshNodes: (node) => this.#spill?.actors.refreshNodes(node) ?? Promise.resolve(),
+      placeActor: (options, parts) => this.#spill?.actors.placeActor(options, parts),
+      sendActor: (actor, parts, node) => (this.#spill === undefined ? "the node is stopping" : this.#spill.actors.sendActor(actor, parts, node)),
+      sendKill: (actor, node) => this.#spill?.actors.sendKill(actor, node),
+    }));
+    state.remoteActors = actors;
     await api.init({
       numCpus: options.numCpus,
       ...(options.objectStoreMemory === undefined ? {} : { objectStoreMemory: options.objectStoreMemory }),
@@ -146,6 +161,7 @@ export class NodeDaemon {
       located: (id) => this.#outbox.located(id),
       // Called once tasks arrive: `functions` below is made by then.
       remoteFunction: async (wire) => new RemoteFunction(await functions.fn(wire.key), wire.options),
+      remoteActor: (wire) => actors.handle(wire),
     });
     const functions = new NodeFunctions(this.#plane, this.nodeId, (args) => this.#objects.args(args));
     this.#exec = new NodeExec({
@@ -155,6 +171,7 @@ export class NodeDaemon {
       objects: this.#objects,
       outbox: this.#outbox,
       owners: this.#owners,
+      exportActor: (handle) => actors.export(handle),
       log: this.#log,
     });
     this.#server = new ObjectServer(token, (id) => this.#objects.payload(id), this.#log, { served: (bytes, partial) => this.#objects.served(bytes, partial) });
@@ -199,6 +216,7 @@ export class NodeDaemon {
     };
     this.#spill = new NestedSpill(this.#plane, this.nodeId, options.numCpus, token, this.#log, lend);
     await this.#spill.start();
+    actors.follow(this.#spill);
     this.#loop = this.#consume();
     this.#log(`node ${this.nodeId} joined the cluster at ${options.redisAddress} as ${options.nodeIpAddress} (${hostname()}), ${options.numCpus} CPUs, object port ${objectPort}`);
   }
@@ -265,6 +283,9 @@ export class NodeDaemon {
       case "free":
         this.#objects.free(message.ids);
         return;
+      case "named":
+        this.#actors?.known([message.actor]);
+        return;
     }
   }
 
@@ -299,6 +320,7 @@ export class NodeDaemon {
     await this.#server.close();
     await this.#plane.close();
     await api.shutdown();
+    if (state.remoteActors === this.#actors) state.remoteActors = undefined;
     this.#log(`node ${this.nodeId} stopped`);
   }
 }

@@ -14,6 +14,7 @@ import { NO_BACKPRESSURE, ObjectRefGenerator } from "../core/api/object-ref-gene
 import type { Backend } from "../core/runtime/backend.js";
 import { state } from "../core/runtime/global-state.js";
 import { holdsRefs } from "./nested-refs.js";
+import { actorMarker, localHandle, type ActorWire, type LocalHandle } from "./actor-wire.js";
 import type { NodeFunctions } from "./node-functions.js";
 import { NodeGenerators } from "./node-generators.js";
 import type { NodeObjects } from "./node-objects.js";
@@ -36,6 +37,8 @@ export interface ExecParts {
   readonly objects: NodeObjects;
   readonly outbox: NodeOutbox;
   readonly owners: OwnerWatch;
+  /** What an actor handle a task returned travels as (see node-actors.ts). */
+  exportActor(handle: LocalHandle): ActorWire;
   log(line: string): void;
 }
 
@@ -255,9 +258,11 @@ export class NodeExec {
     this.running.set(id, ref);
     try {
       let value = await api.get(ref);
-      if (holdsRefs(value)) {
+      const handle = localHandle(value);
+      if (handle !== undefined) value = actorMarker(this.#parts.exportActor(handle));
+      else if (holdsRefs(value)) {
         // Refs inside the value: small ones inline, large ones held here for the owner (see returned-refs.ts).
-        value = await markReturnedRefs(value, id, this.#parts.nodeId, (heldId, local, payload) => this.hold(owner, heldId, local, payload));
+        value = await markReturnedRefs(value, id, this.#parts.nodeId, (heldId, local, payload) => this.hold(owner, heldId, local, payload), (handle) => this.#parts.exportActor(handle));
       }
       this.#send(id, owner, ref, value);
     } catch (error) {

@@ -16,6 +16,7 @@ import { withArrows } from "./arrow-wire.js";
 import { pullFromHolders, SERVED } from "./holders.js";
 import { PartialCopy } from "./partial-copy.js";
 import { holdsMarkers, reviveRefs, type RemoteFnWire } from "./nested-refs.js";
+import type { ActorWire } from "./actor-wire.js";
 import { toPayload, type ArgWire, type Payload } from "./wire.js";
 
 interface Held {
@@ -31,6 +32,8 @@ export interface ObjectHooks {
   located(id: string): void;
   /** A remote function that came as an argument, defined here (see nested-args.ts). */
   remoteFunction(wire: RemoteFnWire): Promise<unknown>;
+  /** An actor handle that came as an argument, as a handle of this node's runtime (see node-actors.ts). */
+  remoteActor(wire: ActorWire): unknown;
 }
 
 export class NodeObjects {
@@ -60,7 +63,7 @@ export class NodeObjects {
         if (!holdsMarkers(arg.i)) return arg.i;
         async = true;
         // Refs nested in the value become refs of this node's store.
-        return reviveRefs(arg.i, (wire) => ("i" in wire ? api.put(wire.i) : this.#local(wire.r, wire.holders)), (wire) => this.#hooks.remoteFunction(wire));
+        return reviveRefs(arg.i, (wire) => ("i" in wire ? api.put(wire.i) : this.#local(wire.r, wire.holders)), (wire) => this.#hooks.remoteFunction(wire), (wire) => this.#hooks.remoteActor(wire));
       }
       async = true;
       return this.#local(arg.r, arg.holders);

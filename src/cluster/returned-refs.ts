@@ -12,6 +12,7 @@ import type { ObjectRef } from "../core/api/object-ref.js";
 import { isObjectRef } from "../core/api/object-ref.js";
 import { fromArrowMarker, isArrowMarker } from "./arrow-wire.js";
 import { inlineArrows, markRefs, NESTED_REF, refsIn } from "./nested-refs.js";
+import { markedActor, type ActorWire, type LocalHandle } from "./actor-wire.js";
 import { INLINE_LIMIT, inlineSize, toPayload, unshare, type ArgWire, type Payload } from "./wire.js";
 
 /** How deep inside a value markers are looked for (as nested-refs.ts). */
@@ -26,9 +27,10 @@ export async function markReturnedRefs(
   objectId: string,
   nodeId: string,
   hold: (id: string, ref: ObjectRef<unknown>, payload: Payload) => void,
+  actor?: (handle: LocalHandle) => ActorWire,
 ): Promise<unknown> {
   const refs = [...new Set(refsIn([value]))];
-  const values = await api.get(refs);
+  const values = refs.length === 0 ? [] : await api.get(refs);
   const wires = new Map<ObjectRef<unknown>, ArgWire>();
   refs.forEach((ref, index) => {
     const item = values[index];
@@ -41,7 +43,7 @@ export async function markReturnedRefs(
     hold(id, ref, payload);
     wires.set(ref, { r: id, size: payload.bytes.byteLength, holders: [nodeId] });
   });
-  return markRefs(value, (ref) => wires.get(ref) as ArgWire);
+  return markRefs(value, (ref) => wires.get(ref) as ArgWire, actor);
 }
 
 function isPlain(value: unknown): value is Record<string, unknown> {
@@ -49,14 +51,16 @@ function isPlain(value: unknown): value is Record<string, unknown> {
 }
 
 /** `value` with each marker replaced, in place of a copy, by the ref `toRef` makes of its wire (synchronously), and each Arrow marker by its value. */
-export function reviveReturnedRefs(value: unknown, toRef: (wire: ArgWire) => ObjectRef<unknown>, depth = 0): unknown {
+export function reviveReturnedRefs(value: unknown, toRef: (wire: ArgWire) => ObjectRef<unknown>, toActor?: (wire: ActorWire) => unknown, depth = 0): unknown {
   if (isPlain(value) && NESTED_REF in value) return toRef(inlineArrows(value[NESTED_REF] as ArgWire));
   if (isArrowMarker(value)) return fromArrowMarker(value);
+  const actor = toActor === undefined ? undefined : markedActor(value);
+  if (actor !== undefined) return toActor?.(actor);
   if (depth >= MAX_DEPTH || isObjectRef(value)) return value;
-  if (Array.isArray(value)) return value.map((item) => reviveReturnedRefs(item, toRef, depth + 1));
+  if (Array.isArray(value)) return value.map((item) => reviveReturnedRefs(item, toRef, toActor, depth + 1));
   if (isPlain(value)) {
     const copy: Record<string, unknown> = {};
-    for (const key in value) copy[key] = reviveReturnedRefs(value[key], toRef, depth + 1);
+    for (const key in value) copy[key] = reviveReturnedRefs(value[key], toRef, toActor, depth + 1);
     return copy;
   }
   return value;

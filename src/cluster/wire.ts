@@ -9,6 +9,7 @@ import { deserialize, serialize } from "node:v8";
 import type { ErrorData } from "../core/api/errors.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
 import { arrowMarker, isArrowValue } from "./arrow-wire.js";
+import type { NamedActorRecord } from "./control-plane.js";
 
 /** Largest value that travels inline in a message (Ray's 100 KiB); larger ones stay with their maker. */
 export const INLINE_LIMIT = 100 * 1024;
@@ -48,7 +49,9 @@ export type ToNode =
   /** The owner took `consumed` items of a streaming generator (its backpressure). */
   | { readonly k: "ack"; readonly id: string; readonly consumed: number }
   /** The owner streams the items of actor call `id` (sent just after the call), pausing at `backpressure` unconsumed ones (0: none). */
-  | { readonly k: "stream"; readonly id: string; readonly backpressure: number };
+  | { readonly k: "stream"; readonly id: string; readonly backpressure: number }
+  /** An actor was named in the cluster (see actor-registry.ts): known here before any task sent after it. */
+  | { readonly k: "named"; readonly actor: NamedActorRecord };
 
 /** Node to owner, through the owner's result stream. */
 export type FromNode =

@@ -273,6 +273,7 @@ export class ActorManager {
       const actor = this.#actors.get(id);
       if (actor !== undefined && actor.dead === undefined && actor.options.name !== undefined) named.push(this.#namedEntry(actor, actor.options.name));
     }
+    if (state.remoteActors !== undefined) named.push(...state.remoteActors.named());
     return named;
   }
 
@@ -441,6 +442,7 @@ export class ActorManager {
     const options: ResolvedTaskOptions = { numCpus: 0, maxRetries: actor?.options.maxTaskRetries ?? 0, retryExceptions: false, name };
     const task = this.#host.newTask(id, 0, args, options, actor?.id ?? actorId, method);
     this.#host.admit(task, owner);
+    if (actor === undefined && state.remoteActors?.call(task) === true) return;
     if (actor === undefined || actor.dead !== undefined) {
       this.#host.settle(task, { ok: false, error: actor?.dead ?? errorToData(new RayError(`no actor with id ${actorId}`)) });
       return;
@@ -453,6 +455,7 @@ export class ActorManager {
   pump(id: number): void {
     const actor = this.#actors.get(id);
     const thread = actor?.thread;
+    if (actor === undefined) state.remoteActors?.pump(id);
     if (actor === undefined || thread === undefined || !actor.initSent) return;
     for (;;) {
       const task = actor.shiftIf(argumentsReady);
@@ -487,6 +490,7 @@ export class ActorManager {
   /** Kills an actor by id; refuses an id that never named an actor of this runtime. */
   kill(id: number): void {
     const actor = this.#actors.get(this.#resolve(id));
+    if (actor === undefined && state.remoteActors?.kill(id) === true) return;
     if (actor === undefined) {
       throw new RayError(`kill(): no actor with id ${id} was started by this runtime (a handle must come from ActorClass.remote() or getActor())`);
     }

@@ -14,6 +14,9 @@ import type { Backend } from "./backend.js";
 import type { ObserveHook } from "./events.js";
 import type { NestedPlacer } from "./driver-tasks.js";
 import type { Task } from "../scheduling/scheduler.js";
+import type { DriverParts } from "./driver-parts.js";
+import type { Encoded, NamedActor } from "../protocol/protocol.js";
+import type { ResolvedActorOptions } from "../api/options.js";
 import { randomInt } from "node:crypto";
 import { Codec } from "../codec/codec.js";
 
@@ -48,6 +51,24 @@ interface GlobalState {
   placeNested: NestedPlacer | undefined;
   /** Told of a cancelled task that runs on no worker here (a cluster node cancels it where it went). */
   cancelNested: ((task: Task, force: boolean) => void) | undefined;
+  /** Actors living on other machines, reached through handles in this runtime (a cluster node routes their calls). */
+  remoteActors: RemoteActors | undefined;
+}
+
+/** Actors of other machines, as a runtime's actor manager sees them (see src/cluster/node-actors.ts). */
+export interface RemoteActors {
+  /** A runtime starts: the parts its calls are settled with. */
+  attach(parts: DriverParts): void;
+  /** Creates actor `id`, made by a task, on another machine when its options place it there; false: it lives here. */
+  create(id: number, cls: number, args: readonly Encoded[], options: ResolvedActorOptions, methods: readonly string[]): boolean;
+  /** Takes a call to actor `task.actor` when it is one of these; false otherwise. */
+  call(task: Task): boolean;
+  /** The queued calls of actor `actor` may have their arguments now. */
+  pump(actor: number): void;
+  /** Kills actor `actor` when it is one of these; false otherwise. */
+  kill(actor: number): boolean;
+  /** The named ones, for a thread that starts. */
+  named(): NamedActor[];
 }
 
 const KEY = Symbol.for("rayts.state");
@@ -63,6 +84,7 @@ function create(): GlobalState {
     tag: "",
     placeNested: undefined,
     cancelNested: undefined,
+    remoteActors: undefined,
   };
 }
 

@@ -194,6 +194,7 @@ export class DriverRuntime implements DriverBackend {
       MAX_ACTORS,
     );
     state.codec.onActorExport = (actor) => this.#actors.exported(actor);
+    state.remoteActors?.attach(parts);
     const hellos: Promise<void>[] = [];
     for (let index = 0; index < options.numCpus; index++) {
       const worker = new TaskWorker(this.#taskPool.start(index, this.#onBatch, parts.onExit));

@@ -7,6 +7,7 @@
 import type { DriverParts, Owner } from "./driver-parts.js";
 import { workerName } from "./driver-parts.js";
 import { newTask } from "../scheduling/dependencies.js";
+import { state } from "./global-state.js";
 import { ObjectRef } from "../api/object-ref.js";
 import { DONE_CELLS, type DoneCells, type Encoded, type FromWorker } from "../protocol/protocol.js";
 import type { Transport } from "../transport/transport.js";
@@ -106,6 +107,7 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
     createActor: ({ owner }, message) => {
       learnArgs(owner, message.args);
       parts.actors.exported(message.actor);
+      if (state.remoteActors?.create(message.actor, message.cls, message.args, message.options, message.methods) === true) return;
       parts.actors.create(message.actor, message.cls, [...message.args], message.options, message.methods);
     },
     put: ({ peer, owner }, message) => {

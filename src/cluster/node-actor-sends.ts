@@ -1,0 +1,130 @@
+/**
+ * What a node sends to other nodes for the actors its tasks use (see
+ * node-actors.ts): calls to an actor of another node (their results come
+ * back to this node's result stream and settle the calls as nested tasks'
+ * results do, see nested-submit.ts), the creation of an actor a task here
+ * made and the driver's policies place elsewhere (this node its owner), and
+ * kills. The node's nested-task placer lends its node view, arguments and
+ * message outbox through {@link SpillPort}.
+ */
+import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
+import { errorToData, RayError } from "../core/api/errors.js";
+import type { ResolvedActorOptions } from "../core/api/options.js";
+import type { Encoded } from "../core/protocol/protocol.js";
+import type { DriverParts } from "../core/runtime/driver-parts.js";
+import type { Task } from "../core/scheduling/scheduler.js";
+import { claimActorName, unnameActors } from "./actor-registry.js";
+import type { ControlPlane } from "./control-plane.js";
+import type { ActorCreation, SendOutcome } from "./node-actors.js";
+import type { Choice, Demand } from "./scheduling.js";
+import type { ArgWire, ToNode } from "./wire.js";
+
+/** What the sends need from the node's nested-task placer. */
+export interface SpillPort {
+  readonly nodeId: string;
+  readonly plane: ControlPlane;
+  /** "dead": declared dead (or this node stops); "unknown": not in this node's view of the cluster yet. */
+  status(nodeId: string): "live" | "dead" | "unknown";
+  /** Reads the live nodes from the cluster again. */
+  refresh(): Promise<void>;
+  send(nodeId: string, message: ToNode): void;
+  /** The wires of `args`, lending large ones (their ids go to `lent`), or why they cannot leave. */
+  lend(args: readonly Encoded[], parts: DriverParts, lent: string[]): { readonly wires: ArgWire[] } | { readonly stays: string };
+  /** Frees lent arguments. */
+  free(lent: readonly string[]): void;
+  /** Follows call `task` sent to `nodeId` until its result comes (it fails with its actor if the node dies); returns the id it is sent under. */
+  track(task: Task, parts: DriverParts, nodeId: string, lent: readonly string[], actor: string): string;
+  /** The published key of function or class `fn`, or "" when it cannot leave this node. */
+  fnKey(fn: number, parts: DriverParts): string;
+  /** The driver's policy over the live nodes, this one with its own load. */
+  choose(demand: Demand, parts: DriverParts): Choice;
+  /** True when this node's declared resources hold `demand` and no hard affinity sends it elsewhere. */
+  fitsHere(demand: { readonly numCpus: number; readonly scheduling?: Demand["scheduling"]; readonly resources?: Readonly<Record<string, number>> }): boolean;
+}
+
+const NO_RESOURCES: Readonly<Record<string, number>> = Object.freeze({});
+const NO_LOCALITY: ReadonlyMap<string, number> = new Map();
+
+export class ActorSends {
+  readonly #port: SpillPort;
+
+  constructor(port: SpillPort) {
+    this.#port = port;
+  }
+
+  /** Sends call `task` (its method and arguments) of actor `actor` living on `nodeId`. */
+  sendCall(task: Task, parts: DriverParts, actor: string, nodeId: string): SendOutcome {
+    const port = this.#port;
+    const status = port.status(nodeId);
+    if (status !== "live") return status;
+    const lent: string[] = [];
+    const args = port.lend(task.args, parts, lent);
+    if ("stays" in args) {
+      port.free(lent);
+      parts.tasks.settle(task, { ok: false, error: errorToData(new RayError(`cannot send call ${task.name} to node ${nodeId}: ${args.stays}`)) });
+      return "sent";
+    }
+    const id = port.track(task, parts, nodeId, lent, actor);
+    port.send(nodeId, { k: "call", id, owner: port.nodeId, actor, method: task.method ?? "", args: args.wires });
+    return "sent";
+  }
+
+  /** Reads the live nodes until `nodeId` is known (a read under way may have started before it joined). */
+  async refreshNodes(nodeId: string): Promise<void> {
+    await this.#port.refresh();
+    if (this.#port.status(nodeId) === "unknown") await this.#port.refresh();
+  }
+
+  /** Where an actor a task here makes goes: undefined for this node, else a node id or why none fits. */
+  placeActor(options: ResolvedActorOptions, parts: DriverParts): string | { readonly error: string } | undefined {
+    const port = this.#port;
+    if (port.status(port.nodeId) === "dead") return undefined;
+    const scheduling = options.scheduling ?? "DEFAULT";
+    const resources = options.resources ?? NO_RESOURCES;
+    // The creating node when it fits, unless SPREAD or an affinity to another node asks otherwise.
+    const elsewhere = scheduling === "SPREAD" || (typeof scheduling === "object" && scheduling.nodeId !== port.nodeId);
+    if (!elsewhere && port.fitsHere({ numCpus: 1, scheduling, resources })) return undefined;
+    const choice = port.choose({ numCpus: 1, resources, scheduling, locality: NO_LOCALITY }, parts);
+    if ("error" in choice) return { error: choice.error };
+    return choice.node.nodeId === port.nodeId ? undefined : choice.node.nodeId;
+  }
+
+  /** Sends the creation of an actor a task here made to `nodeId`, this node its owner; returns why it cannot go, or undefined. */
+  sendActor(actor: ActorCreation, parts: DriverParts, nodeId: string): string | undefined {
+    const port = this.#port;
+    if (port.status(nodeId) !== "live") return "that node is not live";
+    const key = port.fnKey(actor.cls, parts);
+    if (key === "") return `class ${actor.className} has a capture that cannot leave this node`;
+    // Lent for as long as this node lives: the actor's constructor reads them there.
+    const lent: string[] = [];
+    const args = port.lend(actor.args, parts, lent);
+    if ("stays" in args) {
+      port.free(lent);
+      return args.stays;
+    }
+    const { options } = actor;
+    port.send(nodeId, {
+      k: "actor",
+      id: actor.gid,
+      owner: port.nodeId,
+      cls: key,
+      name: actor.className,
+      args: args.wires,
+      options: { ...options, name: undefined, displayName: options.name, getIfExists: false },
+      methods: actor.methods,
+    });
+    if (options.name !== undefined) {
+      const name = options.namespace === DEFAULT_NAMESPACE ? options.name : `${options.namespace}/${options.name}`;
+      void claimActorName(port.plane, { name, actorId: actor.gid, nodeId, className: actor.className, methods: [...actor.methods] }).catch(() => undefined);
+    }
+    return undefined;
+  }
+
+  /** Tells `nodeId` to kill `actor`. */
+  sendKill(actor: string, nodeId: string): void {
+    const port = this.#port;
+    if (port.status(nodeId) !== "dead") port.send(nodeId, { k: "kill", actor });
+    // An actor a task here made elsewhere: its name, if any, is released (as a driver does for its actors).
+    if (actor.startsWith(`${port.nodeId}.a`)) void unnameActors(port.plane, new Set([actor])).catch(() => undefined);
+  }
+}
