@@ -219,13 +219,6 @@ export class ControlPlane {
 
   // ---- named actors ----
 
-  /** Claims a name; false when a live actor holds it already. */
-  async nameActor(actor: NamedActorRecord): Promise<boolean> {
-    const claimed = await this.redis.hsetnx(`${PREFIX}actors`, actor.name, JSON.stringify(actor));
-    if (claimed === 1) await this.redis.publish(EVENTS, JSON.stringify({ kind: "actorNamed", actor } satisfies ClusterEvent));
-    return claimed === 1;
-  }
-
   async namedActors(): Promise<NamedActorRecord[]> {
     return Object.values(await this.redis.hgetall(`${PREFIX}actors`)).map((text) => JSON.parse(text) as NamedActorRecord);
   }
