@@ -16,6 +16,7 @@ import { SerializationError } from "../api/errors.js";
 import { show } from "../api/checks.js";
 import { refNum } from "../api/ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "../protocol/protocol.js";
+import type { BlockPool } from "../store/block-pool.js";
 import { allocateSharedBlock } from "../store/shared-blocks.js";
 import {
   INLINE_LIMIT,
@@ -104,6 +105,9 @@ export class Codec {
    */
   readonly #argBuffers = new Map<number, ArrayBuffer[]>();
   #argBufferBytes = 0;
+  /** While {@link encodeStored} runs: where its block comes from, and the block it made. */
+  #pool: BlockPool | undefined;
+  #made: SharedArrayBuffer | undefined;
   /** Hears of every actor handle found inside an encoded value (the driver stops tracking that actor's lifetime). */
   onActorExport: ((actor: number) => void) | undefined;
 
@@ -142,9 +146,11 @@ export class Codec {
     return block;
   }
 
-  /** Copies bytes into a fresh store-owned SharedArrayBuffer. */
+  /** Copies bytes into a fresh store-owned SharedArrayBuffer (one of a freed value, while {@link encodeStored} runs). */
   #toShared(bytes: Uint8Array): SharedArrayBuffer {
-    const shared = allocateSharedBlock(bytes.byteLength);
+    const pool = this.#pool;
+    const shared = pool?.take(bytes.byteLength) ?? allocateSharedBlock(bytes.byteLength);
+    if (pool !== undefined) this.#made = shared;
     new Uint8Array(shared).set(bytes);
     this.#adopt(shared, this.#newId());
     return shared;
@@ -221,6 +227,24 @@ export class Codec {
     // A clone copies the whole backing buffer, so make sure it is exactly these bytes.
     if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.byteLength) bytes = bytes.slice();
     return { t: "s", b: bytes, ids };
+  }
+
+  /**
+   * Encodes a value given to `put`, as {@link encode} does, with its block
+   * (when the value is copied into one) taken from `pool` if it holds one of
+   * that size. Returns the block it copied the value into, seen by nothing
+   * else yet, or undefined when the value kept its own memory or none.
+   */
+  encodeStored(value: unknown, what: string, pool: BlockPool): { value: Encoded; block: SharedArrayBuffer | undefined } {
+    this.#pool = pool;
+    this.#made = undefined;
+    try {
+      const encoded = this.encode(value, what);
+      return { value: encoded, block: this.#made };
+    } finally {
+      this.#pool = undefined;
+      this.#made = undefined;
+    }
   }
 
   /**

@@ -4,6 +4,7 @@
  * stateless helpers come from `codec-values.ts`.
  */
 import type { Encoded } from "../protocol/protocol.js";
+import type { BlockPool } from "../store/block-pool.js";
 import { state } from "../runtime/global-state.js";
 import type { Reviver } from "./codec-values.js";
 
@@ -21,6 +22,11 @@ export { Codec } from "./codec.js";
 /** Encodes a value for the store or a message; see {@link Codec.encode}. */
 export function encode(value: unknown, what: string): Encoded {
   return state.codec.encode(value, what);
+}
+
+/** Encodes a value given to `put`, its block from `pool` where it can; see {@link Codec.encodeStored}. */
+export function encodeStored(value: unknown, what: string, pool: BlockPool): { value: Encoded; block: SharedArrayBuffer | undefined } {
+  return state.codec.encodeStored(value, what, pool);
 }
 
 /** Encodes a task argument passed by value; see {@link Codec.encodeArg}. */
