@@ -44,6 +44,11 @@ export function releaseArg(value: Encoded): void {
   state.codec.releaseArg(value);
 }
 
+/** Forgets blocks, keeping for reuse those only this thread had; see {@link Codec.recycleBlocks}. */
+export function recycleBlocks(ids: readonly number[]): number {
+  return state.codec.recycleBlocks(ids);
+}
+
 /** Forgets blocks the driver no longer stores; see {@link Codec.evictBlocks}. */
 export function evictBlocks(ids: readonly number[]): number {
   return state.codec.evictBlocks(ids);

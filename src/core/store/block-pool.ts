@@ -1,21 +1,24 @@
 /**
- * Blocks of freed objects kept for the next `put` of the same size.
+ * Blocks of freed objects kept for the next value of the same size.
  *
  * A store block of 64 KB to 32 MB has pages of its own (see
  * shared-blocks.ts): freed, it leaves the process, but the next block is
  * fresh pages, and a first touch of each page costs more than copying the
  * value into it (on a virtual machine, tens of microseconds per 4 KiB). A
- * block can hold another value only when nothing can still see it: a view
- * handed to user code, in the driver or in a worker, may live on after its
- * object is freed, and any thread it reached may have sent it further. So
- * only blocks that never left the store are kept: the driver's copy of a
- * value given to `put` that nothing read, lent or spilled before it was
- * freed (the object store decides; see `ObjectStore`). Reading the value
- * once makes its block ordinary again: V8 frees it when the last view goes.
+ * block can hold another value only when nothing can still see it, so a
+ * thread keeps only blocks it made itself whose value no user code of any
+ * thread was handed:
+ * - the driver's store keeps the block of a value given to `put` that
+ *   nothing read, lent or spilled before it was freed (see `ObjectStore`);
+ * - a worker keeps the block of a value it returned or put when the driver
+ *   says so: no other thread was lent it, and no view of it is left in the
+ *   driver (see `Lending`). A block a worker's own tasks were handed as an
+ *   argument is never kept.
+ * Every other block is freed by V8 once the last view of it goes.
  *
- * The pool is bounded, and it empties itself once no `put` has taken a
- * block for {@link IDLE_MS}: what it holds then leaves the process at the
- * next collection, which it asks for.
+ * The pool is bounded, and it empties itself once nothing has taken a
+ * block for {@link IDLE_MS}: what it held leaves the process at the next
+ * collection, which it asks for.
  */
 import { collectNow } from "./collector.js";
 import { ALLOCATOR_MAPS_MIN_BYTES, OWN_PAGES_MIN_BYTES } from "./shared-blocks.js";
@@ -23,9 +26,17 @@ import { ALLOCATOR_MAPS_MIN_BYTES, OWN_PAGES_MIN_BYTES } from "./shared-blocks.j
 /** How long the pool keeps blocks that no `put` takes (ms). */
 export const IDLE_MS = 1000;
 
-/** Largest share of the store's capacity the pool holds, and the most it holds at all. */
+/** Largest share of the store's capacity the store's pool holds, and the most it holds at all. */
 const CAPACITY_SHARE = 1 / 4;
 const MAX_BYTES = 512 * 1024 * 1024;
+
+/** Most bytes a worker thread's pool holds. */
+export const WORKER_POOL_BYTES = 256 * 1024 * 1024;
+
+/** The bound of the pool of a store of `capacity` bytes. */
+export function storePoolBytes(capacity: number): number {
+  return Math.min(MAX_BYTES, Math.floor(capacity * CAPACITY_SHARE));
+}
 
 export interface BlockPoolStats {
   /** Blocks handed out again instead of new ones. */
@@ -45,9 +56,9 @@ export class BlockPool {
   #taken = false;
   #timer: NodeJS.Timeout | undefined;
 
-  /** A pool for a store of `capacity` bytes. */
-  constructor(capacity: number) {
-    this.#limit = Math.min(MAX_BYTES, Math.floor(capacity * CAPACITY_SHARE));
+  /** A pool that holds at most `limit` bytes. */
+  constructor(limit: number) {
+    this.#limit = limit;
   }
 
   /** True for block sizes the pool keeps: those with pages of their own. */
@@ -72,8 +83,8 @@ export class BlockPool {
   }
 
   /**
-   * Keeps the block of a freed object, which nothing but the store ever
-   * saw. Returns false (the block is left to the collector) when it is not
+   * Keeps the block of a freed object, which no user code was handed (see
+   * the module comment). Returns false (the block is left to the collector) when it is not
    * a size the pool keeps or the pool is full.
    */
   give(block: SharedArrayBuffer): boolean {

@@ -25,7 +25,7 @@
  */
 import { ObjectStoreFullError, RayError, type ErrorData } from "../api/errors.js";
 import { nestedIds, type Encoded } from "../protocol/protocol.js";
-import { BlockPool } from "./block-pool.js";
+import { BlockPool, storePoolBytes } from "./block-pool.js";
 import type { MemoryPressure } from "./collector.js";
 import { sharedBytes, sizeOf } from "../codec/serialization.js";
 import { NO_SPILLS, Spiller, spillBytes, type SpillConfig, type SpillFile, type SpillStats } from "./spill.js";
@@ -103,7 +103,7 @@ export class ObjectStore {
     this.#capacity = capacity;
     this.#onDrop = onDrop;
     this.#pressure = pressure;
-    this.blocks = new BlockPool(capacity);
+    this.blocks = new BlockPool(storePoolBytes(capacity));
     if (spilling === undefined) return;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below runs with the object literal as `this`
     const store = this;

@@ -16,7 +16,7 @@ import type { Encoded, FromWorker, FunctionDefinition, RunCells, ToWorker } from
 import { collectNow, FinalizerTurns, MemoryPressure } from "../store/collector.js";
 import { explainMissing, namespaceAliases, referToFirst, usedOnlyAsRemote } from "../runtime/missing-names.js";
 import { RemoteFunction, defaultTaskOptions } from "../api/remote-function.js";
-import { decode, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "../codec/serialization.js";
+import { decode, encode, evictBlocks, needsArrow, recycleBlocks, preloadArrow, sharedBytes } from "../codec/serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
 import { runningNow } from "../../cluster/runtime-context.js";
@@ -290,6 +290,9 @@ class WorkerServer {
         case "evict":
           this.#evict(message.blocks);
           break;
+        case "recycle":
+          this.#evict(message.blocks, true);
+          break;
         case "names":
           this.#backend.names(message);
           break;
@@ -432,14 +435,14 @@ class WorkerServer {
     if (evict.length > 0) this.#pressure.add(evictBlocks(evict));
   }
 
-  /** Forgets blocks the store dropped, once no queued task names them. */
-  #evict(blocks: readonly number[]): void {
+  /** Forgets blocks the store dropped, once no queued task names them; with `recycle`, keeps those it may reuse. */
+  #evict(blocks: readonly number[], recycle = false): void {
     const now: number[] = [];
     for (const block of blocks) {
       if (this.#blockPins.has(block)) this.#evictLater.add(block);
       else now.push(block);
     }
-    this.#pressure.add(evictBlocks(now));
+    this.#pressure.add(recycle ? recycleBlocks(now) : evictBlocks(now));
   }
 
   /** Between two tasks, when nothing of the last one is left on the stack: a collection that is due runs now. */
