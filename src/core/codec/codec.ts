@@ -16,6 +16,7 @@ import { SerializationError } from "../api/errors.js";
 import { show } from "../api/checks.js";
 import { refNum } from "../api/ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "../protocol/protocol.js";
+import { BlockPool, WORKER_POOL_BYTES } from "../store/block-pool.js";
 import { allocateSharedBlock } from "../store/shared-blocks.js";
 import {
   INLINE_LIMIT,
@@ -104,6 +105,17 @@ export class Codec {
    */
   readonly #argBuffers = new Map<number, ArrayBuffer[]>();
   #argBufferBytes = 0;
+  /**
+   * Blocks this thread copied a value into and never decoded since: no user
+   * code of this thread has a view of them. A worker keeps them for reuse
+   * when the driver says no other thread has one either ({@link recycleBlocks}).
+   */
+  readonly #fresh = new WeakSet<SharedArrayBuffer>();
+  /** A worker's blocks kept for reuse (see block-pool.ts). */
+  readonly #spare: BlockPool | undefined;
+  /** While {@link encodeStored} runs: where its block comes from, and the block it made. */
+  #pool: BlockPool | undefined;
+  #made: SharedArrayBuffer | undefined;
   /** Hears of every actor handle found inside an encoded value (the driver stops tracking that actor's lifetime). */
   onActorExport: ((actor: number) => void) | undefined;
 
@@ -116,6 +128,29 @@ export class Codec {
     this.#caching = caching;
     this.#newId = newId;
     this.#tag = tag;
+    this.#spare = caching ? new BlockPool(WORKER_POOL_BYTES) : undefined;
+  }
+
+  /**
+   * Forgets blocks the driver no longer stores, as {@link evictBlocks} does,
+   * and keeps for reuse those this thread made and never decoded: the
+   * driver has checked that no other thread holds a view of them. Returns
+   * the bytes forgotten without being kept.
+   */
+  recycleBlocks(ids: readonly number[]): number {
+    let bytes = 0;
+    for (const id of ids) {
+      const block = this.#blocks.get(id);
+      if (block === undefined) continue;
+      this.#blocks.delete(id);
+      if (!this.#fresh.delete(block) || this.#spare?.give(block) !== true) bytes += block.byteLength;
+    }
+    return bytes;
+  }
+
+  /** The reuse pool of this worker thread (undefined in the driver). */
+  get spareBlocks(): BlockPool | undefined {
+    return this.#spare;
   }
 
   /** Forgets blocks the driver no longer stores; live views keep their memory. Returns the bytes forgotten. */
@@ -142,10 +177,13 @@ export class Codec {
     return block;
   }
 
-  /** Copies bytes into a fresh store-owned SharedArrayBuffer. */
+  /** Copies bytes into a fresh store-owned SharedArrayBuffer (one of a freed value, while {@link encodeStored} runs). */
   #toShared(bytes: Uint8Array): SharedArrayBuffer {
-    const shared = allocateSharedBlock(bytes.byteLength);
+    const pool = this.#pool ?? this.#spare;
+    const shared = (BlockPool.keeps(bytes.byteLength) ? pool?.take(bytes.byteLength) : undefined) ?? allocateSharedBlock(bytes.byteLength);
+    if (this.#pool !== undefined) this.#made = shared;
     new Uint8Array(shared).set(bytes);
+    this.#fresh.add(shared);
     this.#adopt(shared, this.#newId());
     return shared;
   }
@@ -224,6 +262,24 @@ export class Codec {
   }
 
   /**
+   * Encodes a value given to `put`, as {@link encode} does, with its block
+   * (when the value is copied into one) taken from `pool` if it holds one of
+   * that size. Returns the block it copied the value into, seen by nothing
+   * else yet, or undefined when the value kept its own memory or none.
+   */
+  encodeStored(value: unknown, what: string, pool: BlockPool): { value: Encoded; block: SharedArrayBuffer | undefined } {
+    this.#pool = pool;
+    this.#made = undefined;
+    try {
+      const encoded = this.encode(value, what);
+      return { value: encoded, block: this.#made };
+    } finally {
+      this.#pool = undefined;
+      this.#made = undefined;
+    }
+  }
+
+  /**
    * Encodes a task argument passed by value. A typed array that is not
    * already in the store is copied into a private buffer that travels by
    * structured clone: it is used once, and fresh shared memory per call costs
@@ -271,9 +327,9 @@ export class Codec {
         return encoded.ids === undefined ? value : reviveHandles(value, revive);
       }
       case "ta":
-        return new TYPED_ARRAYS[encoded.c](encoded.b === undefined ? this.#blockOf(encoded.k) : this.#adopt(encoded.b, encoded.k), encoded.o, encoded.n);
+        return new TYPED_ARRAYS[encoded.c](this.#handOut(encoded.b, encoded.k), encoded.o, encoded.n);
       case "ab":
-        return encoded.b === undefined ? this.#blockOf(encoded.k) : this.#adopt(encoded.b, encoded.k);
+        return this.#handOut(encoded.b, encoded.k);
       case "tc":
         return encoded.v;
       case "ar":
@@ -281,6 +337,13 @@ export class Codec {
       case "r":
         throw new Error(`internal: unresolved ref ${encoded.id} reached decode`);
     }
+  }
+
+  /** The block of a decoded value, which user code of this thread now sees: never reused by this thread. */
+  #handOut(buffer: SharedArrayBuffer | undefined, id: number): SharedArrayBuffer {
+    const block = buffer === undefined ? this.#blockOf(id) : this.#adopt(buffer, id);
+    this.#fresh.delete(block);
+    return block;
   }
 
   /** Collects the object ids of every ObjectRef inside a value (nested refs), without copying it. */

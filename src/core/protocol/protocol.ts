@@ -135,6 +135,8 @@ export type ToWorker =
   | RunCells
   | { readonly kind: "cancel"; readonly task: number }
   | { readonly kind: "evict"; readonly blocks: readonly number[] }
+  /** As `evict`, for blocks this thread made that no other thread was handed: it may reuse them. */
+  | { readonly kind: "recycle"; readonly blocks: readonly number[] }
   | { readonly kind: "names"; readonly set: readonly NamedActor[]; readonly removed: readonly { readonly name: string; readonly namespace: string }[] }
   | { readonly kind: "values"; readonly req: number; readonly values: readonly (Encoded | ErrorData)[]; readonly errors: readonly boolean[] }
   | { readonly kind: "waited"; readonly req: number; readonly ready: readonly number[] }

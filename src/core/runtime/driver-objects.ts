@@ -14,7 +14,7 @@ import type { ObjectRef } from "../api/object-ref.js";
 import type { Settled } from "../store/object-store.js";
 import { HANDLE_KEY, type Encoded, type HandleData } from "../protocol/protocol.js";
 import { RemoteFunction } from "../api/remote-function.js";
-import { decode, encode, needsArrow, preloadArrow, sizeOf } from "../codec/serialization.js";
+import { decode, encode, encodeStored, needsArrow, preloadArrow, sizeOf } from "../codec/serialization.js";
 import type { Transport } from "../transport/transport.js";
 
 /** The driver's object API over its local store. */
@@ -47,8 +47,8 @@ export class DriverObjects {
       this.putArrow(id, value);
       return this.#parts.ownership.firstRef(id);
     }
-    const encoded = encode(value, "the value given to put()");
-    this.putValue(id, encoded);
+    const { value: encoded, block } = encodeStored(value, "the value given to put()", this.#parts.store.blocks);
+    this.putValue(id, encoded, block);
     this.#parts.events?.emit({ kind: "objectCreated", id, bytes: sizeOf(encoded), owner: "driver" });
     return this.#parts.ownership.firstRef(id);
   }
@@ -58,13 +58,13 @@ export class DriverObjects {
    * objects are freed is kept pending while the runtime collects; if it
    * still does not fit then, the object holds an ObjectStoreFullError. A
    * value larger than the whole store (or than the room pending puts leave)
-   * throws at once.
+   * throws at once. `block`: as for the store's `put`.
    */
-  putValue(id: number, value: Encoded): void {
+  putValue(id: number, value: Encoded, block?: SharedArrayBuffer): void {
     const store = this.#parts.store;
     const bytes = sizeOf(value);
     if (store.fits(bytes) || bytes > store.capacity || this.#roomBytes + bytes > store.capacity + store.spillRoom) {
-      store.put(id, value, 1);
+      store.put(id, value, 1, block);
       return;
     }
     store.expect(id, 1);
@@ -72,7 +72,7 @@ export class DriverObjects {
     this.afterReclaim(bytes, () => {
       this.#roomBytes -= bytes;
       try {
-        store.fill(id, value);
+        store.fill(id, value, block);
       } catch (error) {
         store.settle(id, { ok: false, error: errorToData(error) });
       }

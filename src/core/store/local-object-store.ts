@@ -8,6 +8,7 @@
 import type { ErrorData } from "../api/errors.js";
 import type { ObjectStoreStats, Settled } from "./object-store.js";
 import type { Encoded } from "../protocol/protocol.js";
+import type { BlockPool } from "./block-pool.js";
 
 /** One stored object as the state API shows it. */
 export interface StoredObject {
@@ -25,10 +26,16 @@ export interface LocalObjectStore {
   fits(bytes: number): boolean;
   /** Registers an object whose value comes later, with `count` references. */
   expect(id: number, count: number): void;
-  /** Stores a value now, with `count` references; throws when it cannot fit. */
-  put(id: number, value: Encoded, count: number): void;
-  /** Gives an expected object its value; throws when it cannot fit. */
-  fill(id: number, value: Encoded): void;
+  /**
+   * Stores a value now, with `count` references; throws when it cannot fit.
+   * `block`: the block the value was just copied into, seen by nothing else
+   * (kept in {@link blocks} when the object is freed unread).
+   */
+  put(id: number, value: Encoded, count: number, block?: SharedArrayBuffer): void;
+  /** Gives an expected object its value (`block` as for {@link put}); throws when it cannot fit. */
+  fill(id: number, value: Encoded, block?: SharedArrayBuffer): void;
+  /** Blocks of freed `put` values that nothing else saw, for the next `put`. */
+  readonly blocks: BlockPool;
   /** Settles an expected object with a value or an error. */
   settle(id: number, settled: Settled): void;
   /** The settled outcome, or undefined while pending. */

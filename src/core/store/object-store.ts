@@ -12,6 +12,12 @@
  * When the count reaches zero and the value is known, the entry is dropped;
  * the SharedArrayBuffer is then unreachable and V8 frees it.
  *
+ * The block of a value given to `put` goes back to the store's
+ * {@link BlockPool} when the object is freed, if nothing ever had the value
+ * from the store (no read, no lend to a worker, no spill): every way out of
+ * the store ({@link peek}, {@link read}, waiters, the spiller) forgets that
+ * the block is the store's alone.
+ *
  * Past a high-water mark, values in shared memory may be spilled to disk
  * (see spill.ts): the entry then has no value in memory (`settled` is
  * undefined, `file` names its bytes) and reads as pending to {@link peek}
@@ -19,6 +25,7 @@
  */
 import { ObjectStoreFullError, RayError, type ErrorData } from "../api/errors.js";
 import { nestedIds, type Encoded } from "../protocol/protocol.js";
+import { BlockPool, storePoolBytes } from "./block-pool.js";
 import type { MemoryPressure } from "./collector.js";
 import { sharedBytes, sizeOf } from "../codec/serialization.js";
 import { NO_SPILLS, Spiller, spillBytes, type SpillConfig, type SpillFile, type SpillStats } from "./spill.js";
@@ -38,6 +45,8 @@ interface Entry {
   file: SpillFile | undefined;
   /** Its value is on disk only. */
   spilled: boolean;
+  /** The value's block, while nothing but the store has had the value (see {@link ObjectStore}). */
+  block: SharedArrayBuffer | undefined;
 }
 
 export interface ObjectStoreStats extends SpillStats {
@@ -82,6 +91,8 @@ export class ObjectStore {
   /** Entries pinned by pending tasks. */
   #pinned = 0;
   readonly #spiller: Spiller | undefined;
+  /** Blocks of freed `put` values that nothing else saw, for the next `put`. */
+  readonly blocks: BlockPool;
 
   /**
    * `onDrop` hears of every value the store lets go; `pressure` of the
@@ -92,6 +103,7 @@ export class ObjectStore {
     this.#capacity = capacity;
     this.#onDrop = onDrop;
     this.#pressure = pressure;
+    this.blocks = new BlockPool(storePoolBytes(capacity));
     if (spilling === undefined) return;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below runs with the object literal as `this`
     const store = this;
@@ -108,6 +120,7 @@ export class ObjectStore {
         },
         resident: (id) => {
           const entry = resident.get(id);
+          if (entry !== undefined) entry.block = undefined;
           return entry?.settled?.ok === true ? { value: entry.settled.value, file: entry.file } : undefined;
         },
         release: (id, file) => this.#release(id, file),
@@ -155,9 +168,11 @@ export class ObjectStore {
 
   #wake(entry: Entry, settled: Settled): void {
     const waiters = entry.waiters;
+    if (waiters === undefined) return;
     entry.waiters = undefined;
+    entry.block = undefined;
     if (typeof waiters === "function") waiters(settled);
-    else if (waiters !== undefined) for (const waiter of waiters) waiter(settled);
+    else for (const waiter of waiters) waiter(settled);
   }
 
   get bytesUsed(): number {
@@ -170,7 +185,7 @@ export class ObjectStore {
 
   /** Creates the entry of an object that a task will produce. */
   expect(id: number, count: number): void {
-    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0, pins: 0, file: undefined, spilled: false });
+    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0, pins: 0, file: undefined, spilled: false, block: undefined });
     if (this.#entries.size >= this.#nextCheck) this.#grown();
   }
 
@@ -180,19 +195,25 @@ export class ObjectStore {
     this.#pressure?.request();
   }
 
-  /** Stores a value given by `put`; throws ObjectStoreFullError when it does not fit. */
-  put(id: number, value: Encoded, count: number): void {
+  /**
+   * Stores a value given by `put`; throws ObjectStoreFullError when it does
+   * not fit. `block`: the value's block, made for it and seen by nothing
+   * else yet (it returns to {@link blocks} if nothing reads the value).
+   */
+  put(id: number, value: Encoded, count: number, block?: SharedArrayBuffer): void {
     this.#reserve(sizeOf(value), `put of object ${id}`);
     this.#putCount++;
-    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0, pins: 0, file: undefined, spilled: false });
+    this.#entries.set(id, { count, settled: undefined, waiters: undefined, size: 0, pins: 0, file: undefined, spilled: false, block });
     if (this.#entries.size >= this.#nextCheck) this.#grown();
     this.settle(id, { ok: true, value });
   }
 
-  /** Stores the value of an object made pending by {@link expect}, counted as a put; throws ObjectStoreFullError when it does not fit. */
-  fill(id: number, value: Encoded): void {
+  /** Stores the value of an object made pending by {@link expect}, counted as a put (`block` as for {@link put}); throws ObjectStoreFullError when it does not fit. */
+  fill(id: number, value: Encoded, block?: SharedArrayBuffer): void {
     this.#reserve(sizeOf(value), `put of object ${id}`);
     this.#putCount++;
+    const entry = this.#entries.get(id);
+    if (entry !== undefined && entry.settled === undefined && !entry.spilled) entry.block = block;
     this.settle(id, { ok: true, value });
   }
 
@@ -243,9 +264,17 @@ export class ObjectStore {
 
   /** The settled state, or undefined while pending, spilled (see {@link onSettled}) or unknown. A read counts as a use. */
   peek(id: number): Settled | undefined {
+    const entry = this.#touch(id);
+    if (entry === undefined) return undefined;
+    entry.block = undefined;
+    return entry.settled;
+  }
+
+  /** An entry, moved to the warm end of the spill order. */
+  #touch(id: number): Entry | undefined {
     const entry = this.#entries.get(id);
     if (entry !== undefined && this.#resident.delete(id)) this.#resident.set(id, entry);
-    return entry?.settled;
+    return entry;
   }
 
   /**
@@ -304,6 +333,7 @@ export class ObjectStore {
 
   /** Removes every spill file (shutdown). */
   close(): void {
+    this.blocks.clear();
     this.#spiller?.close();
   }
 
@@ -320,7 +350,10 @@ export class ObjectStore {
   onSettled(id: number, waiter: Waiter): boolean {
     const entry = this.#entries.get(id);
     if (entry === undefined) return false;
-    if (entry.settled !== undefined) waiter(entry.settled);
+    if (entry.settled !== undefined) {
+      entry.block = undefined;
+      waiter(entry.settled);
+    }
     else if (entry.spilled && entry.file !== undefined) {
       this.#addWaiter(entry, waiter);
       this.#spiller?.restore(id, entry.file);
@@ -382,6 +415,7 @@ export class ObjectStore {
     const ids = nestedIds(entry.settled.value);
     if (ids !== undefined) this.addRefs(ids, -1);
     this.#onDrop(entry.settled.value);
+    if (entry.block !== undefined) this.blocks.give(entry.block);
   }
 
   /** Throws a RayError naming the first id the store does not know. */
@@ -403,7 +437,7 @@ export class ObjectStore {
     this.checkKnown(ids);
     for (const id of ids) {
       // A `get` that will not wait (timeout 0) still takes spilled objects: its caller reads them back at once.
-      if (values && timeout !== 0 ? this.peek(id) !== undefined : this.isReady(id)) count++;
+      if (values && timeout !== 0 ? this.#touch(id)?.settled !== undefined : this.isReady(id)) count++;
       else pending.push(id);
     }
     if (count >= needed || timeout === 0) {

@@ -16,7 +16,7 @@ import type { Encoded, FromWorker, FunctionDefinition, RunCells, ToWorker } from
 import { collectNow, FinalizerTurns, MemoryPressure } from "../store/collector.js";
 import { explainMissing, namespaceAliases, referToFirst, usedOnlyAsRemote } from "../runtime/missing-names.js";
 import { RemoteFunction, defaultTaskOptions } from "../api/remote-function.js";
-import { decode, encode, evictBlocks, needsArrow, preloadArrow, sharedBytes } from "../codec/serialization.js";
+import { decode, encode, evictBlocks, needsArrow, recycleBlocks, preloadArrow, sharedBytes, sizeOf } from "../codec/serialization.js";
 import { WorkerBackend } from "./worker-backend.js";
 import { ActorHost } from "./actor-host.js";
 import { runningNow } from "../../cluster/runtime-context.js";
@@ -43,6 +43,11 @@ const FINALIZER_TURN_EVERY = 64;
 const COPY_COLLECT_BYTES = 1024 * 1024;
 
 type Callable = (...args: unknown[]) => unknown;
+
+/** A typed array or ArrayBuffer in memory of its thread's own (which a result is copied out of). */
+function isPrivateBinary(value: unknown): boolean {
+  return value instanceof ArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer);
+}
 /** One task of a `run` batch, unpacked. */
 interface Run {
   readonly task: number;
@@ -290,6 +295,9 @@ class WorkerServer {
         case "evict":
           this.#evict(message.blocks);
           break;
+        case "recycle":
+          this.#evict(message.blocks, true);
+          break;
         case "names":
           this.#backend.names(message);
           break;
@@ -432,14 +440,14 @@ class WorkerServer {
     if (evict.length > 0) this.#pressure.add(evictBlocks(evict));
   }
 
-  /** Forgets blocks the store dropped, once no queued task names them. */
-  #evict(blocks: readonly number[]): void {
+  /** Forgets blocks the store dropped, once no queued task names them; with `recycle`, keeps those it may reuse. */
+  #evict(blocks: readonly number[], recycle = false): void {
     const now: number[] = [];
     for (const block of blocks) {
       if (this.#blockPins.has(block)) this.#evictLater.add(block);
       else now.push(block);
     }
-    this.#pressure.add(evictBlocks(now));
+    this.#pressure.add(recycle ? recycleBlocks(now) : evictBlocks(now));
   }
 
   /** Between two tasks, when nothing of the last one is left on the stack: a collection that is due runs now. */
@@ -570,6 +578,8 @@ class WorkerServer {
       this.#fail(task, name, error, start);
       return;
     }
+    // A returned array copied into the store is usually garbage now: collected young, its memory serves the next one still mapped.
+    if (typeof encoded === "object" && encoded !== null && (encoded.t === "ta" || encoded.t === "ab") && isPrivateBinary(value)) this.#copies.add(sizeOf(encoded));
     this.#callActors.delete(task);
     this.#backend.done(task, encoded, (performance.now() - start) * 1000);
     this.#backend.scheduleFlush(this.#port);
