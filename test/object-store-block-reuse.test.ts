@@ -163,3 +163,29 @@ test("views handed out never change while blocks of freed objects are reused", {
   assert.ok(out.steps > 0);
   assert.ok(out.reused > 0, `the worker reused no block in ${out.steps} steps`);
 });
+
+/** The same 300 results of 64 KB, each read and dropped, with a collection every tenth. */
+const LOOP = String.raw`
+import * as ray from "RAYTS";
+const gc = (globalThis as { gc?: () => void }).gc!;
+await ray.init({ numCpus: 1 });
+const make = ray.remote((size: number) => new Uint8Array(size).fill(7));
+const reused = ray.remote(() => {
+  const state = (globalThis as Record<symbol, { codec: { spareBlocks?: { stats(): { reused: number } } } }>)[Symbol.for("rayts.state")];
+  return state?.codec.spareBlocks?.stats().reused ?? -1;
+});
+for (let i = 0; i < 300; i++) {
+  const view = await ray.get(make.remote(64 * 1024));
+  if (view[0] !== 7) throw new Error("result " + i + " reads " + view[0]);
+  if (i % 10 === 9) { gc(); await new Promise((resolve) => setImmediate(resolve)); }
+}
+console.log("RESULT " + JSON.stringify({ reused: await ray.get(reused.remote()) }));
+await ray.shutdown();
+`;
+
+test("RAYTS_BLOCK_REUSE=0 turns the reuse of result blocks off", { timeout: 120_000 }, async () => {
+  const run = (env: NodeJS.ProcessEnv) => runScript("block-reuse-loop", LOOP, { nodeArgs: ["--expose-gc"], timeoutMs: 110_000, env });
+  const [on, off] = await Promise.all([run({}), run({ RAYTS_BLOCK_REUSE: "0" })]);
+  assert.ok(resultOf<{ reused: number }>(on).reused > 0, "with reuse on, the worker reused no block");
+  assert.equal(resultOf<{ reused: number }>(off).reused, 0);
+});

@@ -18,10 +18,15 @@
  *
  * The pool is bounded, and it empties itself once nothing has taken a
  * block for {@link IDLE_MS}: what it held leaves the process at the next
- * collection, which it asks for.
+ * collection, which it asks for. `RAYTS_BLOCK_REUSE=0` in the environment
+ * turns reuse off (every pool holds nothing), for a program that sends
+ * views from `get` to threads of its own, which rayts cannot see.
  */
 import { collectNow } from "./collector.js";
 import { ALLOCATOR_MAPS_MIN_BYTES, OWN_PAGES_MIN_BYTES } from "./shared-blocks.js";
+
+/** False when the environment turns block reuse off. */
+const REUSE = process.env.RAYTS_BLOCK_REUSE !== "0";
 
 /** How long the pool keeps blocks that no `put` takes (ms). */
 export const IDLE_MS = 1000;
@@ -31,11 +36,11 @@ const CAPACITY_SHARE = 1 / 4;
 const MAX_BYTES = 512 * 1024 * 1024;
 
 /** Most bytes a worker thread's pool holds. */
-export const WORKER_POOL_BYTES = 256 * 1024 * 1024;
+export const WORKER_POOL_BYTES = REUSE ? 256 * 1024 * 1024 : 0;
 
 /** The bound of the pool of a store of `capacity` bytes. */
 export function storePoolBytes(capacity: number): number {
-  return Math.min(MAX_BYTES, Math.floor(capacity * CAPACITY_SHARE));
+  return REUSE ? Math.min(MAX_BYTES, Math.floor(capacity * CAPACITY_SHARE)) : 0;
 }
 
 export interface BlockPoolStats {
