@@ -159,7 +159,7 @@ export class DriverTasks {
           if (placement.backlog === 0) this.#host.outbox.flush();
           placement.later(() => {
             work.send();
-          });
+          }, options.numCpus);
           return;
         }
         const { wires, locality } = this.wires(args, object.deps);
@@ -191,7 +191,10 @@ export class DriverTasks {
           });
           return true;
         };
-        if (!go()) node.waiting.push(go);
+        if (!go()) {
+          node.waiting.push({ go, demand });
+          placement.onChange();
+        }
       },
     };
     object.retry = () => this.start(work);

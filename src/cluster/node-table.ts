@@ -6,15 +6,15 @@
  */
 import type { Redis } from "ioredis";
 import { EVENTS, PREFIX, type ClusterEvent, type ControlPlane, type LiveNode, type NamedActorRecord } from "./control-plane.js";
-import type { NodeView } from "./scheduling.js";
+import type { Demand, NodeView } from "./scheduling.js";
 
 const REFRESH_MS = 1000;
 
 /** A live node in the driver's view. */
 export interface NodeEntry extends NodeView {
   live: LiveNode;
-  /** Work waiting here for custom resources to free up. */
-  readonly waiting: (() => boolean)[];
+  /** Work waiting here for custom resources to free up: `go` sends it (false while they are still in use). */
+  readonly waiting: { readonly go: () => boolean; readonly demand: Demand }[];
 }
 
 export class NodeTable {
