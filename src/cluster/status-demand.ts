@@ -125,14 +125,13 @@ export async function readDriverDemand(redis: Redis): Promise<DriverDemand[]> {
   return demand;
 }
 
-/** Tasks queued on a node beyond its CPUs, from its last heartbeat. */
-export function queuedOn(node: LiveNode): number {
-  return Math.max(0, node.load.inFlight - (node.record.resources["CPU"] ?? 0));
+/** Tasks queued on the nodes beyond their CPUs, from their last heartbeats. */
+export function queuedOnNodes(nodes: readonly LiveNode[]): number {
+  return nodes.reduce((sum, node) => sum + Math.max(0, node.load.inFlight - (node.record.resources["CPU"] ?? 0)), 0);
 }
 
 /** The cluster's pending demand: what the nodes queue plus what the drivers hold back. */
-export function pendingDemand(nodes: readonly LiveNode[], drivers: readonly DriverDemand[]): PendingDemand {
-  const queuedOnNodes = nodes.reduce((sum, node) => sum + queuedOn(node), 0);
+export function pendingDemand(queuedOnNodes: number, drivers: readonly DriverDemand[]): PendingDemand {
   const groups = new Map<string, DemandShape>();
   for (const driver of drivers) for (const shape of driver.shapes) addShape(groups, shape.resources, shape.count);
   const shapes = [...groups.values()].sort((a, b) => b.count - a.count);

@@ -3,6 +3,7 @@
  * CLI read. `LocalState` answers it in local mode from the driver's
  * recorder; a cluster head answers the same interface for its nodes.
  */
+import type { PendingDemand } from "../cluster/status-demand.js";
 import type { ActorLifecycle, TaskState } from "../core/runtime/events.js";
 import type { ActorId, ObjectId, TaskId } from "../core/api/ids.js";
 
@@ -157,6 +158,12 @@ export interface Sample {
 /** The overview page in one call. */
 export interface ClusterStatus {
   readonly nodes: NodeState[];
+  /**
+   * Tasks waiting for resources, as `ray status` counts them: queued on a
+   * node (in local mode, in the driver's queue) or held back in a driver
+   * until a node has room (cluster mode).
+   */
+  readonly demand: PendingDemand;
   readonly tasks: Readonly<Partial<Record<TaskState, number>>>;
   readonly actors: Readonly<Partial<Record<ActorLifecycle, number>>>;
   readonly finishedTotal: number;

@@ -41,7 +41,7 @@ const gated = ray.remote(
 );
 
 before(async () => {
-  cluster = await Cluster.start([{ numCpus: 1, resources: { GPU: 1 } }, { numCpus: 1 }]);
+  cluster = await Cluster.start([{ numCpus: 1, resources: { GPU: 1 }, dashboardPort: 0 }, { numCpus: 1 }]);
   scratch = mkdtempSync(join(tmpdir(), "rayts-status-demand-"));
   await ray.init({ address: cluster.address, redisPassword: cluster.password });
 });
@@ -79,8 +79,31 @@ test("a burst larger than the nodes take shows as pending demand in rayts status
   // The nodes' queues count once their heartbeats carry them: at most what was sent (the first GPU task too), less the two running.
   assert.ok(queued <= sent + 1 - 2, pending.stdout);
 
+  // The same figure through the state API and the head's dashboard (its JSON route, its status command and /metrics).
+  const status = await ray.state.status();
+  assert.equal(status.demand.heldByDrivers, held);
+  assert.equal(status.demand.drivers, 1);
+  assert.deepEqual(
+    status.demand.shapes.map((shape) => [shape.resources, shape.count]),
+    [
+      [{ CPU: 1 }, burst - sent],
+      [{ CPU: 0.5 }, halfCpu],
+      [{ CPU: 1, GPU: 1 }, gpu - 1],
+    ],
+  );
+  const dashboard = cluster.nodes[0]?.dashboardUrl;
+  assert.ok(dashboard !== undefined);
+  const served = (await (await fetch(`${dashboard}/api/status`)).json()) as ray.ClusterStatus;
+  assert.equal(served.demand.heldByDrivers, held);
+  const viaDashboard = await runCli(["status", "--address", dashboard]);
+  assert.equal(viaDashboard.code, 0, viaDashboard.stderr);
+  assert.match(viaDashboard.stdout, new RegExp(`^Demand:\\n {2}\\d+ pending tasks: \\d+ queued on nodes, ${held} held back by 1 driver$`, "m"));
+  const metrics = await (await fetch(`${dashboard}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^rayts_pending_tasks\\{where="drivers"\\} ${held}$`, "m"));
+
   writeFileSync(gate, "");
   assert.equal((await ray.get(refs)).length, all);
   const done = await statusUntil((run) => run.stdout.includes("(no pending tasks)"), "the demand to clear");
   assert.doesNotMatch(done.stdout, /held back/);
+  assert.equal((await ray.state.status()).demand.heldByDrivers, 0);
 });

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { RayError } from "../../core/api/errors.js";
 import { ControlPlane, type LiveNode } from "../../cluster/control-plane.js";
 import { Session } from "../../cluster/session.js";
-import { formatDemand, pendingDemand, readDriverDemand, type DriverDemand } from "../../cluster/status-demand.js";
+import { formatDemand, pendingDemand, queuedOnNodes, readDriverDemand, type DriverDemand } from "../../cluster/status-demand.js";
 
 export const summary = "the cluster's nodes, resources used/total and pending demand (--address HOST:PORT --redis-password P); a dashboard's status with --address of a driver or head dashboard";
 
@@ -41,7 +41,7 @@ export function formatStatus(address: string, nodes: readonly LiveNode[], driver
     if (name === "CPU") continue;
     lines.push(`  ${name}: ${HIDDEN.has(name) ? gib(amount) : amount} total`);
   }
-  lines.push(...formatDemand(pendingDemand(nodes, drivers)));
+  lines.push(...formatDemand(pendingDemand(queuedOnNodes(nodes), drivers)));
   return lines.join("\n");
 }
 
