@@ -34,7 +34,7 @@ function dashboardOptions(values: Record<string, string | boolean | undefined>):
     throw new UsageError(`Expected \`--include-dashboard\` to be true or false, got ${JSON.stringify(include)}`);
   }
   if (!values["head"] || include === "false") return undefined;
-  const port = integerOption(values["dashboard-port"] as string | undefined, "dashboard-port", 8265, 0);
+  const port = integerOption(values["dashboard-port"] as string | undefined, "dashboard-port", 8265, 0, 65535);
   const options = { host: (values["dashboard-host"] as string | undefined) ?? "127.0.0.1", port, token: values["dashboard-token"] as string | undefined };
   checkUsage(() => {
     checkHeadDashboard(options);
@@ -59,10 +59,13 @@ function resourcesOption(text: string | undefined): Record<string, number> {
   return parsed as Record<string, number>;
 }
 
-function integerOption(text: string | undefined, name: string, fallback: number, min: number): number {
+function integerOption(text: string | undefined, name: string, fallback: number, min: number, max = Number.POSITIVE_INFINITY): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`Expected \`--${name}\` to be an integer from ${min} and up, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `from ${min} and up` : `from ${min} to ${max}`;
+    throw new UsageError(`Expected \`--${name}\` to be an integer ${range}, got ${JSON.stringify(text)}`);
+  }
   return value;
 }
 
@@ -103,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values["redis-password"] === "") throw new UsageError("Expected `--redis-password` to be non-empty: Redis never runs without a password");
   if (values.address !== undefined) checkUsage(() => parseAddress(values.address as string, "--address"));
-  const port = integerOption(values.port, "port", 6379, 1);
+  const port = integerOption(values.port, "port", 6379, 1, 65535);
   let address: string;
   let password: string;
   let session: Session;
