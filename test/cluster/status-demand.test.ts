@@ -52,6 +52,25 @@ after(async () => {
   if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
 });
 
+class Tally {
+  n = 0;
+  add(by: number): number {
+    return (this.n += by);
+  }
+}
+const TallyActor = ray.remote(Tally);
+
+test("idle actors leave availableResources' CPUs free, as in local mode and Ray (an actor holds no CPU between calls)", async () => {
+  const tallies = [TallyActor.remote(), TallyActor.remote()];
+  try {
+    assert.deepEqual(await ray.get(tallies.map((tally) => tally.add.remote(1))), [1, 1]);
+    assert.equal(ray.clusterResources().CPU, 2);
+    assert.equal(ray.availableResources().CPU, 2);
+  } finally {
+    for (const tally of tallies) ray.kill(tally);
+  }
+});
+
 test("a burst larger than the nodes take shows as pending demand in rayts status, held-back tasks included, and is gone once done", async (t) => {
   const gate = join(scratch, "gate");
   const burst = 400;
