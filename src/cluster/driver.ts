@@ -367,7 +367,8 @@ export class ClusterBackend implements Backend {
     for (const node of this.#nodes.list()) {
       for (const [name, amount] of Object.entries(node.resources)) sum[name] = (sum[name] ?? 0) + amount;
       if (!total) {
-        const busy = Math.max(node.live.load.busyCpus, Math.min(node.inFlight, node.resources["CPU"] ?? 0));
+        // Tasks only: an actor holds no CPU between its calls (as in local mode and in Ray).
+        const busy = Math.max(node.live.load.busyCpus, Math.min(node.taskCpus, node.resources["CPU"] ?? 0));
         sum["CPU"] = (sum["CPU"] ?? 0) - busy;
         for (const [name, amount] of Object.entries(node.used)) sum[name] = (sum[name] ?? 0) - amount;
       }

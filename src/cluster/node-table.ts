@@ -13,6 +13,8 @@ const REFRESH_MS = 1000;
 /** A live node in the driver's view. */
 export interface NodeEntry extends NodeView {
   live: LiveNode;
+  /** CPU slots of this driver's tasks there (`inFlight` also weighs its actors, for placement only). */
+  taskCpus: number;
   /** Work waiting here for custom resources to free up: `go` sends it (false while they are still in use). */
   readonly waiting: { readonly go: () => boolean; readonly demand: Demand }[];
 }
@@ -82,6 +84,7 @@ export class NodeTable {
               address: node.record.address,
               resources: node.record.resources,
               inFlight: 0,
+              taskCpus: 0,
               used: {},
               live: node,
               waiting: [],

@@ -149,12 +149,14 @@ export class Placement {
   /** Counts `demand` as in flight on `node`. */
   hold(node: NodeEntry, demand: Demand): void {
     node.inFlight += demand.numCpus;
+    node.taskCpus += demand.numCpus;
     for (const [name, amount] of Object.entries(demand.resources)) node.used[name] = (node.used[name] ?? 0) + amount;
   }
 
   /** Gives `demand` back to `node` and sends the work waiting there that now fits. */
   release(node: NodeEntry, demand: Demand): void {
     node.inFlight -= demand.numCpus;
+    node.taskCpus -= demand.numCpus;
     for (const [name, amount] of Object.entries(demand.resources)) node.used[name] = (node.used[name] ?? 0) - amount;
     if (node.waiting.length > 0) {
       while (node.waiting.length > 0 && (node.waiting[0] as NodeEntry["waiting"][number]).go()) node.waiting.shift();
