@@ -5,7 +5,9 @@
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { RayError } from "../../core/api/errors.js";
 import { ControlPlane, parseAddress } from "../../cluster/control-plane.js";
 import { launchNode } from "../../cluster/launch.js";
 import { newPassword, startRedisServer } from "../../cluster/redis-server.js";
@@ -69,6 +71,21 @@ function integerOption(text: string | undefined, name: string, fallback: number,
   return value;
 }
 
+/** Fails unless nothing listens on `host:port` (redis-server would exit, and the check for its start would find the other listener). */
+function portFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? new RayError(`port ${port} on ${host} is in use: a cluster may already run there (\`rayts status\` shows it, \`rayts stop\` stops it), or pass another \`--port\``)
+          : new RayError(`cannot listen on ${host}:${port} for the cluster's Redis: ${error.message}`),
+      );
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -111,6 +128,7 @@ export async function run(argv: string[]): Promise<number> {
   let password: string;
   let session: Session;
   if (values.head && values.address === undefined) {
+    await portFree(ip, port);
     session = Session.create();
     password = values["redis-password"] ?? newPassword();
     const redis = await startRedisServer({ host: ip, port, password, logFile: join(session.logs, "redis-server.log"), detached: true });
@@ -132,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
     true,
   );
   session.addPid(`node-${node.nodeId}`, node.pid);
+  session.makeLatest();
   if (node.dashboardUrl !== undefined) session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip, dashboardUrl: node.dashboardUrl });
   const lines = [
     `rayts: ${values.head ? "started the head node" : "joined the cluster as node"} ${node.nodeId} at ${ip} with ${numCpus} CPU${numCpus === 1 ? "" : "s"}${Object.keys(resources).length > 0 ? ` and ${JSON.stringify(resources)}` : ""}`,
