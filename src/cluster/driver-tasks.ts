@@ -163,7 +163,7 @@ export class DriverTasks {
           if (placement.backlog === 0) this.#host.outbox.flush();
           placement.later(() => {
             work.send();
-          });
+          }, options.numCpus);
           return;
         }
         const { wires, locality } = this.wires(args, object.deps);
@@ -195,7 +195,10 @@ export class DriverTasks {
           });
           return true;
         };
-        if (!go()) node.waiting.push(go);
+        if (!go()) {
+          node.waiting.push({ go, demand });
+          placement.onChange();
+        }
       },
     };
     object.retry = () => this.start(work);

@@ -35,6 +35,7 @@ import type { OwnershipTable } from "./objects.js";
 import { Placement } from "./placement.js";
 import type { FromNode, ResultBatch } from "./wire.js";
 import { readAfterDeleting } from "./result-reader.js";
+import { DemandPublisher } from "./status-demand.js";
 
 /** Where the calling code runs, as `getRuntimeContext()` reports it. */
 export interface DriverContext {
@@ -66,6 +67,8 @@ export class ClusterBackend implements Backend {
   readonly #lineage: Lineage;
   /** Streaming generators this driver submitted (see remote-generators.ts). */
   readonly #generators: RemoteGenerators;
+  /** What this driver holds back, for `rayts status` (see status-demand.ts). */
+  #demand: DemandPublisher | undefined;
 
   constructor(plane: ControlPlane, driverId: string, objectStoreMemory = Number.POSITIVE_INFINITY) {
     this.#plane = plane;
@@ -133,6 +136,10 @@ export class ClusterBackend implements Backend {
       unreachable: (error) => this.#unreachable(error),
     });
     await this.#liveness.start();
+    const demand = (this.#demand = new DemandPublisher(this.#plane.redis, this.driverId, () => this.#placement.pending()));
+    this.#placement.onChange = () => {
+      demand.changed();
+    };
     this.#reader = await this.#plane.connection(`rayts-driver-${this.driverId}-results`);
     this.#loop = this.#readResults();
     this.#plane.unref();
@@ -247,7 +254,8 @@ export class ClusterBackend implements Backend {
       }
     }
     this.#actors.nodeGone(node.nodeId);
-    for (const go of node.waiting.splice(0)) go();
+    for (const { go } of node.waiting.splice(0)) go();
+    this.#placement.onChange();
     if (this.#placement.local === node.nodeId) this.#placement.local = undefined;
   }
 
@@ -362,7 +370,8 @@ export class ClusterBackend implements Backend {
     for (const node of this.#nodes.list()) {
       for (const [name, amount] of Object.entries(node.resources)) sum[name] = (sum[name] ?? 0) + amount;
       if (!total) {
-        const busy = Math.max(node.live.load.busyCpus, Math.min(node.inFlight, node.resources["CPU"] ?? 0));
+        // Tasks only: an actor holds no CPU between its calls (as in local mode and in Ray).
+        const busy = Math.max(node.live.load.busyCpus, Math.min(node.taskCpus, node.resources["CPU"] ?? 0));
         sum["CPU"] = (sum["CPU"] ?? 0) - busy;
         for (const [name, amount] of Object.entries(node.used)) sum[name] = (sum[name] ?? 0) - amount;
       }
@@ -400,6 +409,7 @@ export class ClusterBackend implements Backend {
     this.#outbox.flush();
     this.#closed = true;
     this.#outbox.closed = true;
+    await this.#demand?.close();
     await this.#liveness?.stop();
     await this.#nodes.stop();
     this.#reader.disconnect();

@@ -6,15 +6,17 @@
  */
 import type { Redis } from "ioredis";
 import { EVENTS, PREFIX, type ClusterEvent, type ControlPlane, type LiveNode, type NamedActorRecord } from "./control-plane.js";
-import type { NodeView } from "./scheduling.js";
+import type { Demand, NodeView } from "./scheduling.js";
 
 const REFRESH_MS = 1000;
 
 /** A live node in the driver's view. */
 export interface NodeEntry extends NodeView {
   live: LiveNode;
-  /** Work waiting here for custom resources to free up. */
-  readonly waiting: (() => boolean)[];
+  /** CPU slots of this driver's tasks there (`inFlight` also weighs its actors, for placement only). */
+  taskCpus: number;
+  /** Work waiting here for custom resources to free up: `go` sends it (false while they are still in use). */
+  readonly waiting: { readonly go: () => boolean; readonly demand: Demand }[];
 }
 
 export class NodeTable {
@@ -82,6 +84,7 @@ export class NodeTable {
               address: node.record.address,
               resources: node.record.resources,
               inFlight: 0,
+              taskCpus: 0,
               used: {},
               live: node,
               waiting: [],

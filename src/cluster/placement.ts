@@ -16,6 +16,7 @@
 import { RayError } from "../core/api/errors.js";
 import type { NodeEntry, NodeTable } from "./node-table.js";
 import { DefaultPolicy, type Demand } from "./scheduling.js";
+import { addShape, type DemandShape } from "./status-demand.js";
 
 /** Work a node is sent ahead, in milliseconds of its recent pace. */
 export const AHEAD_MS = 50;
@@ -33,6 +34,12 @@ interface Pace {
 
 const NO_RESOURCES: Readonly<Record<string, number>> = Object.freeze({});
 
+/** A task held back: how to send it, and the CPUs it asks. */
+interface Held {
+  readonly send: () => void;
+  readonly numCpus: number;
+}
+
 /** The options of a task or actor that bear on its placement. */
 export interface PlacementOptions {
   readonly scheduling?: Demand["scheduling"];
@@ -44,11 +51,15 @@ export class Placement {
   readonly #nodes: NodeTable;
   readonly #pace = new WeakMap<NodeEntry, Pace>();
   /** Sends of tasks held back until a node has room, oldest first from `#head`. */
-  #backlog: ((() => void) | undefined)[] = [];
+  #backlog: (Held | undefined)[] = [];
   #head = 0;
   #draining = false;
+  /** Held-back tasks by CPUs asked (what `rayts status` reports as pending demand). */
+  readonly #heldCpus = new Map<number, number>();
   /** The node on this driver's machine, preferred by the hybrid policy. */
   local: string | undefined;
+  /** Told when what is held back may have changed (see status-demand.ts). */
+  onChange: () => void = () => undefined;
 
   constructor(nodes: NodeTable) {
     this.#nodes = nodes;
@@ -78,9 +89,19 @@ export class Placement {
     return this.#full();
   }
 
-  /** Keeps `send` until a node has room (see {@link held}). */
-  later(send: () => void): void {
-    this.#backlog.push(send);
+  /** Keeps `send`, a task asking `numCpus`, until a node has room (see {@link held}). */
+  later(send: () => void, numCpus: number): void {
+    this.#backlog.push({ send, numCpus });
+    this.#heldCpus.set(numCpus, (this.#heldCpus.get(numCpus) ?? 0) + 1);
+    this.onChange();
+  }
+
+  /** Tasks held back in this driver by resource shape: the backlog, and tasks waiting on a node for custom resources. */
+  pending(): DemandShape[] {
+    const groups = new Map<string, DemandShape>();
+    for (const [numCpus, count] of this.#heldCpus) addShape(groups, { CPU: numCpus }, count);
+    for (const node of this.#nodes.list()) for (const { demand } of node.waiting) addShape(groups, { CPU: demand.numCpus, ...demand.resources }, 1);
+    return [...groups.values()];
   }
 
   /** Tasks held back in the driver. */
@@ -94,8 +115,11 @@ export class Placement {
     this.#draining = true;
     try {
       while (this.#head < this.#backlog.length && !this.#full()) {
-        const send = this.#backlog[this.#head] as () => void;
+        const { send, numCpus } = this.#backlog[this.#head] as Held;
         this.#backlog[this.#head++] = undefined;
+        const left = (this.#heldCpus.get(numCpus) ?? 0) - 1;
+        if (left > 0) this.#heldCpus.set(numCpus, left);
+        else this.#heldCpus.delete(numCpus);
         send();
       }
     } finally {
@@ -104,6 +128,7 @@ export class Placement {
         this.#backlog = [];
         this.#head = 0;
       }
+      this.onChange();
     }
   }
 
@@ -124,14 +149,19 @@ export class Placement {
   /** Counts `demand` as in flight on `node`. */
   hold(node: NodeEntry, demand: Demand): void {
     node.inFlight += demand.numCpus;
+    node.taskCpus += demand.numCpus;
     for (const [name, amount] of Object.entries(demand.resources)) node.used[name] = (node.used[name] ?? 0) + amount;
   }
 
   /** Gives `demand` back to `node` and sends the work waiting there that now fits. */
   release(node: NodeEntry, demand: Demand): void {
     node.inFlight -= demand.numCpus;
+    node.taskCpus -= demand.numCpus;
     for (const [name, amount] of Object.entries(demand.resources)) node.used[name] = (node.used[name] ?? 0) - amount;
-    while (node.waiting.length > 0 && (node.waiting[0] as () => boolean)()) node.waiting.shift();
+    if (node.waiting.length > 0) {
+      while (node.waiting.length > 0 && (node.waiting[0] as NodeEntry["waiting"][number]).go()) node.waiting.shift();
+      this.onChange();
+    }
     const now = performance.now();
     let pace = this.#pace.get(node);
     if (pace === undefined) this.#pace.set(node, (pace = { start: now, released: 0, perMs: 0 }));

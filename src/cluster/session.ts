@@ -31,17 +31,21 @@ export class Session {
     this.dir = dir;
   }
 
-  /** A new session folder, made the latest one. */
+  /** A new session folder; it becomes the latest one by {@link makeLatest}, once what it records runs. */
   static create(): Session {
     const root = sessionsRoot();
     const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
     const session = new Session(join(root, `session_${stamp}_${process.pid}`));
     mkdirSync(join(session.dir, "logs"), { recursive: true });
     mkdirSync(join(session.dir, "pids"), { recursive: true });
-    const latest = join(root, "session_latest");
-    rmSync(latest, { force: true });
-    symlinkSync(session.dir, latest);
     return session;
+  }
+
+  /** Makes this the session `init({ address: "auto" })` and the CLI find. */
+  makeLatest(): void {
+    const latest = join(sessionsRoot(), "session_latest");
+    rmSync(latest, { force: true });
+    symlinkSync(this.dir, latest);
   }
 
   /** The latest session on this machine, if any. */

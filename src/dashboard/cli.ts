@@ -10,6 +10,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { Session } from "../cluster/session.js";
+import { formatDemand } from "../cluster/status-demand.js";
 import { openTarget, type Target } from "./cli-target.js";
 import type { ActorInfo, ClusterStatus, ListResult, LogLine, MemorySummary, NodeState, ObjectInfo, TaskInfo, TaskSummary, WorkerInfo } from "./state-source.js";
 
@@ -220,7 +221,9 @@ async function status(flags: Flags): Promise<void> {
     const tasks = Object.entries(status.tasks).map(([state, count]) => `${state} ${count}`).join(", ") || "none";
     const actors = Object.entries(status.actors).map(([state, count]) => `${state} ${count}`).join(", ") || "none";
     const errors = status.recentErrors.map((t) => `  ${t.name} (${t.taskId}): ${t.error?.message.split("\n")[0] ?? ""}\n`).join("");
-    return `${nodes}\nTasks: ${tasks}\nActors: ${actors}\nFinished ${status.finishedTotal}, failed ${status.failedTotal}\n${errors === "" ? "" : `Recent errors:\n${errors}`}`;
+    // A dashboard of an older rayts has no demand figure.
+    const demand = (status as Partial<ClusterStatus>).demand;
+    return `${nodes}\n${demand === undefined ? "" : `${formatDemand(demand).join("\n")}\n`}Tasks: ${tasks}\nActors: ${actors}\nFinished ${status.finishedTotal}, failed ${status.failedTotal}\n${errors === "" ? "" : `Recent errors:\n${errors}`}`;
   });
 }
 

@@ -9,7 +9,8 @@
 import { deserialize } from "node:v8";
 import type { Redis } from "ioredis";
 import type { ActorLifecycle, TaskState } from "../core/runtime/events.js";
-import type { NodeRecord } from "../cluster/control-plane.js";
+import type { NodeLoad, NodeRecord } from "../cluster/control-plane.js";
+import { pendingDemand, readDriverDemand } from "../cluster/status-demand.js";
 import { EVENT_STREAM, LOG_STREAM, snapshotKey, type EventBatch, type LogBatch, type NodeSnapshot } from "../cluster/event-publisher.js";
 import { NodeReplay } from "./node-replay.js";
 import { Ring } from "./ring.js";
@@ -86,7 +87,9 @@ export class ClusterState implements StateSource {
       const [loads, snapshots] = await Promise.all([this.#redis.mget(ids.map(alive)), this.#redis.mget(ids.map(snapshotKey))]);
       ids.forEach((id, index) => {
         const node = this.#nodes.get(id) as NodeReplay;
-        node.alive = loads[index] !== null && loads[index] !== undefined;
+        const load = loads[index];
+        node.alive = load !== null && load !== undefined;
+        node.queued = node.alive ? Math.max(0, (JSON.parse(load as string) as NodeLoad).inFlight - node.cpus) : 0;
         const snapshot = snapshots[index];
         if (snapshot !== null && snapshot !== undefined) node.snapshot = JSON.parse(snapshot) as NodeSnapshot;
         if (!node.alive && node.snapshot !== undefined) {
@@ -291,7 +294,7 @@ export class ClusterState implements StateSource {
   }
 
   async status(): Promise<ClusterStatus> {
-    const summary = await this.summarizeTasks();
+    const [summary, drivers] = await Promise.all([this.summarizeTasks(), readDriverDemand(this.#redis)]);
     const actors: Partial<Record<ActorLifecycle, number>> = {};
     let finishedTotal = 0;
     let failedTotal = 0;
@@ -310,6 +313,7 @@ export class ClusterState implements StateSource {
     errors.sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0));
     return {
       nodes: this.#list().map((node) => this.#nodeState(node)),
+      demand: pendingDemand(this.#list().reduce((sum, node) => sum + node.queued, 0), drivers),
       tasks: summary.totals,
       actors,
       finishedTotal,

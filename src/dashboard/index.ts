@@ -27,3 +27,4 @@ export type {
   TraceEvent,
   WorkerInfo,
 } from "./state-source.js";
+export type { DemandShape, PendingDemand } from "../cluster/status-demand.js";

@@ -304,8 +304,10 @@ export class LocalState implements StateSource {
       .filter((record) => record.state === "failed")
       .slice(0, RECENT_ERRORS)
       .map((record) => this.#task(record, running));
+    const queued = summary.totals.queued ?? 0;
     return {
       nodes: [this.#node()],
+      demand: { total: queued, queuedOnNodes: queued, heldByDrivers: 0, drivers: 0, shapes: [] },
       tasks: summary.totals,
       actors,
       finishedTotal: this.#recorder.finished,

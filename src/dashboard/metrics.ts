@@ -21,6 +21,10 @@ export function metricsText(status: ClusterStatus): string {
   metric("rayts_tasks", "gauge", "Recorded tasks by state.", Object.entries(status.tasks).map(([state, count]) => [{ state }, count]));
   metric("rayts_tasks_finished_total", "counter", "Tasks that finished.", [[{}, status.finishedTotal]]);
   metric("rayts_tasks_failed_total", "counter", "Tasks that failed.", [[{}, status.failedTotal]]);
+  metric("rayts_pending_tasks", "gauge", "Tasks waiting for resources: queued on nodes, or held back in drivers.", [
+    [{ where: "nodes" }, status.demand.queuedOnNodes],
+    [{ where: "drivers" }, status.demand.heldByDrivers],
+  ]);
   metric("rayts_actors", "gauge", "Actors by state.", Object.entries(status.actors).map(([state, count]) => [{ state }, count]));
   metric("rayts_node_cpus", "gauge", "CPU slots of each node.", status.nodes.map((node) => [{ node: node.nodeId }, node.cpus]));
   metric("rayts_node_cpus_used", "gauge", "CPU slots in use.", status.nodes.map((node) => [{ node: node.nodeId }, node.cpusUsed]));

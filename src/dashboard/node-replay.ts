@@ -21,6 +21,8 @@ export class NodeReplay {
   alive = false;
   /** CPU slots it declared when it registered. */
   cpus = 0;
+  /** Tasks queued here beyond its CPUs, from its last heartbeat. */
+  queued = 0;
   snapshot: NodeSnapshot | undefined;
   /** The prefix of the node runtime's public ids, from its batches. */
   tag = "";

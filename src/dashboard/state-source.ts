@@ -3,7 +3,8 @@
  * CLI read. `LocalState` answers it in local mode from the driver's
  * recorder; a cluster head answers the same interface for its nodes.
  */
-import type { ActorLifecycle, TaskState } from "../core/runtime/events.js";
+import type { PendingDemand } from "../cluster/status-demand.js";
+import { TASK_STATES, type ActorLifecycle, type TaskState } from "../core/runtime/events.js";
 import type { ActorId, ObjectId, TaskId } from "../core/api/ids.js";
 
 /** An error as the state API shows it. */
@@ -157,6 +158,12 @@ export interface Sample {
 /** The overview page in one call. */
 export interface ClusterStatus {
   readonly nodes: NodeState[];
+  /**
+   * Tasks waiting for resources, as `ray status` counts them: queued on a
+   * node (in local mode, in the driver's queue) or held back in a driver
+   * until a node has room (cluster mode).
+   */
+  readonly demand: PendingDemand;
   readonly tasks: Readonly<Partial<Record<TaskState, number>>>;
   readonly actors: Readonly<Partial<Record<ActorLifecycle, number>>>;
   readonly finishedTotal: number;
@@ -212,11 +219,28 @@ export const FILTER_FIELDS = {
 /** The lists of the state API. */
 export type ListKind = keyof typeof FILTER_FIELDS;
 
+const TRUE_FALSE = ["true", "false"];
+/** Every actor state, in lifecycle order (a record, so that a new state cannot be left out). */
+const ACTOR_STATES = Object.keys({ pending: 0, alive: 0, restarting: 0, dead: 0 } satisfies Record<ActorLifecycle, 0>);
+/** The values of the fields that take only a few: a filter value outside them would match nothing, so it is refused. */
+const FILTER_VALUES: Partial<Record<ListKind, Readonly<Record<string, readonly string[]>>>> = {
+  tasks: { state: TASK_STATES, type: ["task", "actorCall"] },
+  actors: { state: ACTOR_STATES },
+  objects: { status: ["pending", "ready", "error"], referenceType: ["usedByPendingTask", "borrowed", "localReference"] satisfies ReferenceType[] },
+  nodes: { alive: TRUE_FALSE },
+  workers: { type: ["task", "actor"], alive: TRUE_FALSE },
+  logs: { stream: ["out", "err"] },
+};
+
 /** Why `filter` cannot be applied to the `kind` list, or undefined when it can. */
 export function filterProblem(kind: ListKind, filter: Readonly<Record<string, unknown>>): string | undefined {
   const fields: readonly string[] = FILTER_FIELDS[kind];
   for (const key of Object.keys(filter)) {
     if (!fields.includes(key)) return `Unknown filter field \`${key}\` of ${kind}; expected one of ${fields.map((field) => `\`${field}\``).join(", ")}`;
+    const values = FILTER_VALUES[kind]?.[key];
+    if (values !== undefined && !values.includes(String(filter[key]))) {
+      return `Expected filter \`${key}\` of ${kind} to be one of ${values.map((value) => `\`${value}\``).join(", ")}, got ${JSON.stringify(String(filter[key]))}`;
+    }
   }
   return undefined;
 }

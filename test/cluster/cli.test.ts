@@ -63,6 +63,19 @@ test("rayts start --head, a node joins with the printed line, a driver connects 
   assert.match(status.stdout, /127\.0\.0\.7 +node/);
   assert.match(status.stdout, /CPU: 0\/2 used/);
 
+  // A second head on the port of the running one fails before starting anything, and leaves the running
+  // cluster the one `status` and `init({ address: "auto" })` find; so does a head whose Redis cannot start.
+  const [again, noRedis] = await Promise.all([
+    rayts(["start", "--head", "--port", String(port), "--node-ip-address", "127.0.0.6", "--num-cpus", "1"]),
+    rayts(["start", "--head", "--node-ip-address", "127.0.0.9", "--num-cpus", "1"], { PATH: "/nonexistent" }),
+  ]);
+  assert.equal(again.code, 1, again.stdout);
+  assert.match(again.stderr, new RegExp(`^rayts: port ${port} on 127\\.0\\.0\\.6 is in use`));
+  assert.equal(noRedis.code, 1, noRedis.stdout);
+  const still = await rayts(["status"]);
+  assert.equal(still.code, 0, still.stderr);
+  assert.match(still.stdout, /Nodes: 2 alive/);
+
   // The head serves the dashboard; the observability commands find it through the session.
   assert.match(head.stdout, /Dashboard: http:\/\/127\.0\.0\.1:\d+/);
   assert.equal(listed.code, 0, listed.stderr);

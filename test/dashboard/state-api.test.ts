@@ -195,6 +195,15 @@ test("a filter on a field the list does not have is refused instead of matching 
   });
   await assert.rejects(async () => ray.state.listActors({ filter: { classname: "A" } }), /Unknown filter field `classname` of actors/);
   await assert.rejects(async () => ray.state.listLogs({ filter: { line: "x" } }), /Unknown filter field `line` of logs/);
+  // A value a field never takes (Ray's upper-case task states, say) is refused too, with the values it takes.
+  await assert.rejects(async () => ray.state.listTasks({ filter: { state: "FINISHED" } }), {
+    name: "TypeError",
+    message: /^Expected filter `state` of tasks to be one of `pendingArgs`, `queued`, `assigned`, `running`, `finished`, `failed`, `cancelled`, got "FINISHED"$/,
+  });
+  await assert.rejects(async () => ray.state.listActors({ filter: { state: "running" } }), /Expected filter `state` of actors to be one of `pending`, `alive`, `restarting`, `dead`, got "running"/);
+  await assert.rejects(async () => ray.state.listObjects({ filter: { status: "done" } }), /Expected filter `status` of objects to be one of `pending`, `ready`, `error`, got "done"/);
+  await assert.rejects(async () => ray.state.listNodes({ filter: { alive: "yes" } }), /Expected filter `alive` of nodes to be one of `true`, `false`, got "yes"/);
+  assert.equal((await ray.state.listTasks({ filter: { state: "finished", type: "task" } })).items.every((task) => task.state === "finished"), true);
   await assert.rejects(async () => ray.state.listTasks({ filter: { taskId: Number.NaN } }), /Expected `filter.taskId` to be a string, a finite number or a boolean, got NaN/);
   const ref = double.remote(21);
   await ray.get(ref);

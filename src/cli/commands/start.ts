@@ -5,7 +5,9 @@
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { RayError } from "../../core/api/errors.js";
 import { ControlPlane, parseAddress } from "../../cluster/control-plane.js";
 import { launchNode } from "../../cluster/launch.js";
 import { newPassword, startRedisServer } from "../../cluster/redis-server.js";
@@ -34,7 +36,7 @@ function dashboardOptions(values: Record<string, string | boolean | undefined>):
     throw new UsageError(`Expected \`--include-dashboard\` to be true or false, got ${JSON.stringify(include)}`);
   }
   if (!values["head"] || include === "false") return undefined;
-  const port = integerOption(values["dashboard-port"] as string | undefined, "dashboard-port", 8265, 0);
+  const port = integerOption(values["dashboard-port"] as string | undefined, "dashboard-port", 8265, 0, 65535);
   const options = { host: (values["dashboard-host"] as string | undefined) ?? "127.0.0.1", port, token: values["dashboard-token"] as string | undefined };
   checkUsage(() => {
     checkHeadDashboard(options);
@@ -59,11 +61,29 @@ function resourcesOption(text: string | undefined): Record<string, number> {
   return parsed as Record<string, number>;
 }
 
-function integerOption(text: string | undefined, name: string, fallback: number, min: number): number {
+function integerOption(text: string | undefined, name: string, fallback: number, min: number, max = Number.POSITIVE_INFINITY): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new UsageError(`Expected \`--${name}\` to be an integer from ${min} and up, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `from ${min} and up` : `from ${min} to ${max}`;
+    throw new UsageError(`Expected \`--${name}\` to be an integer ${range}, got ${JSON.stringify(text)}`);
+  }
   return value;
+}
+
+/** Fails unless nothing listens on `host:port` (redis-server would exit, and the check for its start would find the other listener). */
+function portFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? new RayError(`port ${port} on ${host} is in use: a cluster may already run there (\`rayts status\` shows it, \`rayts stop\` stops it), or pass another \`--port\``)
+          : new RayError(`cannot listen on ${host}:${port} for the cluster's Redis: ${error.message}`),
+      );
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -103,11 +123,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values["redis-password"] === "") throw new UsageError("Expected `--redis-password` to be non-empty: Redis never runs without a password");
   if (values.address !== undefined) checkUsage(() => parseAddress(values.address as string, "--address"));
-  const port = integerOption(values.port, "port", 6379, 1);
+  const port = integerOption(values.port, "port", 6379, 1, 65535);
   let address: string;
   let password: string;
   let session: Session;
   if (values.head && values.address === undefined) {
+    await portFree(ip, port);
     session = Session.create();
     password = values["redis-password"] ?? newPassword();
     const redis = await startRedisServer({ host: ip, port, password, logFile: join(session.logs, "redis-server.log"), detached: true });
@@ -129,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
     true,
   );
   session.addPid(`node-${node.nodeId}`, node.pid);
+  session.makeLatest();
   if (node.dashboardUrl !== undefined) session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip, dashboardUrl: node.dashboardUrl });
   const lines = [
     `rayts: ${values.head ? "started the head node" : "joined the cluster as node"} ${node.nodeId} at ${ip} with ${numCpus} CPU${numCpus === 1 ? "" : "s"}${Object.keys(resources).length > 0 ? ` and ${JSON.stringify(resources)}` : ""}`,

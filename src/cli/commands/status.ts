@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { RayError } from "../../core/api/errors.js";
 import { ControlPlane, type LiveNode } from "../../cluster/control-plane.js";
 import { Session } from "../../cluster/session.js";
+import { formatDemand, pendingDemand, queuedOnNodes, readDriverDemand, type DriverDemand } from "../../cluster/status-demand.js";
 
 export const summary = "the cluster's nodes, resources used/total and pending demand (--address HOST:PORT --redis-password P); a dashboard's status with --address of a driver or head dashboard";
 
@@ -15,16 +16,17 @@ function gib(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-/** The status report of a set of live nodes. */
-export function formatStatus(address: string, nodes: readonly LiveNode[]): string {
+/**
+ * The status report of a set of live nodes; pending demand counts the tasks
+ * queued on them and those `drivers` hold back.
+ */
+export function formatStatus(address: string, nodes: readonly LiveNode[], drivers: readonly DriverDemand[] = []): string {
   const lines = [`======== Cluster status (${address}) ========`, `Nodes: ${nodes.length} alive`];
   const total: Record<string, number> = {};
   let busy = 0;
-  let pending = 0;
   for (const { record, load } of nodes) {
     const cpus = record.resources["CPU"] ?? 0;
     busy += load.busyCpus;
-    pending += Math.max(0, load.inFlight - cpus);
     for (const [name, amount] of Object.entries(record.resources)) if (!name.startsWith("node:")) total[name] = (total[name] ?? 0) + amount;
     const custom = Object.entries(record.resources)
       .filter(([name]) => name !== "CPU" && !HIDDEN.has(name) && !name.startsWith("node:"))
@@ -39,7 +41,7 @@ export function formatStatus(address: string, nodes: readonly LiveNode[]): strin
     if (name === "CPU") continue;
     lines.push(`  ${name}: ${HIDDEN.has(name) ? gib(amount) : amount} total`);
   }
-  lines.push("Demand:", pending === 0 ? "  (no pending tasks)" : `  ${pending} task${pending === 1 ? "" : "s"} waiting for a CPU`);
+  lines.push(...formatDemand(pendingDemand(queuedOnNodes(nodes), drivers)));
   return lines.join("\n");
 }
 
@@ -75,7 +77,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const plane = await ControlPlane.connect(address, password, "rayts-status");
   try {
-    process.stdout.write(`${formatStatus(address, await plane.liveNodes())}\n`);
+    const [nodes, drivers] = await Promise.all([plane.liveNodes(), readDriverDemand(plane.redis)]);
+    process.stdout.write(`${formatStatus(address, nodes, drivers)}\n`);
   } finally {
     await plane.close();
   }

@@ -22,6 +22,37 @@ function stripLiterals(source: string): string {
   return source.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`(?:\\.|[^`\\])*`/g, " ");
 }
 
+const MODIFIERS = new Set(["static", "readonly", "declare", "accessor", "public", "private", "protected", "override", "async"]);
+
+/** The fields a class body declares (`x = 1;`, `#y = 2`, `static z;`): members at the body's top level followed by `=`, `;` or the end of a line. */
+function classFields(code: string, declared: Set<string>): void {
+  for (const match of code.matchAll(/\bclass\b[^{]*\{/g)) {
+    let depth = 1;
+    let memberStart = true;
+    for (let at = match.index + match[0].length; at < code.length && depth > 0; at++) {
+      const char = code[at] as string;
+      if (char === "{") depth++;
+      else if (char === "}") {
+        depth--;
+        if (depth === 1) memberStart = true;
+      } else if (depth === 1 && (char === ";" || char === "\n")) memberStart = true;
+      else if (depth === 1 && memberStart && /[A-Za-z_$#]/.test(char)) {
+        const member = /^#?([A-Za-z_$][\w$]*)\s*(=(?![=>])|;|\n|\})?/.exec(code.slice(at));
+        const name = member?.[1] ?? "";
+        if (MODIFIERS.has(name) && member?.[2] === undefined) {
+          at += name.length - 1; // a modifier: the member's name follows
+          continue;
+        }
+        if (member?.[2] !== undefined) declared.add(name);
+        memberStart = false;
+        at += (member?.[0].length ?? 1) - 1;
+        if (member?.[2] === ";" || member?.[2] === "\n") memberStart = true;
+        if (member?.[2] === "}") depth--;
+      }
+    }
+  }
+}
+
 /** Identifiers the source declares: variables, functions, classes, parameters, catch bindings, method names. */
 function declaredNames(code: string): Set<string> {
   const declared = new Set<string>();
@@ -38,6 +69,7 @@ function declaredNames(code: string): Set<string> {
     declared.add(match[1] ?? "");
     addAll(match[2] ?? "");
   }
+  classFields(code, declared);
   return declared;
 }
 

@@ -111,6 +111,7 @@ function Overview() {
     <div class="cards">
       <div class="card"><div class="label">Nodes</div><div class="value" data-testid="nodes-count">${status.nodes.length}</div></div>
       <div class="card"><div class="label">CPU slots busy</div><div class="value" data-testid="cpus-busy">${used} / ${cpus}</div></div>
+      <div class="card"><div class="label">Pending tasks</div><div class="value" data-testid="pending-total" title=${`${status.demand.queuedOnNodes} queued on nodes, ${status.demand.heldByDrivers} held back in drivers`}>${status.demand.total}</div></div>
       <div class="card"><div class="label">Finished tasks</div><div class="value" data-testid="finished-total">${status.finishedTotal}</div></div>
       <div class="card"><div class="label">Failed tasks</div><div class="value" data-testid="failed-total">${status.failedTotal}</div></div>
       <div class="card"><div class="label">Object store</div><div class="value" data-testid="store-bytes">${bytes(storeBytes)}</div></div>
