@@ -23,6 +23,8 @@ import { RayError } from "../core/api/errors.js";
 export const PREFIX = "rayts:";
 /** Channel of control-plane events (JSON {@link ClusterEvent}). */
 export const EVENTS = `${PREFIX}events`;
+/** The head's dashboard address, for drivers to print when they connect. */
+export const DASHBOARD_KEY = `${PREFIX}dashboard`;
 /** How long a node counts as alive after its last heartbeat. */
 export const NODE_TTL_MS = 10_000;
 

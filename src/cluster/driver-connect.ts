@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { RayError } from "../core/api/errors.js";
 import type { ResolvedInitOptions } from "../core/api/options.js";
-import { ControlPlane } from "./control-plane.js";
+import { ControlPlane, DASHBOARD_KEY } from "./control-plane.js";
 import { ClusterBackend } from "./driver.js";
 import { Session } from "./session.js";
 
@@ -27,7 +27,10 @@ export async function connectCluster(options: ResolvedInitOptions): Promise<Clus
   const plane = await ControlPlane.connect(address, password, `rayts-driver-${driverId}`);
   try {
     const backend = new ClusterBackend(plane, driverId, options.objectStoreMemory);
+    // Read before the backend starts: it unrefs the connections, and a reply pending on them then keeps no process alive.
+    const dashboard = options.includeDashboard ? await plane.redis.get(DASHBOARD_KEY) : null;
     await backend.start();
+    if (dashboard !== null) process.stderr.write(`View the rayts dashboard at ${dashboard}\n`);
     return backend;
   } catch (error) {
     await plane.close();

@@ -8,8 +8,11 @@ import { state } from "../core/runtime/global-state.js";
 import { DriverRuntime } from "../core/runtime/runtime.js";
 import { HeadDashboard, type HeadDashboardOptions } from "../dashboard/head-dashboard.js";
 import type { ChainableCommander } from "ioredis";
-import type { ControlPlane } from "./control-plane.js";
+import { DASHBOARD_KEY, type ControlPlane } from "./control-plane.js";
 import { EventPublisher } from "./event-publisher.js";
+
+/** Deletes the address only while it is this dashboard's (a newer head may have replaced it). */
+const FORGET_DASHBOARD = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0`;
 
 /** A node's observers, stopped with the node. */
 export interface NodeObservation {
@@ -40,11 +43,16 @@ export async function observeNode(
     // As in local mode: a dashboard that cannot start never stops the node.
     log(`the dashboard could not start (${error instanceof Error ? error.message : String(error)}); the state API still works`);
   }
-  if (head !== undefined) log(`View the rayts dashboard at ${head.url}`);
+  if (head !== undefined) {
+    log(`View the rayts dashboard at ${head.url}`);
+    // Drivers print it when they connect, as a local driver prints its own.
+    await plane.redis.set(DASHBOARD_KEY, head.url).catch((error: unknown) => log(`announcing the dashboard failed: ${String(error)}`));
+  }
   return {
     dashboardUrl: head?.url,
     flushEvents: (pipeline) => publisher.flush(pipeline),
     async close() {
+      if (head !== undefined) await plane.redis.eval(FORGET_DASHBOARD, 1, DASHBOARD_KEY, head.url).catch(() => undefined);
       await head?.close();
       detach();
       await publisher.close();

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
+import { runScript } from "../support/child.js";
 import { CliProcess, runCli, type CliRun } from "../support/cli.js";
 import { GUARD_MS } from "../support/shared.js";
 import { Cluster } from "./harness.js";
@@ -237,6 +238,22 @@ describe("the head's dashboard", () => {
     assert.equal(response.status, 200, path);
     return (await response.json()) as T;
   };
+
+  test("a driver that connects prints its address, unless told includeDashboard: false", async () => {
+    const connect = (extra: string) =>
+      runScript(
+        "cluster-driver-dashboard",
+        `import * as ray from "RAYTS";
+        await ray.init({ address: ${JSON.stringify(cluster.address)}, redisPassword: ${JSON.stringify(cluster.password)}${extra} });
+        console.log("CONNECTED");
+        await ray.shutdown();`,
+        { timeoutMs: GUARD_MS },
+      );
+    const [shown, quiet] = await Promise.all([connect(""), connect(", includeDashboard: false")]);
+    for (const run of [shown, quiet]) assert.equal(run.code, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    assert.ok(shown.stderr.split("\n").includes(`View the rayts dashboard at ${dashboard}`), shown.stderr);
+    assert.doesNotMatch(quiet.stderr, /dashboard/);
+  });
 
   test("its JSON API and /metrics show both nodes and the workload", async () => {
     const nodes = await getJson<ray.ListResult<ray.NodeState>>("/api/nodes");
