@@ -102,3 +102,32 @@ test("an actor a task makes with resources no node has: its calls fail with Acto
   const out = ray.get(makeAndCall.options(onNode(0)).remote({ resources: { accelerator: 4 } }));
   await assert.rejects(out, (error: Error) => error.name === "ActorDiedError" && /accelerator/.test(error.message));
 });
+
+test("a task on a node cannot take a name a driver's actor holds: the creation fails as in the driver, getIfExists gives that actor", LIMIT, async () => {
+  const Holder = ray.remote(
+    class Holder {
+      n = 0;
+      where(): string {
+        return ray.getRuntimeContext().nodeId;
+      }
+      add(by: number): number {
+        this.n += by;
+        return this.n;
+      }
+    },
+  );
+  const held = Holder.options({ name: "held-name", ...onNode(0) }).remote();
+  assert.equal(await ray.get(held.add.remote(1)), 1);
+  // On the actor's node, on another node, and with options that would place the new actor elsewhere.
+  for (const [maker, options] of [
+    [0, { name: "held-name" }],
+    [1, { name: "held-name" }],
+    [0, { name: "held-name", resources: { accelerator: 1 } }],
+  ] as const) {
+    await assert.rejects(ray.get(makeAndCall.options(onNode(maker)).remote(options)), /already exists/, `made on node ${maker} with ${JSON.stringify(options)}`);
+  }
+  const out = await ray.get(makeAndCall.options(onNode(1)).remote({ name: "held-name", getIfExists: true }));
+  assert.deepEqual([out.where, out.count], [nodeIdAt(cluster, 0), 6]);
+  assert.equal(await ray.get(held.add.remote(1)), 7, "the driver's actor is the one the task reached");
+  ray.kill(held);
+});

@@ -294,10 +294,20 @@ export class ActorManager {
     if (actor.ended(task.id) && actor.thread !== undefined) this.#host.send(actor.thread.link, { kind: "cancel", task: task.id });
   }
 
+  /**
+   * The live actor that holds `options.name` in its namespace: one of this
+   * runtime's, or (on a cluster node) one of the cluster's named actors.
+   */
+  nameHolder(options: ResolvedActorOptions): number | undefined {
+    const { name, namespace } = options;
+    if (name === undefined) return undefined;
+    return this.#names.actorByName(name, namespace) ?? state.remoteActors?.named().find((n) => n.name === name && n.namespace === namespace)?.id;
+  }
+
   /** Starts an actor from the driver; returns its id (an existing actor's with `getIfExists`). */
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number {
     if (options.name !== undefined) {
-      const existing = this.#names.actorByName(options.name, options.namespace);
+      const existing = this.nameHolder(options);
       if (existing !== undefined && options.getIfExists) return existing;
       if (existing !== undefined) {
         throw new RayError(
@@ -324,7 +334,7 @@ export class ActorManager {
 
   /** Starts an actor whose constructor arguments are already encoded (from the driver or a worker). */
   create(id: number, cls: number, args: Encoded[], options: ResolvedActorOptions, methods: readonly string[]): void {
-    const existing = options.name === undefined ? undefined : this.#names.actorByName(options.name, options.namespace);
+    const existing = this.nameHolder(options);
     if (existing !== undefined && options.getIfExists) {
       this.#aliases.set(id, existing);
       return;
@@ -440,7 +450,7 @@ export class ActorManager {
     const actor = this.#actors.get(this.#resolve(actorId));
     const name = `${actor?.name ?? "actor"}.${method}`;
     const options: ResolvedTaskOptions = { numCpus: 0, maxRetries: actor?.options.maxTaskRetries ?? 0, retryExceptions: false, name };
-    const task = this.#host.newTask(id, 0, args, options, actor?.id ?? actorId, method);
+    const task = this.#host.newTask(id, 0, args, options, actor?.id ?? this.#resolve(actorId), method);
     this.#host.admit(task, owner);
     if (actor === undefined && state.remoteActors?.call(task) === true) return;
     if (actor === undefined || actor.dead !== undefined) {
@@ -490,7 +500,7 @@ export class ActorManager {
   /** Kills an actor by id; refuses an id that never named an actor of this runtime. */
   kill(id: number): void {
     const actor = this.#actors.get(this.#resolve(id));
-    if (actor === undefined && state.remoteActors?.kill(id) === true) return;
+    if (actor === undefined && state.remoteActors?.kill(this.#resolve(id)) === true) return;
     if (actor === undefined) {
       throw new RayError(`kill(): no actor with id ${id} was started by this runtime (a handle must come from ActorClass.remote() or getActor())`);
     }

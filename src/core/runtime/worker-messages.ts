@@ -107,7 +107,8 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
     createActor: ({ owner }, message) => {
       learnArgs(owner, message.args);
       parts.actors.exported(message.actor);
-      if (state.remoteActors?.create(message.actor, message.cls, message.args, message.options, message.methods) === true) return;
+      // A name another actor holds is settled here (an error, or that actor with getIfExists), wherever the options would place it.
+      if (parts.actors.nameHolder(message.options) === undefined && state.remoteActors?.create(message.actor, message.cls, message.args, message.options, message.methods) === true) return;
       parts.actors.create(message.actor, message.cls, [...message.args], message.options, message.methods);
     },
     put: ({ peer, owner }, message) => {
