@@ -2,10 +2,14 @@
  * `npm pack` gives a package that works when installed into an empty
  * project: `import * as ray from "rayts"` runs a remote function there, and
  * `npx raycompile src` compiles a program whose remote function captures a
- * module-level const.
+ * module-level const. The test packs the `dist/` that `npm run build` made
+ * before the tests (as the compiler tests use it) instead of building it a
+ * second time through `prepack`; that publishing builds first is checked on
+ * package.json's scripts.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,9 +45,14 @@ console.log(JSON.stringify(await ray.get([0, 1, 2].map((i) => lookup.remote(i)))
 `;
 
 test("npm pack, install into an empty project, import rayts and run a task", { timeout: 240_000 }, async () => {
+  // Publishing builds first: `npm pack` and `npm publish` run prepack.
+  const scripts = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  assert.equal(scripts["prepack"], "npm run build");
+  assert.ok(existsSync(join(REPO, "dist", "index.js")), "dist/ is missing: run `npm run build` before the tests (`npm test` does)");
   const dir = await mkdtemp(join(tmpdir(), "rayts-install-"));
   try {
-    const packed = await run(npm, ["pack", "--json", "--pack-destination", dir], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
+    // The build of this run is packed as it is (prepack would build it again, and remove dist/ meanwhile).
+    const packed = await run(npm, ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
     const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
     const tarball = join(dir, info[0]?.filename ?? "");
     const files = (info[0]?.files ?? []).map((file) => file.path);

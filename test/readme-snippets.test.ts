@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import ts from "typescript";
 import { INDEX_URL, REPO, runScript } from "./support/child.js";
 
@@ -81,10 +81,13 @@ test("every README snippet type-checks as a complete program", () => {
   }
 });
 
-for (const { line, code } of snippets.filter((snippet) => snippet.run)) {
-  test(`the README snippet at line ${line} runs and exits by itself`, { timeout: 240_000 }, async () => {
-    const result = await runScript(`readme-${line}`, code.replaceAll('from "rayts"', `from "${INDEX_URL}"`), { timeoutMs: 60_000 });
-    assert.equal(result.timedOut, false, `did not exit by itself\n${result.stdout}\n${result.stderr}`);
-    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-  });
-}
+// Each snippet runs in its own child process with its own runtime, so two run side by side: one starts while the other waits on its workers.
+describe("README snippets that run", { concurrency: 2 }, () => {
+  for (const { line, code } of snippets.filter((snippet) => snippet.run)) {
+    test(`the README snippet at line ${line} runs and exits by itself`, { timeout: 240_000 }, async () => {
+      const result = await runScript(`readme-${line}`, code.replaceAll('from "rayts"', `from "${INDEX_URL}"`), { timeoutMs: 120_000 });
+      assert.equal(result.timedOut, false, `did not exit by itself\n${result.stdout}\n${result.stderr}`);
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    });
+  }
+});

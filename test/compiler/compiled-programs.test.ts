@@ -41,7 +41,9 @@ function shipping(remote: RemoteReport): string[] {
   return remote.captures.map((c) => `${c.name}:${c.shippedAs}`);
 }
 
-describe("compiled programs", () => {
+// Each test compiles its own fixture into its own folder and runs it in a child process: two go side by side, so one
+// compiles (in this process) while the other's program runs.
+describe("compiled programs", { concurrency: 2 }, () => {
   it("seed 004: foo2's captured A gives foo1's results and is put exactly once", async () => {
     const { report } = await compileAndRun("seed-004");
     assert.deepEqual(shipping(remoteNamed(report, "foo1")), []);
@@ -159,7 +161,7 @@ describe("compiled programs", () => {
     const { outDir } = compileFixture("source-maps");
     assert.ok(fs.existsSync(path.join(outDir, "main.js.map")));
     assert.ok(fs.existsSync(path.join(outDir, "main.boom.task.js.map")));
-    const program = await runNode(path.join(outDir, "main.js"), 30_000, ["--enable-source-maps"]);
+    const program = await runNode(path.join(outDir, "main.js"), 60_000, ["--enable-source-maps"]);
     assert.equal(program.code, 0, program.stderr);
     assert.equal(program.stdout, fixtureFile("source-maps", "expected-output.txt"));
   });

@@ -73,8 +73,8 @@ export function normaliseOutput(text: string): string {
   return text.replace(/pid=\d+ worker=\d+/g, "pid=N worker=N").replace(/\r\n/g, "\n");
 }
 
-/** Runs a JavaScript entry point with node and collects its output. */
-export function runNode(entry: string, timeoutMs = 30_000, nodeOptions: readonly string[] = []): Promise<CliRun> {
+/** Runs a JavaScript entry point with node and collects its output; `timeoutMs` guards against a hang (generous: a busy machine runs two at once). */
+export function runNode(entry: string, timeoutMs = 60_000, nodeOptions: readonly string[] = []): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(process.execPath, [...nodeOptions, entry], { cwd: path.dirname(entry), timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;

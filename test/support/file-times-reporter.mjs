@@ -2,17 +2,25 @@
  * A `node --test` reporter that prints how long each test file took, and at
  * the end the slowest files and the total: `npm run test:times`. It reads
  * the runner's file-level events, so a file's time includes its process
- * start, set-up and tear-down. Plain JavaScript: the runner loads reporters
- * before `--import tsx` applies.
+ * start, set-up and tear-down. A failing test is printed with its error, so
+ * a slow run that fails says why. Plain JavaScript: the runner loads
+ * reporters before `--import tsx` applies.
  */
 import { relative } from "node:path";
+import { inspect } from "node:util";
 
 /** @param {number} ms */
 function seconds(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** @param {AsyncIterable<{ type: string, data?: { name?: string, file?: string, nesting?: number, details?: { duration_ms?: number, passed?: boolean } } }>} source */
+/** The error a failed test carries: the runner wraps the thrown value as the cause of its own error. */
+function describeError(/** @type {unknown} */ error) {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return inspect(cause, { depth: 4 }).split("\n").map((line) => `      ${line}`).join("\n");
+}
+
+/** @param {AsyncIterable<{ type: string, data?: { name?: string, file?: string, nesting?: number, details?: { duration_ms?: number, passed?: boolean, error?: unknown } } }>} source */
 export default async function* fileTimes(source) {
   /** @type {Map<string, number>} */
   const times = new Map();
@@ -20,10 +28,16 @@ export default async function* fileTimes(source) {
   let failures = 0;
   for await (const event of source) {
     const data = event.data;
-    if (data?.file === undefined || data.name !== data.file || data.nesting !== 0) continue;
-    // A file's process ends with one `test:complete` named after the file.
-    if (event.type !== "test:complete") continue;
+    if (data?.file === undefined) continue;
     const file = relative(process.cwd(), data.file);
+    if (event.type === "test:fail" && data.name !== data.file) {
+      // A test inside a file: its name and what it threw (a suite that failed only through its tests adds nothing).
+      if (/** @type {{ failureType?: string } | undefined} */ (data.details?.error)?.failureType === "subtestsFailed") continue;
+      yield `  FAILED ${file} > ${String(data.name)}\n${describeError(data.details?.error)}\n`;
+      continue;
+    }
+    // A file's process ends with one `test:complete` named after the file.
+    if (event.type !== "test:complete" || data.name !== data.file || data.nesting !== 0) continue;
     const ms = data.details?.duration_ms ?? 0;
     const passed = data.details?.passed === true;
     times.set(file, ms);
