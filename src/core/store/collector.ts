@@ -170,8 +170,12 @@ export class MemoryPressure {
     const gc = collector();
     if (gc === null) return;
     const start = performance.now();
-    gc(options);
-    if (options !== undefined) return;
+    if (options !== undefined) {
+      gc(options);
+      return;
+    }
+    // No argument at all: on Node 22 and 24, gc(undefined) is no full collection (it frees nothing of a dropped array).
+    gc();
     this.#lastEnd = performance.now();
     this.#lastMs = this.#lastEnd - start;
   }
