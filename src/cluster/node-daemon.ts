@@ -26,6 +26,7 @@ import { faultSettings } from "./fault-settings.js";
 import { Liveness } from "./liveness.js";
 import { OwnerWatch, type OwnerWork } from "./owner-watch.js";
 import { NodeExec } from "./node-exec.js";
+import { ActorArrivals } from "./actor-arrivals.js";
 import { NodeFunctions } from "./node-functions.js";
 import { NodeObjects } from "./node-objects.js";
 import { NodeOutbox, type StreamEntry } from "./node-outbox.js";
@@ -171,6 +172,7 @@ export class NodeDaemon {
       objects: this.#objects,
       outbox: this.#outbox,
       owners: this.#owners,
+      arrivals: new ActorArrivals(this.#plane, this.nodeId, faultSettings()),
       exportActor: (handle) => actors.export(handle),
       log: this.#log,
     });

@@ -14,6 +14,7 @@ import { NO_BACKPRESSURE, ObjectRefGenerator } from "../core/api/object-ref-gene
 import type { Backend } from "../core/runtime/backend.js";
 import { state } from "../core/runtime/global-state.js";
 import { holdsRefs } from "./nested-refs.js";
+import type { ActorArrivals } from "./actor-arrivals.js";
 import { actorMarker, localHandle, type ActorWire, type LocalHandle } from "./actor-wire.js";
 import type { NodeFunctions } from "./node-functions.js";
 import { NodeGenerators } from "./node-generators.js";
@@ -37,6 +38,8 @@ export interface ExecParts {
   readonly objects: NodeObjects;
   readonly outbox: NodeOutbox;
   readonly owners: OwnerWatch;
+  /** Calls that arrive before their actor (see actor-arrivals.ts). */
+  readonly arrivals: ActorArrivals;
   /** What an actor handle a task returned travels as (see node-actors.ts). */
   exportActor(handle: LocalHandle): ActorWire;
   log(line: string): void;
@@ -139,20 +142,23 @@ export class NodeExec {
   actor(message: ActorMessage, entry: StreamEntry): void {
     entry.pending++;
     this.#parts.owners.actor(message.owner, message.id, message.options.detached);
-    // Calls to the actor queue behind its creation.
+    // Calls to the actor queue behind its creation (those that came first already wait for it, in their chain).
     const started = this.#startActor(message).finally(() => this.#parts.outbox.settled(entry));
-    this.#actorChains.set(message.id, started);
+    if (!this.#parts.arrivals.arrived(message.id, started)) this.#actorChains.set(message.id, started);
   }
 
   call(message: CallMessage, entry: StreamEntry): void {
     entry.pending++;
-    const chain = (this.#actorChains.get(message.actor) ?? Promise.resolve()).then(() => this.#call(message, entry));
+    // A call to an actor not created here (yet) waits while it may still come (see actor-arrivals.ts).
+    const before = this.#actorChains.get(message.actor) ?? this.#parts.arrivals.expect(message.actor);
+    const chain = before.then(() => this.#call(message, entry));
     this.#actorChains.set(message.actor, chain);
   }
 
   kill(actor: string): void {
     const handle = this.actors.get(actor);
     this.actors.delete(actor);
+    this.#parts.arrivals.gone(actor);
     if (handle !== undefined) api.kill(handle as never);
   }
 
@@ -178,6 +184,7 @@ export class NodeExec {
       const handle = this.actors.get(id);
       this.actors.delete(id);
       this.#actorChains.delete(id);
+      this.#parts.arrivals.gone(id);
       if (handle !== undefined) {
         api.kill(handle as never);
         killed.add(id);
