@@ -14,10 +14,10 @@
 import { deserialize, serialize } from "node:v8";
 import type { Redis } from "ioredis";
 import * as api from "../core/api/api.js";
-import { ActorDiedError, errorToData, NodeDiedError, ObjectLostError, RayError } from "../core/api/errors.js";
+import { ActorDiedError, errorToData, NodeDiedError, ObjectLostError, RayError, type ErrorData } from "../core/api/errors.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import type { NestedPlacer } from "../core/runtime/driver-tasks.js";
-import { state } from "../core/runtime/global-state.js";
+import { nextId, state } from "../core/runtime/global-state.js";
 import { encode } from "../core/codec/serialization.js";
 import type { Task } from "../core/scheduling/scheduler.js";
 import { arrowPending, preloadArrow, withArrows } from "./arrow-wire.js";
@@ -30,7 +30,7 @@ import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { NestedArgs } from "./nested-args.js";
 import { DefaultPolicy, HYBRID_THRESHOLD, type Demand } from "./scheduling.js";
-import type { FromNode, ResultBatch, ToNode } from "./wire.js";
+import type { FromNode, ItemResult, ResultBatch, ToNode } from "./wire.js";
 import type { ActorWire, LocalHandle } from "./actor-wire.js";
 import { ActorSends } from "./node-actor-sends.js";
 
@@ -367,30 +367,72 @@ export class NestedSpill {
 
   #onResult(result: FromNode): void {
     const spilled = this.#spilled.get(result.id);
+    if (result.k === "item") {
+      this.#item(spilled, result);
+      return;
+    }
     if (spilled === undefined) return;
     this.#spilled.delete(result.id);
     spilled.node.inFlight -= spilled.task.options.numCpus;
     this.#free(spilled.lent, spilled.node.nodeId);
     const { task, parts } = spilled;
-    const fail = (error: unknown): void => parts.tasks.settle(task, { ok: false, error: errorToData(error) });
+    this.#valueOf(
+      result,
+      (value) => this.#done(spilled, value),
+      (error) => parts.tasks.settle(task, { ok: false, error }),
+    );
+  }
+
+  /** Passes the value a result (or a streamed item) holds to `then`: pulled when large, its refs and handles revived; or its error to `fail`. */
+  #valueOf(result: ItemResult, then: (value: unknown) => void, fail: (error: ErrorData) => void): void {
+    const failed = (error: unknown): void => fail(errorToData(error));
     switch (result.k) {
       case "ok":
         if (!holdsMarkers(result.v)) {
-          this.#done(spilled, result.v);
+          then(result.v);
           return;
         }
-        reviveRefs(result.v, (wire) => ("i" in wire ? api.put(wire.i) : this.#fetch(wire.r, wire.holders).then((value) => api.put(value))), undefined, this.reviveActor).then(
-          (value) => this.#done(spilled, value),
-          fail,
-        );
+        reviveRefs(result.v, (wire) => ("i" in wire ? api.put(wire.i) : this.#fetch(wire.r, wire.holders).then((value) => api.put(value))), undefined, this.reviveActor).then(then, failed);
         return;
       case "big":
-        this.#fetch(result.id, [result.holder]).then((value) => this.#done(spilled, value), fail);
+        this.#fetch(result.id, [result.holder]).then(then, failed);
         return;
       case "err":
-        parts.tasks.settle(task, { ok: false, error: result.e });
+        fail(result.e);
         return;
     }
+  }
+
+  /**
+   * An item of a generator method a task here streams from an actor of
+   * another node: an object of this node's store, handed to the task's
+   * stream in order as it arrives (a large one settles once pulled).
+   */
+  #item(spilled: Spilled | undefined, result: Extract<FromNode, { k: "item" }>): void {
+    const { item } = result;
+    const made = spilled?.parts.streams.pushRemote(spilled.task.id, result.index, item.k === "err", () => {
+      const id = nextId();
+      spilled.parts.store.expect(id, 1);
+      return id;
+    });
+    if (spilled === undefined || made === undefined) {
+      // Nobody takes it (the stream was closed): a large one is freed where it is held.
+      if (item.k === "big" && !this.#dead.has(item.holder)) this.#send(item.holder, { k: "free", ids: [item.id] });
+      return;
+    }
+    const { store } = spilled.parts;
+    this.#valueOf(
+      item,
+      (value) => {
+        if (!store.has(made)) return; // freed meanwhile: its consumer is gone
+        try {
+          store.fill(made, encode(value, `item ${result.index} of ${spilled.task.name}`));
+        } catch (error) {
+          store.settle(made, { ok: false, error: errorToData(error) });
+        }
+      },
+      (error) => store.settle(made, { ok: false, error }),
+    );
   }
 
   #done({ task, parts }: Spilled, value: unknown): void {

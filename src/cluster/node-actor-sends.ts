@@ -52,8 +52,14 @@ export class ActorSends {
     this.#port = port;
   }
 
-  /** Sends call `task` (its method and arguments) of actor `actor` living on `nodeId`. */
-  sendCall(task: Task, parts: DriverParts, actor: string, nodeId: string): SendOutcome {
+  /**
+   * Sends call `task` (its method and arguments) of actor `actor` living on
+   * `nodeId`. A call of a generator method (`streams`) streams its items to
+   * the task's consumer here as the actor yields them (see node-generators.ts
+   * for the actor's side): the actor's node is told the consumer's
+   * backpressure, what it took, and when it stopped early.
+   */
+  sendCall(task: Task, parts: DriverParts, actor: string, nodeId: string, streams = false): SendOutcome {
     const port = this.#port;
     const status = port.status(nodeId);
     if (status !== "live") return status;
@@ -66,6 +72,21 @@ export class ActorSends {
     }
     const id = port.track(task, parts, nodeId, lent, actor);
     port.send(nodeId, { k: "call", id, owner: port.nodeId, actor, method: task.method ?? "", args: args.wires });
+    if (streams) {
+      let backpressure = 0;
+      parts.streams.produceRemotely(task.id, {
+        opened: (taken) => {
+          backpressure = taken > 0 ? taken : 0;
+          port.send(nodeId, { k: "stream", id, backpressure });
+        },
+        consumed: (consumed) => {
+          if (backpressure > 0 && port.status(nodeId) === "live") port.send(nodeId, { k: "ack", id, consumed });
+        },
+        stop: () => {
+          if (port.status(nodeId) === "live") port.send(nodeId, { k: "cancel", id, force: false });
+        },
+      });
+    }
     return "sent";
   }
 

@@ -14,7 +14,7 @@
  */
 import { makeActorHandle } from "../core/api/actor-handle.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
-import { ActorDiedError, errorToData, RayError } from "../core/api/errors.js";
+import { ActorDiedError, errorToData } from "../core/api/errors.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import { nextId, type RemoteActors } from "../core/runtime/global-state.js";
 import type { Encoded, NamedActor } from "../core/protocol/protocol.js";
@@ -29,8 +29,8 @@ export interface NodeActorsHost {
   readonly nodeId: string;
   /** The local handles of the actors this node hosts, by cluster id (calls from other nodes reach them there). */
   hosted(): Map<string, object>;
-  /** Sends call `task` of actor `actor` to `node`: "sent", "dead" (the node died), or "unknown" (not in this node's view of the cluster yet). */
-  sendCall(task: Task, parts: DriverParts, actor: string, node: string): SendOutcome;
+  /** Sends call `task` of actor `actor` to `node` (`streams`: a generator method's call, streaming its items here): "sent", "dead" (the node died), or "unknown" (not in this node's view of the cluster yet). */
+  sendCall(task: Task, parts: DriverParts, actor: string, node: string, streams: boolean): SendOutcome;
   /** Reads the live nodes from the cluster again (a node that joined a moment ago becomes known). */
   refreshNodes(node: string): Promise<void>;
   /** Tells `node` to kill `actor`. */
@@ -176,11 +176,6 @@ export class NodeActors implements RemoteActors {
   call(task: Task): boolean {
     const actor = task.actor === undefined ? undefined : this.#byNum.get(task.actor);
     if (actor === undefined) return false;
-    if (task.method !== undefined && actor.streaming.includes(task.method)) {
-      const error = new RayError(`cannot stream ${actor.name}.${task.method} from node ${this.#host.nodeId}: streaming methods of an actor on another node stream to drivers only`);
-      this.#parts?.tasks.settle(task, { ok: false, error: errorToData(error) });
-      return true;
-    }
     actor.queue.push(task);
     this.pump(actor.num);
     return true;
@@ -202,7 +197,7 @@ export class NodeActors implements RemoteActors {
       }
       if (actor.dead === undefined && actor.node === "") actor.dead = "its handle left its owner before the actor was placed";
       if (actor.dead === undefined) {
-        const outcome = this.#host.sendCall(task, parts, actor.gid, actor.node);
+        const outcome = this.#host.sendCall(task, parts, actor.gid, actor.node, task.method !== undefined && actor.streaming.includes(task.method));
         if (outcome === "unknown" && !checked) {
           // A node that joined a moment ago: this node may not have seen it yet. The call waits, in order, for a fresh read.
           actor.queue.unshift(task);

@@ -129,7 +129,7 @@ export class NodeDaemon {
     const actors = (this.#actors = new NodeActors({
       nodeId: this.nodeId,
       hosted: () => this.#exec.actors,
-      sendCall: (task, parts, actor, node) => this.#spill?.actors.sendCall(task, parts, actor, node) ?? "dead",
+      sendCall: (task, parts, actor, node, streams) => this.#spill?.actors.sendCall(task, parts, actor, node, streams) ?? "dead",
       refreshNodes: (node) => this.#spill?.actors.refreshNodes(node) ?? Promise.resolve(),
       placeActor: (options, parts) => this.#spill?.actors.placeActor(options, parts),
       sendActor: (actor, parts, node) => (this.#spill === undefined ? "the node is stopping" : this.#spill.actors.sendActor(actor, parts, node)),

@@ -28,7 +28,7 @@ export interface GeneratorHooks {
 
 interface Running {
   readonly generator: ObjectRefGenerator<unknown>;
-  readonly backpressure: number;
+  backpressure: number;
   sent: number;
   consumed: number;
   /** Wakes the loop waiting for the owner to take items. */
@@ -63,9 +63,12 @@ export class NodeGenerators {
     return completion;
   }
 
-  /** The owner will stream actor call `id`: its items pause at `backpressure` unconsumed ones (0: none). */
+  /** The owner will stream actor call `id`: its items pause at `backpressure` unconsumed ones (0: none); told late, a call already streaming pauses from then on. */
   expect(id: string, backpressure: number): void {
-    this.#expected.set(id, backpressure > 0 ? backpressure : NO_BACKPRESSURE);
+    const paused = backpressure > 0 ? backpressure : NO_BACKPRESSURE;
+    const running = this.#running.get(id);
+    if (running === undefined) this.#expected.set(id, paused);
+    else running.backpressure = paused;
   }
 
   /** The backpressure the owner asked for actor call `id`, once (undefined: the owner does not stream it). */

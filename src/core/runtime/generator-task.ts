@@ -50,6 +50,21 @@ export interface StreamHooks<Link, Owner> {
   isDead(link: Link): boolean;
 }
 
+/**
+ * The producer of a stream that runs on another machine (an actor of
+ * another cluster node, see src/cluster/node-actor-sends.ts): its items
+ * come through {@link GeneratorStreams.pushRemote}, and it is told what
+ * the consumer here does.
+ */
+export interface RemoteProducer {
+  /** The consumer opened the stream, pausing at `backpressure` unconsumed items ({@link NO_BACKPRESSURE}: never). */
+  opened(backpressure: number): void;
+  /** The consumer has taken `consumed` items. */
+  consumed(consumed: number): void;
+  /** The consumer is gone before the end: the producer stops. */
+  stop(): void;
+}
+
 interface Stream<Link, Owner> {
   readonly task: number;
   readonly backpressure: number;
@@ -66,6 +81,10 @@ interface Stream<Link, Owner> {
   parked: { readonly link: Link; readonly index: number } | undefined;
   /** The thread that started the stream, when it is a worker (the driver's own streams have none). */
   opener: Owner | undefined;
+  /** Its producer, when it runs on another machine. */
+  producer: RemoteProducer | undefined;
+  /** The last item received holds an error (a remote producer sends its failure as an item, then ends). */
+  failedLast: boolean;
 }
 
 type StreamMessage = Extract<FromWorker, { kind: "streamYield" | "streamWait" | "streamOpen" | "streamNext" | "streamClose" }>;
@@ -73,6 +92,8 @@ type StreamMessage = Extract<FromWorker, { kind: "streamYield" | "streamWait" | 
 export class GeneratorStreams<Link, Owner> {
   readonly #hooks: StreamHooks<Link, Owner>;
   readonly #streams = new Map<number, Stream<Link, Owner>>();
+  /** Remote producers of calls whose stream is not open yet. */
+  readonly #producers = new Map<number, RemoteProducer>();
 
   constructor(hooks: StreamHooks<Link, Owner>) {
     this.#hooks = hooks;
@@ -92,8 +113,12 @@ export class GeneratorStreams<Link, Owner> {
       waiters: [],
       parked: undefined,
       opener,
+      producer: this.#producers.get(task),
+      failedLast: false,
     };
     this.#streams.set(task, stream);
+    this.#producers.delete(task);
+    stream.producer?.opened(backpressure);
     if (!this.#hooks.store().onSettled(task, (settled) => this.#end(stream, settled))) {
       this.#end(stream, { ok: false, error: errorToData(new TaskCancelledError(`generator task ${task} is no longer known`)) });
     }
@@ -119,6 +144,7 @@ export class GeneratorStreams<Link, Owner> {
     const stream = this.#streams.get(task);
     if (stream === undefined || stream.closed) return;
     stream.closed = true;
+    if (!stream.ended) stream.producer?.stop();
     for (const id of stream.items.splice(0)) this.#hooks.addRef(id, -1);
     for (const waiter of stream.waiters.splice(0)) waiter(undefined);
     this.#credit(stream);
@@ -165,6 +191,39 @@ export class GeneratorStreams<Link, Owner> {
     }
   }
 
+  /** Task `task` (just submitted) streams from `producer` on another machine, once its consumer opens the stream. */
+  produceRemotely(task: number, producer: RemoteProducer): void {
+    const stream = this.#streams.get(task);
+    if (stream !== undefined) {
+      stream.producer = producer;
+      producer.opened(stream.backpressure === Infinity ? NO_BACKPRESSURE : stream.backpressure);
+    } else if (this.#hooks.store().onSettled(task, () => this.#producers.delete(task))) {
+      this.#producers.set(task, producer);
+    }
+  }
+
+  /**
+   * Item `index` of remote task `task` arrived: `make` puts it in the store
+   * (one reference, its value may come later) and returns its id; not
+   * called, and undefined returned, when nobody will take the item.
+   * `failed`: the item holds an error.
+   */
+  pushRemote(task: number, index: number, failed: boolean, make: () => number): number | undefined {
+    const stream = this.#streams.get(task);
+    if (stream === undefined || stream.closed || stream.ended || index !== stream.received) return undefined;
+    const id = make();
+    stream.received++;
+    stream.failedLast = failed;
+    const waiter = stream.waiters.shift();
+    if (waiter === undefined) stream.items.push(id);
+    else {
+      stream.consumed++;
+      stream.producer?.consumed(stream.consumed);
+      waiter(id);
+    }
+    return id;
+  }
+
   #yielded(link: Link, owner: Owner, task: number, index: number, value: Encoded): void {
     this.#hooks.learn(owner, value);
     const stream = this.#streams.get(task);
@@ -203,6 +262,7 @@ export class GeneratorStreams<Link, Owner> {
       return undefined;
     }
     stream.consumed++;
+    stream.producer?.consumed(stream.consumed);
     this.#credit(stream);
     return id;
   }
@@ -226,7 +286,10 @@ export class GeneratorStreams<Link, Owner> {
       this.#streams.delete(stream.task);
       return;
     }
-    if (!settled.ok) this.#pushError(stream, settled.error);
+    // A remote producer's failure came as its last item already.
+    if (!settled.ok) {
+      if (!stream.failedLast) this.#pushError(stream, settled.error);
+    }
     else if (settled.value !== stream.received) {
       // A generator ends with its item count: any other value means the function returned instead of yielding.
       const error = new TypeError(

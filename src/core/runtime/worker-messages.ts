@@ -122,6 +122,7 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
     kill: (_, message) => {
       // A task cannot be told that the id was unknown; the handle's shape was checked where kill() was called.
       if (parts.actors.get(message.actor) !== undefined) parts.actors.kill(message.actor);
+      else state.remoteActors?.kill(message.actor); // an actor of another cluster node
     },
     log: ({ peer, owner }, message) => {
       (message.stream === "out" ? process.stdout : process.stderr).write(`${message.text}\n`);
