@@ -66,6 +66,8 @@ export interface NamedActorRecord {
   readonly nodeId: string;
   readonly className: string;
   readonly methods: readonly string[];
+  /** Its generator methods (calls stream their items). */
+  readonly streaming?: readonly string[];
   /** Retries of a call sent but not answered when the actor's node died (its `maxTaskRetries`). */
   readonly maxTaskRetries?: number;
 }

@@ -17,6 +17,7 @@ import type { ObjectRef } from "../core/api/object-ref.js";
 import { refsIn } from "./nested-refs.js";
 import type { ResolvedActorOptions } from "../core/api/options.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
+import { streamingMethods } from "../core/api/actor.js";
 import { actorOwner, claimActorName, moveNamedActor } from "./actor-registry.js";
 import type { ClusterEvent, ControlPlane, NamedActorRecord } from "./control-plane.js";
 import { driverKey } from "./liveness.js";
@@ -132,8 +133,10 @@ export class DriverActors {
     const num = nextId();
     const actor = this.#actorEntry(num, `${this.#host.driverId}.${num.toString(36)}`, options.name ?? className, methods, true, undefined, options.maxRestarts, options.maxTaskRetries);
     actor.detached = options.detached;
+    // Where the name is read, the class may not be known: its generator methods go with the record.
+    const streaming = streamingMethods(cls, methods);
     if (nameKey !== undefined) {
-      const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: "", className, methods: [...methods] };
+      const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: "", className, methods: [...methods], streaming };
       this.#host.names.set(nameKey, record);
     }
     const deps = refsIn(args).map((ref) => this.#host.object(ref));
@@ -156,7 +159,7 @@ export class DriverActors {
         const node = { nodeId: actor.node as string };
         for (const dep of deps) this.#host.objects.unpin(dep);
         if (nameKey !== undefined) {
-          const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], maxTaskRetries: options.maxTaskRetries };
+          const record: NamedActorRecord = { name: nameKey, actorId: actor.gid, nodeId: node.nodeId, className, methods: [...methods], streaming, maxTaskRetries: options.maxTaskRetries };
           actor.record = record;
           this.#host.names.set(nameKey, record);
           void claimActorName(this.#host.plane, record).catch(() => undefined);
@@ -224,14 +227,15 @@ export class DriverActors {
     return () => actor.node;
   }
 
-  getActor(name: string, namespace = DEFAULT_NAMESPACE): { id: number; name: string; methods: readonly string[] } | undefined {
+  getActor(name: string, namespace = DEFAULT_NAMESPACE): { id: number; name: string; methods: readonly string[]; streaming: readonly string[] } | undefined {
     const record = this.#host.names.get(namespaced(name, namespace));
     if (record === undefined) return undefined;
+    const streaming = record.streaming ?? [];
     const known = this.#actorByGid.get(record.actorId);
-    if (known !== undefined) return known.dead === undefined ? { id: known.num, name, methods: known.methods } : undefined;
+    if (known !== undefined) return known.dead === undefined ? { id: known.num, name, methods: known.methods, streaming } : undefined;
     const actor = this.#actorEntry(nextId(), record.actorId, name, record.methods, false, record.nodeId || undefined, 0, record.maxTaskRetries ?? 0);
     actor.record = record;
-    return { id: actor.num, name, methods: actor.methods };
+    return { id: actor.num, name, methods: actor.methods, streaming };
   }
 
   /** What a handle of this driver travels as; a handle of no actor of this driver is refused. */

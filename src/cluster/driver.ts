@@ -355,7 +355,7 @@ export class ClusterBackend implements Backend {
     return this.#actors.call(actorNum, method, this.#store.arrowArgs(args));
   }
 
-  getActor(name: string, namespace?: string): { id: number; name: string; methods: readonly string[] } | undefined {
+  getActor(name: string, namespace?: string): { id: number; name: string; methods: readonly string[]; streaming: readonly string[] } | undefined {
     return this.#actors.getActor(name, namespace);
   }
 

@@ -136,7 +136,7 @@ export class ActorSends {
     });
     if (options.name !== undefined) {
       const name = options.namespace === DEFAULT_NAMESPACE ? options.name : `${options.namespace}/${options.name}`;
-      void claimActorName(port.plane, { name, actorId: actor.gid, nodeId, className: actor.className, methods: [...actor.methods] }).catch(() => undefined);
+      void claimActorName(port.plane, { name, actorId: actor.gid, nodeId, className: actor.className, methods: [...actor.methods], streaming: [...actor.streaming] }).catch(() => undefined);
     }
     return undefined;
   }

@@ -14,6 +14,7 @@
  */
 import { makeActorHandle } from "../core/api/actor-handle.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
+import { generatorMethods } from "../core/api/actor-method.js";
 import { ActorDiedError, errorToData } from "../core/api/errors.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import { nextId, type RemoteActors } from "../core/runtime/global-state.js";
@@ -50,6 +51,8 @@ export interface ActorCreation {
   readonly args: readonly Encoded[];
   readonly options: ResolvedActorOptions;
   readonly methods: readonly string[];
+  /** Its generator methods. */
+  readonly streaming: readonly string[];
 }
 
 /** What sending a call to a node came to. */
@@ -158,16 +161,18 @@ export class NodeActors implements RemoteActors {
     if (parts === undefined || (options.scheduling === undefined && (options.resources === undefined || Object.keys(options.resources).length === 0))) return false;
     const target = this.#host.placeActor(options, parts);
     if (target === undefined) return false;
-    const className = parts.control.fetchFunction(cls)?.name ?? "Actor";
+    const def = parts.control.fetchFunction(cls);
+    const className = def?.name ?? "Actor";
+    const streaming = def?.kind === "source" ? generatorMethods(def.source, methods) : NONE;
     const gid = `${this.#host.nodeId}.a${id.toString(36)}`;
-    const actor = this.#standIn(gid, options.name ?? className, methods, NONE, typeof target === "string" ? target : "", id);
+    const actor = this.#standIn(gid, options.name ?? className, methods, streaming, typeof target === "string" ? target : "", id);
     if (typeof target !== "string") actor.dead = `it could not be placed: ${target.error}`;
     else {
-      const why = this.#host.sendActor({ gid, cls, className, args, options, methods }, parts, target);
+      const why = this.#host.sendActor({ gid, cls, className, args, options, methods, streaming }, parts, target);
       if (why !== undefined) actor.dead = `it could not be created on node ${target}: ${why}`;
     }
     if (options.name !== undefined && actor.dead === undefined) {
-      actor.named = { name: options.name, namespace: options.namespace, id, actorName: options.name, cls: 0, methods };
+      actor.named = { name: options.name, namespace: options.namespace, id, actorName: options.name, cls: 0, methods, streaming };
       this.#announce({ kind: "names", set: [actor.named], removed: [] });
     }
     return true;
@@ -259,9 +264,9 @@ export class NodeActors implements RemoteActors {
   }
 
   #name(record: NamedActorRecord): void {
-    const actor = this.#standIn(record.actorId, record.className, record.methods, NONE, record.nodeId);
+    const actor = this.#standIn(record.actorId, record.className, record.methods, record.streaming ?? NONE, record.nodeId);
     const { name, namespace } = nameOf(record.name);
-    actor.named = { name, namespace, id: actor.num, actorName: name, cls: 0, methods: actor.methods };
+    actor.named = { name, namespace, id: actor.num, actorName: name, cls: 0, methods: actor.methods, streaming: actor.streaming };
     this.#announce({ kind: "names", set: [actor.named], removed: [] });
   }
 

@@ -137,8 +137,9 @@ const takeGated = ray.remote(async (source: ray.ActorHandle<SourceClass>, gate: 
   return { here: ray.getRuntimeContext().nodeId, items, errors: [] };
 });
 
-/** Takes every item of `source.mixed`: a large one as its length and last value, an error as its message. */
-const takeMixed = ray.remote(async (source: ray.ActorHandle<SourceClass>): Promise<Seen> => {
+/** Takes every item of `source.mixed` (an actor found by name when a string): a large one as its length and last value, an error as its message. */
+const takeMixed = ray.remote(async (actor: ray.ActorHandle<SourceClass> | string): Promise<Seen> => {
+  const source = typeof actor === "string" ? ray.getActor<SourceClass>(actor) : actor;
   const items: unknown[] = [];
   const errors: string[] = [];
   for await (const ref of source.mixed.remote()) {
@@ -192,6 +193,19 @@ describe("cluster: streaming actor methods from a task on another node", () => {
     assert.deepEqual(seen.items, ["small", [100_000, 3]]);
     assert.equal(seen.errors.length, 1, `one error item, got ${JSON.stringify(seen.errors)}`);
     assert.match(seen.errors[0] as string, /third item failed/);
+    ray.kill(source);
+  });
+
+  test("a named actor of another node, found with getActor, streams to a task and to the driver", LIMIT, async () => {
+    const source = Source.options({ name: "named-source", ...onNode(nodeIdAt(cluster, 1)) }).remote();
+    const seen = await ray.get(takeMixed.options(onNode(nodeIdAt(cluster, 0))).remote("named-source"));
+    assert.deepEqual(seen.items, ["small", [100_000, 3]]);
+    assert.equal(seen.errors.length, 1, `one error item, got ${JSON.stringify(seen.errors)}`);
+    assert.match(seen.errors[0] as string, /third item failed/);
+    const refs: ray.ObjectRef<unknown>[] = [];
+    for await (const ref of ray.getActor<SourceClass>("named-source").mixed.remote()) refs.push(ref);
+    assert.equal(refs.length, 3);
+    assert.equal(await ray.get(refs[0] as ray.ObjectRef<string>), "small");
     ray.kill(source);
   });
 

@@ -178,6 +178,8 @@ export interface FoundActor {
   readonly name: string;
   readonly cls: number;
   readonly methods: readonly string[];
+  /** Its generator methods, when its class is not known here (an actor of another cluster node). */
+  readonly streaming?: readonly string[];
 }
 
 /** What the manager keeps per actor class. */

@@ -398,7 +398,7 @@ export function getActor(name: string, clsOrOptions?: unknown, maybeOptions?: Ge
   if (cls !== undefined && found.cls !== undefined && cls.classId !== found.cls) {
     throw new TypeError(`Expected the actor named "${name}" to be a ${cls.name}, got an actor of another class (${found.name})`);
   }
-  return makeActorHandle(found.id, found.name, found.methods, found.cls === undefined ? [] : streamingMethods(found.cls, found.methods));
+  return makeActorHandle(found.id, found.name, found.methods, found.streaming ?? (found.cls === undefined ? [] : streamingMethods(found.cls, found.methods)));
 }
 
 /** Resources free now: `{ CPU, memory, object_store_memory, "node:<ip>" }`. */

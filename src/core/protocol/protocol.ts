@@ -103,6 +103,8 @@ export interface NamedActor {
   /** The actor's class (function id). */
   readonly cls: number;
   readonly methods: readonly string[];
+  /** Its generator methods, when the class is not known where the name is read (an actor of another cluster node). */
+  readonly streaming?: readonly string[];
 }
 
 /**

@@ -16,7 +16,7 @@ export interface Backend {
   submitCall(actor: number, method: string, args: readonly unknown[]): ObjectRef<unknown>;
   createActor(cls: number, args: readonly unknown[], options: ResolvedActorOptions, methods: readonly string[]): number;
   /** The live actor named `name` in `namespace` (default: the default namespace). */
-  getActor(name: string, namespace?: string): { id: number; name: string; /** The class id, where the backend knows it (local mode). */ cls?: number; methods: readonly string[] } | undefined;
+  getActor(name: string, namespace?: string): { id: number; name: string; /** The class id, where the backend knows it (local mode). */ cls?: number; methods: readonly string[]; /** Its generator methods, where the class is not known here (cluster mode). */ streaming?: readonly string[] } | undefined;
   kill(actor: number): void;
   get(ids: readonly ObjectRef<unknown>[], timeout: number | undefined): Promise<unknown[]>;
   /** One ref's value, as `get([ref])` gives it but without the arrays (the common `get(ref)`); absent where `get` is as fast. */

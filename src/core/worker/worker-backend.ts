@@ -230,7 +230,9 @@ export class WorkerBackend implements Backend {
 
   getActor(name: string, namespace = DEFAULT_NAMESPACE): FoundActor | undefined {
     const found = this.#names.get(`${namespace}\u0000${name}`);
-    return found === undefined ? undefined : { id: found.id, name: found.actorName, cls: found.cls, methods: found.methods };
+    if (found === undefined) return undefined;
+    const actor = { id: found.id, name: found.actorName, cls: found.cls, methods: found.methods };
+    return found.streaming === undefined ? actor : { ...actor, streaming: found.streaming };
   }
 
   /** Applies the driver's news about actor names. */
