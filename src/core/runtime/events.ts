@@ -80,8 +80,8 @@ export interface TaskView {
   readonly actor: number | undefined;
   readonly method: string | undefined;
   readonly deps: number;
-  /** A slot the observer may keep its own record of the task in. */
-  observed: object | undefined;
+  /** Where the observer keeps its own record of the task (its slot in the recorder's table). */
+  observed: number | undefined;
 }
 
 /** A worker thread's stable name: `task-<slot>` or `actor-<slot>`. */
