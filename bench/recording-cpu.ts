@@ -18,10 +18,9 @@ const BATCH = 10_000;
 const rounds = Number(process.argv[2] ?? "15");
 const kind = process.argv[3] ?? "tasks";
 
-/** CPU us of this process's main thread (clock ticks of /proc: 10 ms each). */
+/** CPU us of this process's main thread so far (schedstat counts nanoseconds on the CPU). */
 function mainCpuUs(): number {
-  const fields = (readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[0]) / 1000;
 }
 
 class Counter {
@@ -74,6 +73,7 @@ try {
       on.push(await run(true));
     }
   }
+  if (process.env["VERBOSE"] === "1") for (const [i, s] of on.entries()) process.stdout.write(`round ${i}: on ${(s.seconds * 1000).toFixed(0)} ms ${s.allUs.toFixed(2)} us, off ${((off[i]?.seconds ?? NaN) * 1000).toFixed(0)} ms ${(off[i]?.allUs ?? NaN).toFixed(2)} us\n`);
   const ratio = median(on.map((s, i) => (off[i]?.seconds ?? NaN) / s.seconds));
   const fmt = (xs: number[]): string => median(xs).toFixed(2);
   process.stdout.write(
