@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
 import * as ray from "../src/index.js";
 import { state as threadState } from "../src/core/runtime/global-state.js";
 import { DriverRuntime } from "../src/core/runtime/runtime.js";
@@ -44,8 +45,16 @@ try {
   const f = ray.remote(empty);
   const counter = ray.remote(Counter).remote();
   const submit = kind === "calls" ? () => counter.inc.remote() : () => f.remote();
-  const run = async (on: boolean): Promise<{ seconds: number; allUs: number; mainUs: number }> => {
+  let gcMs = 0;
+  const gcs = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gcs.observe({ entryTypes: ["gc"] });
+  const run = async (on: boolean): Promise<{ seconds: number; allUs: number; mainUs: number; gcUs: number }> => {
     observation.setRecording(on);
+    // Collections owed by the previous batch are not this one's.
+    await new Promise((resolve) => setImmediate(resolve));
+    const gcBefore = gcMs;
     const refs = new Array<ray.ObjectRef<number>>(BATCH);
     const main = mainCpuUs();
     const cpu = process.cpuUsage();
@@ -56,7 +65,8 @@ try {
     const used = process.cpuUsage(cpu);
     const mainUs = mainCpuUs() - main;
     observation.setRecording(true);
-    return { seconds, allUs: (used.user + used.system) / BATCH, mainUs: mainUs / BATCH };
+    await new Promise((resolve) => setImmediate(resolve));
+    return { seconds, allUs: (used.user + used.system) / BATCH, mainUs: mainUs / BATCH, gcUs: ((gcMs - gcBefore) * 1000) / BATCH };
   };
   for (let i = 0; i < 4; i++) {
     await run(true);
@@ -74,12 +84,14 @@ try {
     }
   }
   if (process.env["VERBOSE"] === "1") for (const [i, s] of on.entries()) process.stdout.write(`round ${i}: on ${(s.seconds * 1000).toFixed(0)} ms ${s.allUs.toFixed(2)} us, off ${((off[i]?.seconds ?? NaN) * 1000).toFixed(0)} ms ${(off[i]?.allUs ?? NaN).toFixed(2)} us\n`);
+  gcs.disconnect();
   const ratio = median(on.map((s, i) => (off[i]?.seconds ?? NaN) / s.seconds));
   const fmt = (xs: number[]): string => median(xs).toFixed(2);
   process.stdout.write(
     `load ${loadavg().map((l) => l.toFixed(2)).join(" ")}; ${rounds} rounds of ${BATCH} ${kind}\n` +
       `  CPU us per ${kind === "calls" ? "call" : "task"}, all threads: on ${fmt(on.map((s) => s.allUs))}, off ${fmt(off.map((s) => s.allUs))}\n` +
       `  CPU us per ${kind === "calls" ? "call" : "task"}, main thread: on ${fmt(on.map((s) => s.mainUs))}, off ${fmt(off.map((s) => s.mainUs))}\n` +
+      `  GC pause us per ${kind === "calls" ? "call" : "task"}: on ${fmt(on.map((s) => s.gcUs))}, off ${fmt(off.map((s) => s.gcUs))}\n` +
       `  throughput on/off, median round: ${(ratio * 100).toFixed(1)}%\n`,
   );
 } finally {

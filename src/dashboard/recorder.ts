@@ -16,7 +16,7 @@
  * events in one turn of the event loop shares a reading per STAMP_EVERY
  * events; the next turn reads it afresh. Times are `performance.now()` ms.
  */
-import { canActorTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskView } from "../core/runtime/events.js";
+import { canActorTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskEventCalls, type TaskView, type WorkerName } from "../core/runtime/events.js";
 import { Ring } from "./ring.js";
 import { EndedSlots, STATE_CODE, TaskTable, allowed, type TaskRecord } from "./task-table.js";
 import { microtask } from "../core/runtime/microtask.js";
@@ -81,7 +81,7 @@ const FINISHED = STATE_CODE.finished;
 const FAILED = STATE_CODE.failed;
 const CANCELLED = STATE_CODE.cancelled;
 
-export class Recorder implements EventSink {
+export class Recorder implements EventSink, TaskEventCalls {
   /** Ended tasks kept (the newest `maxTasks`). */
   readonly ended: EndedSlots;
   readonly logs: Ring<LogRecord>;
@@ -143,25 +143,15 @@ export class Recorder implements EventSink {
   emit(event: RuntimeEvent, at?: number): void {
     const now = at ?? this.#clock();
     switch (event.kind) {
-      case "taskSubmitted": {
-        const task = event.task;
-        const pending = task.deps > 0;
-        this.submitted++;
-        task.observed = this.#table.add(task.id, task.name, task.actor, event.parent, task.attempts, pending ? PENDING : QUEUED, now, pending ? NaN : now);
+      case "taskSubmitted":
+        this.#submitted(event.task, event.parent, now);
         return;
-      }
-      case "taskQueued": {
-        const slot = this.#move(event.task, QUEUED);
-        if (slot !== 0) this.#table.queued[slot] = now;
+      case "taskQueued":
+        this.#queued(event.task, now);
         return;
-      }
-      case "taskAssigned": {
-        const slot = this.#move(event.task, ASSIGNED);
-        if (slot === 0) return;
-        this.#table.assigned[slot] = now;
-        this.#table.setWorker(slot, event.worker);
+      case "taskAssigned":
+        this.#assigned(event.task, event.worker, now);
         return;
-      }
       case "taskRetried": {
         const slot = this.#move(event.task, QUEUED);
         if (slot === 0) return;
@@ -173,17 +163,9 @@ export class Recorder implements EventSink {
         this.#counters(slot).retries++;
         return;
       }
-      case "taskFinished": {
-        const slot = this.#move(event.task, FINISHED);
-        if (slot === 0) return;
-        const runMs = event.runUs / 1000;
-        this.#table.started[slot] = now - runMs;
-        const counters = this.#end(event.task, slot, now);
-        counters.finished++;
-        counters.runMs += runMs;
-        this.finished++;
+      case "taskFinished":
+        this.#finished(event.task, event.runUs, now);
         return;
-      }
       case "taskFailed": {
         const slot = this.#move(event.task, FAILED);
         if (slot === 0) return;
@@ -240,9 +222,7 @@ export class Recorder implements EventSink {
         if (this.objectOwners.size > this.#limits.maxObjects) this.objectOwners.delete(this.objectOwners.keys().next().value as number);
         return;
       case "objectFreed":
-        this.objectOwners.delete(event.id);
-        this.freedObjects++;
-        this.freedBytes += event.bytes;
+        this.objectFreed(event.id, event.bytes);
         return;
       case "workerStarted": {
         const worker = this.workers.get(event.worker);
@@ -268,6 +248,59 @@ export class Recorder implements EventSink {
         return;
       }
     }
+  }
+
+  // The events every task emits, as calls (TaskEventCalls): no event object.
+
+  taskSubmitted(task: TaskView, parent: number | undefined): void {
+    this.#submitted(task, parent, this.#clock());
+  }
+
+  taskQueued(task: TaskView): void {
+    this.#queued(task, this.#clock());
+  }
+
+  taskAssigned(task: TaskView, worker: WorkerName): void {
+    this.#assigned(task, worker, this.#clock());
+  }
+
+  taskFinished(task: TaskView, runUs: number): void {
+    this.#finished(task, runUs, this.#clock());
+  }
+
+  objectFreed(id: number, bytes: number): void {
+    if (this.objectOwners.size > 0) this.objectOwners.delete(id);
+    this.freedObjects++;
+    this.freedBytes += bytes;
+  }
+
+  #submitted(task: TaskView, parent: number | undefined, now: number): void {
+    const pending = task.deps > 0;
+    this.submitted++;
+    task.observed = this.#table.add(task.id, task.name, task.actor, parent, task.attempts, pending ? PENDING : QUEUED, now, pending ? NaN : now);
+  }
+
+  #queued(task: TaskView, now: number): void {
+    const slot = this.#move(task, QUEUED);
+    if (slot !== 0) this.#table.queued[slot] = now;
+  }
+
+  #assigned(task: TaskView, worker: WorkerName, now: number): void {
+    const slot = this.#move(task, ASSIGNED);
+    if (slot === 0) return;
+    this.#table.assigned[slot] = now;
+    this.#table.setWorker(slot, worker);
+  }
+
+  #finished(task: TaskView, runUs: number, now: number): void {
+    const slot = this.#move(task, FINISHED);
+    if (slot === 0) return;
+    const runMs = runUs / 1000;
+    this.#table.started[slot] = now - runMs;
+    const counters = this.#end(task, slot, now);
+    counters.finished++;
+    counters.runMs += runMs;
+    this.finished++;
   }
 
   /** The slot of a live task, moved to state code `next`; 0 for an ended or unrecorded task. */
