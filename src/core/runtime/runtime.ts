@@ -164,6 +164,7 @@ export class DriverRuntime implements DriverBackend {
         newTask,
         admit: (task, owner) => parts.tasks.admit(task, owner),
         events: () => parts.events,
+        taskEvents: () => parts.taskEvents,
         resolveArgs: (task, args) => {
           parts.dependencies.resolve(task, args);
           parts.tasks.captureDependencies(task);
