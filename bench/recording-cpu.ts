@@ -87,11 +87,12 @@ try {
   gcs.disconnect();
   const ratio = median(on.map((s, i) => (off[i]?.seconds ?? NaN) / s.seconds));
   const fmt = (xs: number[]): string => median(xs).toFixed(2);
+  const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
   process.stdout.write(
     `load ${loadavg().map((l) => l.toFixed(2)).join(" ")}; ${rounds} rounds of ${BATCH} ${kind}\n` +
       `  CPU us per ${kind === "calls" ? "call" : "task"}, all threads: on ${fmt(on.map((s) => s.allUs))}, off ${fmt(off.map((s) => s.allUs))}\n` +
       `  CPU us per ${kind === "calls" ? "call" : "task"}, main thread: on ${fmt(on.map((s) => s.mainUs))}, off ${fmt(off.map((s) => s.mainUs))}\n` +
-      `  GC pause us per ${kind === "calls" ? "call" : "task"}: on ${fmt(on.map((s) => s.gcUs))}, off ${fmt(off.map((s) => s.gcUs))}\n` +
+      `  GC pause us per ${kind === "calls" ? "call" : "task"} (mean: few batches collect): on ${mean(on.map((s) => s.gcUs))}, off ${mean(off.map((s) => s.gcUs))}\n` +
       `  throughput on/off, median round: ${(ratio * 100).toFixed(1)}%\n`,
   );
 } finally {
