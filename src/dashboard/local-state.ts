@@ -160,7 +160,7 @@ export class LocalState implements StateSource {
 
   #objects(): ObjectInfo[] {
     const tasks = new Map<number, string>();
-    for (const record of Recorder.liveRecords(this.#probe.liveTasks())) tasks.set(record.id, record.name);
+    for (const record of this.#recorder.liveRecords(this.#probe.liveTasks())) tasks.set(record.id, record.name);
     for (const record of this.#recorder.ended.newestFirst()) tasks.set(record.id, record.name);
     return this.#probe
       .objects()
@@ -208,7 +208,7 @@ export class LocalState implements StateSource {
   async listWorkers(options?: ListOptions): Promise<ListResult<WorkerInfo>> {
     const nodeId = this.#probe.node().nodeId;
     const running = this.#probe.runningTasks();
-    const live = new Set(Recorder.liveRecords(this.#probe.liveTasks()).map((record) => record.id));
+    const live = new Set(this.#recorder.liveRecords(this.#probe.liveTasks()).map((record) => record.id));
     const names = new Set<string>([...running.keys(), ...this.#recorder.workers.keys()]);
     const workers: WorkerInfo[] = [...names].sort(byWorkerName).map((name) => {
       const record = this.#recorder.workers.get(name);
@@ -256,7 +256,7 @@ export class LocalState implements StateSource {
       found.runMs = counters.runMs;
     }
     const running = this.#running();
-    for (const record of Recorder.liveRecords(this.#probe.liveTasks())) {
+    for (const record of this.#recorder.liveRecords(this.#probe.liveTasks())) {
       const state = record.state === "assigned" && running.has(record.id) ? "running" : record.state;
       add(entry(record.name, record.actor !== undefined).states, state, 1);
     }
@@ -299,11 +299,7 @@ export class LocalState implements StateSource {
     const actors: Partial<Record<ActorLifecycle, number>> = {};
     for (const actor of this.#recorder.actors.values()) actors[actor.state] = (actors[actor.state] ?? 0) + 1;
     const running = this.#running();
-    const recentErrors = this.#recorder.ended
-      .newestFirst()
-      .filter((record) => record.state === "failed")
-      .slice(0, RECENT_ERRORS)
-      .map((record) => this.#task(record, running));
+    const recentErrors = this.#recorder.ended.newestFirst("failed", RECENT_ERRORS).map((record) => this.#task(record, running));
     const queued = summary.totals.queued ?? 0;
     return {
       nodes: [this.#node()],

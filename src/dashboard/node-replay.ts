@@ -5,7 +5,7 @@
  * it does for a local driver. Sequence gaps count what the capped streams
  * trimmed before this reader saw it.
  */
-import { isTerminal, type ObjectProbe, type RuntimeEvent, type RuntimeProbe, type TaskView, type WorkerName } from "../core/runtime/events.js";
+import { type ObjectProbe, type RuntimeEvent, type RuntimeProbe, type TaskView, type WorkerName } from "../core/runtime/events.js";
 import type { EventBatch, LogBatch, NodeSnapshot, WireEvent } from "../cluster/event-publisher.js";
 import { Recorder } from "./recorder.js";
 import { LocalState } from "./local-state.js";
@@ -81,7 +81,7 @@ export class NodeReplay {
     if (view === undefined) return;
     (view as { attempts: number }).attempts = wire.attempts;
     this.recorder.emit({ ...event, task: view } as RuntimeEvent, at);
-    if (view.observed === undefined || isTerminal((view.observed as { state: Parameters<typeof isTerminal>[0] }).state)) this.#live.delete(wire.id);
+    if (!this.recorder.isLive(view)) this.#live.delete(wire.id);
   }
 
   /** Tasks submitted and not ended that this reader knows of. */

@@ -2,9 +2,13 @@
  * The state recorder: an EventSink that turns the runtime's lifecycle events
  * into task, actor, worker and log records, in bounded buffers.
  *
- * A live task's record sits in the task's own `observed` slot (no lookup
- * table; the runtime lists its live tasks); ended ones move to a ring of
- * `maxTasks`. Per-function counters are kept apart from the ring, so
+ * Task records live in a columnar {@link TaskTable}: recording a task
+ * allocates no object that outlives its events (a record per task kept for
+ * `maxTasks` more tasks would be promoted and traced by the collector, the
+ * bulk of what recording cost). A live task keeps its slot in its own
+ * `observed` field (no lookup table; the runtime lists its live tasks);
+ * ended ones move to a ring of `maxTasks` slots. Records become objects
+ * only when read. Per-function counters are kept apart from the ring, so
  * summaries stay exact after the ring drops old records.
  *
  * Recording must cost little beside a task (~3 us of driver time for an
@@ -12,27 +16,12 @@
  * events in one turn of the event loop shares a reading per STAMP_EVERY
  * events; the next turn reads it afresh. Times are `performance.now()` ms.
  */
-import { canActorTransition, canTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskState, type TaskView } from "../core/runtime/events.js";
-import type { ErrorData } from "../core/api/errors.js";
+import { canActorTransition, type ActorLifecycle, type EventSink, type RuntimeEvent, type TaskEventCalls, type TaskView, type WorkerName } from "../core/runtime/events.js";
 import { Ring } from "./ring.js";
+import { EndedSlots, STATE_CODE, TaskTable, allowed, type TaskRecord } from "./task-table.js";
 import { microtask } from "../core/runtime/microtask.js";
 
-/** One task or actor call as recorded. */
-export interface TaskRecord {
-  readonly id: number;
-  readonly name: string;
-  readonly actor: number | undefined;
-  state: TaskState;
-  attempts: number;
-  worker: string | undefined;
-  readonly parent: number | undefined;
-  readonly submitted: number;
-  queued: number | undefined;
-  assigned: number | undefined;
-  started: number | undefined;
-  ended: number | undefined;
-  error: ErrorData | undefined;
-}
+export type { TaskRecord } from "./task-table.js";
 
 export interface ActorRecord {
   readonly id: number;
@@ -85,8 +74,16 @@ export const DEFAULT_LIMITS: RecorderLimits = { maxTasks: 10_000, maxLogs: 2_000
 /** Events that share one clock reading within a turn of the event loop. */
 const STAMP_EVERY = 32;
 
-export class Recorder implements EventSink {
-  readonly ended: Ring<TaskRecord>;
+const PENDING = STATE_CODE.pendingArgs;
+const QUEUED = STATE_CODE.queued;
+const ASSIGNED = STATE_CODE.assigned;
+const FINISHED = STATE_CODE.finished;
+const FAILED = STATE_CODE.failed;
+const CANCELLED = STATE_CODE.cancelled;
+
+export class Recorder implements EventSink, TaskEventCalls {
+  /** Ended tasks kept (the newest `maxTasks`). */
+  readonly ended: EndedSlots;
   readonly logs: Ring<LogRecord>;
   readonly actors = new Map<number, ActorRecord>();
   readonly workers = new Map<string, WorkerRecord>();
@@ -113,12 +110,13 @@ export class Recorder implements EventSink {
     this.#stamps = 0;
     this.#expiring = false;
   };
-  /** The function counters of the last ended task: runs of one function skip the map. */
-  #lastCounters: FunctionCounters | undefined;
+  readonly #table = new TaskTable();
+  /** Function counters by interned name id. */
+  readonly #byName: (FunctionCounters | undefined)[] = [];
 
   constructor(limits: RecorderLimits = DEFAULT_LIMITS) {
     this.#limits = limits;
-    this.ended = new Ring(limits.maxTasks);
+    this.ended = new EndedSlots(limits.maxTasks, this.#table);
     this.logs = new Ring(limits.maxLogs);
   }
 
@@ -145,72 +143,43 @@ export class Recorder implements EventSink {
   emit(event: RuntimeEvent, at?: number): void {
     const now = at ?? this.#clock();
     switch (event.kind) {
-      case "taskSubmitted": {
-        const task = event.task;
-        const pending = task.deps > 0;
-        this.submitted++;
-        task.observed = {
-          id: task.id,
-          name: task.name,
-          actor: task.actor,
-          state: pending ? "pendingArgs" : "queued",
-          attempts: task.attempts,
-          worker: undefined,
-          parent: event.parent,
-          submitted: now,
-          queued: pending ? undefined : now,
-          assigned: undefined,
-          started: undefined,
-          ended: undefined,
-          error: undefined,
-        } satisfies TaskRecord;
+      case "taskSubmitted":
+        this.#submitted(event.task, event.parent, now);
         return;
-      }
-      case "taskQueued": {
-        const record = this.#move(event.task, "queued");
-        if (record !== undefined) record.queued = now;
+      case "taskQueued":
+        this.#queued(event.task, now);
         return;
-      }
-      case "taskAssigned": {
-        const record = this.#move(event.task, "assigned");
-        if (record === undefined) return;
-        record.assigned = now;
-        record.worker = event.worker;
+      case "taskAssigned":
+        this.#assigned(event.task, event.worker, now);
         return;
-      }
       case "taskRetried": {
-        const record = this.#move(event.task, "queued");
-        if (record === undefined) return;
-        record.attempts = event.task.attempts;
-        record.queued = now;
-        record.worker = undefined;
-        record.started = undefined;
-        this.#counters(record).retries++;
+        const slot = this.#move(event.task, QUEUED);
+        if (slot === 0) return;
+        const table = this.#table;
+        table.attempts[slot] = event.task.attempts;
+        table.queued[slot] = now;
+        table.setWorker(slot, undefined);
+        table.started[slot] = NaN;
+        this.#counters(slot).retries++;
         return;
       }
-      case "taskFinished": {
-        const record = this.#move(event.task, "finished");
-        if (record === undefined) return;
-        record.started = now - event.runUs / 1000;
-        const counters = this.#end(event.task, record, now);
-        counters.finished++;
-        counters.runMs += event.runUs / 1000;
-        this.finished++;
+      case "taskFinished":
+        this.#finished(event.task, event.runUs, now);
         return;
-      }
       case "taskFailed": {
-        const record = this.#move(event.task, "failed");
-        if (record === undefined) return;
-        record.error = event.error;
-        record.started ??= record.assigned;
-        this.#end(event.task, record, now).failed++;
+        const slot = this.#move(event.task, FAILED);
+        if (slot === 0) return;
+        const table = this.#table;
+        table.errors.set(slot, event.error);
+        if (Number.isNaN(table.started[slot])) table.started[slot] = table.assigned[slot] as number;
+        this.#end(event.task, slot, now).failed++;
         this.failed++;
         return;
       }
       case "taskCancelled": {
-        const record = this.#move(event.task, "cancelled");
-        if (record === undefined) return;
-        this.#end(event.task, record, now).cancelled++;
+        const slot = this.#move(event.task, CANCELLED);
+        if (slot === 0) return;
+        this.#end(event.task, slot, now).cancelled++;
         this.cancelled++;
         return;
       }
@@ -253,9 +222,7 @@ export class Recorder implements EventSink {
         if (this.objectOwners.size > this.#limits.maxObjects) this.objectOwners.delete(this.objectOwners.keys().next().value as number);
         return;
       case "objectFreed":
-        this.objectOwners.delete(event.id);
-        this.freedObjects++;
-        this.freedBytes += event.bytes;
+        this.objectFreed(event.id, event.bytes);
         return;
       case "workerStarted": {
         const worker = this.workers.get(event.worker);
@@ -283,16 +250,70 @@ export class Recorder implements EventSink {
     }
   }
 
-  /** The live record of a task, moved to `next`; undefined for an ended or unrecorded task. */
-  #move(task: TaskView, next: TaskState): TaskRecord | undefined {
-    const record = task.observed as TaskRecord | undefined;
-    if (record === undefined) return undefined;
-    if (record.state !== next && !canTransition(record.state, next)) {
+  // The events every task emits, as calls (TaskEventCalls): no event object.
+
+  taskSubmitted(task: TaskView, parent: number | undefined): void {
+    this.#submitted(task, parent, this.#clock());
+  }
+
+  taskQueued(task: TaskView): void {
+    this.#queued(task, this.#clock());
+  }
+
+  taskAssigned(task: TaskView, worker: WorkerName): void {
+    this.#assigned(task, worker, this.#clock());
+  }
+
+  taskFinished(task: TaskView, runUs: number): void {
+    this.#finished(task, runUs, this.#clock());
+  }
+
+  objectFreed(id: number, bytes: number): void {
+    if (this.objectOwners.size > 0) this.objectOwners.delete(id);
+    this.freedObjects++;
+    this.freedBytes += bytes;
+  }
+
+  #submitted(task: TaskView, parent: number | undefined, now: number): void {
+    const pending = task.deps > 0;
+    this.submitted++;
+    task.observed = this.#table.add(task.id, task.name, task.actor, parent, task.attempts, pending ? PENDING : QUEUED, now, pending ? NaN : now);
+  }
+
+  #queued(task: TaskView, now: number): void {
+    const slot = this.#move(task, QUEUED);
+    if (slot !== 0) this.#table.queued[slot] = now;
+  }
+
+  #assigned(task: TaskView, worker: WorkerName, now: number): void {
+    const slot = this.#move(task, ASSIGNED);
+    if (slot === 0) return;
+    this.#table.assigned[slot] = now;
+    this.#table.setWorker(slot, worker);
+  }
+
+  #finished(task: TaskView, runUs: number, now: number): void {
+    const slot = this.#move(task, FINISHED);
+    if (slot === 0) return;
+    const runMs = runUs / 1000;
+    this.#table.started[slot] = now - runMs;
+    const counters = this.#end(task, slot, now);
+    counters.finished++;
+    counters.runMs += runMs;
+    this.finished++;
+  }
+
+  /** The slot of a live task, moved to state code `next`; 0 for an ended or unrecorded task. */
+  #move(task: TaskView, next: number): number {
+    const slot = task.observed;
+    if (slot === undefined) return 0;
+    const state = this.#table.state[slot] as number;
+    if (state !== next && !allowed(state, next)) {
       this.invalidTransitions++;
-      return undefined;
+      return 0;
     }
-    record.state = next;
-    return record;
+    this.#table.state[slot] = next;
+    return slot;
   }
 
   #moveActor(actor: ActorRecord, next: ActorLifecycle): boolean {
@@ -304,33 +325,43 @@ export class Recorder implements EventSink {
     return false;
   }
 
-  #end(task: TaskView, record: TaskRecord, now: number): FunctionCounters {
-    record.ended = now;
+  #end(task: TaskView, slot: number, now: number): FunctionCounters {
+    this.#table.ended[slot] = now;
     task.observed = undefined;
-    this.ended.push(record);
-    return this.#counters(record);
+    const counters = this.#counters(slot);
+    this.ended.push(slot);
+    return counters;
   }
 
-  #counters(record: TaskRecord): FunctionCounters {
-    const last = this.#lastCounters;
-    if (last !== undefined && last.name === record.name) return last;
-    let counters = this.functions.get(record.name);
-    if (counters === undefined) {
-      counters = { name: record.name, actorCall: record.actor !== undefined, finished: 0, failed: 0, cancelled: 0, retries: 0, runMs: 0 };
-      this.functions.set(record.name, counters);
-    }
-    return (this.#lastCounters = counters);
+  /** The counters of the function of the task in `slot`, made the first time one of its tasks ends or retries. */
+  #counters(slot: number): FunctionCounters {
+    const table = this.#table;
+    const nameId = table.name[slot] as number;
+    const found = this.#byName[nameId];
+    if (found !== undefined) return found;
+    const name = table.nameOf(slot);
+    const counters: FunctionCounters = { name, actorCall: !Number.isNaN(table.actor[slot]), finished: 0, failed: 0, cancelled: 0, retries: 0, runMs: 0 };
+    this.functions.set(name, counters);
+    this.#byName[nameId] = counters;
+    return counters;
+  }
+
+  /** True while `task` is submitted and not ended, as recorded. */
+  isLive(task: TaskView): boolean {
+    return task.observed !== undefined;
   }
 
   /** Records of the live tasks the runtime lists, in its order. */
-  static liveRecords(tasks: Iterable<TaskView>): TaskRecord[] {
+  liveRecords(tasks: Iterable<TaskView>): TaskRecord[] {
     const records: TaskRecord[] = [];
-    for (const task of tasks) if (task.observed !== undefined) records.push(task.observed as TaskRecord);
+    for (const task of tasks) if (task.observed !== undefined) records.push(this.#table.record(task.observed));
     return records;
   }
 
   /** Every retained task (live ones from `live`), newest submitted first. */
   tasks(live: Iterable<TaskView>): TaskRecord[] {
-    return Recorder.liveRecords(live).concat(this.ended.newestFirst()).sort((a, b) => b.submitted - a.submitted || b.id - a.id);
+    return this.liveRecords(live)
+      .concat(this.ended.newestFirst())
+      .sort((a, b) => b.submitted - a.submitted || b.id - a.id);
   }
 }

@@ -9,7 +9,7 @@
 import { DEFAULT_NAMESPACE } from "../api/actor-options.js";
 import { ActorThread, ActorThreads } from "./actor-threads.js";
 import { ActorDiedError, errorToData, RayError, WorkerCrashedError, type ErrorData } from "../api/errors.js";
-import type { EventSink } from "../runtime/events.js";
+import type { EventSink, TaskEventCalls } from "../runtime/events.js";
 import { nextId, state } from "../runtime/global-state.js";
 import type { Settled } from "../store/object-store.js";
 import type { ResolvedActorOptions } from "../api/options.js";
@@ -153,6 +153,8 @@ export interface ActorRuntime {
   admit(task: Task, owner?: ActorOwner): boolean;
   /** The runtime's event sink, when something records (see events.ts). */
   events(): EventSink | undefined;
+  /** The same sink for the events every call emits (see events.ts). */
+  taskEvents(): TaskEventCalls | undefined;
   resolveArgs(task: Task, args: Encoded[]): void;
   settle(task: Task, settled: Settled): void;
   encodeArgs(args: readonly unknown[], name: string): Encoded[];
@@ -478,7 +480,7 @@ export class ActorManager {
         continue;
       }
       actor.sent(task);
-      this.#host.events()?.emit({ kind: "taskAssigned", task, worker: `actor-${thread.link.index}` });
+      this.#host.taskEvents()?.taskAssigned(task, `actor-${thread.link.index}`);
       const args = task.args.map((arg) => this.#host.lend(thread, arg));
       this.#host.send(thread.link, { kind: "call", actor: actor.id, task: task.id, method: task.method as string, name: task.name, args });
       // A synchronous loop of calls would leave the actor's thread idle

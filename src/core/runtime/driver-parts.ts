@@ -15,7 +15,7 @@ import type { Dependencies } from "../scheduling/dependencies.js";
 import type { DriverLoop } from "./driver-loop.js";
 import type { DriverObjects } from "./driver-objects.js";
 import type { TaskLifecycle } from "./driver-tasks.js";
-import type { EventSink, WorkerName } from "./events.js";
+import type { EventSink, TaskEventCalls, WorkerName } from "./events.js";
 import type { Lending } from "../store/lending.js";
 import type { LocalObjectStore } from "../store/local-object-store.js";
 import type { ResolvedInitOptions } from "../api/options.js";
@@ -56,6 +56,8 @@ export interface DriverParts {
   readonly running: Float64Array;
   /** Where lifecycle events go; undefined while nobody records (see events.ts). */
   events: EventSink | undefined;
+  /** The same sink for the events every task emits (see events.ts); undefined when `events` is. */
+  taskEvents: TaskEventCalls | undefined;
   /** Handles a batch from a peer (see worker-messages.ts). */
   readonly onBatch: (peer: Transport, batch: FromWorker[]) => void;
   readonly onExit: (peer: Transport, error: unknown) => void;

@@ -85,7 +85,7 @@ export class TaskLifecycle {
     this.live.set(task.id, task);
     parts.dependencies.resolve(task, task.args);
     this.captureDependencies(task);
-    parts.events?.emit({ kind: "taskSubmitted", task, parent: owner?.link === undefined ? undefined : parts.running[owner.link.index] || undefined });
+    parts.taskEvents?.taskSubmitted(task, owner?.link === undefined ? undefined : parts.running[owner.link.index] || undefined);
     return task.deps === 0;
   }
 
@@ -191,7 +191,7 @@ export class TaskLifecycle {
     }
     // Primitive arguments go as they are; only boxed ones may need lending or trimming.
     const args = task.args.some(isBoxed) ? task.args.map((arg) => parts.lending.lend(worker, arg)) : task.args;
-    parts.events?.emit({ kind: "taskAssigned", task, worker: taskWorkerName(worker.link.index) });
+    parts.taskEvents?.taskAssigned(task, taskWorkerName(worker.link.index));
     worker.link.queueRun(task.id, task.fn, task.name === parts.control.fetchFunction(task.fn)?.name ? 0 : task.name, args, isSideTask(task));
     parts.loop.touch(worker.link);
   };

@@ -7,6 +7,12 @@
  * the event at all, so a runtime nobody observes pays one field read per
  * lifecycle point. Events carry the runtime's own task record (read-only
  * view) rather than copies, so emitting allocates one small object.
+ *
+ * The points every task passes (submitted, queued, assigned, finished, and
+ * its result freed) go through {@link TaskEventCalls} instead: a sink that
+ * takes them as calls (the state recorder) gets them without any event
+ * object, which at several per task is garbage enough to make the
+ * collector run noticeably more often; any other sink gets the events.
  */
 import type { ErrorData } from "../api/errors.js";
 
@@ -80,8 +86,8 @@ export interface TaskView {
   readonly actor: number | undefined;
   readonly method: string | undefined;
   readonly deps: number;
-  /** A slot the observer may keep its own record of the task in. */
-  observed: object | undefined;
+  /** Where the observer keeps its own record of the task (its slot in the recorder's table). */
+  observed: number | undefined;
 }
 
 /** A worker thread's stable name: `task-<slot>` or `actor-<slot>`. */
@@ -114,6 +120,57 @@ export type RuntimeEvent =
 /** Where the runtime sends its events; implemented by the state recorder, tests, and the cluster's forwarder. */
 export interface EventSink {
   emit(event: RuntimeEvent): void;
+}
+
+/** The events every task emits, as calls that build no event object. */
+export interface TaskEventCalls {
+  taskSubmitted(task: TaskView, parent: number | undefined): void;
+  taskQueued(task: TaskView): void;
+  taskAssigned(task: TaskView, worker: WorkerName): void;
+  taskFinished(task: TaskView, runUs: number): void;
+  objectFreed(id: number, bytes: number): void;
+}
+
+/** The calls of {@link TaskEventCalls} as events, for a sink that only takes events. */
+class EventsOfCalls implements TaskEventCalls {
+  readonly #sink: EventSink;
+
+  constructor(sink: EventSink) {
+    this.#sink = sink;
+  }
+
+  taskSubmitted(task: TaskView, parent: number | undefined): void {
+    this.#sink.emit({ kind: "taskSubmitted", task, parent });
+  }
+
+  taskQueued(task: TaskView): void {
+    this.#sink.emit({ kind: "taskQueued", task });
+  }
+
+  taskAssigned(task: TaskView, worker: WorkerName): void {
+    this.#sink.emit({ kind: "taskAssigned", task, worker });
+  }
+
+  taskFinished(task: TaskView, runUs: number): void {
+    this.#sink.emit({ kind: "taskFinished", task, runUs });
+  }
+
+  objectFreed(id: number, bytes: number): void {
+    this.#sink.emit({ kind: "objectFreed", id, bytes });
+  }
+}
+
+/** How the runtime makes the calls of {@link TaskEventCalls} reach `sink`: directly when it takes them, else as events. */
+export function taskEventCalls(sink: EventSink | undefined): TaskEventCalls | undefined {
+  if (sink === undefined) return undefined;
+  const calls = sink as EventSink & Partial<TaskEventCalls>;
+  const direct =
+    typeof calls.taskSubmitted === "function" &&
+    typeof calls.taskQueued === "function" &&
+    typeof calls.taskAssigned === "function" &&
+    typeof calls.taskFinished === "function" &&
+    typeof calls.objectFreed === "function";
+  return direct ? (calls as TaskEventCalls) : new EventsOfCalls(sink);
 }
 
 /** A sink that fans events out to several sinks. */

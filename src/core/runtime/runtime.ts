@@ -31,7 +31,7 @@ import { DriverObjects } from "./driver-objects.js";
 import { workerName, type DriverParts, type Owner } from "./driver-parts.js";
 import { TaskLifecycle } from "./driver-tasks.js";
 import { errorToData, RayError } from "../api/errors.js";
-import { EventBus, largestObjects, type EventSink, type ObjectProbe, type Observation, type RuntimeProbe, type WorkerName } from "./events.js";
+import { EventBus, largestObjects, taskEventCalls, type EventSink, type ObjectProbe, type Observation, type RuntimeProbe, type WorkerName } from "./events.js";
 import { nextId, state } from "./global-state.js";
 import { Lending } from "../store/lending.js";
 import type { LocalObjectStore } from "../store/local-object-store.js";
@@ -103,7 +103,7 @@ export class DriverRuntime implements DriverBackend {
   constructor(options: ResolvedInitOptions, components: RuntimeComponents = {}) {
     this.#options = options;
     // Parts refer to each other through this one object, filled in below.
-    const parts = { options, owners: this.#owners, events: undefined } as Mutable<DriverParts>;
+    const parts = { options, owners: this.#owners, events: undefined, taskEvents: undefined } as Mutable<DriverParts>;
     this.#parts = parts;
     const pressure = new MemoryPressure(driverCollectBytes(options.objectStoreMemory), "full", true);
     parts.turns = new FinalizerTurns(FINALIZER_TURN_EVERY, pressure);
@@ -124,7 +124,7 @@ export class DriverRuntime implements DriverBackend {
     parts.reuse = new ChildReuse(parts);
     this.#objects = parts.objects = new DriverObjects(parts);
     parts.dependencies = new Dependencies(store, (task) => {
-      parts.events?.emit({ kind: "taskQueued", task });
+      parts.taskEvents?.taskQueued(task);
       parts.tasks.ready(task);
     });
     this.#policy = parts.policy = (components.policy ?? microBatching)(options.numCpus, parts.tasks.sendTask);
@@ -164,6 +164,7 @@ export class DriverRuntime implements DriverBackend {
         newTask,
         admit: (task, owner) => parts.tasks.admit(task, owner),
         events: () => parts.events,
+        taskEvents: () => parts.taskEvents,
         resolveArgs: (task, args) => {
           parts.dependencies.resolve(task, args);
           parts.tasks.captureDependencies(task);
@@ -320,8 +321,9 @@ export class DriverRuntime implements DriverBackend {
     const remove = this.#sinks.add(sink);
     // One sink (the usual case) is called directly, without the bus's loop.
     const route = (): void => {
-      this.#parts.events = this.#sinks.size === 0 ? undefined : this.#sinks.size === 1 ? this.#sinks.only() : this.#sinks;
-      this.#store.onFreed = this.#parts.events === undefined ? undefined : (id, bytes) => this.#parts.events?.emit({ kind: "objectFreed", id, bytes });
+      const events = (this.#parts.events = this.#sinks.size === 0 ? undefined : this.#sinks.size === 1 ? this.#sinks.only() : this.#sinks);
+      const calls = (this.#parts.taskEvents = taskEventCalls(events));
+      this.#store.onFreed = calls === undefined ? undefined : (id, bytes) => calls.objectFreed(id, bytes);
     };
     route();
     return () => {

@@ -77,14 +77,14 @@ export function driverHandlers(parts: DriverParts, failures: WorkerFailures): Me
   return {
     hello: ({ peer }, message) => peer.attach(message.threadId),
     done: ({ owner }, cells) => {
-      const { tasks, lending, events } = parts;
+      const { tasks, lending, taskEvents } = parts;
       for (let at = 0; at < cells.length; at += DONE_CELLS) {
         const us = cells[at + 1] as number;
         const value = cells[at + 2];
         lending.learn(owner, value);
         const task = tasks.finished(owner, cells[at] as number, us);
         if (task === undefined) continue;
-        events?.emit({ kind: "taskFinished", task, runUs: us });
+        taskEvents?.taskFinished(task, us);
         tasks.done(task, value);
       }
     },

@@ -65,7 +65,7 @@ export interface Task {
   /** A dependency failed: the task settles with this error instead of running. */
   depError: ErrorData | undefined;
   /** The observer's own record of this task (see events.ts), so it needs no lookup table. */
-  observed: object | undefined;
+  observed: number | undefined;
 }
 
 /** The scheduler's view of one task worker. */
