@@ -20,6 +20,7 @@ import { moduleDefinition } from "../runtime/captures.js";
 import type { Observation } from "../runtime/events.js";
 import { beginRuntime, currentBackend, state } from "../runtime/global-state.js";
 import { currentNum, isObjectRef, type ObjectRef } from "./object-ref.js";
+import { checkActorOwner } from "./ids.js";
 import {
   checkNodeVersion,
   resolveActorOptions,
@@ -359,7 +360,9 @@ export function kill<T>(actor: ActorHandle<T>, options?: KillOptions): void {
   if (info === undefined) {
     throw new TypeError(`Expected \`kill\` to receive an actor handle (from ActorClass.remote() or getActor()), got ${show(actor)}`);
   }
-  currentBackend().kill(info.id);
+  const backend = currentBackend();
+  checkActorOwner(actor, info.id, state.tag, "kill():");
+  backend.kill(info.id);
 }
 
 /** Options of `kill`. */

@@ -14,7 +14,7 @@
 import v8 from "node:v8";
 import { SerializationError } from "../api/errors.js";
 import { show } from "../api/checks.js";
-import { refNum } from "../api/ids.js";
+import { checkActorOwner, refNum } from "../api/ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "../protocol/protocol.js";
 import { BlockPool, WORKER_POOL_BYTES } from "../store/block-pool.js";
 import { allocateSharedBlock } from "../store/shared-blocks.js";
@@ -352,7 +352,10 @@ export class Codec {
     seen.add(value);
     if (isHandleData(value)) {
       if (value[HANDLE_KEY] === "ref") out.push(refNum(value, this.#tag, "a value holding"));
-      else if (value[HANDLE_KEY] === "actor") this.onActorExport?.(value[ACTOR_KEY].id);
+      else if (value[HANDLE_KEY] === "actor") {
+        checkActorOwner(value, value[ACTOR_KEY].id, this.#tag, "a value holding");
+        this.onActorExport?.(value[ACTOR_KEY].id);
+      }
       return out;
     }
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return out;
