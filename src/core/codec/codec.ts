@@ -23,6 +23,7 @@ import {
   TYPED_ARRAYS,
   arrowBytes,
   arrowKind,
+  cloneFailure,
   decodeArrow,
   findClassInstance,
   isHandleData,
@@ -73,8 +74,7 @@ export function serializing<T>(value: unknown, what: string, serialize: () => T)
     return serialize();
   } catch (error) {
     if (error instanceof SerializationError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
+    throw new SerializationError(`Cannot send ${what} (${show(value)}): ${cloneFailure(value, error)}`, { cause: error });
   }
 }
 
@@ -250,8 +250,7 @@ export class Codec {
     try {
       bytes = v8.serialize(value);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
+      throw new SerializationError(`Cannot send ${what} (${show(value)}): ${cloneFailure(value, error)}`, { cause: error });
     }
     const hasHandles = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(HANDLE_BYTES) >= 0;
     const ids = hasHandles ? this.collectRefIds(value, []) : undefined;
