@@ -293,6 +293,9 @@ export function put<T>(value: T): ObjectRef<T> {
   return currentBackend().put(value) as ObjectRef<T>;
 }
 
+/** The value type of a ref type (distributes over a union of refs). */
+type RefValue<R> = R extends ObjectRef<infer T> ? T : never;
+
 /** Options of `wait`. */
 export interface WaitOptions {
   /** How many ready refs to wait for (default 1). */
@@ -308,7 +311,10 @@ export interface WaitOptions {
  * @example
  * const [ready, rest] = await ray.wait(refs, { numReturns: 1 });
  */
-export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
+export function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>>;
+/** Refs of different types: `ready` and `notReady` hold refs to the union of their value types. */
+export function wait<R extends ObjectRef<unknown>>(refs: readonly R[], options?: WaitOptions): Promise<WaitResult<RefValue<R>>>;
+export async function wait(refs: readonly ObjectRef<unknown>[], options?: WaitOptions): Promise<WaitResult<unknown>> {
   if (!Array.isArray(refs)) throw new TypeError(`Expected \`refs\` to be an array of ObjectRefs, got ${show(refs)}`);
   const checked = checkRefs(refs, "refs", true);
   const { numReturns, timeout } = resolveWaitOptions(options);
@@ -316,7 +322,7 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
   if (numReturns > checked.length) {
     throw new RangeError(`Expected \`numReturns\` to be at most the number of refs (${checked.length}), got ${numReturns}`);
   }
-  return (await currentBackend().wait(checked, numReturns, timeout)) as WaitResult<T>;
+  return currentBackend().wait(checked, numReturns, timeout);
 }
 
 /**
