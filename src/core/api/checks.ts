@@ -103,5 +103,9 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
   if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
     throw new RangeError(`Expected \`${name}\` to be a number of milliseconds from 0 and up, got ${show(value)}`);
   }
-  return value;
+  // Node fires a timer longer than it can hold at once (after 1 ms): such a timeout (over 24.8 days) means no limit.
+  return value > MAX_TIMER_MS ? undefined : value;
 }
+
+/** The longest delay a Node timer holds (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
