@@ -243,7 +243,7 @@ test("without maxTaskRetries the interrupted call fails but later calls run on t
 });
 
 test("actor options are validated", () => {
-  assert.throws(() => Counter.options({ maxRestarts: -1 }), /maxRestarts/);
+  assert.throws(() => Counter.options({ maxRestarts: -2 }), /maxRestarts/);
   assert.throws(() => Counter.options({ maxTaskRetries: 0.5 }), /maxTaskRetries/);
   assert.throws(() => Counter.options({ name: "" }), /name/);
   // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- an actor class with no methods on purpose

@@ -67,3 +67,31 @@ test("a runtime started after shutdown() owes nothing to the one before", async 
     await ray.shutdown();
   }
 });
+
+test("an actor handle of a runtime that was shut down reaches no actor of the next one", async () => {
+  try {
+    await ray.init({ numCpus: 1 });
+    const Old = ray.remote(class Old { who() { return "old"; } });
+    const old = Old.remote();
+    assert.equal(await ray.get(old.who.remote()), "old");
+    const who = old.who; // a method stub read before the shutdown
+    await ray.shutdown();
+
+    await ray.init({ numCpus: 1 });
+    const Fresh = ray.remote(class Fresh { who() { return "fresh"; } });
+    const fresh = [Fresh.remote(), Fresh.remote()];
+    assert.deepEqual(await ray.get(fresh.map((actor) => actor.who.remote())), ["fresh", "fresh"]);
+    // The old handle has the same number as a live actor of this runtime: it must not reach it.
+    const stale = /actor handle .* was made by a runtime that was shut down/;
+    assert.throws(() => old.who.remote(), (error: unknown) => error instanceof ray.RayError && stale.test(error.message));
+    assert.throws(() => who.remote(), stale);
+    assert.throws(() => ray.kill(old), stale);
+    const call = ray.remote(async (actor: ray.ActorHandle<{ who(): string }>) => ray.get(actor.who.remote()));
+    assert.throws(() => call.remote(old), stale);
+    assert.throws(() => ray.put({ nested: old }), stale);
+    assert.deepEqual(await ray.get(fresh.map((actor) => actor.who.remote())), ["fresh", "fresh"], "the live actors were not touched");
+    assert.equal(await ray.get(call.remote(fresh[0] as ray.ActorHandle<{ who(): string }>)), "fresh");
+  } finally {
+    await ray.shutdown();
+  }
+});

@@ -384,6 +384,9 @@ test("a generator function called with numReturns: N fails with an error that sa
     assert.ok(error instanceof ray.RayTaskError, String(error));
     assert.match(error.message, /returned a generator, but its caller did not ask for a stream: its items cannot fill one ref nor numReturns: N refs/);
     assert.match(error.message, /numReturns: "streaming"/);
+    // It is a generator function already: the advice is to leave numReturns unset, not to declare it as one.
+    assert.match(error.message, /leave numReturns unset on a generator function/);
+    assert.doesNotMatch(error.message, /declare it as a generator function/);
     return true;
   });
 });

@@ -88,11 +88,13 @@ test("wait keeps the input order inside ready and notReady", async () => {
   const p1 = held.remote(flags, 1);
   const b = ray.put("b");
   const c = ray.put("c");
-  const [ready, notReady] = await ray.wait<unknown>([p0, c, a, p1, b], { numReturns: 3, timeout: 60_000 });
-  assert.deepEqual(ready, [c, a, b]);
+  // Refs of different types need no type argument: ready holds ObjectRef<number | string>.
+  const [ready, notReady] = await ray.wait([p0, c, a, p1, b], { numReturns: 3, timeout: 60_000 });
+  const mixed: ray.ObjectRef<number | string>[] = ready;
+  assert.deepEqual(mixed, [c, a, b]);
   assert.deepEqual(notReady, [p0, p1]);
   release(flags);
-  const [all, none] = await ray.wait<unknown>([p1, c, p0], { numReturns: 3 });
+  const [all, none] = await ray.wait([p1, c, p0], { numReturns: 3 });
   assert.deepEqual(all, [p1, c, p0]);
   assert.deepEqual(none, []);
 });

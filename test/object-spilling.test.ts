@@ -100,8 +100,7 @@ test("typed arrays of every width and Arrow tables round-trip exactly through di
     // Structured values above 64 KiB live in shared memory too.
     record: ray.put({ name: "x".repeat(100_000), list: Array.from({ length: 5000 }, (_, i) => i) }),
   };
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- false positive: wait() infers its element type from the first ref without it
-  await ray.wait(Object.values(refs) as ray.ObjectRef<unknown>[], { numReturns: 6 });
+  await ray.wait(Object.values(refs), { numReturns: 6 });
   const spilledBefore = ray.objectStoreStats().spilledCount;
   // Push them out: 80 MB more through a 64 MB store.
   const filler: ray.ObjectRef<Uint8Array>[] = [];

@@ -128,6 +128,26 @@ test("a failing item rejects its getNext; the pool keeps working", async () => {
   for (const actor of actors) ray.kill(actor);
 });
 
+test("a map that fails or is left early leaves the pool usable for the next map", async () => {
+  const { pool, actors } = makePool(2);
+  await assert.rejects(async () => {
+    for await (const _ of pool.map(count, [100, -1, 200, 300])) continue;
+  }, (error: unknown) => error instanceof ray.RayTaskError && /cannot count primes below -1/.test(error.message));
+  assert.equal(pool.hasNext(), false);
+  const results = [];
+  for await (const result of pool.map(count, [10, 20])) results.push(result.primes);
+  assert.deepEqual(results, [4, 8]);
+  for await (const result of pool.mapUnordered(count, inputs.slice(0, 6))) {
+    assert.ok(expected.slice(0, 2).includes(result.primes));
+    break;
+  }
+  assert.equal(pool.hasNext(), false);
+  const again = [];
+  for await (const result of pool.map(count, [30, 40, 50])) again.push(result.primes);
+  assert.deepEqual(again, [10, 12, 15]);
+  for (const actor of actors) ray.kill(actor);
+});
+
 test("push and pop change the pool; a pool without actors says so", async () => {
   const { pool, actors } = makePool(1);
   const only = pool.pop();

@@ -78,7 +78,7 @@ test(".options() validates: numCpus, maxRetries, retryExceptions, name, unknown 
   const f = ray.remote((x: number) => x);
   assert.throws(() => f.options({ numCpus: -1 }), (e: unknown) => e instanceof RangeError && /numCpus/.test(e.message));
   assert.throws(() => f.options({ numCpus: 1.5 }), (e: unknown) => e instanceof RangeError && /numCpus/.test(e.message));
-  assert.throws(() => f.options({ maxRetries: -1 }), /maxRetries/);
+  assert.throws(() => f.options({ maxRetries: -2 }), /maxRetries/);
   assert.throws(() => f.options({ retryExceptions: "yes" as unknown as boolean }), /retryExceptions/);
   assert.throws(() => f.options({ name: "" }), /name/);
   assert.throws(() => f.options({ nope: 1 } as unknown as ray.TaskOptions), /nope/);

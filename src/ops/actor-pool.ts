@@ -63,31 +63,57 @@ export class ActorPool<A> {
     // Results submitted before the map are not part of it: the map returns only its own.
     if (this.hasNext()) throw new RangeError("ActorPool.map: the pool has results pending from submit(); take them with getNext() first");
     const items = values[Symbol.iterator]();
+    const mine = new Set<number>();
     let done = false;
     const feed = (): void => {
       while (!done && this.hasFree() && this.#pending.length === 0) {
         const item = items.next();
         if (item.done === true) done = true;
-        else this.submit(fn, item.value);
+        else mine.add(this.#submit(fn, item.value));
       }
     };
-    feed();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by feed()
-    if (!done && this.#idle.length === 0 && this.#byIndex.size === 0) throw new RangeError("ActorPool.map: the pool has no actors");
-    while (this.hasNext()) {
-      const value = await next();
+    try {
       feed();
-      yield value;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by feed()
+      if (!done && this.#idle.length === 0 && this.#byIndex.size === 0) throw new RangeError("ActorPool.map: the pool has no actors");
+      while (this.hasNext()) {
+        const value = await next();
+        feed();
+        yield value;
+      }
+    } finally {
+      // A map that failed or was left early drops the rest of its items, so the pool serves the next map.
+      this.#drop(mine);
     }
   }
 
   /** Schedules `fn(actor, value)` on a free actor, or queues it until one frees. */
   submit<V, R>(fn: PoolTask<A, V, R>, value: V): void {
+    this.#submit(fn, value);
+  }
+
+  #submit<V, R>(fn: PoolTask<A, V, R>, value: V): number {
     checkFunction(fn);
     const index = this.#nextIndex++;
     const actor = this.#idle.pop();
     if (actor === undefined) this.#pending.push({ fn: fn as PoolTask<A, unknown, unknown>, value, index });
     else this.#start(fn as PoolTask<A, unknown, unknown>, actor, value, index);
+    return index;
+  }
+
+  /**
+   * Forgets the given items: queued ones never start, and an actor running a
+   * dropped one goes back to the pool at once (its result is discarded; an
+   * actor runs its calls in order, so the next item simply waits behind it).
+   */
+  #drop(indices: ReadonlySet<number>): void {
+    for (let i = this.#pending.length - 1; i >= 0; i--) if (indices.has((this.#pending[i] as { index: number }).index)) this.#pending.splice(i, 1);
+    for (const index of indices) {
+      const entry = this.#byIndex.get(index);
+      if (entry === undefined) continue;
+      this.#byIndex.delete(index);
+      this.#returnActor(entry.actor);
+    }
   }
 
   #start(fn: PoolTask<A, unknown, unknown>, actor: A, value: unknown, index: number): void {

@@ -76,7 +76,7 @@ test("put and by-value arguments refuse what cannot be sent with a Serialization
     [Symbol("s"), /symbols cannot be sent/],
     [new Point(), /instance of class Point/],
     [{ nested: { at: [new Point()] } }, /instance of class Point \(at \.nested\.at\[0\]\)/],
-    [{ f: () => 1 }, /could not be cloned/],
+    [{ f: () => 1 }, /it holds a function at \.f; functions cannot be sent/],
   ];
   for (const [value, reason] of cases) {
     assert.throws(() => ray.put(value), (error: unknown) => error instanceof ray.SerializationError && /put\(\)/.test(error.message) && reason.test(error.message));

@@ -34,3 +34,22 @@ test("a name assigned inside a method but declared nowhere is still reported", (
   const source = `class Counter { n = 0; bump() { total = this.n + offset; } }`;
   assert.deepEqual(missingNames(source, [], "offset").sort(), ["offset", "total"]);
 });
+
+test("destructured and comma-separated locals are declared, also as esbuild (tsx) packs them", () => {
+  const spaced = `async (n) => {
+  const refs = Array.from({ length: n }, (_, i) => leaf.remote(i));
+  let done = 0, rest = refs;
+  while (rest.length) { const [r, nr] = await ray.wait(rest, { numReturns: 1 }); done += r.length; rest = nr; }
+  for (const { id, size } of refs) done += id + size;
+  for (const [key, value] of Object.entries({})) done += key.length + value;
+  var first = 1, second, third = first;
+  return done + first + second + third;
+}`;
+  const packed = `async n=>{const refs=Array.from({length:n},(_,i)=>leaf.remote(i));let done=0,rest=refs;while(rest.length){const[r,nr]=await ray.wait(rest,{numReturns:1});done+=r.length;rest=nr}for(const{id,size}of refs)done+=id+size;for(const[key,value]of Object.entries({}))done+=key.length+value;var first=1,second,third=first;return done+first+second+third}`;
+  for (const source of [spaced, packed]) assert.deepEqual(missingNames(source, ["ray"], "leaf"), ["leaf"], source);
+});
+
+test("an initializer's names are not mistaken for declared ones", () => {
+  assert.deepEqual(missingNames("(a) => { const x = OFFSET, y = SCALE * a; return x + y; }", [], "OFFSET"), ["OFFSET", "SCALE"]);
+  assert.deepEqual(missingNames("(a)=>{const x=OFFSET,y=SCALE*a;return x+y}", [], "OFFSET"), ["OFFSET", "SCALE"]);
+});

@@ -13,7 +13,7 @@
 import { ACTOR_KEY, HANDLE_KEY } from "../protocol/protocol.js";
 import { runtimeScoped, state } from "../runtime/global-state.js";
 import { makeActorMethod } from "./actor-method.js";
-import { formatId } from "./ids.js";
+import { ACTOR_OWNER, formatId } from "./ids.js";
 
 /** What a handle carries across threads under {@link ACTOR_KEY}. */
 interface ActorData {
@@ -93,6 +93,8 @@ export function makeActorHandle(id: number, name: string, methods: readonly stri
   const handle = Object.create(proto) as Record<string, unknown>;
   handle[HANDLE_KEY] = "actor";
   handle[ACTOR_KEY] = data;
+  // Not enumerable and symbol-keyed: the handle still crosses threads as its two markers.
+  Object.defineProperty(handle, ACTOR_OWNER, { value: state.tag });
   state.backend?.trackActorHandle(handle, id);
   return handle;
 }

@@ -3,7 +3,8 @@
  * method's calls stream (an ObjectRefGenerator); `.options({ numReturns })`
  * splits a tuple result into refs, as for remote functions.
  */
-import { currentBackend } from "../runtime/global-state.js";
+import { currentBackend, state } from "../runtime/global-state.js";
+import { checkActorOwner } from "./ids.js";
 import type { ObjectRef } from "./object-ref.js";
 import { checkStreaming, NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
 import { splitReturns, type ObjectRefTuple } from "./multiple-returns.js";
@@ -59,6 +60,7 @@ export function makeActorMethod(actor: number, method: string, streaming: boolea
   const stub = {
     remote: (...args: unknown[]): unknown => {
       const backend = currentBackend();
+      checkActorOwner(handle, actor, state.tag, `${method}.remote():`);
       if (options.numReturns === "streaming") checkStreaming(backend);
       const ref = backend.submitCall(actor, method, args);
       if (options.numReturns === "streaming") return new ObjectRefGenerator(ref, options.backpressure, backend);

@@ -3,7 +3,7 @@
  * Checks that need the class's method names (per-method concurrency groups)
  * run in {@link checkMethodGroups} once the methods are known.
  */
-import { checkBoolean, checkInteger, checkKeys, checkName, checkObject, show } from "./checks.js";
+import { checkBoolean, checkInteger, checkKeys, checkName, checkObject, checkRetries, show } from "./checks.js";
 import { placement, type ResolvedActorOptions } from "./options.js";
 
 /** The namespace of actor names when none is given. */
@@ -51,9 +51,9 @@ export function resolveActorOptions(input: unknown, base: ResolvedActorOptions):
     throw new TypeError(`Expected \`lifetime\` to be "detached" or "default", got ${show(lifetime)}`);
   }
   const resolved: ResolvedActorOptions = {
-    maxRestarts: options["maxRestarts"] === undefined ? base.maxRestarts : checkInteger(options["maxRestarts"], "maxRestarts", 0),
+    maxRestarts: options["maxRestarts"] === undefined ? base.maxRestarts : checkRetries(options["maxRestarts"], "maxRestarts"),
     maxTaskRetries:
-      options["maxTaskRetries"] === undefined ? base.maxTaskRetries : checkInteger(options["maxTaskRetries"], "maxTaskRetries", 0),
+      options["maxTaskRetries"] === undefined ? base.maxTaskRetries : checkRetries(options["maxTaskRetries"], "maxTaskRetries"),
     name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),
     namespace: options["namespace"] === undefined ? base.namespace : checkName(options["namespace"], "namespace"),
     getIfExists: options["getIfExists"] === undefined ? base.getIfExists : checkBoolean(options["getIfExists"], "getIfExists"),

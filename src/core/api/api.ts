@@ -20,6 +20,7 @@ import { moduleDefinition } from "../runtime/captures.js";
 import type { Observation } from "../runtime/events.js";
 import { beginRuntime, currentBackend, state } from "../runtime/global-state.js";
 import { currentNum, isObjectRef, type ObjectRef } from "./object-ref.js";
+import { checkActorOwner } from "./ids.js";
 import {
   checkNodeVersion,
   resolveActorOptions,
@@ -292,6 +293,9 @@ export function put<T>(value: T): ObjectRef<T> {
   return currentBackend().put(value) as ObjectRef<T>;
 }
 
+/** The value type of a ref type (distributes over a union of refs). */
+type RefValue<R> = R extends ObjectRef<infer T> ? T : never;
+
 /** Options of `wait`. */
 export interface WaitOptions {
   /** How many ready refs to wait for (default 1). */
@@ -307,7 +311,10 @@ export interface WaitOptions {
  * @example
  * const [ready, rest] = await ray.wait(refs, { numReturns: 1 });
  */
-export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>> {
+export function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptions): Promise<WaitResult<T>>;
+/** Refs of different types: `ready` and `notReady` hold refs to the union of their value types. */
+export function wait<R extends ObjectRef<unknown>>(refs: readonly R[], options?: WaitOptions): Promise<WaitResult<RefValue<R>>>;
+export async function wait(refs: readonly ObjectRef<unknown>[], options?: WaitOptions): Promise<WaitResult<unknown>> {
   if (!Array.isArray(refs)) throw new TypeError(`Expected \`refs\` to be an array of ObjectRefs, got ${show(refs)}`);
   const checked = checkRefs(refs, "refs", true);
   const { numReturns, timeout } = resolveWaitOptions(options);
@@ -315,7 +322,7 @@ export async function wait<T>(refs: readonly ObjectRef<T>[], options?: WaitOptio
   if (numReturns > checked.length) {
     throw new RangeError(`Expected \`numReturns\` to be at most the number of refs (${checked.length}), got ${numReturns}`);
   }
-  return (await currentBackend().wait(checked, numReturns, timeout)) as WaitResult<T>;
+  return currentBackend().wait(checked, numReturns, timeout);
 }
 
 /**
@@ -359,7 +366,9 @@ export function kill<T>(actor: ActorHandle<T>, options?: KillOptions): void {
   if (info === undefined) {
     throw new TypeError(`Expected \`kill\` to receive an actor handle (from ActorClass.remote() or getActor()), got ${show(actor)}`);
   }
-  currentBackend().kill(info.id);
+  const backend = currentBackend();
+  checkActorOwner(actor, info.id, state.tag, "kill():");
+  backend.kill(info.id);
 }
 
 /** Options of `kill`. */

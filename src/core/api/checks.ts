@@ -53,6 +53,21 @@ export function checkInteger(value: unknown, name: string, min: number): number 
   return value;
 }
 
+/**
+ * A retry or restart count that never runs out. Ray writes it -1; it is kept
+ * as a large finite number so that it survives JSON and compares as a count.
+ */
+export const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/** Checks `maxRetries`, `maxRestarts` or `maxTaskRetries`: a count from 0, or -1 (or Infinity) for no limit, as in Ray. */
+export function checkRetries(value: unknown, name: string): number {
+  if (value === -1 || value === Infinity) return UNLIMITED;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new RangeError(`Expected \`${name}\` to be an integer from 0 and up, or -1 for no limit, got ${show(value)}`);
+  }
+  return value;
+}
+
 /** Checks a boolean option. */
 export function checkBoolean(value: unknown, name: string): boolean {
   if (typeof value !== "boolean") throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
@@ -88,5 +103,9 @@ export function checkTimeout(value: unknown, name: string): number | undefined {
   if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
     throw new RangeError(`Expected \`${name}\` to be a number of milliseconds from 0 and up, got ${show(value)}`);
   }
-  return value;
+  // Node fires a timer longer than it can hold at once (after 1 ms): such a timeout (over 24.8 days) means no limit.
+  return value > MAX_TIMER_MS ? undefined : value;
 }
+
+/** The longest delay a Node timer holds (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -56,3 +56,21 @@ export function refNum(ref: { readonly num: number; readonly [REF_OWNER]?: strin
   }
   return ref.num;
 }
+
+/**
+ * Where an actor handle keeps the tag of the runtime it was made in (a
+ * symbol key, left behind by structured clone, as {@link REF_OWNER}).
+ */
+export const ACTOR_OWNER = Symbol.for("rayts.actorOwner");
+
+/**
+ * Refuses an actor handle made by another runtime (one that was shut down):
+ * its actor number may name another actor here. `what` names the use.
+ */
+export function checkActorOwner(handle: object, actor: number, tag: string, what: string): void {
+  const owner = (handle as { readonly [ACTOR_OWNER]?: unknown })[ACTOR_OWNER];
+  if (typeof owner === "string" && owner !== tag) {
+    throw new RayError(`${what} actor handle ActorId(${formatId(owner, actor)}) was made by a runtime that was shut down; its actor went with that runtime`);
+  }
+}
+

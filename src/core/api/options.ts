@@ -6,7 +6,7 @@
 import { availableParallelism, totalmem } from "node:os";
 import { RayError } from "./errors.js";
 import type { ResolvedTaskOptions } from "../protocol/protocol.js";
-import { checkBoolean, checkCpus, checkInteger, checkName, checkOptions, checkTimeout, show } from "./checks.js";
+import { checkBoolean, checkCpus, checkInteger, checkName, checkOptions, checkRetries, checkTimeout, show } from "./checks.js";
 import { MEMORY_OPTION_KEYS, resolveMemoryOptions, type MemoryInitOptions, type ResolvedMemoryOptions } from "./memory-options.js";
 
 /** Options of `init` (spilling and memory protection: see {@link MemoryInitOptions}). */
@@ -62,7 +62,7 @@ export interface TaskOptions {
    * slots while it awaits, so give I/O-bound tasks `numCpus: 0`.
    */
   numCpus?: number;
-  /** Times a task whose worker died is retried (default 3). */
+  /** Times a task whose worker died is retried (default 3); -1 (or Infinity): no limit, as in Ray. */
   maxRetries?: number;
   /** Also retry when the task throws (default false). */
   retryExceptions?: boolean;
@@ -127,9 +127,9 @@ export function placement(
 
 /** Options of an actor class, `remote(Class, options)` or `.options(...)`. */
 export interface ActorOptions {
-  /** Times the actor is restarted after its worker dies (default 0). */
+  /** Times the actor is restarted after its worker dies (default 0); -1 (or Infinity): no limit, as in Ray. */
   maxRestarts?: number;
-  /** Times a method call is retried after the actor's worker died (default 0). */
+  /** Times a method call is retried after the actor's worker died (default 0); -1 (or Infinity): no limit. */
   maxTaskRetries?: number;
   /** Register the actor under this name for `getActor(name)`. */
   name?: string;
@@ -262,7 +262,7 @@ export function resolveTaskOptions(input: unknown, base: ResolvedTaskOptions): R
         : { generatorBackpressureNumObjects: base.generatorBackpressureNumObjects }
       : { generatorBackpressureNumObjects: checkInteger(backpressure, "generatorBackpressureNumObjects", 1) }),
     numCpus: options["numCpus"] === undefined ? base.numCpus : checkCpus(options["numCpus"], "numCpus"),
-    maxRetries: options["maxRetries"] === undefined ? base.maxRetries : checkInteger(options["maxRetries"], "maxRetries", 0),
+    maxRetries: options["maxRetries"] === undefined ? base.maxRetries : checkRetries(options["maxRetries"], "maxRetries"),
     retryExceptions:
       options["retryExceptions"] === undefined ? base.retryExceptions : checkBoolean(options["retryExceptions"], "retryExceptions"),
     name: options["name"] === undefined ? base.name : checkName(options["name"], "name"),

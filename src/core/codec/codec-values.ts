@@ -167,6 +167,48 @@ export function findClassInstance(value: unknown, path = "", seen = new Set<obje
   return undefined;
 }
 
+/** The path of the first function or symbol nested inside a value (what structured clone refuses), or undefined. */
+function findUnsendable(value: unknown, path: string, seen: Set<object>): { path: string; value: unknown } | undefined {
+  if (typeof value === "function" || typeof value === "symbol") return { path, value };
+  if (typeof value !== "object" || value === null || seen.has(value) || isHandleData(value) || ArrayBuffer.isView(value)) return undefined;
+  seen.add(value);
+  if (value instanceof Map) {
+    for (const [key, item] of value) {
+      const found = findUnsendable(key, `${path}.keys()`, seen) ?? findUnsendable(item, `${path}.get(${typeof key === "string" ? JSON.stringify(key) : "..."})`, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Set) {
+    for (const item of value) {
+      const found = findUnsendable(item, `${path}.values()`, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  const array = Array.isArray(value);
+  for (const key of Object.keys(value)) {
+    const found = findUnsendable((value as Record<string, unknown>)[key], array ? `${path}[${key}]` : `${path}.${key}`, seen);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Why the serializer refused `value`: where a nested function or symbol
+ * sits and why it cannot travel, or else the serializer's own message.
+ */
+export function cloneFailure(value: unknown, error: unknown): string {
+  let found: { path: string; value: unknown } | undefined;
+  try {
+    found = findUnsendable(value, "", new Set());
+  } catch {
+    // A getter that throws, or nesting deeper than the stack: the serializer's message says enough.
+  }
+  if (found !== undefined && found.path !== "") return `it holds a ${typeof found.value} at ${found.path}; ${refuse(found.value) ?? ""}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Why a value cannot be encoded, or undefined when it can be tried. */
 export function refuse(value: unknown): string | undefined {
   if (typeof value === "function") return "functions cannot be sent to a worker; make it a remote function or pass its result";

@@ -14,7 +14,7 @@
 import v8 from "node:v8";
 import { SerializationError } from "../api/errors.js";
 import { show } from "../api/checks.js";
-import { refNum } from "../api/ids.js";
+import { checkActorOwner, refNum } from "../api/ids.js";
 import { ACTOR_KEY, HANDLE_KEY, type Encoded, type TypedArrayName } from "../protocol/protocol.js";
 import { BlockPool, WORKER_POOL_BYTES } from "../store/block-pool.js";
 import { allocateSharedBlock } from "../store/shared-blocks.js";
@@ -23,6 +23,7 @@ import {
   TYPED_ARRAYS,
   arrowBytes,
   arrowKind,
+  cloneFailure,
   decodeArrow,
   findClassInstance,
   isHandleData,
@@ -73,8 +74,7 @@ export function serializing<T>(value: unknown, what: string, serialize: () => T)
     return serialize();
   } catch (error) {
     if (error instanceof SerializationError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
+    throw new SerializationError(`Cannot send ${what} (${show(value)}): ${cloneFailure(value, error)}`, { cause: error });
   }
 }
 
@@ -250,8 +250,7 @@ export class Codec {
     try {
       bytes = v8.serialize(value);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new SerializationError(`Cannot send ${what} (${show(value)}): ${reason}`, { cause: error });
+      throw new SerializationError(`Cannot send ${what} (${show(value)}): ${cloneFailure(value, error)}`, { cause: error });
     }
     const hasHandles = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(HANDLE_BYTES) >= 0;
     const ids = hasHandles ? this.collectRefIds(value, []) : undefined;
@@ -352,7 +351,10 @@ export class Codec {
     seen.add(value);
     if (isHandleData(value)) {
       if (value[HANDLE_KEY] === "ref") out.push(refNum(value, this.#tag, "a value holding"));
-      else if (value[HANDLE_KEY] === "actor") this.onActorExport?.(value[ACTOR_KEY].id);
+      else if (value[HANDLE_KEY] === "actor") {
+        checkActorOwner(value, value[ACTOR_KEY].id, this.#tag, "a value holding");
+        this.onActorExport?.(value[ACTOR_KEY].id);
+      }
       return out;
     }
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return out;

@@ -53,13 +53,48 @@ function classFields(code: string, declared: Set<string>): void {
   }
 }
 
+/**
+ * The bindings of every `let`/`const`/`var` list: each declarator's target
+ * (a name or a destructuring pattern) up to its `=`, across commas at the
+ * list's own level, also when esbuild packs them (`const[a,b]=x,c=y`). An
+ * initializer's names are not bindings.
+ */
+function declarations(code: string, addAll: (text: string) => void): void {
+  for (const match of code.matchAll(/\b(?:let|const|var)(?![\w$])/g)) {
+    let start = match.index + match[0].length;
+    let binding = true;
+    let depth = 0;
+    let at = start;
+    for (; at < code.length; at++) {
+      const char = code[at] as string;
+      if (char === "(" || char === "[" || char === "{") depth++;
+      else if (char === ")" || char === "]" || char === "}") {
+        if (depth === 0) break;
+        depth--;
+      } else if (depth > 0) continue;
+      else if (char === ";") break;
+      else if (char === "=" && code[at + 1] !== "=" && code[at + 1] !== ">" && binding) {
+        addAll(code.slice(start, at));
+        binding = false;
+      } else if (char === ",") {
+        if (binding) addAll(code.slice(start, at));
+        binding = true;
+        start = at + 1;
+      } else if (binding && /^(?:of|in)(?![\w$])/.test(code.slice(at, at + 3)) && !/[\w$]/.test(code[at - 1] ?? "")) {
+        break; // for (const x of ...) / for (const k in ...)
+      }
+    }
+    if (binding) addAll(code.slice(start, at));
+  }
+}
+
 /** Identifiers the source declares: variables, functions, classes, parameters, catch bindings, method names. */
 function declaredNames(code: string): Set<string> {
   const declared = new Set<string>();
   const addAll = (text: string): void => {
     for (const match of text.matchAll(/[A-Za-z_$][\w$]*/g)) declared.add(match[0]);
   };
-  for (const match of code.matchAll(/\b(?:let|const|var)\s+([^=;]+?)(?:=|;|\bof\b|\bin\b)/g)) addAll(match[1] ?? "");
+  declarations(code, addAll);
   for (const match of code.matchAll(/\b(?:function\*?|class)\s*([A-Za-z_$][\w$]*)/g)) declared.add(match[1] ?? "");
   // Parameter lists: function (...), catch (...), (...) =>, x =>, and method shorthand name(...) {.
   for (const match of code.matchAll(/(?:\bfunction\*?\s*[\w$]*\s*|\bcatch\s*)\(([^()]*(?:\([^()]*\)[^()]*)*)\)/g)) addAll(match[1] ?? "");

@@ -63,7 +63,7 @@ export class GeneratorRunner {
           else {
             const error = new TypeError(
               `${name} returned a generator, but its caller did not ask for a stream: its items cannot fill one ref nor numReturns: N refs; ` +
-                `declare it as a generator function (its calls stream unless numReturns is set to a number), pass numReturns: "streaming", or return an array`,
+                `leave numReturns unset on a generator function (its calls then stream), pass numReturns: "streaming", or return an array of the values`,
             );
             this.#hooks.fail(task, name, error, start);
           }
