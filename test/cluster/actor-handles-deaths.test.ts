@@ -11,6 +11,10 @@ import * as ray from "../../src/index.js";
 import { eventually } from "../support/shared.js";
 import { Cluster, nodeIdAt } from "./harness.js";
 
+// Node deaths are noticed after 4 s of missed beats (the objects here are small), not the harness's 10 s.
+process.env["RAYTS_HEARTBEAT_MS"] = "250";
+process.env["RAYTS_NODE_DEAD_MS"] = "4000";
+
 let cluster: Cluster;
 const LIMIT = { timeout: 180_000 };
 

@@ -4,8 +4,12 @@
  * the runner's file-level events, so a file's time includes its process
  * start, set-up and tear-down. A failing test is printed with its error, so
  * a slow run that fails says why. Plain JavaScript: the runner loads
- * reporters before `--import tsx` applies.
+ * reporters before `--import tsx` applies. Under `test/support/run-tests.mjs`
+ * (which runs the files in lanes) each lane's reporter appends its files to
+ * the file named by `RAYTS_TEST_TIMES_FILE`, and the runner prints the
+ * slowest files of both lanes.
  */
+import { appendFileSync } from "node:fs";
 import { relative } from "node:path";
 import { inspect } from "node:util";
 
@@ -24,6 +28,7 @@ function describeError(/** @type {unknown} */ error) {
 export default async function* fileTimes(source) {
   /** @type {Map<string, number>} */
   const times = new Map();
+  const collect = process.env["RAYTS_TEST_TIMES_FILE"];
   const started = Date.now();
   let failures = 0;
   for await (const event of source) {
@@ -42,8 +47,10 @@ export default async function* fileTimes(source) {
     const passed = data.details?.passed === true;
     times.set(file, ms);
     if (!passed) failures++;
+    if (collect !== undefined) appendFileSync(collect, `${JSON.stringify({ file, ms, passed })}\n`);
     yield `${seconds(ms).padStart(8)}  ${file}${passed ? "" : "  (failed)"}\n`;
   }
+  if (collect !== undefined) return;
   const sorted = [...times].sort((a, b) => b[1] - a[1]);
   const sum = sorted.reduce((total, [, ms]) => total + ms, 0);
   yield `\nSlowest files:\n${sorted.slice(0, 25).map(([file, ms]) => `${seconds(ms).padStart(8)}  ${file}`).join("\n")}\n`;

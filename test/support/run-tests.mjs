@@ -1,0 +1,99 @@
+/**
+ * Runs every test file in two lanes, one after the other: `npm run
+ * test:only` (and, with `--times`, `npm run test:times`).
+ *
+ * - The shared lane runs two files at a time. Most files spend their time
+ *   waiting on child processes, Redis, sockets and worker threads, so two
+ *   of them fit on two cores. Each file has its own free ports, temporary
+ *   folders and sessions, so they do not meet.
+ * - The alone lane then runs, one file at a time, the files that measure
+ *   the process they run in (memory returned, store pressure, collector
+ *   pacing), that load both cores on their own (chaos, large transfers), or
+ *   whose node deaths are judged by short heartbeats.
+ *
+ * Every file runs in its own process, as `node --test` does. The exit code
+ * is non-zero when any file failed. Plain JavaScript: it starts before
+ * `--import tsx` applies.
+ */
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Files that run one at a time, after the others (paths from the repository root). */
+export const ALONE = new Set([
+  "test/by-value-arguments.test.ts",
+  "test/memory-protection.test.ts",
+  "test/object-store-memory-return.test.ts",
+  "test/object-store-pressure.test.ts",
+  "test/object-store-small-cap.test.ts",
+  "test/object-store-gc.test.ts",
+  "test/soak-faults-and-memory.test.ts",
+  "test/cluster/chaos.test.ts",
+  "test/cluster/faults.test.ts",
+  "test/cluster/nested-faults.test.ts",
+  "test/cluster/redis-restart.test.ts",
+  "test/cluster/lineage-cap.test.ts",
+  "test/cluster/actor-handles-deaths.test.ts",
+  "test/cluster/transfer.test.ts",
+]);
+
+/** Every test file under test/ and property-tests/ (fixtures aside), sorted. */
+function testFiles() {
+  const files = [];
+  for (const root of ["test", "property-tests"]) {
+    for (const entry of readdirSync(join(REPO, root), { recursive: true })) {
+      const file = `${root}/${String(entry).split("\\").join("/")}`;
+      if (file.endsWith(".test.ts") && !file.includes("/fixtures/")) files.push(file);
+    }
+  }
+  return files.sort();
+}
+
+/** Runs one lane with `node --test`; resolves to its exit code. */
+function lane(files, concurrency, extra, env) {
+  if (files.length === 0) return Promise.resolve(0);
+  const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, ...extra, ...files];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: REPO, stdio: "inherit", env: { ...process.env, ...env } });
+    child.on("error", () => resolve(1));
+    child.on("close", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+}
+
+const times = process.argv.includes("--times");
+const all = testFiles();
+for (const file of ALONE) if (!all.includes(file)) throw new Error(`run-tests.mjs lists ${file} in the alone lane, but there is no such test file`);
+const shared = all.filter((file) => !ALONE.has(file));
+const alone = all.filter((file) => ALONE.has(file));
+
+const timesFile = join(tmpdir(), `rayts-test-times-${process.pid}.jsonl`);
+const extra = times ? ["--test-reporter=./test/support/file-times-reporter.mjs", "--test-reporter-destination=stdout"] : [];
+const env = times ? { RAYTS_TEST_TIMES_FILE: timesFile } : {};
+const started = Date.now();
+const codes = [];
+codes.push(await lane(shared, 2, extra, env));
+const sharedMs = Date.now() - started;
+codes.push(await lane(alone, 1, extra, env));
+const wallMs = Date.now() - started;
+
+if (times) {
+  /** @type {{ file: string, ms: number, passed: boolean }[]} */
+  let rows = [];
+  try {
+    rows = readFileSync(timesFile, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  } catch {
+    // no file finished
+  }
+  rmSync(timesFile, { force: true });
+  const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  rows.sort((a, b) => b.ms - a.ms);
+  const sum = rows.reduce((total, row) => total + row.ms, 0);
+  const failed = rows.filter((row) => !row.passed).length;
+  process.stdout.write(`\nSlowest files:\n${rows.slice(0, 25).map((row) => `${seconds(row.ms).padStart(8)}  ${row.file}${ALONE.has(row.file) ? "  (alone)" : ""}`).join("\n")}\n`);
+  process.stdout.write(`${rows.length} files (${failed} failed), ${seconds(sum)} summed, ${seconds(wallMs)} wall (two at a time ${seconds(sharedMs)}, alone ${seconds(wallMs - sharedMs)})\n`);
+}
+process.exitCode = codes.some((code) => code !== 0) ? 1 : 0;
