@@ -2,10 +2,11 @@
  * Runs every test file in two lanes, one after the other: `npm run
  * test:only` (and, with `--times`, `npm run test:times`).
  *
- * - The shared lane runs two files at a time. Most files spend their time
- *   waiting on child processes, Redis, sockets and worker threads, so two
- *   of them fit on two cores. Each file has its own free ports, temporary
- *   folders and sessions, so they do not meet.
+ * - The shared lane runs `RAYTS_TEST_CONCURRENCY` files at a time (default
+ *   1). Most files spend their time waiting on child processes, Redis,
+ *   sockets and worker threads, so two of them fit on two cores; each file
+ *   has its own free ports, temporary folders and sessions, so they do not
+ *   meet.
  * - The alone lane then runs, one file at a time, the files that measure
  *   the process they run in (memory returned, store pressure, collector
  *   pacing), that load both cores on their own (chaos, large transfers), or
@@ -64,7 +65,16 @@ function lane(files, concurrency, extra, env) {
   });
 }
 
+/** Files at a time in the shared lane. */
+function sharedConcurrency() {
+  const text = process.env["RAYTS_TEST_CONCURRENCY"] ?? "1";
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`Expected RAYTS_TEST_CONCURRENCY to be a positive integer, got "${text}"`);
+  return value;
+}
+
 const times = process.argv.includes("--times");
+const concurrency = sharedConcurrency();
 const all = testFiles();
 for (const file of ALONE) if (!all.includes(file)) throw new Error(`run-tests.mjs lists ${file} in the alone lane, but there is no such test file`);
 const shared = all.filter((file) => !ALONE.has(file));
@@ -75,7 +85,7 @@ const extra = times ? ["--test-reporter=./test/support/file-times-reporter.mjs",
 const env = times ? { RAYTS_TEST_TIMES_FILE: timesFile } : {};
 const started = Date.now();
 const codes = [];
-codes.push(await lane(shared, 2, extra, env));
+codes.push(await lane(shared, concurrency, extra, env));
 const sharedMs = Date.now() - started;
 codes.push(await lane(alone, 1, extra, env));
 const wallMs = Date.now() - started;
@@ -94,6 +104,6 @@ if (times) {
   const sum = rows.reduce((total, row) => total + row.ms, 0);
   const failed = rows.filter((row) => !row.passed).length;
   process.stdout.write(`\nSlowest files:\n${rows.slice(0, 25).map((row) => `${seconds(row.ms).padStart(8)}  ${row.file}${ALONE.has(row.file) ? "  (alone)" : ""}`).join("\n")}\n`);
-  process.stdout.write(`${rows.length} files (${failed} failed), ${seconds(sum)} summed, ${seconds(wallMs)} wall (two at a time ${seconds(sharedMs)}, alone ${seconds(wallMs - sharedMs)})\n`);
+  process.stdout.write(`${rows.length} files (${failed} failed), ${seconds(sum)} summed, ${seconds(wallMs)} wall (shared lane, ${concurrency} at a time, ${seconds(sharedMs)}; alone ${seconds(wallMs - sharedMs)})\n`);
 }
 process.exitCode = codes.some((code) => code !== 0) ? 1 : 0;
