@@ -67,7 +67,7 @@ function lane(files, concurrency, extra, env) {
 
 /** Files at a time in the shared lane. */
 function sharedConcurrency() {
-  const text = process.env["RAYTS_TEST_CONCURRENCY"] ?? "1";
+  const text = process.env["RAYTS_TEST_CONCURRENCY"] ?? "2";
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`Expected RAYTS_TEST_CONCURRENCY to be a positive integer, got "${text}"`);
   return value;
