@@ -15,6 +15,9 @@ import type { ControlPlane } from "./control-plane.js";
 import type { FaultSettings } from "./fault-settings.js";
 import { driverKey } from "./liveness.js";
 
+/** Killed actors remembered for late calls (the oldest are forgotten first). */
+const MAX_GONE = 10_000;
+
 interface Awaited {
   readonly arrived: Promise<void>;
   /** Lets the waiting calls go: behind the actor's start, or (undefined) to fail. */
@@ -67,6 +70,8 @@ export class ActorArrivals {
   /** Actor `actorId` was killed here (or its owner exited). */
   gone(actorId: string): void {
     this.#gone.add(actorId);
+    // Bounded: a late call to an actor forgotten here still fails, after one look at the registry.
+    if (this.#gone.size > MAX_GONE) this.#gone.delete(this.#gone.values().next().value as string);
     const awaited = this.#awaited.get(actorId);
     if (awaited === undefined) return;
     this.#awaited.delete(actorId);
