@@ -4,7 +4,7 @@
  * splits a tuple result into refs, as for remote functions.
  */
 import { currentBackend, state } from "../runtime/global-state.js";
-import { checkActorOwner } from "./ids.js";
+import { ACTOR_OWNER, checkActorOwner } from "./ids.js";
 import type { ObjectRef } from "./object-ref.js";
 import { checkStreaming, NO_BACKPRESSURE, ObjectRefGenerator } from "./object-ref-generator.js";
 import { splitReturns, type ObjectRefTuple } from "./multiple-returns.js";
@@ -60,7 +60,8 @@ export function makeActorMethod(actor: number, method: string, streaming: boolea
   const stub = {
     remote: (...args: unknown[]): unknown => {
       const backend = currentBackend();
-      checkActorOwner(handle, actor, state.tag, `${method}.remote():`);
+      // The message is built only for a stale handle: this runs on every call.
+      if ((handle as { readonly [ACTOR_OWNER]?: unknown })[ACTOR_OWNER] !== state.tag) checkActorOwner(handle, actor, state.tag, `${method}.remote():`);
       if (options.numReturns === "streaming") checkStreaming(backend);
       const ref = backend.submitCall(actor, method, args);
       if (options.numReturns === "streaming") return new ObjectRefGenerator(ref, options.backpressure, backend);
