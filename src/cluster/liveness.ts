@@ -84,6 +84,11 @@ export class Liveness {
   async start(): Promise<void> {
     await this.beat();
     this.#timer = setInterval(() => {
+      // Judged apart from the round: a round's commands wait while Redis is away, so it may never end.
+      if (this.#downSince !== undefined) {
+        this.#giveUpWhenAwayTooLong(this.#downSince);
+        return;
+      }
       if (this.#round !== undefined) return;
       this.#round = this.#tick().finally(() => (this.#round = undefined));
     }, this.#settings.heartbeatMs);
@@ -95,16 +100,16 @@ export class Liveness {
     return this.#downSince === undefined && Date.now() - this.#readySince >= this.#settings.deadMs;
   }
 
+  /** Fails this process's pending work once Redis has been away longer than the reconnect window. */
+  #giveUpWhenAwayTooLong(downSince: number): void {
+    if (this.#gaveUp || Date.now() - downSince <= this.#settings.reconnectWindowMs) return;
+    this.#gaveUp = true;
+    this.#hooks.unreachable(
+      new RayError(`the cluster's Redis at ${this.#plane.address} has been out of reach for more than ${this.#settings.reconnectWindowMs} ms (RAYTS_RECONNECT_WINDOW_MS); giving up`),
+    );
+  }
+
   async #tick(): Promise<void> {
-    if (this.#downSince !== undefined) {
-      if (!this.#gaveUp && Date.now() - this.#downSince > this.#settings.reconnectWindowMs) {
-        this.#gaveUp = true;
-        this.#hooks.unreachable(
-          new RayError(`the cluster's Redis at ${this.#plane.address} has been out of reach for more than ${this.#settings.reconnectWindowMs} ms (RAYTS_RECONNECT_WINDOW_MS); giving up`),
-        );
-      }
-      return;
-    }
     try {
       await this.beat();
       if (!this.settled || this.#stopped) return;
@@ -196,6 +201,8 @@ export class Liveness {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    // With Redis away, a round's commands and the key's removal would wait for a reconnect that may never come.
+    if (this.#downSince !== undefined) return;
     await this.#round?.catch(() => undefined);
     if (this.#self.kind === "driver") await this.#plane.redis.del(driverKey(this.#self.id)).catch(() => undefined);
   }
