@@ -128,68 +128,47 @@ const CLONEABLE: readonly { readonly prototype: unknown }[] = [
  * rayts refuses it instead of handing over something that only looks right.
  */
 export function findClassInstance(value: unknown, path = "", seen = new Set<object>()): { path: string; name: string } | undefined {
-  if (typeof value !== "object" || value === null || seen.has(value)) return undefined;
-  seen.add(value);
-  if (isHandleData(value) || ArrayBuffer.isView(value)) return undefined;
-  const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto !== null && proto !== Object.prototype && !(value instanceof Error)) {
-    const known = CLONEABLE.some((ctor) => proto === ctor.prototype);
-    if (!known) return { path, name: (proto as { constructor?: { name?: string } }).constructor?.name || "anonymous" };
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (typeof item === "object" && item !== null) {
-        const found = findClassInstance(item, `${path}[${i}]`, seen);
-        if (found !== undefined) return found;
-      }
-    }
-    return undefined;
-  }
-  if (value instanceof Map) {
-    for (const [key, item] of value) {
-      const found = findClassInstance(key, `${path}.keys()`, seen) ?? findClassInstance(item, `${path}.get(${typeof key === "string" ? JSON.stringify(key) : "..."})`, seen);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  if (value instanceof Set) {
-    for (const item of value) {
-      const found = findClassInstance(item, `${path}.values()`, seen);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    const found = findClassInstance((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+  return findNested(value, path, seen, (item, at) => {
+    if (typeof item !== "object" || item === null || isHandleData(item) || ArrayBuffer.isView(item) || item instanceof Error) return undefined;
+    const proto = Object.getPrototypeOf(item) as object | null;
+    if (proto === null || proto === Object.prototype || CLONEABLE.some((ctor) => proto === ctor.prototype)) return undefined;
+    return { path: at, name: (proto as { constructor?: { name?: string } }).constructor?.name || "anonymous" };
+  });
 }
 
 /** The path of the first function or symbol nested inside a value (what structured clone refuses), or undefined. */
 function findUnsendable(value: unknown, path: string, seen: Set<object>): { path: string; value: unknown } | undefined {
-  if (typeof value === "function" || typeof value === "symbol") return { path, value };
+  return findNested(value, path, seen, (item, at) => (typeof item === "function" || typeof item === "symbol" ? { path: at, value: item } : undefined));
+}
+
+/**
+ * The first result `match` gives for `value` or a value nested in it, with
+ * its path; arrays, maps, sets and fields are entered once each, handles
+ * and binary views not at all.
+ */
+function findNested<R>(value: unknown, path: string, seen: Set<object>, match: (value: unknown, path: string) => R | undefined): R | undefined {
+  const found = match(value, path);
+  if (found !== undefined) return found;
   if (typeof value !== "object" || value === null || seen.has(value) || isHandleData(value) || ArrayBuffer.isView(value)) return undefined;
   seen.add(value);
   if (value instanceof Map) {
     for (const [key, item] of value) {
-      const found = findUnsendable(key, `${path}.keys()`, seen) ?? findUnsendable(item, `${path}.get(${typeof key === "string" ? JSON.stringify(key) : "..."})`, seen);
-      if (found !== undefined) return found;
+      const inside = findNested(key, `${path}.keys()`, seen, match) ?? findNested(item, `${path}.get(${typeof key === "string" ? JSON.stringify(key) : "..."})`, seen, match);
+      if (inside !== undefined) return inside;
     }
     return undefined;
   }
   if (value instanceof Set) {
     for (const item of value) {
-      const found = findUnsendable(item, `${path}.values()`, seen);
-      if (found !== undefined) return found;
+      const inside = findNested(item, `${path}.values()`, seen, match);
+      if (inside !== undefined) return inside;
     }
     return undefined;
   }
   const array = Array.isArray(value);
   for (const key of Object.keys(value)) {
-    const found = findUnsendable((value as Record<string, unknown>)[key], array ? `${path}[${key}]` : `${path}.${key}`, seen);
-    if (found !== undefined) return found;
+    const inside = findNested((value as Record<string, unknown>)[key], array ? `${path}[${key}]` : `${path}.${key}`, seen, match);
+    if (inside !== undefined) return inside;
   }
   return undefined;
 }
