@@ -8,7 +8,8 @@
  *   each of 3 nodes at once, against one task on one node taking one
  *   (target <= 2x), beside the same-run floor of raw TCP loopback copies to
  *   1 and to 3 receiver processes at once, with CPU (user, kernel) and page
- *   faults of the sender and of each receiver;
+ *   faults of the sender and of each receiver; then the same with the
+ *   object made by a task on a fourth node (node to node);
  * - 10,000 tasks of 1 ms returning their node's address, against
  *   the ideal 10,000 ms / total slots (target within 1.3x), beside the same
  *   program on one local runtime with 2 CPUs in the same run.
@@ -211,7 +212,41 @@ const suite: Suite = async (budget, progress) => {
     result.derived["raw 1 receiver, fresh memory: receiver CPU ms (kernel)"] = `${median(raw1.map((run) => run.receivers[0]?.user ?? NaN)) + median(raw1.map((run) => run.receivers[0]?.sys ?? NaN))} (${median(raw1.map((run) => run.receivers[0]?.sys ?? NaN))})`;
     result.derived["raw 1 receiver, touched memory: receiver CPU ms (kernel)"] = `${median(raw1Touched.map((run) => run.receivers[0]?.user ?? NaN)) + median(raw1Touched.map((run) => run.receivers[0]?.sys ?? NaN))} (${median(raw1Touched.map((run) => run.receivers[0]?.sys ?? NaN))})`;
     result.derived["raw 3 receivers, fresh memory: CPU ms per receiver (kernel)"] = `${median(raw3.flatMap((run) => run.receivers.map((r) => r.user + r.sys)))} (${median(raw3.flatMap((run) => run.receivers.map((r) => r.sys)))})`;
-    result.targets.push({ figure: "broadcast of 100 MB to 3 nodes vs one transfer", target: "<= 2x", measured: `${ratio.toFixed(2)}x (raw loopback floor in the same run: ${floor.toFixed(2)}x)`, met: ratio <= 2 });
+    result.targets.push({ figure: "broadcast of 100 MB the driver put to 3 nodes vs one transfer", target: "<= 2x", measured: `${ratio.toFixed(2)}x (raw loopback floor in the same run: ${floor.toFixed(2)}x)`, met: ratio <= 2 });
+
+    // The same broadcast of an object a task made on a fourth node (node to node, as between machines):
+    // the source is a node daemon serving from its store, not this process, which also runs the program.
+    progress.step("starting a fourth node, the source of node-to-node broadcasts");
+    const source = await cluster.addNode({ numCpus: NODE_CPUS, objectStoreMemory: 2 ** 31 });
+    while (ray.nodes().length < 4) await new Promise((resolve) => setTimeout(resolve, 50));
+    const onSource = { scheduling: { nodeId: source.nodeId } };
+    const fromNodeOne: number[] = [];
+    const fromNodeThree: number[] = [];
+    const fromNodePassedOn: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      const single = make.options(onSource).remote(BROADCAST);
+      const shared = make.options(onSource).remote(BROADCAST);
+      await ray.wait([single, shared], { numReturns: 2 });
+      progress.step(`100 MB node to one node ${rep + 1}/${reps}`);
+      const target = all[rep % 3] as ray.NodeInfo;
+      let start = performance.now();
+      await ray.get(take.options({ scheduling: { nodeId: target.nodeId } }).remote(single));
+      fromNodeOne.push(performance.now() - start);
+      progress.step(`100 MB node to three nodes ${rep + 1}/${reps}`);
+      const sentBefore = await nodesSent();
+      start = performance.now();
+      await ray.get(all.map((node) => take.options({ scheduling: { nodeId: node.nodeId } }).remote(shared)));
+      fromNodeThree.push(performance.now() - start);
+      fromNodePassedOn.push((await nodesSent()) - sentBefore);
+    }
+    const nodeOneFigure = summarize(fromNodeOne);
+    const nodeThreeFigure = summarize(fromNodeThree);
+    result.rows.push({ group: "100 MB broadcast", runtime: "node -> 1 node", unit: "ms", figure: nodeOneFigure, better: "lower" });
+    result.rows.push({ group: "100 MB broadcast", runtime: "node -> 3 nodes", unit: "ms", figure: nodeThreeFigure, better: "lower" });
+    const nodeRatio = nodeThreeFigure.median / nodeOneFigure.median;
+    result.derived["node-to-node broadcast to 3 nodes / one transfer"] = Number(nodeRatio.toFixed(2));
+    result.derived["node-to-node broadcast: bytes all nodes sent, in object sizes (the source's share included)"] = Number((median(fromNodePassedOn) / (BROADCAST * 8)).toFixed(2));
+    result.targets.push({ figure: "broadcast of 100 MB from a node to 3 nodes vs one transfer", target: "<= 2x", measured: `${nodeRatio.toFixed(2)}x`, met: nodeRatio <= 2 });
   } finally {
     await ray.shutdown();
     admin.disconnect();
