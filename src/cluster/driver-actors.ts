@@ -306,8 +306,9 @@ export class DriverActors {
       }
     }
     this.#failInflight(actor);
-    // Through any handle, as in Ray: its owner does not restart it, and every holder is told.
-    if (release || actor.nameKey !== undefined) this.#release(actor);
+    // Through any handle, as in Ray: its owner does not restart it, and every holder is told, after the kill is written
+    // (the flush is queued first, on the same connection): a holder that hears of it cannot reach the actor first.
+    if (release || actor.nameKey !== undefined) queueMicrotask(() => this.#release(actor));
   }
 
   /**
