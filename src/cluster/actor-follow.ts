@@ -44,6 +44,8 @@ export class ActorFollow {
     const found = new Promise<Whereabouts>((resolve) => (settle = resolve));
     const search: Search = { lost, found, settle };
     this.#searches.set(actorId, search);
+    // A search from another lost node gives way: it ends with this one.
+    if (known !== undefined) void found.then(known.settle);
     void this.#search(actorId, search);
     return found;
   }

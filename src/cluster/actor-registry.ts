@@ -51,7 +51,7 @@ export async function claimActorName(plane: ControlPlane, record: NamedActorReco
  */
 export function placeActor(plane: ControlPlane, owner: string, placement: ActorPlacement, ttlMs: number): Promise<unknown> {
   const key = placementsKey(owner);
-  return plane.redis.multi().hset(key, placement.actorId, JSON.stringify(placement)).pexpire(key, ttlMs).exec();
+  return plane.redis.pipeline().hset(key, placement.actorId, JSON.stringify(placement)).pexpire(key, ttlMs).exec();
 }
 
 /** Renews the time to live of `owner`'s placements (with its heartbeat). */

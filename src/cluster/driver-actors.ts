@@ -439,9 +439,10 @@ export class DriverActors {
       this.#die(actor, "it was killed, or died past its restarts (maxRestarts)");
       return;
     }
-    // This driver's actor killed through another handle: never restarted.
+    // This driver's actor killed through another handle: never restarted (and killed here too, should that handle not have reached it).
     actor.dead = "it was killed";
     if (actor.node !== undefined) {
+      this.#host.send(actor.node, { k: "kill", actor: actor.gid });
       const node = this.#host.node(actor.node);
       if (node !== undefined) node.inFlight -= 1;
     }

@@ -361,6 +361,7 @@ export class NodeActors implements RemoteActors {
 
   #name(record: NamedActorRecord): void {
     const actor = this.#standIn(record.actorId, record.className, record.methods, record.streaming ?? NONE, record.nodeId);
+    if (actor.incarnation === 0) actor.retries = record.maxTaskRetries ?? actor.retries;
     const { name, namespace } = nameOf(record.name);
     actor.named = { name, namespace, id: actor.num, actorName: name, cls: 0, methods: actor.methods, streaming: actor.streaming };
     this.#announce({ kind: "names", set: [actor.named], removed: [] });

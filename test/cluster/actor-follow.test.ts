@@ -20,6 +20,7 @@ import type { ClusterBackend } from "../../src/cluster/driver.js";
 import { state } from "../../src/core/runtime/global-state.js";
 import { runScript } from "../support/child.js";
 import { eventually, GUARD_MS } from "../support/shared.js";
+import { arrival, Gates, signalsOf, type Door } from "./actor-kit.js";
 import { Cluster, nodeIdAt } from "./harness.js";
 
 // Node deaths are noticed after 4 s of missed beats; a driver's placements lapse 4 s after its last beat.
@@ -73,36 +74,6 @@ async function followNodes(): Promise<Cluster["nodes"][number][]> {
   return nodes;
 }
 
-/** Lets a task tell the driver it got somewhere, then wait for the driver's go. */
-class Gate {
-  arrivedFlag = false;
-  wakeArrived: (() => void) | undefined;
-  wakeOpen: (() => void) | undefined;
-  isOpen = false;
-  arrive(): void {
-    this.arrivedFlag = true;
-    this.wakeArrived?.();
-  }
-  async arrived(): Promise<boolean> {
-    if (!this.arrivedFlag) await new Promise<void>((resolve) => (this.wakeArrived = resolve));
-    return true;
-  }
-  open(): void {
-    this.isOpen = true;
-    this.wakeOpen?.();
-  }
-  async opened(): Promise<boolean> {
-    if (!this.isOpen) await new Promise<void>((resolve) => (this.wakeOpen = resolve));
-    return true;
-  }
-}
-const Gates = ray.remote(Gate);
-
-interface Door {
-  arrive(): void;
-  opened(): Promise<boolean>;
-}
-
 /** Adds, reporting where it runs; `hold` never answers (after telling a door it got there). */
 class Tally {
   n = 0;
@@ -125,18 +96,6 @@ interface Added {
 /** The actor, unnamed, with one restart; it starts on `first` (the only other node with its resource restarts it). */
 function tallyOn(first: string, maxTaskRetries: number): ray.ActorHandle<Tally> {
   return Tallies.options({ maxRestarts: 1, maxTaskRetries, resources: { follow: 1 }, scheduling: { nodeId: first, soft: true } }).remote();
-}
-
-/** Waits for the gate's report; a task that settles first (it failed before it got there) fails the test with what it gave. */
-async function arrival(gate: ray.ActorHandle<Gate>, task: ray.ObjectRef<unknown>): Promise<void> {
-  const first = await Promise.race([
-    ray.get(gate.arrived.remote()).then(() => "arrived"),
-    ray.get(task).then(
-      (value) => `the task returned first: ${JSON.stringify(value)}`,
-      (error: unknown) => `the task failed first: ${String(error)}`,
-    ),
-  ]);
-  assert.equal(first, "arrived");
 }
 
 /** How a call ended: its value, or its error's name. */
@@ -267,11 +226,7 @@ test("other drivers' handles of an unnamed actor, from a named directory actor, 
     { timeoutMs: 150_000 },
   );
   const signals = redis.duplicate();
-  // A signal of the second driver, or its output once it ended without sending it.
-  const signal = async (key: string): Promise<void> => {
-    const ended = secondDriver.then((child) => assert.fail(`the second driver ended before "${key}":\n${child.stdout}${child.stderr}`));
-    await Promise.race([signals.blpop(key, 0), ended]);
-  };
+  const signal = signalsOf(signals, secondDriver);
   try {
     await signal("test:follow:ready");
     cluster.kill(first);
@@ -329,7 +284,7 @@ test("a driver's placements leave Redis with it: at shutdown, and once it died w
     );
     const signals = redis.duplicate();
     try {
-      await Promise.race([signals.blpop("test:owner:ready", 0), child.then((done) => assert.fail(`the driver ended before it was ready:\n${done.stdout}${done.stderr}`))]);
+      await signalsOf(signals, child)("test:owner:ready");
       const added = (await redis.keys("rayts:placed:*")).filter((key) => !before.has(key));
       assert.equal(added.length, 1, `one new owner of placements: ${added.join(", ")}`);
       const key = added[0] as string;
