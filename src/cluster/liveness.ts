@@ -126,7 +126,9 @@ export class Liveness {
     const redis = this.#plane.redis;
     if (this.#self.kind === "driver") {
       // The placements of its actors live as long as the driver does (see actor-registry.ts).
-      await redis.pipeline().set(driverKey(this.#self.id), "1", "PX", this.#settings.driverDeadMs).pexpire(placementsKey(this.#self.id), this.#settings.driverDeadMs).exec();
+      const renewed = redis.set(driverKey(this.#self.id), "1", "PX", this.#settings.driverDeadMs);
+      void redis.pexpire(placementsKey(this.#self.id), this.#settings.driverDeadMs).catch(() => undefined);
+      await renewed;
       return;
     }
     const ok = await redis.eval(NODE_BEAT, 2, `${PREFIX}alive:${this.#self.id}`, tombstoneKey(this.#self.id), JSON.stringify(this.#self.load()), this.#settings.deadMs);
