@@ -67,11 +67,17 @@ async function placedOn(...nodes: string[]): Promise<boolean> {
   return placements.some((text) => nodes.includes((JSON.parse(text) as { nodeId: string }).nodeId));
 }
 
-/** Two fresh nodes with the resource the test's actor needs: it starts on the first and restarts on the second. */
-async function followNodes(): Promise<Cluster["nodes"][number][]> {
-  const nodes = await Promise.all([cluster.addNode({ numCpus: 1, resources: { follow: 1 } }), cluster.addNode({ numCpus: 1, resources: { follow: 1 } })]);
+/** Tests so far, each with a resource of its own. */
+let tests = 0;
+
+/** Two fresh nodes with a resource of this test's own, which its actor needs: it starts on the first and restarts on the second. */
+async function followNodes(): Promise<{ first: Cluster["nodes"][number]; second: Cluster["nodes"][number]; resource: string }> {
+  const resource = `follow-${++tests}`;
+  const [first, second] = await Promise.all([cluster.addNode({ numCpus: 1, resources: { [resource]: 1 } }), cluster.addNode({ numCpus: 1, resources: { [resource]: 1 } })]);
+  assert.ok(first !== undefined && second !== undefined);
+  const nodes = [first, second];
   await eventually(() => nodes.every((node) => ray.nodes().some((n) => n.nodeId === node.nodeId)), "the fresh nodes in nodes()");
-  return nodes;
+  return { first, second, resource };
 }
 
 /** Adds, reporting where it runs; `hold` never answers (after telling a door it got there). */
@@ -93,9 +99,9 @@ interface Added {
   hold(door: ray.ActorHandle<Door>): number;
 }
 
-/** The actor, unnamed, with one restart; it starts on `first` (the only other node with its resource restarts it). */
-function tallyOn(first: string, maxTaskRetries: number): ray.ActorHandle<Tally> {
-  return Tallies.options({ maxRestarts: 1, maxTaskRetries, resources: { follow: 1 }, scheduling: { nodeId: first, soft: true } }).remote();
+/** The actor, unnamed, with one restart; it starts on `first` (the only other node with `resource` restarts it). */
+function tallyOn(first: string, resource: string, maxTaskRetries: number): ray.ActorHandle<Tally> {
+  return Tallies.options({ maxRestarts: 1, maxTaskRetries, resources: { [resource]: 1 }, scheduling: { nodeId: first, soft: true } }).remote();
 }
 
 /** How a call ended: its value, or its error's name. */
@@ -142,9 +148,8 @@ const callOnce = ray.remote(async (tally: ray.ActorHandle<Added>) => {
 });
 
 test("a task on another node holding an unnamed actor's handle reaches it where it restarted, its calls in order; past its restarts they fail with ActorDiedError", LIMIT, async () => {
-  const [first, second] = await followNodes();
-  assert.ok(first !== undefined && second !== undefined);
-  const tally = tallyOn(first.nodeId, 1);
+  const { first, second, resource } = await followNodes();
+  const tally = tallyOn(first.nodeId, resource, 1);
   const gate = Gates.options({ maxConcurrency: 4, ...onNode(0) }).remote();
   const out = callAcrossDeath.options(onNode(1)).remote(tally, gate);
   await arrival(gate, out);
@@ -167,9 +172,8 @@ test("a task on another node holding an unnamed actor's handle reaches it where 
 });
 
 test("a call a task on another node was waiting on when the actor's node died fails with ActorDiedError (no retries); its next call reaches the restarted actor", LIMIT, async () => {
-  const [first, second] = await followNodes();
-  assert.ok(first !== undefined && second !== undefined);
-  const tally = tallyOn(first.nodeId, 0);
+  const { first, second, resource } = await followNodes();
+  const tally = tallyOn(first.nodeId, resource, 0);
   const gate = Gates.options({ maxConcurrency: 4, ...onNode(0) }).remote();
   const out = callHeldThenAgain.options(onNode(1)).remote(tally, gate);
   await arrival(gate, out);
@@ -192,9 +196,8 @@ class Directory {
 }
 
 test("other drivers' handles of an unnamed actor, from a named directory actor, follow its restart; once killed, their calls fail with ActorDiedError", LIMIT, async () => {
-  const [first, second] = await followNodes();
-  assert.ok(first !== undefined && second !== undefined);
-  const tally = tallyOn(first.nodeId, 1);
+  const { first, second, resource } = await followNodes();
+  const tally = tallyOn(first.nodeId, resource, 1);
   assert.deepEqual(await ray.get(tally.add.remote(1)), { n: 1, here: first.nodeId });
   const directory = ray.remote(Directory).options({ name: "follow-directory", ...onNode(0) }).remote();
   assert.equal(await ray.get(directory.set.remote(tally)), true);
