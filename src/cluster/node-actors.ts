@@ -317,10 +317,11 @@ export class NodeActors implements RemoteActors {
     actor.queue.unshift(...again);
   }
 
-  /** A call to `gid` sent to a node that died before answering; false when no stand-in here sent it. */
+  /** A call to `gid` sent to a node that died before answering; false when no stand-in here sent it, or it streamed (it fails then). */
   callLost(gid: string, task: Task): boolean {
     const actor = this.#byGid.get(gid);
-    if (actor === undefined) return false;
+    // A generator method's call is not sent again: its consumer may have taken items already.
+    if (actor === undefined || (task.method !== undefined && actor.streaming.includes(task.method))) return false;
     actor.lost.push(task);
     return true;
   }
