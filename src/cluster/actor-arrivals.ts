@@ -2,18 +2,17 @@
  * Calls that reach a node before the actor they call. An actor's creation
  * (its first start, or its restart after its node died) travels in its
  * owner's messages, while the news of where it lives travels through the
- * registry of named actors (actor-registry.ts), which may name the new node
- * first: the owner's messages can be late (a slow or retried send), and
- * another driver or node may call the actor there on that news. Such a
- * call waits for the creation, in order with the calls behind it, while
- * the registry says the actor lives here and its owner is alive (checked
+ * actor registry (actor-registry.ts), which may name the new node first:
+ * the owner's messages can be late (a slow or retried send), and another
+ * driver or node may call the actor there on that news. Such a call waits
+ * for the creation, in order with the calls behind it, while the registry
+ * places the actor here (its placements last while its owner beats; checked
  * every heartbeat), at most the owner's time to live. An actor killed here,
  * or one the registry does not place here, fails its calls at once.
  */
-import { actorOwner } from "./actor-registry.js";
+import { placementOf } from "./actor-registry.js";
 import type { ControlPlane } from "./control-plane.js";
 import type { FaultSettings } from "./fault-settings.js";
-import { driverKey } from "./liveness.js";
 
 /** Killed actors remembered for late calls (the oldest are forgotten first). */
 const MAX_GONE = 10_000;
@@ -100,10 +99,8 @@ export class ActorArrivals {
     }
   }
 
-  /** True while the registry places the actor on this node and its owner is alive. */
+  /** True while the registry places the actor on this node (its owner's placements lapse with its beat). */
   async #coming(actorId: string): Promise<boolean> {
-    const records = await this.#plane.namedActors();
-    if (!records.some((record) => record.actorId === actorId && record.nodeId === this.#nodeId)) return false;
-    return (await this.#plane.redis.exists(driverKey(actorOwner(actorId)))) === 1;
+    return (await placementOf(this.#plane, actorId))?.nodeId === this.#nodeId;
   }
 }

@@ -19,6 +19,10 @@ export interface ActorWire {
   readonly streaming?: readonly string[];
   /** The node it lives on ("" while it is not placed yet). */
   readonly node: string;
+  /** Its restarts so far, when known (a move the holder hears of later is told apart from an older one). */
+  readonly incarnation?: number;
+  /** Retries of a call left unanswered by a node death (its `maxTaskRetries`), when known. */
+  readonly maxTaskRetries?: number;
 }
 
 /** What a handle of a runtime carries: its local actor number and method lists. */

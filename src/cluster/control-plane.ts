@@ -7,7 +7,8 @@
  *   the node's load, a key with a TTL its heartbeat renews.
  * - `rayts:fn` (hash): function key -> definition (source text or module).
  * - `rayts:code:<sha256>`: a compiled task module, content-addressed.
- * - `rayts:actors` (hash): actor name -> {@link NamedActorRecord}.
+ * - `rayts:actors` (hash): actor name -> {@link NamedActorRecord};
+ *   `rayts:placed:<owner>` (hash): actor id -> {@link ActorPlacement}.
  * - `rayts:loc:<object>` (set): holders of a large object (object directory);
  *   `rayts:holders` (hash): holder id -> object server address.
  * - `rayts:tasks:<node>` (stream, group `node`) and `rayts:results:<driver>`
@@ -72,9 +73,24 @@ export interface NamedActorRecord {
   readonly maxTaskRetries?: number;
 }
 
+/** Where an actor lives, as the registry keeps it by actor id while its owner lives (see actor-registry.ts). */
+export interface ActorPlacement {
+  readonly actorId: string;
+  readonly nodeId: string;
+  /** Restarts so far (0: its first start). */
+  readonly incarnation: number;
+  /** Retries of a call sent but not answered when the actor's node died. */
+  readonly maxTaskRetries: number;
+  /** Its registry name, when named. */
+  readonly name?: string;
+}
+
 /** Published on {@link EVENTS}. */
 export type ClusterEvent =
   | { readonly kind: "actorNamed"; readonly actor: NamedActorRecord }
+  /** An actor restarted on another node. */
+  | { readonly kind: "actorMoved"; readonly actor: ActorPlacement }
+  /** An actor is gone for good (killed, or dead past its restarts); `name` is "" for an unnamed one. */
   | { readonly kind: "actorGone"; readonly name: string; readonly actorId: string }
   | { readonly kind: "nodeChanged" }
   /** A node was declared dead (its heartbeat lapsed); see liveness.ts. */

@@ -110,6 +110,7 @@ export class ClusterBackend implements Backend {
       wires: (args, pins) => this.#tasks.wires(args, pins),
       place: (numCpus, options, locality) => this.#placement.choose(this.#placement.demand(numCpus, options, locality)),
       node: (nodeId) => this.#nodes.get(nodeId),
+      refreshNodes: () => this.#nodes.refresh(),
       send: (nodeId, message) => this.#outbox.send(nodeId, message),
       start: (work) => this.#tasks.start(work),
     });

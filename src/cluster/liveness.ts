@@ -19,6 +19,7 @@ import { deserialize, serialize } from "node:v8";
 import { RayError } from "../core/api/errors.js";
 import { EVENTS, PREFIX, type ClusterEvent, type ControlPlane, type NodeLoad } from "./control-plane.js";
 import type { FaultSettings } from "./fault-settings.js";
+import { placementsKey } from "./actor-registry.js";
 import type { ResultBatch, ToNode } from "./wire.js";
 
 /** How long a tombstone stays (a refused node has long rejoined by then). */
@@ -124,7 +125,10 @@ export class Liveness {
   async beat(): Promise<void> {
     const redis = this.#plane.redis;
     if (this.#self.kind === "driver") {
-      await redis.set(driverKey(this.#self.id), "1", "PX", this.#settings.driverDeadMs);
+      // The placements of its actors live as long as the driver does (see actor-registry.ts).
+      const renewed = redis.set(driverKey(this.#self.id), "1", "PX", this.#settings.driverDeadMs);
+      void redis.pexpire(placementsKey(this.#self.id), this.#settings.driverDeadMs).catch(() => undefined);
+      await renewed;
       return;
     }
     const ok = await redis.eval(NODE_BEAT, 2, `${PREFIX}alive:${this.#self.id}`, tombstoneKey(this.#self.id), JSON.stringify(this.#self.load()), this.#settings.deadMs);
@@ -204,7 +208,7 @@ export class Liveness {
     // With Redis away, a round's commands and the key's removal would wait for a reconnect that may never come.
     if (this.#downSince !== undefined) return;
     await this.#round?.catch(() => undefined);
-    if (this.#self.kind === "driver") await this.#plane.redis.del(driverKey(this.#self.id)).catch(() => undefined);
+    if (this.#self.kind === "driver") await this.#plane.redis.del(driverKey(this.#self.id), placementsKey(this.#self.id)).catch(() => undefined);
   }
 }
 

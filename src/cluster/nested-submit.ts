@@ -26,6 +26,7 @@ import { faultSettings } from "./fault-settings.js";
 import { encodeFunction, moduleCode, publishable } from "./functions.js";
 import { pullFromHolders } from "./holders.js";
 import { driverKey } from "./liveness.js";
+import { placementsKey } from "./actor-registry.js";
 import { holdsMarkers, reviveRefs } from "./nested-refs.js";
 import { NodeTable, type NodeEntry } from "./node-table.js";
 import { NestedArgs } from "./nested-args.js";
@@ -111,7 +112,9 @@ export class NestedSpill {
   /** Follows the nodes, beats as an owner (so nodes running its work keep it), reads results; installs the placer. */
   async start(): Promise<void> {
     const settings = faultSettings();
-    const beat = (): Promise<unknown> => this.#plane.redis.set(driverKey(this.#nodeId), "1", "PX", settings.driverDeadMs).catch(() => undefined);
+    // The placements of the actors its tasks made elsewhere live as long as it beats (see actor-registry.ts).
+    const beat = (): Promise<unknown> =>
+      this.#plane.redis.pipeline().set(driverKey(this.#nodeId), "1", "PX", settings.driverDeadMs).pexpire(placementsKey(this.#nodeId), settings.driverDeadMs).exec().catch(() => undefined);
     await beat();
     this.#beat = setInterval(() => void beat(), settings.heartbeatMs);
     await this.#nodes.start();
@@ -123,13 +126,14 @@ export class NestedSpill {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.actors.stop();
     if (state.placeNested === this.place) state.placeNested = undefined;
     if (state.cancelNested === this.cancel) state.cancelNested = undefined;
     clearInterval(this.#beat);
     await this.#nodes.stop();
     this.#reader?.disconnect();
     await this.#loop?.catch(() => undefined);
-    await this.#plane.redis.multi().del(driverKey(this.#nodeId)).del(this.#results).exec().catch(() => undefined);
+    await this.#plane.redis.multi().del(driverKey(this.#nodeId)).del(this.#results).del(placementsKey(this.#nodeId)).exec().catch(() => undefined);
   }
 
   /** The driver's policies for a nested task; true when it was sent to another node (or failed for want of one). */
@@ -221,6 +225,9 @@ export class NestedSpill {
 
   /** Rebuilds an actor handle a result holds (see node-actors.ts). */
   reviveActor: ((wire: ActorWire) => unknown) | undefined;
+
+  /** Takes an actor call a node death left unanswered (true), in the order the calls were sent (see node-actors.ts). */
+  onCallLost: ((actor: string, task: Task) => boolean) | undefined;
 
   /** Told of every node that died, after its work here was handled. */
   onNodeGone: ((nodeId: string) => void) | undefined;
@@ -463,6 +470,8 @@ export class NestedSpill {
       const { task, parts } = spilled;
       if (!parts.tasks.live.has(task.id)) continue; // settled meanwhile (cancelled)
       if (spilled.actor !== undefined) {
+        // The stand-in that sent it sends it again where the actor restarts, while its retries last.
+        if (this.onCallLost?.(spilled.actor, task) === true) continue;
         const error = new ActorDiedError(`actor ${spilled.actor} is dead: its node ${nodeId} died while running call ${task.name}`);
         parts.tasks.settle(task, { ok: false, error: errorToData(error) });
         continue;

@@ -4,8 +4,9 @@
  * back to this node's result stream and settle the calls as nested tasks'
  * results do, see nested-submit.ts), the creation of an actor a task here
  * made and the driver's policies place elsewhere (this node its owner), and
- * kills. The node's nested-task placer lends its node view, arguments and
- * message outbox through {@link SpillPort}.
+ * kills, and where actors of other nodes went after their node died
+ * (actor-follow.ts). The node's nested-task placer lends its node view,
+ * arguments and message outbox through {@link SpillPort}.
  */
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
 import { errorToData, RayError } from "../core/api/errors.js";
@@ -13,8 +14,11 @@ import type { ResolvedActorOptions } from "../core/api/options.js";
 import type { Encoded } from "../core/protocol/protocol.js";
 import type { DriverParts } from "../core/runtime/driver-parts.js";
 import type { Task } from "../core/scheduling/scheduler.js";
-import { claimActorName, unnameActors } from "./actor-registry.js";
+import { claimActorName, placeActor, releaseActor } from "./actor-registry.js";
+import { ActorFollow, type Whereabouts } from "./actor-follow.js";
 import type { ControlPlane } from "./control-plane.js";
+import { faultSettings } from "./fault-settings.js";
+import type { ActorEvent } from "./node-table.js";
 import type { ActorCreation, SendOutcome } from "./node-actors.js";
 import type { Choice, Demand } from "./scheduling.js";
 import type { ArgWire, ToNode } from "./wire.js";
@@ -47,9 +51,30 @@ const NO_LOCALITY: ReadonlyMap<string, number> = new Map();
 
 export class ActorSends {
   readonly #port: SpillPort;
+  readonly #follow: ActorFollow;
+  /** The time to live of this node's placements past its last beat as an owner. */
+  readonly #placementTtl: number;
 
   constructor(port: SpillPort) {
     this.#port = port;
+    const settings = faultSettings();
+    this.#follow = new ActorFollow(port.plane, settings.heartbeatMs);
+    this.#placementTtl = settings.driverDeadMs;
+  }
+
+  /** Where `actor`, last known on `lost` (which died), lives now, or why it is gone. */
+  relocate(actor: string, lost: string): Promise<Whereabouts> {
+    return this.#follow.relocate(actor, lost);
+  }
+
+  /** What the event channel says of an actor moved or gone. */
+  event(event: Exclude<ActorEvent, { kind: "actorNamed" }>): void {
+    this.#follow.event(event);
+  }
+
+  /** Stops following actors (the node stops). */
+  stop(): void {
+    this.#follow.stop();
   }
 
   /**
@@ -124,6 +149,10 @@ export class ActorSends {
       return args.stays;
     }
     const { options } = actor;
+    const name = options.name === undefined ? undefined : options.namespace === DEFAULT_NAMESPACE ? options.name : `${options.namespace}/${options.name}`;
+    // Before the creation, on the same connection: a call reaching its node first finds it placed there.
+    const placement = { actorId: actor.gid, nodeId, incarnation: 0, maxTaskRetries: options.maxTaskRetries, ...(name === undefined ? {} : { name }) };
+    void placeActor(port.plane, port.nodeId, placement, this.#placementTtl).catch(() => undefined);
     port.send(nodeId, {
       k: "actor",
       id: actor.gid,
@@ -134,18 +163,22 @@ export class ActorSends {
       options: { ...options, name: undefined, displayName: options.name, getIfExists: false },
       methods: actor.methods,
     });
-    if (options.name !== undefined) {
-      const name = options.namespace === DEFAULT_NAMESPACE ? options.name : `${options.namespace}/${options.name}`;
+    if (name !== undefined) {
       void claimActorName(port.plane, { name, actorId: actor.gid, nodeId, className: actor.className, methods: [...actor.methods], streaming: [...actor.streaming] }).catch(() => undefined);
     }
     return undefined;
   }
 
-  /** Tells `nodeId` to kill `actor`. */
-  sendKill(actor: string, nodeId: string): void {
+  /** Tells `nodeId` to kill `actor` (`name`: its registry name, when named). */
+  sendKill(actor: string, nodeId: string, name: string | undefined): void {
     const port = this.#port;
     if (port.status(nodeId) !== "dead") port.send(nodeId, { k: "kill", actor });
-    // An actor a task here made elsewhere: its name, if any, is released (as a driver does for its actors).
-    if (actor.startsWith(`${port.nodeId}.a`)) void unnameActors(port.plane, new Set([actor])).catch(() => undefined);
+    // Through any handle, as in Ray: every holder is told, and its owner does not restart it.
+    this.release(actor, name);
+  }
+
+  /** An actor is gone for good: its placement and name are released, every holder told. */
+  release(actor: string, name: string | undefined): void {
+    void releaseActor(this.#port.plane, actor, name).catch(() => undefined);
   }
 }

@@ -6,11 +6,15 @@
  * calls this node sends to the actor's node as actor-call messages, the same
  * ones a driver sends, owning their results (see node-actor-sends.ts). Calls
  * through one stand-in keep their order: each waits for its arguments, and
- * holds back the ones behind it. A call to an actor that is gone (killed,
- * its node dead) fails with ActorDiedError; a node not known here yet (it
- * joined a moment ago) is looked up in the cluster before its calls fail.
- * An actor a task here makes with placement options goes where the
- * driver's policies send it (see `create`), reached through a stand-in too.
+ * holds back the ones behind it. When the actor's node dies, the stand-in
+ * follows the actor through the registry (actor-follow.ts), as a driver's
+ * handle does: its calls wait while its owner restarts it elsewhere, then
+ * go there (calls left unanswered first, while `maxTaskRetries` lasts); an
+ * actor gone for good (killed, out of restarts, its owner gone) fails them
+ * with ActorDiedError. A node not known here yet (it joined a moment ago)
+ * is looked up in the cluster before its calls go on. An actor a task here
+ * makes with placement options goes where the driver's policies send it
+ * (see `create`), reached through a stand-in too.
  */
 import { makeActorHandle } from "../core/api/actor-handle.js";
 import { DEFAULT_NAMESPACE } from "../core/api/actor-options.js";
@@ -23,7 +27,9 @@ import type { ResolvedActorOptions } from "../core/api/options.js";
 import type { Task } from "../core/scheduling/scheduler.js";
 import { localHandle, type ActorWire, type LocalHandle } from "./actor-wire.js";
 import type { NestedSpill } from "./nested-submit.js";
-import type { ClusterEvent, NamedActorRecord } from "./control-plane.js";
+import type { ActorPlacement, NamedActorRecord } from "./control-plane.js";
+import type { Whereabouts } from "./actor-follow.js";
+import type { ActorEvent } from "./node-table.js";
 
 /** What the stand-ins need from the node. */
 export interface NodeActorsHost {
@@ -34,8 +40,12 @@ export interface NodeActorsHost {
   sendCall(task: Task, parts: DriverParts, actor: string, node: string, streams: boolean): SendOutcome;
   /** Reads the live nodes from the cluster again (a node that joined a moment ago becomes known). */
   refreshNodes(node: string): Promise<void>;
-  /** Tells `node` to kill `actor`. */
-  sendKill(actor: string, node: string): void;
+  /** Tells `node` to kill `actor` (`name`: its registry name, when named). */
+  sendKill(actor: string, node: string, name: string | undefined): void;
+  /** Where `actor`, last known on `lost` (which died), lives now, or why it is gone (see actor-follow.ts). */
+  relocate(actor: string, lost: string): Promise<Whereabouts>;
+  /** An actor a task here made elsewhere is gone for good: its placement and name are released. */
+  release(actor: string, name: string | undefined): void;
   /** Where an actor a task makes goes by its options: undefined for this node, or a node id, or why none fits. */
   placeActor(options: ResolvedActorOptions, parts: DriverParts): string | { readonly error: string } | undefined;
   /** Sends the creation of `actor` to `node`; returns why it cannot go there, or undefined once sent. */
@@ -66,18 +76,25 @@ interface StandIn {
   readonly methods: readonly string[];
   readonly streaming: readonly string[];
   node: string;
+  /** Its restarts so far, as last heard, and the retries of a call its node's death left unanswered. */
+  incarnation: number;
+  retries: number;
   /** Calls waiting for their arguments (or for the ones before them), in order. */
   readonly queue: Task[];
   dead: string | undefined;
   /** Its node was not known here: the calls wait while the cluster's live nodes are read again. */
   checking: boolean;
+  /** Its node died: the calls wait while the registry tells where it lives now. */
+  moving: boolean;
+  /** Calls sent to a node that died before they were answered, in the order they were sent. */
+  readonly lost: Task[];
   /** The name it is found under with `getActor`, when named. */
   named: NamedActor | undefined;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
-/** How the reason of an actor whose node died begins. */
-const NODE_DIED = "its node";
+/** Times each call was sent again after a node death. */
+const resent = new WeakMap<Task, number>();
 
 /** Splits a registry key (`name`, or `namespace/name` outside the default namespace). */
 function nameOf(key: string): { name: string; namespace: string } {
@@ -104,6 +121,9 @@ export class NodeActors implements RemoteActors {
     const hosted = this.#host.hosted().get(wire.id);
     if (hosted !== undefined) return hosted;
     const actor = this.#standIn(wire.id, wire.name, wire.methods, wire.streaming ?? NONE, wire.node);
+    // A newer incarnation than this node heard of (the move's event still on its way).
+    if (wire.node !== "" && (wire.incarnation ?? 0) > actor.incarnation) this.#place(actor, { actorId: wire.id, nodeId: wire.node, incarnation: wire.incarnation ?? 0, maxTaskRetries: wire.maxTaskRetries ?? actor.retries });
+    else if (actor.incarnation === 0) actor.retries = wire.maxTaskRetries ?? actor.retries;
     return makeActorHandle(actor.num, actor.name, actor.methods, actor.streaming);
   }
 
@@ -114,7 +134,7 @@ export class NodeActors implements RemoteActors {
    */
   export(handle: LocalHandle): ActorWire {
     const actor = this.#byNum.get(handle.id);
-    if (actor !== undefined) return { id: actor.gid, name: actor.name, methods: actor.methods, streaming: actor.streaming, node: actor.node };
+    if (actor !== undefined) return { id: actor.gid, name: actor.name, methods: actor.methods, streaming: actor.streaming, node: actor.node, incarnation: actor.incarnation, maxTaskRetries: actor.retries };
     const hosted = this.#host.hosted();
     let gid: string | undefined;
     for (const [id, local] of hosted) if (localHandle(local)?.id === handle.id) gid = id;
@@ -128,7 +148,11 @@ export class NodeActors implements RemoteActors {
 
   /** Follows the cluster's named actors and nodes through `spill`, which sends the calls. */
   follow(spill: NestedSpill): void {
-    spill.onActor = (event) => this.announced(event);
+    spill.onActor = (event) => {
+      if (event.kind !== "actorNamed") spill.actors.event(event);
+      this.announced(event);
+    };
+    spill.onCallLost = (actor, task) => this.callLost(actor, task);
     this.known(spill.names.values());
     spill.onNodeGone = (nodeId) => this.nodeGone(nodeId);
     spill.reviveActor = (wire) => this.handle(wire);
@@ -138,13 +162,12 @@ export class NodeActors implements RemoteActors {
   #standIn(gid: string, name: string, methods: readonly string[], streaming: readonly string[], node: string, num = 0): StandIn {
     let actor = this.#byGid.get(gid);
     if (actor === undefined) {
-      actor = { num: num === 0 ? nextId() : num, gid, name, methods, streaming, node, queue: [], dead: undefined, checking: false, named: undefined };
+      actor = {
+        num: num === 0 ? nextId() : num, gid, name, methods, streaming, node, incarnation: 0, retries: 0,
+        queue: [], dead: undefined, checking: false, moving: false, lost: [], named: undefined,
+      };
       this.#byNum.set(actor.num, actor);
       this.#byGid.set(gid, actor);
-    } else if (node !== "" && node !== actor.node && (actor.dead === undefined || actor.dead.startsWith(NODE_DIED))) {
-      // Restarted on another node by its owner (a named actor is announced again there).
-      actor.node = node;
-      actor.dead = undefined;
     }
     return actor;
   }
@@ -190,7 +213,7 @@ export class NodeActors implements RemoteActors {
   pump(num: number, checked = false): void {
     const actor = this.#byNum.get(num);
     const parts = this.#parts;
-    if (actor === undefined || parts === undefined || actor.checking) return;
+    if (actor === undefined || parts === undefined || actor.checking || actor.moving) return;
     while (actor.queue.length > 0) {
       const task = actor.queue[0] as Task;
       if (task.deps > 0 && task.cancelled === "no") return;
@@ -209,7 +232,12 @@ export class NodeActors implements RemoteActors {
           this.#check(actor);
           return;
         }
-        if (outcome !== "sent") actor.dead = `its node ${actor.node} is not live`;
+        if (outcome !== "sent") {
+          // Its node died (or is not in the cluster): the call waits, in order, for where the actor lives now.
+          actor.queue.unshift(task);
+          this.#relocate(actor, actor.node);
+          return;
+        }
       }
       if (actor.dead !== undefined) parts.tasks.settle(task, { ok: false, error: this.#died(actor) });
     }
@@ -233,9 +261,68 @@ export class NodeActors implements RemoteActors {
   kill(num: number): boolean {
     const actor = this.#byNum.get(num);
     if (actor === undefined) return false;
-    if (actor.dead === undefined && actor.node !== "") this.#host.sendKill(actor.gid, actor.node);
+    if (actor.dead === undefined && actor.node !== "") this.#host.sendKill(actor.gid, actor.node, this.#nameKey(actor));
     actor.dead ??= "it was killed";
+    this.#retryLost(actor);
     this.pump(num);
+    return true;
+  }
+
+  /** The registry name of a stand-in, when named. */
+  #nameKey(actor: StandIn): string | undefined {
+    const named = actor.named;
+    if (named === undefined) return undefined;
+    return named.namespace === DEFAULT_NAMESPACE ? named.name : `${named.namespace}/${named.name}`;
+  }
+
+  /** The stand-in's node died (or is not in the cluster): its calls wait until the registry tells where the actor lives now. */
+  #relocate(actor: StandIn, lost: string): void {
+    if (actor.moving || actor.dead !== undefined) return;
+    actor.moving = true;
+    void this.#host.relocate(actor.gid, lost).then((whereabouts) => {
+      actor.moving = false;
+      if (actor.dead === undefined) {
+        if ("dead" in whereabouts) actor.dead = whereabouts.dead;
+        else this.#place(actor, whereabouts.placement);
+      }
+      this.#retryLost(actor);
+      this.pump(actor.num);
+    });
+  }
+
+  /** The actor is known to live at `placement` (unless this node heard of a later one). */
+  #place(actor: StandIn, placement: ActorPlacement): void {
+    if (actor.dead !== undefined || placement.incarnation < actor.incarnation) return;
+    actor.incarnation = placement.incarnation;
+    actor.retries = placement.maxTaskRetries;
+    actor.node = placement.nodeId;
+  }
+
+  /** Calls a node death left unanswered go first again while their retries last; the others fail. */
+  #retryLost(actor: StandIn): void {
+    const parts = this.#parts;
+    if (parts === undefined || actor.lost.length === 0) return;
+    const again: Task[] = [];
+    for (const task of actor.lost.splice(0)) {
+      if (!parts.tasks.live.has(task.id)) continue;
+      const times = resent.get(task) ?? 0;
+      if (actor.dead === undefined && times < actor.retries) {
+        resent.set(task, times + 1);
+        again.push(task);
+        continue;
+      }
+      const reason = actor.dead ?? `its node died while running call ${task.name}, and the call ran out of retries (maxTaskRetries ${actor.retries})`;
+      parts.tasks.settle(task, { ok: false, error: errorToData(new ActorDiedError(`actor ${actor.name} (${actor.gid}) is dead: ${reason}`)) });
+    }
+    actor.queue.unshift(...again);
+  }
+
+  /** A call to `gid` sent to a node that died before answering; false when no stand-in here sent it, or it streamed (it fails then). */
+  callLost(gid: string, task: Task): boolean {
+    const actor = this.#byGid.get(gid);
+    // A generator method's call is not sent again: its consumer may have taken items already.
+    if (actor === undefined || (task.method !== undefined && actor.streaming.includes(task.method))) return false;
+    actor.lost.push(task);
     return true;
   }
 
@@ -250,21 +337,32 @@ export class NodeActors implements RemoteActors {
     for (const record of records) this.#name(record);
   }
 
-  /** A named actor of the cluster was announced (made, or moved after a restart) or released. */
-  announced(event: Extract<ClusterEvent, { kind: "actorNamed" | "actorGone" }>): void {
+  /** An actor of the cluster was named, moved (restarted elsewhere) or is gone for good. */
+  announced(event: ActorEvent): void {
     if (event.kind === "actorNamed") {
       this.#name(event.actor);
       return;
     }
-    const actor = this.#byGid.get(event.actorId);
-    if (actor?.named === undefined) return;
-    const { name, namespace } = actor.named;
-    actor.named = undefined;
-    this.#announce({ kind: "names", set: [], removed: [{ name, namespace }] });
+    const actor = this.#byGid.get(event.kind === "actorMoved" ? event.actor.actorId : event.actorId);
+    if (actor === undefined) return;
+    if (event.kind === "actorMoved") {
+      // While it is looked for, the search settles it (it hears of this move too).
+      if (!actor.moving) this.#place(actor, event.actor);
+      return;
+    }
+    if (actor.named !== undefined) {
+      const { name, namespace } = actor.named;
+      actor.named = undefined;
+      this.#announce({ kind: "names", set: [], removed: [{ name, namespace }] });
+    }
+    actor.dead ??= "it was killed, or died past its restarts (maxRestarts)";
+    this.#retryLost(actor);
+    this.pump(actor.num);
   }
 
   #name(record: NamedActorRecord): void {
     const actor = this.#standIn(record.actorId, record.className, record.methods, record.streaming ?? NONE, record.nodeId);
+    if (actor.incarnation === 0) actor.retries = record.maxTaskRetries ?? actor.retries;
     const { name, namespace } = nameOf(record.name);
     actor.named = { name, namespace, id: actor.num, actorName: name, cls: 0, methods: actor.methods, streaming: actor.streaming };
     this.#announce({ kind: "names", set: [actor.named], removed: [] });
@@ -276,12 +374,26 @@ export class NodeActors implements RemoteActors {
     for (const link of parts.owners.keys()) parts.loop.send(link, message);
   }
 
-  /** Actors on a node that died are gone: their calls fail, and later ones too. */
+  /**
+   * A node died: stand-ins of actors there follow them (see actor-follow.ts);
+   * an actor a task here made there is gone for good (it is not restarted).
+   * Calls it left unanswered go again or fail once it is known where the actor is.
+   */
   nodeGone(nodeId: string): void {
+    const own = `${this.#host.nodeId}.a`;
     for (const actor of this.#byNum.values()) {
-      if (actor.node !== nodeId || actor.dead !== undefined) continue;
-      actor.dead = `${NODE_DIED} ${nodeId} died`;
-      this.pump(actor.num);
+      if (actor.node === nodeId && actor.dead === undefined) {
+        if (actor.gid.startsWith(own)) {
+          actor.dead = `its node ${nodeId} died`;
+          this.#host.release(actor.gid, this.#nameKey(actor));
+        } else {
+          this.#relocate(actor, nodeId);
+        }
+      }
+      if (!actor.moving && actor.lost.length > 0) {
+        this.#retryLost(actor);
+        this.pump(actor.num);
+      }
     }
   }
 }

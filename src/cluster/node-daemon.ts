@@ -14,7 +14,7 @@ import * as api from "../core/api/api.js";
 import { RemoteFunction } from "../core/api/remote-function.js";
 import "../core/runtime/runtime.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
-import { unnameActors } from "./actor-registry.js";
+import { forgetOwner, unnameActors } from "./actor-registry.js";
 import { NestedSpill } from "./nested-submit.js";
 import { NodeActors } from "./node-actors.js";
 import { state } from "../core/runtime/global-state.js";
@@ -133,7 +133,9 @@ export class NodeDaemon {
       refreshNodes: (node) => this.#spill?.actors.refreshNodes(node) ?? Promise.resolve(),
       placeActor: (options, parts) => this.#spill?.actors.placeActor(options, parts),
       sendActor: (actor, parts, node) => (this.#spill === undefined ? "the node is stopping" : this.#spill.actors.sendActor(actor, parts, node)),
-      sendKill: (actor, node) => this.#spill?.actors.sendKill(actor, node),
+      sendKill: (actor, node, name) => this.#spill?.actors.sendKill(actor, node, name),
+      relocate: (actor, lost) => this.#spill?.actors.relocate(actor, lost) ?? Promise.resolve({ dead: "the node is stopping" }),
+      release: (actor, name) => this.#spill?.actors.release(actor, name),
     }));
     state.remoteActors = actors;
     await api.init({
@@ -296,8 +298,9 @@ export class NodeDaemon {
     const { cancelled, killed } = this.#exec.ownerDied(work);
     const dropped = this.#objects.dropOwner(owner);
     this.#outbox.drop(owner);
-    // Names of the killed actors are released, so that no driver finds them any more.
+    // Names of the killed actors are released, so that no driver finds them any more; the owner's placements go too (nobody restarts its actors now).
     void unnameActors(this.#plane, killed).catch((error: unknown) => this.#log(`releasing the names of ${owner}'s actors failed: ${String(error)}`));
+    void forgetOwner(this.#plane, owner).catch(() => undefined);
     this.#log(`owner ${owner} is gone: cancelled ${cancelled} task(s), killed ${killed.size} actor(s), dropped ${dropped} object(s)`);
   }
 

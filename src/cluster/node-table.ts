@@ -19,6 +19,9 @@ export interface NodeEntry extends NodeView {
   readonly waiting: { readonly go: () => boolean; readonly demand: Demand }[];
 }
 
+/** The events about actors. */
+export type ActorEvent = Extract<ClusterEvent, { kind: "actorNamed" | "actorMoved" | "actorGone" }>;
+
 export class NodeTable {
   readonly #plane: ControlPlane;
   readonly #nodes = new Map<string, NodeEntry>();
@@ -29,8 +32,8 @@ export class NodeTable {
   #refreshing: Promise<void> | undefined;
   #list: NodeEntry[] | undefined;
   readonly #suspects = new Set<string>();
-  /** Told of every named actor announced again or released, once `names` has changed. */
-  onActor: ((event: Extract<ClusterEvent, { kind: "actorNamed" | "actorGone" }>) => void) | undefined;
+  /** Told of every actor named, moved (restarted elsewhere) or gone, once `names` has changed. */
+  onActor: ((event: ActorEvent) => void) | undefined;
 
   constructor(plane: ControlPlane, onGone: (node: NodeEntry) => void) {
     this.#plane = plane;
@@ -54,6 +57,13 @@ export class NodeTable {
         this.names.set(event.actor.name, event.actor);
         this.onActor?.(event);
         return;
+      case "actorMoved": {
+        const name = event.actor.name;
+        const record = name === undefined ? undefined : this.names.get(name);
+        if (name !== undefined && record?.actorId === event.actor.actorId) this.names.set(name, { ...record, nodeId: event.actor.nodeId });
+        this.onActor?.(event);
+        return;
+      }
       case "actorGone":
         if (this.names.get(event.name)?.actorId === event.actorId) this.names.delete(event.name);
         this.onActor?.(event);

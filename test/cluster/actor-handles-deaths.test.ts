@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { eventually } from "../support/shared.js";
+import { arrival, Gates, type Door } from "./actor-kit.js";
 import { Cluster, nodeIdAt } from "./harness.js";
 
 // Node deaths are noticed after 4 s of missed beats (the objects here are small), not the harness's 10 s.
@@ -30,36 +31,6 @@ after(async () => {
 
 function onNode(nodeId: string): { scheduling: { nodeId: string; soft: boolean } } {
   return { scheduling: { nodeId, soft: false } };
-}
-
-/** Lets a task tell the driver it got somewhere, then wait for the driver's go. */
-class Gate {
-  arrivedFlag = false;
-  wakeArrived: (() => void) | undefined;
-  wakeOpen: (() => void) | undefined;
-  isOpen = false;
-  arrive(): void {
-    this.arrivedFlag = true;
-    this.wakeArrived?.();
-  }
-  async arrived(): Promise<boolean> {
-    if (!this.arrivedFlag) await new Promise<void>((resolve) => (this.wakeArrived = resolve));
-    return true;
-  }
-  open(): void {
-    this.isOpen = true;
-    this.wakeOpen?.();
-  }
-  async opened(): Promise<boolean> {
-    if (!this.isOpen) await new Promise<void>((resolve) => (this.wakeOpen = resolve));
-    return true;
-  }
-}
-const Gates = ray.remote(Gate);
-
-interface Door {
-  arrive(): void;
-  opened(): Promise<boolean>;
 }
 
 /** Counts, and can hold a call for good after telling a gate it got there. */
@@ -102,18 +73,6 @@ const callHeld = ray.remote(async (handle: ray.ActorHandle<Held>, door: ray.Acto
     return { first, then: (error as Error).name };
   }
 });
-
-/** Waits for the gate's report; a task that settles first (it failed before it got there) fails the test with what it gave. */
-async function arrival(gate: ray.ActorHandle<Gate>, task: ray.ObjectRef<unknown>): Promise<void> {
-  const first = await Promise.race([
-    ray.get(gate.arrived.remote()).then(() => "arrived"),
-    ray.get(task).then(
-      (value) => `the task returned first: ${JSON.stringify(value)}`,
-      (error: unknown) => `the task failed first: ${String(error)}`,
-    ),
-  ]);
-  assert.equal(first, "arrived");
-}
 
 /** A node that joined and that the driver places work on (one reply from an actor there). */
 async function freshNode(): Promise<{ node: Cluster["nodes"][number]; keeper: ray.ActorHandle<Keeper> }> {

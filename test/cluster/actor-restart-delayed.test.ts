@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
 import * as ray from "../../src/index.js";
 import { runScript } from "../support/child.js";
+import { signalsOf } from "./actor-kit.js";
 import { Cluster, nodeIdAt } from "./harness.js";
 
 process.env["RAYTS_HEARTBEAT_MS"] = "250";
@@ -92,11 +93,7 @@ test("another driver's calls to a restarted named actor wait for the late restar
     { timeoutMs: 150_000 },
   );
   const signals = redis.duplicate();
-  // A signal of the second driver, or its output once it ended without sending it.
-  const signal = async (key: string): Promise<void> => {
-    const ended = second.then((child) => assert.fail(`the second driver ended before "${key}":\n${child.stdout}${child.stderr}`));
-    await Promise.race([signals.blpop(key, 0), ended]);
-  };
+  const signal = signalsOf(signals, second);
   try {
     await signal("test:late:ready");
     const killed = cluster.nodes.find((node) => node.nodeId === victim);

@@ -1,17 +1,18 @@
 /**
  * Calls that reach a node before their actor, against a fake registry:
- * they wait while the registry places the actor on this node and its owner
- * is alive, then run behind its start in the order they came; they are let
- * go at once (to fail) for an actor killed here, one placed elsewhere, or
- * one whose owner is gone.
+ * they wait while the registry places the actor on this node (its owner's
+ * placements last while the owner lives), then run behind its start in the
+ * order they came; they are let go at once (to fail) for an actor killed
+ * here, one placed elsewhere, or one whose owner is gone.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ActorArrivals } from "../../src/cluster/actor-arrivals.js";
-import type { ControlPlane, NamedActorRecord } from "../../src/cluster/control-plane.js";
+import { placementsKey } from "../../src/cluster/actor-registry.js";
+import type { ActorPlacement, ControlPlane } from "../../src/cluster/control-plane.js";
 
 interface Registry {
-  records: NamedActorRecord[];
+  records: ActorPlacement[];
   liveOwners: Set<string>;
   /** Resolves each time the registry was read. */
   reads: (() => void)[];
@@ -19,17 +20,19 @@ interface Registry {
 
 function arrivals(registry: Registry): ActorArrivals {
   const plane = {
-    namedActors: () => {
-      for (const read of registry.reads.splice(0)) read();
-      return Promise.resolve(registry.records);
+    redis: {
+      hget: (key: string, actorId: string) => {
+        for (const read of registry.reads.splice(0)) read();
+        const found = registry.records.find((record) => record.actorId === actorId && [...registry.liveOwners].some((owner) => key === placementsKey(owner)));
+        return Promise.resolve(found === undefined ? null : JSON.stringify(found));
+      },
     },
-    redis: { exists: (key: string) => Promise.resolve([...registry.liveOwners].some((owner) => key.endsWith(`:${owner}`)) ? 1 : 0) },
   } as unknown as ControlPlane;
   return new ActorArrivals(plane, "here", { heartbeatMs: 5, deadMs: 50, driverDeadMs: 60_000, reconnectWindowMs: 60_000 });
 }
 
-function record(actorId: string, nodeId: string): NamedActorRecord {
-  return { name: `n-${actorId}`, actorId, nodeId, className: "A", methods: ["m"] };
+function record(actorId: string, nodeId: string): ActorPlacement {
+  return { actorId, nodeId, incarnation: 1, maxTaskRetries: 0 };
 }
 
 /** Resolves once the registry was read again. */

@@ -14,7 +14,9 @@ import { Liveness } from "../../src/cluster/liveness.js";
 
 /** A connection whose first command answers and whose later ones wait forever, as commands do while Redis is away. */
 function fakePlane(): { plane: ControlPlane; redis: EventEmitter; sent: Promise<void> } {
-  const redis = new EventEmitter() as EventEmitter & { set(): Promise<string> };
+  const redis = new EventEmitter() as EventEmitter & { set(): Promise<string>; pexpire(): Promise<number> };
+  // A driver's beat also renews its actors' placements (not waited for).
+  redis.pexpire = () => Promise.resolve(1);
   let count = 0;
   let second!: () => void;
   const sent = new Promise<void>((resolve) => (second = resolve));
