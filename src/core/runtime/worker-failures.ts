@@ -17,6 +17,13 @@ function crashData(message: string): ErrorData {
   return errorToData(new WorkerCrashedError(message));
 }
 
+/** Why a thread ended, in one line; a thread that exited by itself (`process.exit()`) is told by its exit code. */
+function exitReason(error: unknown): string {
+  if (!(error instanceof Error)) return "the worker exited";
+  const exitCode = /terminated Unexpectedly[\s\S]*exitCode: `(\d+)`/.exec(error.message)?.[1];
+  return exitCode === undefined ? (error.message.split("\n")[0] ?? "") : `its thread exited with code ${exitCode}`;
+}
+
 /** What a runtime does when one of its threads ends. */
 export class WorkerFailures {
   readonly #parts: DriverParts;
@@ -57,7 +64,7 @@ export class WorkerFailures {
     if (started !== undefined) for (const id of started) parts.reuse.retrying(id);
     parts.lending.dropBorrows(owner);
     parts.streams.ownerDied(owner);
-    const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
+    const reason = exitReason(error);
     parts.events?.emit({ kind: "workerExited", worker: workerName(peer, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, started ?? new Set(), reason, isHeapOutOfMemory(error));
     else parts.actors.threadDied(owner, reason, isHeapOutOfMemory(error) ? this.#heapLimit() : undefined);
