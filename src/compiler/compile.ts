@@ -317,7 +317,8 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
     }
     const planned = planStale(srcDir, outDir, outputs, plumbing, previous, options.clean === true);
     stale = planned;
-    outputs.push(planned.manifest);
+    // A project with nothing to write and no earlier build leaves outDir alone.
+    if (outputs.length > 0 || previous.files.size > 0) outputs.push(planned.manifest);
     diagnostics.push(...checkWritable(outputs));
   }
   if (hasErrors(diagnostics)) stale = { remove: [], kept: [] };

@@ -166,6 +166,21 @@ describe("stale outputs", () => {
     assert.deepEqual(outputs(out), ["__rayts__/capture-check.js", "lib/factor.js", "main.js", "main.times3.task.js"]);
   });
 
+  it("an empty srcDir creates no outDir; once every source is deleted, --clean empties what it wrote", () => {
+    const root = path.join(scratch, "empty");
+    tsconfig(root);
+    fs.mkdirSync(path.join(root, "src"));
+    assert.equal(runCli(["src", "--outDir", "out"], root).code, 0);
+    assert.equal(fs.existsSync(path.join(root, "out")), false);
+    const { src, out } = project("all-deleted");
+    assert.equal(compileJson(path.dirname(src)).code, 0);
+    fs.rmSync(src, { recursive: true });
+    fs.mkdirSync(src);
+    const cleaned = compileJson(path.dirname(src), "--clean");
+    assert.equal(cleaned.code, 0, cleaned.stderr);
+    assert.deepEqual(listTree(out), [MANIFEST]);
+  });
+
   it("--help documents --clean", () => {
     assert.match(runCli(["--help"]).stdout, /--clean/);
   });
