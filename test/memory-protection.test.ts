@@ -112,3 +112,32 @@ test("a task past its worker's heap limit fails with OutOfMemoryError (retried p
   assert.equal(flags[2], 2, "ran once and once more on retry");
   await assertPoolWhole();
 });
+
+test("an actor call past its worker's heap limit fails with OutOfMemoryError, restarted actor or not", async () => {
+  await ray.shutdown();
+  await ray.init({ numCpus: 2, workerMaxHeapMB: 48, includeDashboard: false });
+  const Hog = ray.remote(
+    class Hog {
+      hoard: number[][] = [];
+      grow(): number {
+        for (;;) this.hoard.push(new Array<number>(100_000).fill(1.5));
+      }
+      ping(): string {
+        return "pong";
+      }
+    },
+  );
+  for (const maxRestarts of [0, 1]) {
+    const hog = Hog.options({ maxRestarts }).remote();
+    await assert.rejects(ray.get(hog.grow.remote()), (error: unknown) => {
+      assert.ok(error instanceof ray.OutOfMemoryError, `maxRestarts ${String(maxRestarts)}: ${String(error)}`);
+      assert.match(error.message, /Hog\.grow/);
+      assert.match(error.message, /heap limit \(workerMaxHeapMB: 48\)/);
+      assert.match(error.message, /maxTaskRetries: 0/);
+      return true;
+    });
+    if (maxRestarts === 1) assert.equal(await ray.get(hog.ping.remote()), "pong", "restarted as before");
+    else await assert.rejects(ray.get(hog.ping.remote()), ray.ActorDiedError);
+  }
+  await assertPoolWhole();
+});

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `raycompile <srcDir> [--outDir dist] [--project tsconfig.json] [--check] [--report json]`
+ * `raycompile <srcDir> [--outDir dist] [--project tsconfig.json] [--check] [--clean] [--report json]`
  *
  * Exit codes: 0 compiled (warnings allowed), 1 diagnostics (nothing
  * written), 2 the command line itself is wrong.
@@ -25,6 +25,11 @@ Options:
                           (default: the nearest tsconfig.json above srcDir)
       --check             do everything but write: analyse, type-check, emit in memory, check outDir
       --noCheck           skip type checking (syntax errors still stop the compile)
+      --clean             also remove the other files an earlier compile wrote to outDir that
+                          this one does not produce (outputs of renamed or deleted sources);
+                          stale task modules are removed on every compile. Only files
+                          raycompile wrote (listed in outDir/.raycompile-manifest.json) and
+                          unchanged since are ever removed
   -w, --watch             compile, then recompile on every change under srcDir (incremental)
       --report <format>   print the report as "text" (default) or "json" on stdout
   -h, --help              show this help
@@ -39,6 +44,7 @@ export interface CliArguments {
   readonly project: string | undefined;
   readonly check: boolean;
   readonly noCheck: boolean;
+  readonly clean: boolean;
   readonly watch: boolean;
   readonly report: "text" | "json";
 }
@@ -56,6 +62,7 @@ export function parseCommandLine(argv: readonly string[]): CliArguments | "help"
         project: { type: "string", short: "p" },
         check: { type: "boolean" },
         noCheck: { type: "boolean" },
+        clean: { type: "boolean" },
         watch: { type: "boolean", short: "w" },
         report: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -73,7 +80,7 @@ export function parseCommandLine(argv: readonly string[]): CliArguments | "help"
   for (const key of ["outDir", "project"] as const) {
     if (values[key] === "") return { error: `Expected \`--${key}\` to be a path, got an empty string` };
   }
-  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, noCheck: values.noCheck === true, watch: values.watch === true, report };
+  return { srcDir: positionals[0] as string, outDir: values.outDir, project: values.project, check: values.check === true, noCheck: values.noCheck === true, clean: values.clean === true, watch: values.watch === true, report };
 }
 
 /** Output streams, replaceable in tests. */
@@ -115,6 +122,7 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
       cwd: io.cwd,
       check: args.check,
       noCheck: args.noCheck,
+      clean: args.clean,
       ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
       ...(args.project === undefined ? {} : { project: args.project }),
     });
@@ -126,8 +134,8 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
   const diagnostics: Diagnostic[] = [...result.diagnostics];
   let report = result.report;
   if (!hasErrors(diagnostics) && result.outputs.length > 0) {
-    const failures = writeOutputs(result.outputs);
-    if (failures.length > 0) {
+    const failures = writeOutputs(result.outputs, result.stale);
+    if (hasErrors(failures)) {
       diagnostics.push(...failures);
       report = { ...report, written: false, diagnostics: [...report.diagnostics, ...failures.map((d) => diagnosticReport(d, io.cwd))] };
     }
@@ -144,6 +152,7 @@ function startWatching(args: CliArguments, io: CliIo): Watcher {
       srcDir: args.srcDir,
       cwd: io.cwd,
       noCheck: args.noCheck,
+      clean: args.clean,
       ...(args.outDir === undefined ? {} : { outDir: args.outDir }),
       ...(args.project === undefined ? {} : { project: args.project }),
     },

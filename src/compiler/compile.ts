@@ -15,6 +15,7 @@ import { actorMethods, findRemoteCalls, generatorParts, RAYTS_PACKAGE, raytsImpo
 import { importSideEffectWarnings } from "./import-side-effects.js";
 import { loadProject, typeDiagnostics, type LoadedProject, type ProjectCache } from "./project.js";
 import { diagnosticReport, remoteReport, type CompileReport, type RemoteReport } from "./report.js";
+import { planStale, readPreviousBuild, wrotePackageJson } from "./manifest.js";
 import { locationOf } from "./syntax.js";
 import { checkWritable, writeOutputs } from "./write-outputs.js";
 
@@ -29,6 +30,11 @@ export interface CompileOptions {
   readonly check?: boolean;
   /** Skip TypeScript's type checking (syntax errors still stop the compile). */
   readonly noCheck?: boolean;
+  /**
+   * Also count as stale (to remove) the files an earlier compile of srcDir
+   * wrote that this one does not produce, not only the task modules.
+   */
+  readonly clean?: boolean;
   /** Default `process.cwd()`. */
   readonly cwd?: string;
 }
@@ -38,6 +44,14 @@ export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
   readonly report: CompileReport;
   readonly outputs: readonly OutputFile[];
+  /** Stale files an earlier compile wrote, to remove once `outputs` are written (empty when `outputs` is). */
+  readonly stale: StaleOutputs;
+}
+
+/** Stale outputs to remove (absolute paths), and outDir, the folder they are removed from. */
+export interface StaleOutputs {
+  readonly outDir: string;
+  readonly remove: readonly string[];
 }
 
 /** The real path of `p`, resolving symlinks of its longest existing prefix. */
@@ -230,8 +244,9 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
   const base = { srcDir: path.relative(cwd, srcDir) || ".", outDir: path.relative(cwd, outDir) || "." };
   const fail = (diagnostics: Diagnostic[], files = 0): CompileResult => ({
     diagnostics: sortDiagnostics(diagnostics),
-    report: { ...base, written: false, files, remoteFunctions: [], diagnostics: sortDiagnostics(diagnostics).map((d) => diagnosticReport(d, cwd)) },
+    report: { ...base, written: false, files, remoteFunctions: [], diagnostics: sortDiagnostics(diagnostics).map((d) => diagnosticReport(d, cwd)), removed: [], staleKept: [] },
     outputs: [],
+    stale: { outDir, remove: [] },
   });
 
   const pathErrors = checkPaths(srcDir, outDir, base);
@@ -277,6 +292,7 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
 
   // Everything but the write runs with `check` too: emission, and whether outDir can take the files.
   let outputs: OutputFile[] = [];
+  let stale = { remove: [] as readonly string[], kept: [] as readonly string[] };
   if (!hasErrors(diagnostics)) {
     for (const plan of plans) {
       try {
@@ -289,9 +305,23 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
     if (plans.some((plan) => plan.remotes.some((r) => r.analysis.captures.some((c) => c.kind === "ref")))) {
       outputs.push({ path: path.join(outDir, CAPTURE_CHECK_MODULE), contents: CAPTURE_CHECK_SOURCE });
     }
-    if (needsModulePackageJson(outDir)) outputs.push({ path: path.join(outDir, "package.json"), contents: '{ "type": "module" }\n' });
+    const previous = readPreviousBuild(srcDir, outDir);
+    // The package.json written last time governs outDir now; it is still this build's output, not a stale one.
+    if (needsModulePackageJson(outDir) || wrotePackageJson(previous, outDir)) outputs.push({ path: path.join(outDir, "package.json"), contents: '{ "type": "module" }\n' });
+    const plumbing = new Set([path.join(outDir, CAPTURE_CHECK_MODULE)]);
+    for (const plan of plans) {
+      for (const remote of plan.remotes) {
+        const taskFile = path.join(path.dirname(plan.outPath), remote.moduleFile);
+        plumbing.add(taskFile).add(`${taskFile}.map`);
+      }
+    }
+    const planned = planStale(srcDir, outDir, outputs, plumbing, previous, options.clean === true);
+    stale = planned;
+    // A project with nothing to write and no earlier build leaves outDir alone.
+    if (outputs.length > 0 || previous.files.size > 0) outputs.push(planned.manifest);
     diagnostics.push(...checkWritable(outputs));
   }
+  if (hasErrors(diagnostics)) stale = { remove: [], kept: [] };
   if (hasErrors(diagnostics) || options.check === true) outputs = [];
   const sorted = sortDiagnostics(diagnostics);
   return {
@@ -302,8 +332,11 @@ export function compile(options: CompileOptions, cache?: ProjectCache): CompileR
       files: project.sourceFiles.length,
       remoteFunctions: remotes,
       diagnostics: sorted.map((d) => diagnosticReport(d, cwd)),
+      removed: stale.remove.map((file) => path.relative(cwd, file)),
+      staleKept: stale.kept.map((file) => path.relative(cwd, file)),
     },
     outputs,
+    stale: { outDir, remove: outputs.length > 0 ? stale.remove : [] },
   };
 }
 

@@ -30,6 +30,7 @@ export const DIAGNOSTIC_CODES = {
   RC1302: { category: "warning", title: "relative import leaves srcDir", hint: "the emitted import resolves relative to outDir; keep imported sources inside srcDir" },
   RC1303: { category: "warning", title: "captured class instance loses its methods", hint: "capture the data and rebuild the instance inside the task, or make the class an actor" },
   RC1304: { category: "warning", title: "a re-imported module runs code at load time", hint: "move what the task imports into a module that only declares things (no init(), logging or work at its top level)" },
+  RC1306: { category: "warning", title: "stale output cannot be removed", hint: "remove the file by hand, or make its folder writable; the new outputs were written" },
   RC1305: { category: "warning", title: "remote() call left to the runtime", hint: "it runs as uncompiled (the function's source is shipped, so it cannot use module-level names); pass an arrow, a function or class expression, or the name of a module-level declaration to have it compiled" },
 } as const;
 

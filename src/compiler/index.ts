@@ -8,7 +8,7 @@ export { compile, writeOutputs } from "./compile.js";
 export { DIAGNOSTIC_CODES, formatDiagnostic } from "./diagnostics.js";
 export { formatReport } from "./report.js";
 export { Watcher } from "./watch.js";
-export type { CompileOptions, CompileResult } from "./compile.js";
+export type { CompileOptions, CompileResult, StaleOutputs } from "./compile.js";
 export type { Diagnostic, DiagnosticCode, DiagnosticLocation } from "./diagnostics.js";
 export type { OutputFile } from "./emit.js";
 export type { CaptureReport, CompileReport, DiagnosticReport, RemoteReport, ShippedAs } from "./report.js";

@@ -66,6 +66,13 @@ export interface CompileReport {
   readonly files: number;
   readonly remoteFunctions: readonly RemoteReport[];
   readonly diagnostics: readonly DiagnosticReport[];
+  /**
+   * Stale files an earlier compile wrote that this one removed (with
+   * `--check`: would remove): task modules always, other outputs with `--clean`.
+   */
+  readonly removed: readonly string[];
+  /** Stale files an earlier compile wrote that are kept because `--clean` was not given. */
+  readonly staleKept: readonly string[];
 }
 
 /** The report entry of one capture. */
@@ -156,6 +163,11 @@ export function formatReport(report: CompileReport): string {
       const via = capture.via === undefined ? "" : ` [via ${capture.via}]`;
       lines.push(`    ${capture.name.padEnd(width)}  ${capture.shippedAs.padEnd(7)} ${capture.detail}${via}`);
     }
+  }
+  const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
+  if (report.removed.length > 0) lines.push(`${report.written ? "removed" : "would remove"} ${plural(report.removed.length, "stale output")}: ${report.removed.join(", ")}`);
+  if (report.staleKept.length > 0) {
+    lines.push(`${plural(report.staleKept.length, "stale output")} kept (a source file was renamed or deleted): ${report.staleKept.join(", ")}; --clean removes them`);
   }
   const count = report.remoteFunctions.length;
   const outcome = report.written ? `written to ${report.outDir}` : "nothing written";

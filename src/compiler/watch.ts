@@ -9,6 +9,7 @@ import path from "node:path";
 import { compile, type CompileOptions, type CompileResult } from "./compile.js";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
 import type { OutputFile } from "./emit.js";
+import { MANIFEST_FILE } from "./manifest.js";
 import { ProjectCache } from "./project.js";
 import { writeOutputs } from "./write-outputs.js";
 
@@ -17,7 +18,7 @@ export interface WatchOutcome {
   readonly result: CompileResult;
   /** RC1004 diagnostics of files that could not be written. */
   readonly writeFailures: readonly Diagnostic[];
-  /** How many output files were (re)written. */
+  /** How many output files were (re)written (the manifest not counted). */
   readonly written: number;
   /** Wall time of the compile and write, in milliseconds. */
   readonly ms: number;
@@ -64,10 +65,10 @@ export class Watcher {
         const before = this.#written.get(output.path);
         return before === undefined || !sameContents(before, output.contents) || !fs.existsSync(output.path);
       });
-      writeFailures = writeOutputs(changed);
-      if (writeFailures.length === 0) {
+      writeFailures = writeOutputs(changed, result.stale);
+      if (!hasErrors(writeFailures)) {
         for (const output of changed) this.#written.set(output.path, output.contents);
-        written = changed.length;
+        written = changed.filter((output) => path.basename(output.path) !== MANIFEST_FILE).length;
       }
     }
     const outcome: WatchOutcome = { result, writeFailures, written, ms: performance.now() - started };

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { diagnostic, type Diagnostic } from "./diagnostics.js";
 import type { OutputFile } from "./emit.js";
+import { removeStale } from "./manifest.js";
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -63,9 +64,11 @@ export function checkWritable(outputs: readonly OutputFile[]): Diagnostic[] {
 /**
  * Writes the output files, after checking them all; RC1004 for what cannot
  * be written. On a failure midway, files and folders this call created are
- * removed (files it overwrote keep their new contents).
+ * removed (files it overwrote keep their new contents). Once all are
+ * written, the stale outputs of the compile (`result.stale`) are removed,
+ * with the folders under outDir that this leaves empty.
  */
-export function writeOutputs(outputs: readonly OutputFile[]): Diagnostic[] {
+export function writeOutputs(outputs: readonly OutputFile[], stale?: { readonly outDir: string; readonly remove: readonly string[] }): Diagnostic[] {
   const problems = checkWritable(outputs);
   if (problems.length > 0) return problems;
   const created: string[] = [];
@@ -81,5 +84,6 @@ export function writeOutputs(outputs: readonly OutputFile[]): Diagnostic[] {
       return [diagnostic("RC1004", `cannot write ${output.path}: ${reasonOf(error)}`, { file: output.path })];
     }
   }
-  return [];
+  if (stale === undefined) return [];
+  return removeStale(stale.remove, stale.outDir).map(({ file, reason }) => diagnostic("RC1306", `cannot remove the stale output ${file}: ${reason}`, { file }));
 }

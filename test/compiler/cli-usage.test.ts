@@ -46,6 +46,7 @@ describe("raycompile command line", () => {
       project: "tsconfig.app.json",
       check: true,
       noCheck: true,
+      clean: false,
       watch: false,
       report: "json",
     });
@@ -114,6 +115,7 @@ describe("raycompile command line", () => {
       before,
     );
     assert.deepEqual(listTree(path.join(scratch, "seed-out")), [
+      ".raycompile-manifest.json",
       "__rayts__/capture-check.js",
       // The repository's tsconfig (the nearest above the fixture) asks for source maps.
       "main.foo1.task.js",

@@ -10,6 +10,7 @@ import { DEFAULT_NAMESPACE } from "../api/actor-options.js";
 import { ActorThread, ActorThreads } from "./actor-threads.js";
 import { ActorDiedError, errorToData, RayError, WorkerCrashedError, type ErrorData } from "../api/errors.js";
 import type { EventSink, TaskEventCalls } from "../runtime/events.js";
+import { actorCallOutOfMemoryData } from "../runtime/memory-monitor.js";
 import { nextId, state } from "../runtime/global-state.js";
 import type { Settled } from "../store/object-store.js";
 import type { ResolvedActorOptions } from "../api/options.js";
@@ -119,6 +120,13 @@ export class ActorState {
   /** A sent call settled or was cancelled; returns whether it was in flight. */
   ended(id: number): boolean {
     return this.#calls?.inFlight.delete(id) ?? false;
+  }
+
+  /** Takes one call in flight out of the in-flight set. */
+  takeCall(id: number): Task | undefined {
+    const task = this.#calls?.inFlight.get(id);
+    if (task !== undefined) this.#calls?.inFlight.delete(id);
+    return task;
   }
 
   /** Takes the calls in flight, in the order they were sent. */
@@ -542,32 +550,41 @@ export class ActorManager {
     this.killActor(actor, `its constructor threw: ${error.cause?.message ?? error.message}`);
   }
 
-  /** A thread ended: each actor on it is restarted or failed on its own terms. */
-  threadDied(thread: ActorThread, reason: string): void {
+  /**
+   * A thread ended: each actor on it is restarted or failed on its own
+   * terms. `outOfMemory` says why when the thread died of its heap limit:
+   * the call running then fails with OutOfMemoryError, as a task would.
+   */
+  threadDied(thread: ActorThread, reason: string, outOfMemory?: string): void {
     this.#threads.ended(thread);
     const running = this.#host.running(thread.link);
     for (const id of [...thread.actors]) {
       const actor = this.#actors.get(id);
       if (actor !== undefined && actor.thread === thread) {
         actor.thread = undefined;
-        this.#actorDied(actor, reason, running);
+        this.#actorDied(actor, reason, running, outOfMemory);
       }
     }
     thread.actors.clear();
   }
 
   /** Restarts the actor if `maxRestarts` allows and retries calls that `maxTaskRetries` allows. */
-  #actorDied(actor: ActorState, reason: string, running: number | undefined): void {
+  #actorDied(actor: ActorState, reason: string, running: number | undefined, outOfMemory: string | undefined): void {
     if (actor.killed || actor.dead !== undefined) return;
     const shared = actor.options.dedicatedThread ? "" : " (a thread shared with other actors)";
+    const failed = (task: Task): ErrorData =>
+      outOfMemory === undefined
+        ? errorToData(new WorkerCrashedError(`the worker${shared} of actor ${actor.name} died (${reason}) during this call`))
+        : actorCallOutOfMemoryData(task.name, outOfMemory, task.options.maxRetries);
     if (actor.restarts >= actor.options.maxRestarts) {
+      const call = outOfMemory === undefined || running === undefined ? undefined : actor.takeCall(running);
+      if (call !== undefined) this.#host.settle(call, { ok: false, error: failed(call) });
       this.killActor(actor, `its worker${shared} died (${reason}) and it was restarted ${actor.restarts} of maxRestarts ${actor.options.maxRestarts} times`);
       return;
     }
     actor.restarts++;
     this.#host.events()?.emit({ kind: "actorRestarted", actor: actor.id, restarts: actor.restarts, reason });
     const inFlight = actor.takeInFlight();
-    const error = errorToData(new WorkerCrashedError(`the worker${shared} of actor ${actor.name} died (${reason}) during this call`));
     const retried: Task[] = [];
     for (const task of inFlight) {
       // Only the call that was running when the thread died spends a retry; the others had not started.
@@ -576,7 +593,7 @@ export class ActorManager {
         task.attempts++;
         this.#host.events()?.emit({ kind: "taskRetried", task, reason: `the actor's worker died (${reason})` });
         retried.push(task);
-      } else this.#host.settle(task, { ok: false, error });
+      } else this.#host.settle(task, { ok: false, error: failed(task) });
     }
     actor.requeue(retried);
     this.#start(actor);

@@ -3,7 +3,7 @@
  * Checks that need the class's method names (per-method concurrency groups)
  * run in {@link checkMethodGroups} once the methods are known.
  */
-import { checkBoolean, checkInteger, checkKeys, checkName, checkObject, checkRetries, show } from "./checks.js";
+import { checkBoolean, checkInteger, checkKeys, checkName, checkObject, checkObjectOption, checkRetries, show } from "./checks.js";
 import { placement, type ResolvedActorOptions } from "./options.js";
 
 /** The namespace of actor names when none is given. */
@@ -25,17 +25,17 @@ const ACTOR_OPTION_KEYS = [
 ] as const;
 
 function checkGroups(value: unknown): Record<string, number> {
-  const groups = checkObject(value, "concurrencyGroups");
+  const groups = checkObjectOption(value, "concurrencyGroups");
   const resolved: Record<string, number> = {};
   for (const [group, limit] of Object.entries(groups)) resolved[group] = checkInteger(limit, `concurrencyGroups.${group}`, 1);
   return resolved;
 }
 
 function checkMethodOptions(value: unknown): Record<string, string> {
-  const methods = checkObject(value, "methodOptions");
+  const methods = checkObjectOption(value, "methodOptions");
   const groups: Record<string, string> = {};
   for (const [method, options] of Object.entries(methods)) {
-    const checked = checkObject(options, `methodOptions.${method}`);
+    const checked = checkObjectOption(options, `methodOptions.${method}`);
     checkKeys(checked, ["concurrencyGroup"], `methodOptions.${method}`);
     if (checked["concurrencyGroup"] !== undefined) groups[method] = checkName(checked["concurrencyGroup"], `methodOptions.${method}.concurrencyGroup`);
   }

@@ -20,11 +20,21 @@ export function show(value: unknown): string {
   return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
 }
 
-/** An options object, or `{}` for undefined; `what` names the call, e.g. "get()" or "task options". */
+/**
+ * An options object, or `{}` for undefined; `what` names the call ("get()":
+ * "the options of get()") or the options themselves ("task options",
+ * "options of method f": "the task options").
+ */
 export function checkObject(value: unknown, what: string): Record<string, unknown> {
+  const named = what.startsWith("options of ") || what.endsWith(" options");
+  return checkObjectOption(value, named ? `the ${what}` : `the options of ${what}`);
+}
+
+/** An object-valued option such as `concurrencyGroups`, or `{}` for undefined. */
+export function checkObjectOption(value: unknown, name: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`Expected the options of ${what} to be an object, got ${show(value)}`);
+    throw new TypeError(`Expected ${name.startsWith("the ") ? name : `\`${name}\``} to be an object, got ${show(value)}`);
   }
   return value as Record<string, unknown>;
 }

@@ -98,7 +98,8 @@ export class ObjectStoreFullError extends RayError {
  * The task's worker was stopped for memory: the memory monitor stopped it
  * while the machine (or its cgroup) was past its memory threshold, or the
  * worker passed its heap limit (`workerMaxHeapMB`), and the task had no
- * retries left.
+ * retries left. An actor call whose thread passed the heap limit fails
+ * the same way.
  */
 export class OutOfMemoryError extends RayError {
   override readonly code = "OUT_OF_MEMORY";

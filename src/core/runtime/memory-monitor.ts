@@ -90,6 +90,16 @@ export function outOfMemoryData(taskName: string, why: string, maxRetries: numbe
   );
 }
 
+/** The error of an actor call whose thread died of its heap limit and that has no retries left. */
+export function actorCallOutOfMemoryData(callName: string, why: string, maxTaskRetries: number): ErrorData {
+  return errorToData(
+    new OutOfMemoryError(
+      `actor call ${callName} was stopped because ${why}, and it has no retries left (maxTaskRetries: ${maxTaskRetries}); ` +
+        "give the actor maxTaskRetries (and maxRestarts), hold less state in it, or raise workerMaxHeapMB",
+    ),
+  );
+}
+
 function percent(reading: MemoryReading): string {
   return `${((100 * reading.used) / reading.total).toFixed(1)}%`;
 }

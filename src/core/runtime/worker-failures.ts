@@ -17,6 +17,13 @@ function crashData(message: string): ErrorData {
   return errorToData(new WorkerCrashedError(message));
 }
 
+/** Why a thread ended, in one line; a thread that exited by itself (`process.exit()`) is told by its exit code. */
+function exitReason(error: unknown): string {
+  if (!(error instanceof Error)) return "the worker exited";
+  const exitCode = /terminated Unexpectedly[\s\S]*exitCode: `(\d+)`/.exec(error.message)?.[1];
+  return exitCode === undefined ? (error.message.split("\n")[0] ?? "") : `its thread exited with code ${exitCode}`;
+}
+
 /** What a runtime does when one of its threads ends. */
 export class WorkerFailures {
   readonly #parts: DriverParts;
@@ -57,10 +64,10 @@ export class WorkerFailures {
     if (started !== undefined) for (const id of started) parts.reuse.retrying(id);
     parts.lending.dropBorrows(owner);
     parts.streams.ownerDied(owner);
-    const reason = error instanceof Error ? error.message.split("\n")[0] ?? "" : "the worker exited";
+    const reason = exitReason(error);
     parts.events?.emit({ kind: "workerExited", worker: workerName(peer, owner), reason });
     if (owner instanceof TaskWorker) this.#taskWorkerDied(owner, started ?? new Set(), reason, isHeapOutOfMemory(error));
-    else parts.actors.threadDied(owner, reason);
+    else parts.actors.threadDied(owner, reason, isHeapOutOfMemory(error) ? this.#heapLimit() : undefined);
     this.#orphaned(owner, reason);
     parts.loop.scheduleTick();
   };
@@ -100,7 +107,7 @@ export class WorkerFailures {
     const parts = this.#parts;
     // Stopped by the memory monitor (retried once memory is back), or dead of its heap limit.
     const stopped = parts.memory?.takeStopped(worker);
-    const oom = stopped ?? (heapOutOfMemory ? `its worker passed its heap limit (workerMaxHeapMB: ${parts.options.workerMaxHeapMB ?? "Node's default"})` : undefined);
+    const oom = stopped ?? (heapOutOfMemory ? this.#heapLimit() : undefined);
     this.#parked.delete(worker);
     const tasks = [...worker.assigned.values()];
     worker.reset();
@@ -131,6 +138,11 @@ export class WorkerFailures {
         } else parts.policy.queue.unshift(task);
       }
     }
+  }
+
+  /** Why a thread that died of its heap limit died. */
+  #heapLimit(): string {
+    return `its worker passed its heap limit (workerMaxHeapMB: ${this.#parts.options.workerMaxHeapMB ?? "Node's default"})`;
   }
 
   /** The tasks that had started on a task worker: the one running and those parked in a nested `get`/`wait`. */
