@@ -12,6 +12,7 @@ import * as api from "../core/api/api.js";
 import { ObjectLostError, OwnerDiedError } from "../core/api/errors.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import type { ControlPlane } from "./control-plane.js";
+import { MemoryPressure } from "../core/store/collector.js";
 import { withArrows } from "./arrow-wire.js";
 import { pullFromHolders, SERVED } from "./holders.js";
 import { PartialCopy } from "./partial-copy.js";
@@ -46,6 +47,12 @@ export class NodeObjects {
   /** Copies still being pulled, served to other pullers meanwhile. */
   readonly #partial = new Map<string, PartialCopy>();
   readonly #fanOut: boolean;
+  /**
+   * A dropped ref frees its object only when collected, and an idle node
+   * has no reason to collect: the owner's free asks for a collection
+   * (paced by what the last one cost), so the node's memory comes back.
+   */
+  readonly #freed = new MemoryPressure(1, "full");
 
   constructor(plane: ControlPlane, nodeId: string, token: string, hooks: ObjectHooks) {
     this.#plane = plane;
@@ -126,7 +133,9 @@ export class NodeObjects {
 
   /** The owner freed these objects. */
   free(ids: readonly string[]): void {
-    for (const id of ids) this.#held.delete(id);
+    let dropped = false;
+    for (const id of ids) dropped = this.#held.delete(id) || dropped;
+    if (dropped) this.#freed.request();
   }
 
   /** Drops every object of a dead owner; returns how many there were. */
@@ -138,6 +147,7 @@ export class NodeObjects {
         dropped++;
       }
     }
+    if (dropped > 0) this.#freed.request();
     return dropped;
   }
 
