@@ -84,6 +84,11 @@ export class Session {
       .map((file) => ({ name: file.slice(0, -4), pid: Number(readFileSync(join(dir, file), "utf8")) }));
   }
 
+  /** Deletes the session folder (a start that failed: nothing it records runs). */
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   removePid(name: string): void {
     rmSync(join(this.dir, "pids", `${name}.pid`), { force: true });
   }
