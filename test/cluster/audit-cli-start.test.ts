@@ -75,3 +75,20 @@ test("--num-cpus beyond what a node may run is refused before anything starts", 
   assert.equal(await listening(HOST, port), false);
   assert.deepEqual(recorded().sessions, []);
 });
+
+test("a head started with a dashboard token prints the dashboard's address with its token", async () => {
+  const port = await freePort(HOST);
+  const head = await rayts(["start", "--head", "--port", String(port), "--node-ip-address", HOST, "--num-cpus", "1", "--dashboard-port", "0", "--dashboard-token", "tok-3"]);
+  try {
+    assert.equal(head.code, 0, head.stderr);
+    const url = /Dashboard: (http:\/\/\S+)/.exec(head.stdout)?.[1];
+    assert.ok(url !== undefined, head.stdout);
+    assert.match(url, /\/\?token=tok-3$/);
+    const opened = await fetch(url.replace("/?", "/api/status?"));
+    assert.equal(opened.status, 200);
+    await opened.body?.cancel();
+  } finally {
+    const stop = await rayts(["stop"]);
+    assert.equal(stop.code, 0, stop.stderr);
+  }
+});

@@ -43,3 +43,15 @@ test("rayts list without the dashboard's token, or with a wrong one, says the to
   assert.equal(right.code, 0, right.stderr);
   assert.match(right.stdout, /1 of 1 shown/);
 });
+
+test("the dashboard's refusal says how to give the token, and the token in the address opens it", async () => {
+  const refused = await fetch(`${base}/api/status`);
+  assert.equal(refused.status, 401);
+  assert.match(await refused.text(), /asks for its token: open it as \/\?token=<token>, send `Authorization: Bearer <token>`/);
+  const wrong = await fetch(`${base}/api/status?token=${TOKEN}x`);
+  assert.equal(wrong.status, 401);
+  await wrong.body?.cancel();
+  const page = await fetch(`${base}/?token=${TOKEN}`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /rayts dashboard/);
+});

@@ -170,7 +170,9 @@ export async function run(argv: string[]): Promise<number> {
     `  Logs:     ${session.logs}`,
     `  Session:  ${session.dir}`,
   ];
-  if (node.dashboardUrl !== undefined) lines.push(`  Dashboard: ${node.dashboardUrl}  (rayts list tasks, rayts logs --follow, ... read it)`);
+  if (node.dashboardUrl !== undefined && dashboard?.token !== undefined) {
+    lines.push(`  Dashboard: ${node.dashboardUrl}/?token=${encodeURIComponent(dashboard.token)}  (the CLI reads it with --token)`);
+  } else if (node.dashboardUrl !== undefined) lines.push(`  Dashboard: ${node.dashboardUrl}  (rayts list tasks, rayts logs --follow, ... read it)`);
   else if (dashboard !== undefined) lines.push(`  Dashboard: could not start; see ${logFile}`);
   if (values.head) {
     lines.push(
