@@ -140,15 +140,19 @@ export class NodeObjects {
 
   /** Drops every object of a dead owner; returns how many there were. */
   dropOwner(owner: string): number {
-    let dropped = 0;
+    const dropped: string[] = [];
     for (const id of [...this.#held.keys()]) {
       if (id.startsWith(`${owner}.`)) {
         this.#held.delete(id);
-        dropped++;
+        dropped.push(id);
       }
     }
-    if (dropped > 0) this.#freed.request();
-    return dropped;
+    if (dropped.length > 0) {
+      this.#freed.request();
+      // The owner that would have dropped their directory entries is gone (every holder may do it: DEL is idempotent).
+      void this.#plane.dropLocations(dropped).catch(() => undefined);
+    }
+    return dropped.length;
   }
 
   /** An object's bytes for a puller (see object-server.ts), or its copy still being pulled; undefined when neither is here. */

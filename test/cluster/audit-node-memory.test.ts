@@ -8,6 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
+import { ControlPlane, PREFIX } from "../../src/cluster/control-plane.js";
 import { runScript } from "../support/child.js";
 import { GUARD_MS } from "../support/shared.js";
 import { Cluster } from "./harness.js";
@@ -51,7 +52,9 @@ async function storeUntil(holds: (used: number) => boolean, what: string): Promi
   }
 }
 
-test("the large results of a driver that exited without shutdown leave the node's store", async () => {
+test("the large results of a driver that exited without shutdown leave the node's store and the object directory", async () => {
+  const plane = await ControlPlane.connect(cluster.address, cluster.password, "audit-observer");
+  const before = new Set(await plane.redis.keys(`${PREFIX}loc:*`));
   const run = await runScript(
     "audit-exit-without-shutdown",
     `
@@ -68,6 +71,17 @@ test("the large results of a driver that exited without shutdown leave the node'
   );
   assert.match(run.stdout, /RESULT made/, run.stderr);
   await storeUntil((used) => used < LENGTH * 8, "after the driver exited");
+  try {
+    const deadline = Date.now() + GUARD_MS;
+    for (;;) {
+      const left = (await plane.redis.keys(`${PREFIX}loc:*`)).filter((key) => !before.has(key));
+      if (left.length === 0) break;
+      assert.ok(Date.now() < deadline, `directory entries of the exited driver are left: ${left.join(", ")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await plane.close();
+  }
 });
 
 test("a large result dropped by its owner leaves the idle node's store", async () => {
