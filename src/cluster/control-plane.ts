@@ -104,7 +104,7 @@ export async function openRedis(host: string, port: number, password: string, na
     await probe.connect();
   } catch (error) {
     probe.disconnect();
-    throw new RayError(`cannot reach the cluster's Redis at ${host}:${port}: ${(cause ?? (error as Error)).message} (is the cluster running? \`rayts status\` shows it)`);
+    throw new RayError(`cannot reach the cluster's Redis at ${host}:${port}: ${(cause ?? (error as Error)).message} (is the cluster running? \`rayts start --head\` starts one)`);
   }
   try {
     await probe.call("AUTH", password);
