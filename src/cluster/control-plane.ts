@@ -113,12 +113,14 @@ export function parseAddress(address: string, what: string): { host: string; por
  */
 export async function openRedis(host: string, port: number, password: string, name: string): Promise<Redis> {
   const probe = new Redis({ host, port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false, protocol: 2 });
-  probe.on("error", () => undefined);
+  // The socket's own error (ECONNREFUSED, ETIMEDOUT, ...) says more than the client's "Connection is closed".
+  let cause: Error | undefined;
+  probe.on("error", (error: Error) => (cause ??= error));
   try {
     await probe.connect();
   } catch (error) {
     probe.disconnect();
-    throw new RayError(`cannot reach the cluster's Redis at ${host}:${port}: ${(error as Error).message}`);
+    throw new RayError(`cannot reach the cluster's Redis at ${host}:${port}: ${(cause ?? (error as Error)).message} (is the cluster running? \`rayts start --head\` starts one)`);
   }
   try {
     await probe.call("AUTH", password);

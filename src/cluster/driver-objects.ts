@@ -212,6 +212,21 @@ export class DriverObjects {
     }
   }
 
+  /**
+   * At shutdown: frees every large object this driver still owns on its
+   * holders and drops its directory entry (objects die with their owner, as
+   * in Ray), so that neither node memory nor Redis keys wait for the
+   * driver's heartbeat to lapse.
+   */
+  releaseAll(): void {
+    for (const object of this.table.all()) {
+      const settled = object.state;
+      if (settled?.ok !== true || settled.inline) continue;
+      for (const holder of settled.holders) if (holder !== this.#driverId && !this.lineage.dead.has(holder)) this.#outbox.send(holder, { k: "free", ids: [object.gid] });
+      this.#outbox.dropLocation(object.gid);
+    }
+  }
+
   #freed(object: OwnedObject): void {
     this.lineage.release(object);
     const settled = object.state;

@@ -407,6 +407,7 @@ export class ClusterBackend implements Backend {
     this.#actors.killOwned();
     const error = errorToData(new RayError("the driver was shut down"));
     for (const object of [...this.#objects.all()]) if (object.state === undefined) this.#objects.settle(object, { ok: false, error });
+    this.#store.releaseAll();
     this.#outbox.flush();
     this.#closed = true;
     this.#outbox.closed = true;

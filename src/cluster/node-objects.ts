@@ -12,6 +12,7 @@ import * as api from "../core/api/api.js";
 import { ObjectLostError, OwnerDiedError } from "../core/api/errors.js";
 import type { ObjectRef } from "../core/api/object-ref.js";
 import type { ControlPlane } from "./control-plane.js";
+import { MemoryPressure } from "../core/store/collector.js";
 import { withArrows } from "./arrow-wire.js";
 import { pullFromHolders, SERVED } from "./holders.js";
 import { PartialCopy } from "./partial-copy.js";
@@ -46,6 +47,12 @@ export class NodeObjects {
   /** Copies still being pulled, served to other pullers meanwhile. */
   readonly #partial = new Map<string, PartialCopy>();
   readonly #fanOut: boolean;
+  /**
+   * A dropped ref frees its object only when collected, and an idle node
+   * has no reason to collect: the owner's free asks for a collection
+   * (paced by what the last one cost), so the node's memory comes back.
+   */
+  readonly #freed = new MemoryPressure(1, "full");
 
   constructor(plane: ControlPlane, nodeId: string, token: string, hooks: ObjectHooks) {
     this.#plane = plane;
@@ -126,19 +133,26 @@ export class NodeObjects {
 
   /** The owner freed these objects. */
   free(ids: readonly string[]): void {
-    for (const id of ids) this.#held.delete(id);
+    let dropped = false;
+    for (const id of ids) dropped = this.#held.delete(id) || dropped;
+    if (dropped) this.#freed.request();
   }
 
   /** Drops every object of a dead owner; returns how many there were. */
   dropOwner(owner: string): number {
-    let dropped = 0;
+    const dropped: string[] = [];
     for (const id of [...this.#held.keys()]) {
       if (id.startsWith(`${owner}.`)) {
         this.#held.delete(id);
-        dropped++;
+        dropped.push(id);
       }
     }
-    return dropped;
+    if (dropped.length > 0) {
+      this.#freed.request();
+      // The owner that would have dropped their directory entries is gone (every holder may do it: DEL is idempotent).
+      void this.#plane.dropLocations(dropped).catch(() => undefined);
+    }
+    return dropped.length;
   }
 
   /** An object's bytes for a puller (see object-server.ts), or its copy still being pulled; undefined when neither is here. */

@@ -84,6 +84,23 @@ export class Session {
       .map((file) => ({ name: file.slice(0, -4), pid: Number(readFileSync(join(dir, file), "utf8")) }));
   }
 
+  /** Whether a process this session recorded still runs (it was not stopped, though part of it may have died). */
+  running(): boolean {
+    return this.pids().some(({ pid }) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** Deletes the session folder (a start that failed: nothing it records runs). */
+  discard(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   removePid(name: string): void {
     rmSync(join(this.dir, "pids", `${name}.pid`), { force: true });
   }

@@ -118,10 +118,14 @@ export async function readDriverDemand(redis: Redis): Promise<DriverDemand[]> {
   if (ids.length === 0) return [];
   const alive = await redis.mget(ids.map(driverKey));
   const demand: DriverDemand[] = [];
+  const gone: string[] = [];
   ids.forEach((id, index) => {
     const text = fields[id];
-    if (alive[index] !== null && alive[index] !== undefined && text !== undefined) demand.push(JSON.parse(text) as DriverDemand);
+    if (alive[index] === null || alive[index] === undefined) gone.push(id);
+    else if (text !== undefined) demand.push(JSON.parse(text) as DriverDemand);
   });
+  // A driver that exited without shutdown never removes its entry: whoever reads it after the driver's key lapsed does.
+  if (gone.length > 0) await redis.hdel(DEMAND_KEY, ...gone);
   return demand;
 }
 

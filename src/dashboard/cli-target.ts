@@ -59,9 +59,23 @@ class DashboardTarget implements Target {
     } catch {
       throw this.#unreachable();
     }
-    const body = (await response.json()) as T & { error?: string };
+    if (response.status === 401 || response.status === 403) throw this.#refused(response.status);
+    const text = await response.text();
+    let body: T & { error?: string };
+    try {
+      body = JSON.parse(text) as T & { error?: string };
+    } catch {
+      throw new Error(`${this.#address} answered ${response.status} with something other than the rayts dashboard's JSON: ${JSON.stringify(text.slice(0, 200))}`);
+    }
     if (!response.ok) throw new Error(`${this.#address} answered ${response.status}: ${body.error ?? response.statusText}`);
     return body;
+  }
+
+  /** The dashboard turned the request away: it asks for a token (401), or refuses this client (403). */
+  #refused(status: number): Error {
+    if (status === 403) return new Error(`the dashboard at ${this.#address} refused the request (403)`);
+    const given = this.#headers["authorization"] === undefined ? "no token was given" : "the token given is not its token";
+    return new Error(`the dashboard at ${this.#address} asks for its token and ${given} (401): pass it with --token or RAYTS_DASHBOARD_TOKEN`);
   }
 
   async follow(onLine: (line: LogLine) => void): Promise<Following> {
@@ -72,6 +86,7 @@ class DashboardTarget implements Target {
     } catch {
       throw this.#unreachable();
     }
+    if (response.status === 401 || response.status === 403) throw this.#refused(response.status);
     if (!response.ok || response.body === null) throw new Error(`${this.#address} answered ${response.status} to /events`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     const ended = (async () => {

@@ -113,8 +113,9 @@ async function open(flags: Flags): Promise<Target> {
   try {
     return await openTarget(flags);
   } catch (error) {
-    // The cluster started here was stopped: a local driver's dashboard, then.
-    if (!flags.fromSession) throw error;
+    // The cluster started here was stopped: a local driver's dashboard, then. While its processes still
+    // run (its Redis died, say), the error is the answer: another program's dashboard would be mistaken for it.
+    if (!flags.fromSession || Session.latest()?.running() === true) throw error;
     flags.address = DEFAULT_ADDRESS;
     flags.redisPassword = undefined;
     return openTarget(flags);

@@ -43,6 +43,15 @@ const RECENT_ERRORS = 20;
 const NODES = "rayts:nodes";
 const alive = (nodeId: string): string => `rayts:alive:${nodeId}`;
 
+/**
+ * An actor of a node that left the cluster (declared dead, or stopped) is
+ * dead, whatever the node last published: a killed node publishes nothing
+ * more.
+ */
+function diedWithNode(actor: ActorInfo, nodeId: string): ActorInfo {
+  return actor.state === "dead" ? actor : { ...actor, state: "dead", worker: undefined, deathCause: `its node ${nodeId} died` };
+}
+
 export class ClusterState implements StateSource {
   readonly #redis: Redis;
   readonly #nodes = new Map<string, NodeReplay>();
@@ -77,8 +86,10 @@ export class ClusterState implements StateSource {
         this.#node(batch.node).applyLines(batch);
       });
       const records = Object.values(await this.#redis.hgetall(NODES)).map((text) => JSON.parse(text) as NodeRecord);
+      for (const node of this.#nodes.values()) node.registered = false;
       for (const record of records) {
         const node = this.#node(record.nodeId);
+        node.registered = true;
         node.address = record.address;
         node.cpus = record.resources["CPU"] ?? 0;
       }
@@ -158,7 +169,7 @@ export class ClusterState implements StateSource {
     let dropped = 0;
     for (const node of this.#list()) {
       const result = await node.state.listActors(ALL);
-      all.push(...result.items);
+      all.push(...(node.registered ? result.items : result.items.map((actor) => diedWithNode(actor, node.nodeId))));
       dropped += result.dropped;
     }
     return page(all.sort((a, b) => b.startedAt - a.startedAt), options, dropped);

@@ -19,6 +19,8 @@ export class NodeReplay {
   address = "";
   /** Registered and heartbeating. */
   alive = false;
+  /** Listed in the cluster's node table (a node declared dead, or stopped, is not). */
+  registered = false;
   /** CPU slots it declared when it registered. */
   cpus = 0;
   /** Tasks queued here beyond its CPUs, from its last heartbeat. */

@@ -5,6 +5,7 @@
  * nothing. Bound to loopback it refuses requests whose Host is not a
  * loopback name (DNS rebinding); bound elsewhere it asks for a token.
  */
+import { timingSafeEqual } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +18,14 @@ import type { TaskId } from "../core/api/ids.js";
 
 /** Ports tried after the asked one when it is taken. */
 const PORT_TRIES = 20;
+/** Compares a secret in constant time (a mismatch takes as long wherever it is). */
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/;
 
 const TYPES: Record<string, string> = {
@@ -107,7 +116,7 @@ export class DashboardServer {
 
   #authorized(request: IncomingMessage, url: URL): boolean {
     const token = this.#options.token;
-    if (token !== undefined) return request.headers.authorization === `Bearer ${token}` || url.searchParams.get("token") === token;
+    if (token !== undefined) return sameSecret(request.headers.authorization, `Bearer ${token}`) || sameSecret(url.searchParams.get("token") ?? undefined, token);
     return LOOPBACK_HOST.test(request.headers.host ?? "");
   }
 
@@ -118,7 +127,13 @@ export class DashboardServer {
       return;
     }
     if (!this.#authorized(request, url)) {
-      response.writeHead(this.#options.token === undefined ? 403 : 401, { "content-type": "text/plain" }).end("not authorized\n");
+      if (this.#options.token === undefined) {
+        response.writeHead(403, { "content-type": "text/plain" }).end("the rayts dashboard answers only requests addressed to a loopback host (127.0.0.1, localhost)\n");
+      } else {
+        response
+          .writeHead(401, { "content-type": "text/plain" })
+          .end("this rayts dashboard asks for its token: open it as /?token=<token>, send `Authorization: Bearer <token>`, or give the CLI --token\n");
+      }
       return;
     }
     const route = url.pathname;

@@ -8,12 +8,14 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
 import { RayError } from "../../core/api/errors.js";
+import { maxNumCpus } from "../../core/api/options.js";
 import { ControlPlane, parseAddress } from "../../cluster/control-plane.js";
 import { launchNode } from "../../cluster/launch.js";
 import { newPassword, startRedisServer } from "../../cluster/redis-server.js";
 import { Session } from "../../cluster/session.js";
 import { checkHeadDashboard, type HeadDashboardOptions } from "../../dashboard/head-dashboard.js";
 import { checkUsage, UsageError } from "../usage.js";
+import { stopGroup } from "./stop.js";
 
 export const summary = "start a head node (--head) or join a node to a cluster (--address)";
 
@@ -111,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const ip = values["node-ip-address"] ?? "127.0.0.1";
-  const numCpus = integerOption(values["num-cpus"], "num-cpus", availableParallelism(), 1);
+  const numCpus = integerOption(values["num-cpus"], "num-cpus", availableParallelism(), 1, maxNumCpus());
   const resources = resourcesOption(values.resources);
   const dashboard = dashboardOptions(values);
   const objectStoreMemory = values["object-store-memory"] === undefined ? undefined : integerOption(values["object-store-memory"], "object-store-memory", 0, 1);
@@ -127,6 +129,7 @@ export async function run(argv: string[]): Promise<number> {
   let address: string;
   let password: string;
   let session: Session;
+  let redisPid: number | undefined;
   if (values.head && values.address === undefined) {
     await portFree(ip, port);
     session = Session.create();
@@ -134,6 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     const redis = await startRedisServer({ host: ip, port, password, logFile: join(session.logs, "redis-server.log"), detached: true });
     redis.child.unref();
     session.addPid("redis-server", redis.pid);
+    redisPid = redis.pid;
     address = `${ip}:${port}`;
   } else {
     address = values.address as string;
@@ -144,11 +148,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip });
   const logFile = join(session.logs, `node-${ip}.log`);
-  const node = await launchNode(
-    { redisAddress: address, redisPassword: password, nodeIpAddress: ip, numCpus, resources, objectStoreMemory, head: values.head, logDir: session.logs, ...(dashboard === undefined ? {} : { dashboard }) },
-    logFile,
-    true,
-  );
+  let node: Awaited<ReturnType<typeof launchNode>>;
+  try {
+    node = await launchNode(
+      { redisAddress: address, redisPassword: password, nodeIpAddress: ip, numCpus, resources, objectStoreMemory, head: values.head, logDir: session.logs, ...(dashboard === undefined ? {} : { dashboard }) },
+      logFile,
+      true,
+    );
+  } catch (error) {
+    // Nothing of a start that failed stays: not the Redis it started (the port stays free for the next try), nor its session.
+    if (redisPid !== undefined) await stopGroup(redisPid);
+    session.discard();
+    throw error;
+  }
   session.addPid(`node-${node.nodeId}`, node.pid);
   session.makeLatest();
   if (node.dashboardUrl !== undefined) session.writeInfo({ address, redisPassword: password, nodeIpAddress: ip, dashboardUrl: node.dashboardUrl });
@@ -158,7 +170,9 @@ export async function run(argv: string[]): Promise<number> {
     `  Logs:     ${session.logs}`,
     `  Session:  ${session.dir}`,
   ];
-  if (node.dashboardUrl !== undefined) lines.push(`  Dashboard: ${node.dashboardUrl}  (rayts list tasks, rayts logs --follow, ... read it)`);
+  if (node.dashboardUrl !== undefined && dashboard?.token !== undefined) {
+    lines.push(`  Dashboard: ${node.dashboardUrl}/?token=${encodeURIComponent(dashboard.token)}  (the CLI reads it with --token)`);
+  } else if (node.dashboardUrl !== undefined) lines.push(`  Dashboard: ${node.dashboardUrl}  (rayts list tasks, rayts logs --follow, ... read it)`);
   else if (dashboard !== undefined) lines.push(`  Dashboard: could not start; see ${logFile}`);
   if (values.head) {
     lines.push(

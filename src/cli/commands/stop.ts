@@ -17,7 +17,8 @@ export function alive(pid: number): boolean {
   }
 }
 
-async function stopGroup(pid: number): Promise<boolean> {
+/** Stops the process group of `pid` (SIGTERM, then SIGKILL after 10 s); false when it was not running. */
+export async function stopGroup(pid: number): Promise<boolean> {
   if (!alive(pid)) return false;
   try {
     process.kill(-pid, "SIGTERM");

@@ -10,12 +10,16 @@ import { nodeAddress } from "./node-address.js";
 import { state } from "./global-state.js";
 import type { FunctionDefinition } from "../protocol/protocol.js";
 
-/** Resources as Ray names them. */
+/**
+ * Resources as Ray names them: CPU, memory, the object store, one
+ * `node:<address>` per node, and the custom resources nodes declare
+ * (`rayts start --resources '{"GPU":1}'`), undefined where none has them.
+ */
 export interface ClusterResources {
   CPU: number;
   memory: number;
   object_store_memory: number;
-  [node: `node:${string}`]: number;
+  [resource: string]: number | undefined;
 }
 
 /** One node of the cluster. */
