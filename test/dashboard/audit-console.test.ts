@@ -7,8 +7,7 @@ import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { openBrowser, type Browser } from "../support/browser.js";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/runtime/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime/runtime.js";
+import { localDashboardUrl } from "../support/dashboard.js";
 import { double } from "./workload.js";
 
 let browser: Browser | undefined;
@@ -24,12 +23,7 @@ before(async () => {
   });
   page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
   await ray.init({ numCpus: 2, dashboardPort: 0 });
-  const backend = threadState.backend;
-  assert.ok(backend instanceof DriverRuntime);
-  await backend.observation?.ready;
-  const url = backend.observation?.dashboardUrl;
-  assert.ok(url !== undefined, "the dashboard listens");
-  base = url;
+  base = await localDashboardUrl();
 });
 
 after(async () => {

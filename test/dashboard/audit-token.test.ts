@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/runtime/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime/runtime.js";
+import { localDashboardUrl } from "../support/dashboard.js";
 import { runCli } from "../support/cli.js";
 
 const TOKEN = "audit-token-7f3a";
@@ -15,12 +14,7 @@ let base: string;
 
 before(async () => {
   await ray.init({ numCpus: 1, dashboardPort: 0, dashboardToken: TOKEN });
-  const backend = threadState.backend;
-  assert.ok(backend instanceof DriverRuntime);
-  await backend.observation?.ready;
-  const url = backend.observation?.dashboardUrl;
-  assert.ok(url !== undefined, "the dashboard listens");
-  base = url;
+  base = await localDashboardUrl();
 });
 
 after(async () => {

@@ -10,8 +10,7 @@ import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { openBrowser, screenshot, showsText as pageShowsText, type Browser } from "../support/browser.js";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/runtime/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime/runtime.js";
+import { localDashboardUrl } from "../support/dashboard.js";
 import { release, sharedInts, until } from "../support/shared.js";
 import { double, fails } from "./workload.js";
 
@@ -41,12 +40,7 @@ before(async () => {
   browser = await openBrowser();
   page = browser.page;
   await ray.init({ numCpus: 2, dashboardPort: 0 });
-  const backend = threadState.backend;
-  assert.ok(backend instanceof DriverRuntime);
-  await backend.observation?.ready;
-  const url = backend.observation?.dashboardUrl;
-  assert.ok(url !== undefined, "the dashboard listens");
-  base = url;
+  base = await localDashboardUrl();
 });
 
 after(async () => {

@@ -10,8 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
-import { state as threadState } from "../../src/core/runtime/global-state.js";
-import { DriverRuntime } from "../../src/core/runtime/runtime.js";
+import { localDashboardUrl } from "../support/dashboard.js";
 import { CliProcess, runCli, type CliRun } from "../support/cli.js";
 import { held, release, sharedInts, until } from "../support/shared.js";
 import { double, fails, flaky } from "./workload.js";
@@ -36,11 +35,7 @@ let big: ray.ObjectRef<Float64Array>;
 
 before(async () => {
   await ray.init({ numCpus: 2, dashboardPort: 0 });
-  const backend = threadState.backend;
-  assert.ok(backend instanceof DriverRuntime);
-  await backend.observation?.ready;
-  assert.ok(backend.observation?.dashboardUrl !== undefined);
-  address = backend.observation.dashboardUrl;
+  address = await localDashboardUrl();
   scratch = mkdtempSync(path.join(tmpdir(), "rayts-cli-"));
 
   await ray.get(Array.from({ length: 12 }, (_, i) => double.remote(i)));
