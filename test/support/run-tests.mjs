@@ -17,7 +17,7 @@
  * `--import tsx` applies.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,13 +75,17 @@ function sharedConcurrency() {
 
 const times = process.argv.includes("--times");
 const concurrency = sharedConcurrency();
-const all = testFiles();
-for (const file of ALONE) if (!all.includes(file)) throw new Error(`run-tests.mjs lists ${file} in the alone lane, but there is no such test file`);
+const every = testFiles();
+for (const file of ALONE) if (!every.includes(file)) throw new Error(`run-tests.mjs lists ${file} in the alone lane, but there is no such test file`);
+// Test files named on the command line run in their lanes instead of all of them.
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith("--")).map((arg) => arg.split("\\").join("/").replace(/^\.\//, ""));
+for (const file of named) if (!every.includes(file)) throw new Error(`Expected test files under test/ or property-tests/, got "${file}"`);
+const all = named.length > 0 ? every.filter((file) => named.includes(file)) : every;
 const shared = all.filter((file) => !ALONE.has(file));
 const alone = all.filter((file) => ALONE.has(file));
 
 const timesFile = join(tmpdir(), `rayts-test-times-${process.pid}.jsonl`);
-const extra = times ? ["--test-reporter=./test/support/file-times-reporter.mjs", "--test-reporter-destination=stdout"] : [];
+const extra = times ? ["--import", "./test/support/cpu-probe.mjs", "--test-reporter=./test/support/file-times-reporter.mjs", "--test-reporter-destination=stdout"] : [];
 const env = times ? { RAYTS_TEST_TIMES_FILE: timesFile } : {};
 const started = Date.now();
 const codes = [];
@@ -92,18 +96,30 @@ const wallMs = Date.now() - started;
 
 if (times) {
   /** @type {{ file: string, ms: number, passed: boolean }[]} */
-  let rows = [];
+  const rows = [];
+  /** @type {Map<string, number>} CPU milliseconds by file, from test/support/cpu-probe.mjs */
+  const cpu = new Map();
   try {
-    rows = readFileSync(timesFile, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    for (const line of readFileSync(timesFile, "utf8").trim().split("\n").filter(Boolean)) {
+      const row = JSON.parse(line);
+      if (typeof row.cpuMs === "number") cpu.set(row.file, row.cpuMs);
+      else rows.push(row);
+    }
   } catch {
     // no file finished
   }
   rmSync(timesFile, { force: true });
+  // Every file's times, for comparing runs: .rayts-tmp/test-times.json.
+  mkdirSync(join(REPO, ".rayts-tmp"), { recursive: true });
+  const table = rows.map((row) => ({ ...row, cpuMs: cpu.get(row.file), alone: ALONE.has(row.file) }));
+  writeFileSync(join(REPO, ".rayts-tmp", "test-times.json"), `${JSON.stringify({ concurrency, wallMs, sharedMs, files: table }, null, 1)}\n`);
   const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
   rows.sort((a, b) => b.ms - a.ms);
   const sum = rows.reduce((total, row) => total + row.ms, 0);
   const failed = rows.filter((row) => !row.passed).length;
-  process.stdout.write(`\nSlowest files:\n${rows.slice(0, 25).map((row) => `${seconds(row.ms).padStart(8)}  ${row.file}${ALONE.has(row.file) ? "  (alone)" : ""}`).join("\n")}\n`);
-  process.stdout.write(`${rows.length} files (${failed} failed), ${seconds(sum)} summed, ${seconds(wallMs)} wall (shared lane, ${concurrency} at a time, ${seconds(sharedMs)}; alone ${seconds(wallMs - sharedMs)})\n`);
+  const cpuText = (file) => (cpu.has(file) ? `${seconds(cpu.get(file) ?? 0).padStart(8)} cpu` : "       ? cpu");
+  process.stdout.write(`\nSlowest files (wall, and CPU of the file's process and the children it waited for):\n${rows.slice(0, 25).map((row) => `${seconds(row.ms).padStart(8)} ${cpuText(row.file)}  ${row.file}${ALONE.has(row.file) ? "  (alone)" : ""}`).join("\n")}\n`);
+  const cpuSum = [...cpu.values()].reduce((total, ms) => total + ms, 0);
+  process.stdout.write(`${rows.length} files (${failed} failed), ${seconds(sum)} summed, ${seconds(cpuSum)} CPU, ${seconds(wallMs)} wall (shared lane, ${concurrency} at a time, ${seconds(sharedMs)}; alone ${seconds(wallMs - sharedMs)})\n`);
 }
 process.exitCode = codes.some((code) => code !== 0) ? 1 : 0;
