@@ -1,16 +1,17 @@
 /**
  * Runs every test file in two lanes, one after the other: `npm run
- * test:only` (and, with `--times`, `npm run test:times`).
+ * test:only` (and, with `--times`, `npm run test:times`, which also prints
+ * each file's wall and CPU time). Test files named on the command line run
+ * instead of all of them.
  *
  * - The shared lane runs `RAYTS_TEST_CONCURRENCY` files at a time (default
- *   1). Most files spend their time waiting on child processes, Redis,
- *   sockets and worker threads, so two of them fit on two cores; each file
- *   has its own free ports, temporary folders and sessions, so they do not
- *   meet.
- * - The alone lane then runs, one file at a time, the files that measure
- *   the process they run in (memory returned, store pressure, collector
- *   pacing), that load both cores on their own (chaos, large transfers), or
- *   whose node deaths are judged by short heartbeats.
+ *   2), the slowest first (`SLOW_FIRST`), then the rest in name order. Most
+ *   files spend their time waiting on child processes, Redis, sockets,
+ *   worker threads and heartbeats, so two of them fit on two cores; each
+ *   file has its own free ports, temporary folders and sessions, so they do
+ *   not meet.
+ * - The alone lane then runs, one file at a time, the files listed in
+ *   `ALONE`: files that could not share the machine (none at present).
  *
  * Every file runs in its own process, as `node --test` does. The exit code
  * is non-zero when any file failed. Plain JavaScript: it starts before
@@ -24,23 +25,43 @@ import { fileURLToPath } from "node:url";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Files that run one at a time, after the others (paths from the repository root). */
-export const ALONE = new Set([
-  "test/by-value-arguments.test.ts",
-  "test/memory-protection.test.ts",
-  "test/object-store-memory-return.test.ts",
-  "test/object-store-pressure.test.ts",
-  "test/object-store-small-cap.test.ts",
-  "test/object-store-gc.test.ts",
-  "test/soak-faults-and-memory.test.ts",
-  "test/cluster/chaos.test.ts",
+/**
+ * Files that run one at a time, after the others (paths from the repository
+ * root): none at present. Every file measures only its own processes (the
+ * memory ones read their own RSS and store, whose frees follow bytes, not
+ * time), waits on events rather than time, and judges node deaths by
+ * heartbeats of seconds, so a neighbour only slows it down. A file that
+ * could not share the machine would be listed here.
+ */
+export const ALONE = new Set([]);
+
+/**
+ * The slowest files (measured with `npm run test:times`), longest first:
+ * the shared lane starts them first, so it ends with short files on both
+ * sides rather than one long file alone. The others follow in name order.
+ */
+export const SLOW_FIRST = [
+  "test/cluster/objects-actors.test.ts",
   "test/cluster/faults.test.ts",
-  "test/cluster/nested-faults.test.ts",
-  "test/cluster/redis-restart.test.ts",
-  "test/cluster/lineage-cap.test.ts",
+  "test/cluster/state-api.test.ts",
+  "test/cluster/fanout.test.ts",
+  "test/cluster/cli.test.ts",
+  "test/cluster/status-demand.test.ts",
+  "test/auto-init-and-exit.test.ts",
+  "test/cluster/tasks.test.ts",
+  "test/cluster/actor-restart-delayed.test.ts",
+  "test/cluster/actor-streams.test.ts",
+  "test/audit/unlimited-retries.test.ts",
+  "test/cluster/actor-handles-across-nodes.test.ts",
+  "test/cluster/arrow-wire.test.ts",
+  "test/cluster/dashboard-browser.test.ts",
+  "test/cluster/named-actors.test.ts",
+  "test/cluster/actor-placement-nested.test.ts",
   "test/cluster/actor-handles-deaths.test.ts",
-  "test/cluster/transfer.test.ts",
-]);
+  "test/object-store-small-cap.test.ts",
+  "test/cluster/nested-faults.test.ts",
+  "test/cluster/chaos.test.ts",
+];
 
 /** Every test file under test/ and property-tests/ (fixtures aside), sorted. */
 function testFiles() {
@@ -54,10 +75,10 @@ function testFiles() {
   return files.sort();
 }
 
-/** Runs one lane with `node --test`; resolves to its exit code. */
+/** Runs one lane (test/support/run-lane.mjs), its files in the order given; resolves to its exit code. */
 function lane(files, concurrency, extra, env) {
   if (files.length === 0) return Promise.resolve(0);
-  const args = ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, ...extra, ...files];
+  const args = ["--import", "tsx", ...extra, "test/support/run-lane.mjs", `--concurrency=${concurrency}`, ...(times ? ["--reporter=test/support/file-times-reporter.mjs"] : []), ...files];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: REPO, stdio: "inherit", env: { ...process.env, ...env } });
     child.on("error", () => resolve(1));
@@ -81,11 +102,13 @@ for (const file of ALONE) if (!every.includes(file)) throw new Error(`run-tests.
 const named = process.argv.slice(2).filter((arg) => !arg.startsWith("--")).map((arg) => arg.split("\\").join("/").replace(/^\.\//, ""));
 for (const file of named) if (!every.includes(file)) throw new Error(`Expected test files under test/ or property-tests/, got "${file}"`);
 const all = named.length > 0 ? every.filter((file) => named.includes(file)) : every;
-const shared = all.filter((file) => !ALONE.has(file));
+for (const file of SLOW_FIRST) if (!every.includes(file)) throw new Error(`run-tests.mjs lists ${file} as a slow file, but there is no such test file`);
+const rank = (file) => (SLOW_FIRST.includes(file) ? SLOW_FIRST.indexOf(file) : SLOW_FIRST.length);
+const shared = all.filter((file) => !ALONE.has(file)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 const alone = all.filter((file) => ALONE.has(file));
 
 const timesFile = join(tmpdir(), `rayts-test-times-${process.pid}.jsonl`);
-const extra = times ? ["--import", "./test/support/cpu-probe.mjs", "--test-reporter=./test/support/file-times-reporter.mjs", "--test-reporter-destination=stdout"] : [];
+const extra = times ? ["--import", "./test/support/cpu-probe.mjs"] : [];
 const env = times ? { RAYTS_TEST_TIMES_FILE: timesFile } : {};
 const started = Date.now();
 const codes = [];
