@@ -11,7 +11,7 @@
  *   file has its own free ports, temporary folders and sessions, so they do
  *   not meet.
  * - The alone lane then runs, one file at a time, the files listed in
- *   `ALONE`: files that cannot share the machine.
+ *   `ALONE`, slowest first too.
  *
  * Every file runs in its own process, as `node --test` does. The exit code
  * is non-zero when any file failed. Plain JavaScript: it starts before
@@ -27,21 +27,30 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * Files that run one at a time, after the others (paths from the repository
- * root). The others measure only their own processes (the memory ones read
- * their own RSS and store after explicit collections, or bound them by
- * bytes), wait on events rather than time, and judge node deaths by
- * heartbeats of seconds, so a neighbour only slows them down.
- * - object-store-small-cap: how many small results a `wait` loop holds at
- *   once depends on how soon the driver's collections free dropped refs,
- *   which a loaded neighbour delays (it held 30,500 of its 30,000 bound
- *   beside other files on a loaded machine).
+ * root): files that measure the process they run in (memory returned, store
+ * pressure, collector pacing), that load both cores on their own (chaos,
+ * large transfers), or whose node deaths are judged by short heartbeats. A
+ * file leaves this list only once the whole suite has passed with it in the
+ * shared lane twice in a row beside two busy loops, and once on Node 22.
  */
-export const ALONE = new Set(["test/object-store-small-cap.test.ts"]);
+export const ALONE = new Set([
+  "test/by-value-arguments.test.ts",
+  "test/memory-protection.test.ts",
+  "test/object-store-memory-return.test.ts",
+  "test/object-store-pressure.test.ts",
+  "test/object-store-small-cap.test.ts",
+  "test/object-store-gc.test.ts",
+  "test/soak-faults-and-memory.test.ts",
+  "test/cluster/redis-restart.test.ts",
+  "test/cluster/lineage-cap.test.ts",
+  "test/cluster/transfer.test.ts",
+]);
 
 /**
  * The slowest files (measured with `npm run test:times`), longest first:
- * the shared lane starts them first, so it ends with short files on both
- * sides rather than one long file alone. The others follow in name order.
+ * each lane starts them first, so the shared lane ends with short files on
+ * both sides rather than one long file alone. The others follow in name
+ * order.
  */
 export const SLOW_FIRST = [
   "test/cluster/objects-actors.test.ts",
@@ -106,8 +115,9 @@ for (const file of named) if (!every.includes(file)) throw new Error(`Expected t
 const all = named.length > 0 ? every.filter((file) => named.includes(file)) : every;
 for (const file of SLOW_FIRST) if (!every.includes(file)) throw new Error(`run-tests.mjs lists ${file} as a slow file, but there is no such test file`);
 const rank = (file) => (SLOW_FIRST.includes(file) ? SLOW_FIRST.indexOf(file) : SLOW_FIRST.length);
-const shared = all.filter((file) => !ALONE.has(file)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-const alone = all.filter((file) => ALONE.has(file));
+const byRank = (a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+const shared = all.filter((file) => !ALONE.has(file)).sort(byRank);
+const alone = all.filter((file) => ALONE.has(file)).sort(byRank);
 
 const timesFile = join(tmpdir(), `rayts-test-times-${process.pid}.jsonl`);
 const extra = times ? ["--import", "./test/support/cpu-probe.mjs"] : [];
