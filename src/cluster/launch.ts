@@ -3,7 +3,8 @@
  * output going to a log file, and waits until it has joined the cluster.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RayError } from "../core/api/errors.js";
 import type { NodeOptions } from "./node-daemon.js";
@@ -18,10 +19,41 @@ export interface LaunchedNode {
   readonly dashboardUrl: string | undefined;
 }
 
-/** The daemon entry beside this module (.ts under a TypeScript loader, .js when built). */
-function daemonEntry(): string {
+/** Whether the build's `file` is at least as new as every file under `sources`. */
+function builtAfter(file: string, sources: string): boolean {
+  try {
+    const builtAt = statSync(file).mtimeMs;
+    for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && statSync(join(entry.parentPath, entry.name)).mtimeMs > builtAt) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `args` without the TypeScript loader (`--import tsx`). */
+function withoutTsx(args: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--import" && args[i + 1] === "tsx") i++;
+    else if (args[i] !== "--import=tsx") kept.push(args[i] ?? "");
+  }
+  return kept;
+}
+
+/**
+ * Node arguments and entry of the daemon: the one beside this module when
+ * built; run from the TypeScript sources (tests, examples under tsx), the
+ * build's entry without the TypeScript loader when dist/ is up to date (the
+ * same code, started in a fraction of the CPU time), else the sources'.
+ */
+function daemonCommand(): { nodeArgs: string[]; entry: string } {
   const self = fileURLToPath(import.meta.url);
-  return self.replace(/launch\.(ts|js)$/, (_, ext: string) => `daemon-main.${ext}`);
+  if (self.endsWith(".js")) return { nodeArgs: process.execArgv, entry: self.replace(/launch\.js$/, "daemon-main.js") };
+  const built = fileURLToPath(new URL("../../dist/cluster/daemon-main.js", import.meta.url));
+  if (builtAfter(built, fileURLToPath(new URL("../", import.meta.url)))) return { nodeArgs: withoutTsx(process.execArgv), entry: built };
+  return { nodeArgs: process.execArgv, entry: self.replace(/launch\.ts$/, "daemon-main.ts") };
 }
 
 /**
@@ -47,7 +79,8 @@ function profileFlags(): string[] {
 /** Starts a node daemon; `detached` lets it outlive the caller (the CLI). */
 export async function launchNode(options: NodeOptions, logFile: string, detached: boolean): Promise<LaunchedNode> {
   const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, [...process.execArgv, ...profileFlags(), daemonEntry(), JSON.stringify(options)], {
+  const { nodeArgs, entry } = daemonCommand();
+  const child = spawn(process.execPath, [...nodeArgs, ...profileFlags(), entry, JSON.stringify(options)], {
     stdio: ["ignore", out, out, "ipc"],
     detached: true,
     env: nodeEnv(),
