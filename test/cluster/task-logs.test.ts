@@ -96,8 +96,8 @@ describe("cluster: task output reaches its driver", () => {
         captured.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
         return (write as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean)(chunk, ...rest);
       };
-    process.stdout.write = capture(stdoutWrite) as typeof process.stdout.write;
-    process.stderr.write = capture(stderrWrite) as typeof process.stderr.write;
+    process.stdout.write = capture(stdoutWrite);
+    process.stderr.write = capture(stderrWrite);
     try {
       const token = `tok${randomBytes(4).toString("hex")}`;
       const child = await runScript("cluster-task-logs-other", driverScript(token), { timeoutMs: 90_000 });
