@@ -9,7 +9,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as ray from "../../src/index.js";
+import { deserialize } from "node:v8";
 import { isDriver, withAddress } from "../../src/cluster/node-logs.js";
+import { MAX_PENDING_LINES, NodeOutbox } from "../../src/cluster/node-outbox.js";
+import type { ResultBatch } from "../../src/cluster/wire.js";
 import { runScript } from "../support/child.js";
 import { Cluster } from "./harness.js";
 
@@ -67,6 +70,50 @@ describe("cluster: task output reaches its driver", () => {
     assert.equal(withAddress("no prefix here", "127.0.0.3"), "no prefix here");
     assert.equal(isDriver("d0123456789"), true);
     assert.equal(isDriver("0123456789abcdef"), false);
+  });
+
+  test("unit: a node's lines wait in a bounded queue: past the cap they are dropped and the owner told how many", async () => {
+    const owner = "d0123456789";
+    const written: ResultBatch[] = [];
+    let wrote: () => void = () => undefined;
+    const flushed = new Promise<void>((resolve) => (wrote = resolve));
+    const pipeline = {
+      xadd: (stream: string, _id: string, _field: string, bytes: Buffer) => {
+        assert.equal(stream, `rayts:results:${owner}`);
+        written.push(deserialize(bytes) as ResultBatch);
+        return pipeline;
+      },
+      exec: () => {
+        wrote();
+        return Promise.resolve([]);
+      },
+    };
+    const outbox = new NodeOutbox({
+      redis: { pipeline: () => pipeline } as never,
+      nodeId: "n1",
+      address: "127.0.0.9",
+      stream: "tasks",
+      numCpus: 1,
+      running: () => 0,
+      dead: new Set(),
+      beforeWrite: () => undefined,
+      sender: undefined,
+      log: (line) => assert.fail(line),
+    });
+    const extra = 5;
+    for (let i = 0; i < MAX_PENDING_LINES + extra; i++) outbox.line(owner, { s: "out", t: `line ${String(i)}` });
+    outbox.result(owner, { k: "ok", id: "t1", v: 1 });
+    await flushed;
+    assert.equal(written.length, 1);
+    const [batch] = written;
+    assert.ok(batch?.lines !== undefined);
+    assert.deepEqual(batch.results, [{ k: "ok", id: "t1", v: 1 }]);
+    assert.equal(batch.lines.length, MAX_PENDING_LINES + 1);
+    assert.deepEqual(batch.lines.slice(0, 2), [{ s: "out", t: "line 0" }, { s: "out", t: "line 1" }]);
+    assert.equal(batch.lines[MAX_PENDING_LINES - 1]?.t, `line ${String(MAX_PENDING_LINES - 1)}`);
+    const note = batch.lines[MAX_PENDING_LINES];
+    assert.equal(note?.s, "err");
+    assert.match(note.t, new RegExp(`^\\(rayts node 127\\.0\\.0\\.9\\) ${String(extra)} lines printed by tasks were dropped`));
   });
 
   test("a task's lines go to the driver's stdout in order, an actor's console.error to its stderr, each before the result", async () => {
