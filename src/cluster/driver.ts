@@ -33,7 +33,7 @@ import { RemoteGenerators } from "./remote-generators.js";
 import { ObjectServer } from "./object-server.js";
 import type { OwnershipTable } from "./objects.js";
 import { Placement } from "./placement.js";
-import type { FromNode, ResultBatch } from "./wire.js";
+import type { FromNode, OwnerLine, ResultBatch } from "./wire.js";
 import { readAfterDeleting } from "./result-reader.js";
 import { DemandPublisher } from "./status-demand.js";
 
@@ -203,6 +203,8 @@ export class ClusterBackend implements Backend {
           last = entryId.toString();
           read.push(last);
           const batch = deserialize(fields[1] as Buffer) as ResultBatch;
+          // What the tasks printed there, before the results that follow it.
+          if (batch.lines !== undefined) printLines(batch.lines);
           if (batch.died !== undefined) this.#nodes.drop(batch.died.nodeId);
           // Results of a node declared dead are fenced off: its work was placed again.
           if (this.#lineage.dead.has(batch.node)) continue;
@@ -424,4 +426,16 @@ export class ClusterBackend implements Backend {
     await this.#server.close();
     await this.#plane.close();
   }
+}
+
+/** Writes lines tasks printed on a node to this process's stdout and stderr (each to the stream it was printed to). */
+function printLines(lines: readonly OwnerLine[]): void {
+  let out = "";
+  let err = "";
+  for (const line of lines) {
+    if (line.s === "out") out += `${line.t}\n`;
+    else err += `${line.t}\n`;
+  }
+  if (out !== "") process.stdout.write(out);
+  if (err !== "") process.stderr.write(err);
 }

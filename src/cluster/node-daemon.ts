@@ -12,7 +12,7 @@ import { deserialize } from "node:v8";
 import type { Redis } from "ioredis";
 import * as api from "../core/api/api.js";
 import { RemoteFunction } from "../core/api/remote-function.js";
-import "../core/runtime/runtime.js";
+import { DriverRuntime } from "../core/runtime/runtime.js";
 import { ControlPlane, PREFIX, type NodeLoad, type NodeRecord } from "./control-plane.js";
 import { forgetOwner, unnameActors } from "./actor-registry.js";
 import { NestedSpill } from "./nested-submit.js";
@@ -26,6 +26,7 @@ import { faultSettings } from "./fault-settings.js";
 import { Liveness } from "./liveness.js";
 import { OwnerWatch, type OwnerWork } from "./owner-watch.js";
 import { NodeExec } from "./node-exec.js";
+import { NodeLogs } from "./node-logs.js";
 import { ActorArrivals } from "./actor-arrivals.js";
 import { NodeFunctions } from "./node-functions.js";
 import { NodeObjects } from "./node-objects.js";
@@ -82,6 +83,7 @@ export class NodeDaemon {
   #outbox!: NodeOutbox;
   #exec!: NodeExec;
   #stopped = false;
+  #detachLogs: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #observation: NodeObservation | undefined;
   #stopping: Promise<void> | undefined;
@@ -150,6 +152,7 @@ export class NodeDaemon {
     this.#outbox = new NodeOutbox({
       redis: this.#plane.redis,
       nodeId: this.nodeId,
+      address: options.nodeIpAddress,
       stream: this.#stream,
       numCpus: options.numCpus,
       running: () => this.#exec.running.size,
@@ -178,6 +181,13 @@ export class NodeDaemon {
       exportActor: (handle) => actors.export(handle),
       log: this.#log,
     });
+    // What tasks print goes to their drivers too (see node-logs.ts).
+    const runtime = state.backend;
+    if (runtime instanceof DriverRuntime) {
+      const exec = this.#exec;
+      const outbox = this.#outbox;
+      this.#detachLogs = runtime.observe(new NodeLogs({ address: options.nodeIpAddress, ownerOf: (task) => exec.ownerOf(task), send: (owner, line) => outbox.line(owner, line) }));
+    }
     this.#server = new ObjectServer(token, (id) => this.#objects.payload(id), this.#log, { served: (bytes, partial) => this.#objects.served(bytes, partial) });
     const objectPort = await this.#server.listen(options.nodeIpAddress);
     await this.#plane.registerHolder(this.nodeId, `${options.nodeIpAddress}:${objectPort}`);
@@ -321,6 +331,7 @@ export class NodeDaemon {
     }
     this.#reader.disconnect();
     await this.#loop?.catch(() => undefined);
+    this.#detachLogs?.();
     await this.#observation?.close().catch((error: unknown) => this.#log(`stopping the observers failed: ${String(error)}`));
     await this.#server.close();
     await this.#plane.close();

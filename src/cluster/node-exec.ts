@@ -55,6 +55,8 @@ export class NodeExec {
   readonly #parts: ExecParts;
   /** Tasks and calls submitted to the local runtime and not finished, by owner-given id. */
   readonly running = new Map<string, ObjectRef<unknown>>();
+  /** The owner of each task and call of the local runtime run for one, until its result is queued (their printed lines go to it). */
+  readonly #printers = new Map<number, string>();
   /** Tasks received and not submitted yet (their function or arguments on the way), and those of them cancelled meanwhile. */
   readonly #arriving = new Set<string>();
   readonly #cancelledEarly = new Set<string>();
@@ -72,6 +74,11 @@ export class NodeExec {
       hold: (owner, id, ref, payload) => this.hold(owner, id, ref, payload),
       errorData: (error) => this.errorData(error),
     });
+  }
+
+  /** The owner a task or call of the local runtime runs for, while it runs. */
+  ownerOf(task: number): string | undefined {
+    return this.#printers.get(task);
   }
 
   /** Keeps a large value here for `owner` under `id`, listed in the object directory soon. */
@@ -119,9 +126,11 @@ export class NodeExec {
       return;
     }
     this.running.set(id, ref);
+    this.#printers.set(ref.num, owner);
     const settled = backend.getOne?.(ref, undefined) ?? backend.get([ref], undefined).then((values) => values[0]);
     settled.then(
       (value) => {
+        this.#printers.delete(ref.num);
         if (holdsRefs(value)) {
           // Refs inside the value: the general path (see #finish).
           this.running.delete(id);
@@ -132,6 +141,7 @@ export class NodeExec {
         this.#taskDone(message, entry);
       },
       (error: unknown) => {
+        this.#printers.delete(ref.num);
         this.#parts.outbox.result(owner, { k: "err", id, e: this.errorData(error) });
         this.running.delete(id);
         this.#taskDone(message, entry);
@@ -223,7 +233,12 @@ export class NodeExec {
         retryExceptions: message.retryExceptions,
         name: message.name,
       });
-      await this.#finish(message.id, message.owner, ref);
+      this.#printers.set(ref.num, message.owner);
+      try {
+        await this.#finish(message.id, message.owner, ref);
+      } finally {
+        this.#printers.delete(ref.num);
+      }
     } catch (error) {
       this.#parts.outbox.result(message.owner, { k: "err", id: message.id, e: this.errorData(error) });
     }
@@ -252,8 +267,15 @@ export class NodeExec {
       const stub = backpressure === undefined || backpressure === NO_BACKPRESSURE ? method : method.options({ generatorBackpressureNumObjects: backpressure });
       const out: unknown = stub.remote(...args);
       // A generator method streams its items to the owner (see node-generators.ts), then its item count.
+      const call = out instanceof ObjectRefGenerator ? undefined : (out as ObjectRef<unknown>);
+      if (call !== undefined) this.#printers.set(call.num, message.owner);
       const ref = out instanceof ObjectRefGenerator ? this.generators.runCall(message.id, message.owner, out, backpressure ?? NO_BACKPRESSURE) : Promise.resolve(out as ObjectRef<unknown>);
-      void ref.then((done) => this.#finish(message.id, message.owner, done)).finally(() => this.#parts.outbox.settled(entry));
+      void ref
+        .then((done) => this.#finish(message.id, message.owner, done))
+        .finally(() => {
+          if (call !== undefined) this.#printers.delete(call.num);
+          this.#parts.outbox.settled(entry);
+        });
     } catch (error) {
       this.#parts.outbox.result(message.owner, { k: "err", id: message.id, e: this.errorData(error) });
       this.#parts.outbox.settled(entry);

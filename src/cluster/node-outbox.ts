@@ -10,7 +10,7 @@ import { serialize } from "node:v8";
 import type { ChainableCommander, Redis } from "ioredis";
 import { PREFIX } from "./control-plane.js";
 import type { FaultySender } from "./fault-injection.js";
-import type { FromNode } from "./wire.js";
+import type { FromNode, OwnerLine, ResultBatch } from "./wire.js";
 
 /** Longest wait of a result for others to go with it while other tasks run on this node. */
 const RESULT_LINGER_MS = 2;
@@ -20,6 +20,8 @@ const RESULT_LINGER_MS = 2;
  * owner (on a machine they share, each wake-up takes a core from the tasks).
  */
 const QUEUED_LINGER_MS = 25;
+/** Most printed lines waiting for a write (all owners); past it lines are dropped and counted, never waited for. */
+export const MAX_PENDING_LINES = 10_000;
 
 /** A task-stream entry: acknowledged once none of its messages is pending. */
 export interface StreamEntry {
@@ -31,6 +33,8 @@ export interface StreamEntry {
 export interface OutboxOptions {
   readonly redis: Redis;
   readonly nodeId: string;
+  /** The node's address (named in the note on dropped lines). */
+  readonly address: string;
   /** The node's task stream (its consumer group is "node"). */
   readonly stream: string;
   readonly numCpus: number;
@@ -48,6 +52,10 @@ export interface OutboxOptions {
 export class NodeOutbox {
   readonly #options: OutboxOptions;
   #results = new Map<string, FromNode[]>();
+  /** Lines printed for each owner, and how many were dropped past {@link MAX_PENDING_LINES}. */
+  #lines = new Map<string, OwnerLine[]>();
+  #pendingLines = 0;
+  #droppedLines = new Map<string, number>();
   #locations: string[] = [];
   readonly #entries: StreamEntry[] = [];
   #scheduled = false;
@@ -81,6 +89,24 @@ export class NodeOutbox {
     this.schedule(others >= this.#options.numCpus ? QUEUED_LINGER_MS : others > 0 ? RESULT_LINGER_MS : 0);
   }
 
+  /**
+   * Queues a line a task printed for its owner, to go before the results
+   * queued after it. Lines past the cap are dropped (the owner is told how
+   * many): a task that prints fast never holds up the node.
+   */
+  line(owner: string, line: OwnerLine): void {
+    if (this.#options.dead.has(owner)) return;
+    if (this.#pendingLines >= MAX_PENDING_LINES) {
+      this.#droppedLines.set(owner, (this.#droppedLines.get(owner) ?? 0) + 1);
+    } else {
+      let list = this.#lines.get(owner);
+      if (list === undefined) this.#lines.set(owner, (list = []));
+      list.push(line);
+      this.#pendingLines++;
+    }
+    this.schedule(this.#options.running() > 0 ? RESULT_LINGER_MS : 0);
+  }
+
   /** Lists this node as a holder of `id` in the next write. */
   located(id: string): void {
     this.#locations.push(id);
@@ -89,6 +115,23 @@ export class NodeOutbox {
   /** Forgets the results queued for a dead owner. */
   drop(owner: string): void {
     this.#results.delete(owner);
+    this.#pendingLines -= this.#lines.get(owner)?.length ?? 0;
+    this.#lines.delete(owner);
+    this.#droppedLines.delete(owner);
+  }
+
+  /** Each owner's lines, a note of the dropped ones last; taken from the queue. */
+  #takeLines(): Map<string, OwnerLine[]> {
+    const lines = this.#lines;
+    for (const [owner, count] of this.#droppedLines) {
+      let list = lines.get(owner);
+      if (list === undefined) lines.set(owner, (list = []));
+      list.push({ s: "err", t: `(rayts node ${this.#options.address}) ${String(count)} lines printed by tasks were dropped here (more than ${String(MAX_PENDING_LINES)} waited to be sent); the node's log has them` });
+    }
+    this.#lines = new Map();
+    this.#droppedLines = new Map();
+    this.#pendingLines = 0;
+    return lines;
   }
 
   /**
@@ -119,10 +162,16 @@ export class NodeOutbox {
     const locations = this.#locations;
     this.#results = new Map();
     this.#locations = [];
+    const lines = this.#takeLines();
     const done: string[] = [];
     while (this.#entries.length > 0 && (this.#entries[0] as StreamEntry).pending === 0) done.push((this.#entries.shift() as StreamEntry).entry);
-    if (outbox.size === 0 && locations.length === 0 && done.length === 0) return;
-    const results = [...outbox].map(([owner, list]) => [owner, serialize({ node: options.nodeId, results: list })] as const);
+    if (outbox.size === 0 && lines.size === 0 && locations.length === 0 && done.length === 0) return;
+    const owners = new Set([...lines.keys(), ...outbox.keys()]);
+    const results = [...owners].map((owner) => {
+      const printed = lines.get(owner);
+      const batch: ResultBatch = printed === undefined ? { node: options.nodeId, results: outbox.get(owner) ?? [] } : { node: options.nodeId, results: outbox.get(owner) ?? [], lines: printed };
+      return [owner, serialize(batch)] as const;
+    });
     const write = (): Promise<unknown> => {
       const pipeline = options.redis.pipeline();
       options.beforeWrite(pipeline);

@@ -67,10 +67,18 @@ export type ItemResult =
   | { readonly k: "big"; readonly id: string; readonly size: number; readonly holder: string }
   | { readonly k: "err"; readonly id: string; readonly e: ErrorData };
 
+/** A line a task printed, as its owner's driver writes it: `s` the stream, `t` the text with its prefix. */
+export interface OwnerLine {
+  readonly s: "out" | "err";
+  readonly t: string;
+}
+
 /** One entry of a result stream. */
 export interface ResultBatch {
   readonly node: string;
   readonly results: readonly FromNode[];
+  /** Lines the owner's tasks and actor calls printed on `node`, in order (before the results of this batch). */
+  readonly lines?: readonly OwnerLine[];
   /** Sent by whoever declared `node` dead: the owner's work that was there (see liveness.ts). */
   readonly died?: { readonly nodeId: string; readonly lost: readonly string[] };
 }
