@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { main } from "../../src/cli/rayts.js";
+import * as startCommand from "../../src/cli/commands/start.js";
 import { runCli } from "../support/cli.js";
 import { REPO } from "../support/child.js";
 
@@ -95,4 +96,11 @@ test("the rayts bin prints the version and exits 2 without a command", async () 
   assert.deepEqual(version, { code: 0, stdout: `rayts ${VERSION}\n`, stderr: "" });
   assert.equal(none.code, 2);
   assert.match(none.stderr, /Expected a command, got none/);
+});
+
+test("rayts start --help lists every option rayts start takes", () => {
+  for (const name of Object.keys(startCommand.OPTIONS)) {
+    if (name === "help") continue;
+    assert.ok(startCommand.HELP.includes(`--${name}`), `--${name} is accepted but missing from rayts start --help`);
+  }
 });

@@ -19,7 +19,7 @@ import { stopGroup } from "./stop.js";
 
 export const summary = "start a head node (--head) or join a node to a cluster (--address)";
 
-const HELP = `Usage:
+export const HELP = `Usage:
   rayts start --head [--port 6379] [--redis-password P] [--num-cpus N] [--node-ip-address IP] [--resources '{"GPU":1}']
   rayts start --head --address HOST:PORT --redis-password P ...   (use an existing Redis)
   rayts start --address HOST:PORT --redis-password P [--num-cpus N] [--node-ip-address IP] [--resources JSON]
@@ -28,8 +28,28 @@ Dashboard of the head (every node's tasks, actors, objects, logs):
   [--include-dashboard true|false] [--dashboard-port 8265] [--dashboard-host 127.0.0.1] [--dashboard-token T]
   (a --dashboard-host other than loopback requires --dashboard-token)
 
+Object store of a node: [--object-store-memory BYTES] (bytes its store may hold in memory;
+default: 30% of the machine's memory, as init's objectStoreMemory).
+
 Defaults: --node-ip-address 127.0.0.1 (loopback only), --num-cpus: this machine's CPUs,
 a generated Redis password when none is given.`;
+
+/** The options `rayts start` takes (each one listed in {@link HELP}). */
+export const OPTIONS = {
+  head: { type: "boolean", default: false },
+  address: { type: "string" },
+  port: { type: "string" },
+  "redis-password": { type: "string" },
+  "num-cpus": { type: "string" },
+  "node-ip-address": { type: "string" },
+  resources: { type: "string" },
+  "object-store-memory": { type: "string" },
+  "include-dashboard": { type: "string" },
+  "dashboard-port": { type: "string" },
+  "dashboard-host": { type: "string" },
+  "dashboard-token": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
 
 /** The head's dashboard options, or undefined when it serves none. */
 function dashboardOptions(values: Record<string, string | boolean | undefined>): HeadDashboardOptions | undefined {
@@ -91,21 +111,7 @@ function portFree(host: string, port: number): Promise<void> {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      head: { type: "boolean", default: false },
-      address: { type: "string" },
-      port: { type: "string" },
-      "redis-password": { type: "string" },
-      "num-cpus": { type: "string" },
-      "node-ip-address": { type: "string" },
-      resources: { type: "string" },
-      "object-store-memory": { type: "string" },
-      "include-dashboard": { type: "string" },
-      "dashboard-port": { type: "string" },
-      "dashboard-host": { type: "string" },
-      "dashboard-token": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
+    options: OPTIONS,
     strict: true,
   });
   if (values.help) {
