@@ -19,8 +19,12 @@ export interface LaunchedNode {
   readonly dashboardUrl: string | undefined;
 }
 
-/** Whether the build's `file` is at least as new as every file under `sources`. */
-function builtAfter(file: string, sources: string): boolean {
+/**
+ * Whether the build's `file` exists and is at least as new as every file
+ * under `sources` (src/core/worker/worker-dev.mjs makes the same check in
+ * plain JavaScript, before any TypeScript loader runs).
+ */
+export function builtAfter(file: string, sources: string): boolean {
   try {
     const builtAt = statSync(file).mtimeMs;
     for (const entry of readdirSync(sources, { recursive: true, withFileTypes: true })) {

@@ -5,14 +5,14 @@
  * `--num-cpus` no node could use is refused before anything starts.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { alive } from "../../src/cli/commands/stop.js";
 import { freePort } from "../../src/cluster/redis-server.js";
-import { runCli, type CliRun } from "../support/cli.js";
+import { recordedSessions, runCli, type CliRun } from "../support/cli.js";
 import { ensureRedisServer } from "./harness.js";
 
 const HOST = "127.0.0.11";
@@ -21,15 +21,7 @@ let dir: string;
 const rayts = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { RAYTS_TMPDIR: dir, ...env });
 
 /** Every pid `rayts start` recorded, with the session folders it made. */
-function recorded(): { sessions: string[]; pids: number[] } {
-  const sessions = readdirSync(dir).filter((name) => name.startsWith("session_2"));
-  const pids: number[] = [];
-  for (const session of sessions) {
-    const pidDir = join(dir, session, "pids");
-    for (const file of readdirSync(pidDir)) pids.push(Number(readFileSync(join(pidDir, file), "utf8")));
-  }
-  return { sessions, pids };
-}
+const recorded = (): { sessions: string[]; pids: number[] } => recordedSessions(dir);
 
 /** Whether something accepts connections on `host:port`. */
 function listening(host: string, port: number): Promise<boolean> {

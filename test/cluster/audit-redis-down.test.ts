@@ -4,14 +4,14 @@
  * cluster started here instead of reading some other program's dashboard.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as ray from "../../src/index.js";
 import { alive, stopGroup } from "../../src/cli/commands/stop.js";
 import { freePort } from "../../src/cluster/redis-server.js";
-import { runCli, type CliRun } from "../support/cli.js";
+import { recordedSessions, runCli, type CliRun } from "../support/cli.js";
 import { ensureRedisServer } from "./harness.js";
 
 const HOST = "127.0.0.12";
@@ -19,14 +19,8 @@ let dir: string;
 
 const rayts = (args: readonly string[]): Promise<CliRun> => runCli(args, { RAYTS_TMPDIR: dir });
 
-function recordedPids(): number[] {
-  const pids: number[] = [];
-  for (const session of readdirSync(dir).filter((name) => name.startsWith("session_2"))) {
-    const pidDir = join(dir, session, "pids");
-    for (const file of readdirSync(pidDir)) pids.push(Number(readFileSync(join(pidDir, file), "utf8")));
-  }
-  return pids;
-}
+/** Every pid `rayts start` recorded under the sessions folder. */
+const recordedPids = (): number[] => recordedSessions(dir).pids;
 
 before(() => {
   ensureRedisServer();

@@ -4,13 +4,13 @@
  * `address: "auto"`, and nothing left running after `rayts stop`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freePort } from "../../src/cluster/redis-server.js";
 import { runScript } from "../support/child.js";
-import { runCli, type CliRun } from "../support/cli.js";
+import { recordedSessions, runCli, type CliRun } from "../support/cli.js";
 import { ensureRedisServer } from "./harness.js";
 import { alive } from "../../src/cli/commands/stop.js";
 
@@ -20,14 +20,7 @@ let dir: string;
 const rayts = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { RAYTS_TMPDIR: dir, ...env });
 
 /** Every pid `rayts start` recorded under the sessions folder. */
-function recordedPids(): number[] {
-  const pids: number[] = [];
-  for (const session of readdirSync(dir).filter((name) => name.startsWith("session_2"))) {
-    const pidDir = join(dir, session, "pids");
-    for (const file of readdirSync(pidDir)) pids.push(Number(readFileSync(join(pidDir, file), "utf8")));
-  }
-  return pids;
-}
+const recordedPids = (): number[] => recordedSessions(dir).pids;
 
 before(() => {
   ensureRedisServer();

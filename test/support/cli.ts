@@ -11,24 +11,16 @@
  * or sources edited since) it is `node --import tsx src/cli/rayts.ts`.
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { REPO } from "./child.js";
-
-/** The newest modification time of the files under `dir`. */
-function newestIn(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
+import { builtAfter } from "../../src/cluster/launch.js";
 
 /** Node arguments that run the CLI: the build when it is up to date, else the sources. */
 function cliArgs(): string[] {
   const built = join(REPO, "dist/cli/rayts.js");
-  if (existsSync(built) && statSync(built).mtimeMs >= newestIn(join(REPO, "src"))) return [built];
+  if (builtAfter(built, join(REPO, "src"))) return [built];
   return ["--import", "tsx", join(REPO, "src/cli/rayts.ts")];
 }
 
@@ -99,4 +91,15 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
   const run = new CliProcess(args, env);
   const code = await run.exited;
   return { code, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** The sessions `rayts start` made under `dir` (its RAYTS_TMPDIR), and every pid they recorded. */
+export function recordedSessions(dir: string): { sessions: string[]; pids: number[] } {
+  const sessions = readdirSync(dir).filter((name) => name.startsWith("session_2"));
+  const pids: number[] = [];
+  for (const session of sessions) {
+    const pidDir = join(dir, session, "pids");
+    for (const file of readdirSync(pidDir)) pids.push(Number(readFileSync(join(pidDir, file), "utf8")));
+  }
+  return { sessions, pids };
 }
